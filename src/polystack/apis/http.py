@@ -1,0 +1,102 @@
+"""Small pieces every `routes.py` uses: finding the implementation of an API, and SSE responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+from fastapi import Request
+from pydantic import BaseModel
+from starlette.responses import Response, StreamingResponse
+
+from polystack.apis.datatypes import Api
+from polystack.apis.errors import PolystackError
+
+logger = logging.getLogger("polystack.server")
+
+
+def impl_of(api: Api) -> Callable[[Request], Any]:
+    """A FastAPI dependency returning the object that serves `api` in the running stack."""
+
+    def dependency(request: Request) -> Any:
+        return request.app.state.impls[api]
+
+    dependency.__name__ = f"impl_of_{api.value}"
+    return dependency
+
+
+def dump_json(value: Any) -> bytes:
+    """Serialise a pydantic model or plain data, leaving out unset optional OpenAI fields."""
+    if isinstance(value, BaseModel):
+        return orjson.dumps(value.model_dump(mode="json", exclude_none=True))
+    return orjson.dumps(value)
+
+
+class JSONBody(Response):
+    """A JSON response that serialises pydantic models with orjson (FastAPI's default is slower)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dump_json(content)
+
+
+async def _sse_events(chunks: AsyncIterator[Any], done_marker: bool) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            yield b"data: " + dump_json(chunk) + b"\n\n"
+    except PolystackError as exc:
+        yield b"data: " + orjson.dumps(exc.to_body()) + b"\n\n"
+        return
+    except Exception:  # noqa: BLE001 - a stream must end with an error event, never a broken socket
+        logger.exception("stream failed")
+        body = {"error": {"message": "internal error while streaming", "type": "server_error",
+                          "param": None, "code": None}}
+        yield b"data: " + orjson.dumps(body) + b"\n\n"
+        return
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if done_marker:
+        yield b"data: [DONE]\n\n"
+
+
+async def _prime(chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """Pull the first chunk before answering, so an early error is a plain 4xx/5xx, not a stream."""
+    iterator = chunks.__aiter__()
+    try:
+        first = await iterator.__anext__()
+    except StopAsyncIteration:
+        return _empty()
+
+    async def rest() -> AsyncIterator[Any]:
+        try:
+            yield first
+            async for chunk in iterator:
+                yield chunk
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return rest()
+
+
+async def _empty() -> AsyncIterator[Any]:
+    return
+    yield  # pragma: no cover
+
+
+async def respond(result: Any, *, done_marker: bool = True) -> Response:
+    """Turn an API result into a response: SSE for async iterators, JSON otherwise."""
+    if hasattr(result, "__aiter__"):
+        primed = await _prime(result)
+        return StreamingResponse(
+            _sse_events(primed, done_marker),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return JSONBody(result)

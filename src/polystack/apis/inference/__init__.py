@@ -1,0 +1,1 @@
+"""Inference API: chat completions, legacy completions and embeddings (OpenAI wire format)."""

@@ -1,0 +1,52 @@
+"""The inference contract: what every inference provider implements and the router serves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from polystack.apis.inference.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    CreateEmbeddingResponse,
+    EmbeddingsRequest,
+)
+from polystack.apis.models.types import ProviderModel
+
+
+@runtime_checkable
+class Inference(Protocol):
+    """Chat, completions and embeddings in OpenAI's shapes.
+
+    A provider receives the request with `model` already set to its own model id.
+    """
+
+    async def chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        """A chat completion; an async iterator of chunks when `request.stream` is true."""
+        ...
+
+    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
+        """A legacy text completion; an async iterator of chunks when `request.stream` is true."""
+        ...
+
+    async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
+        """Embeddings for one or many inputs."""
+        ...
+
+
+@runtime_checkable
+class InferenceProvider(Inference, Protocol):
+    """An inference provider also says which models it serves."""
+
+    async def list_models(self) -> list[ProviderModel] | None:
+        """The models this provider serves now; None when it cannot tell (nothing is changed)."""
+        ...
+
+    async def shutdown(self) -> None:
+        """Release sockets, threads and model memory."""
+        ...

@@ -1,0 +1,1 @@
+"""Inspect API: the served routes, health and version."""

@@ -1,0 +1,1 @@
+"""Models API: the registry of models that the inference router serves."""

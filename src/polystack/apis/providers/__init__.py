@@ -1,0 +1,1 @@
+"""Providers API: which providers run, their (redacted) config and health."""

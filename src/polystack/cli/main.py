@@ -1,0 +1,172 @@
+"""`polystack` commands: run a distribution, list APIs/providers/distributions, print deps and configs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from polystack import __version__
+
+app = typer.Typer(help="Polystack: one OpenAI-compatible API over many providers.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+config_app = typer.Typer(help="Inspect run configs.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def _apply_env(pairs: list[str]) -> None:
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise _fail(f"--env takes KEY=VALUE, got '{pair}'")
+        os.environ[key] = value
+
+
+def _load(name_or_path: str):  # type: ignore[no-untyped-def]
+    from polystack.core.config import load_run_config, resolve_config_path
+    from polystack.core.errors import ConfigError
+
+    try:
+        return load_run_config(resolve_config_path(name_or_path))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"polystack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version.")] = False) -> None:
+    """Polystack command line."""
+
+
+@app.command()
+def run(
+    config: Annotated[str, typer.Argument(help="A distribution name (e.g. starter) or a path to a config YAML.")]
+    = "starter",
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: the config's, 8321).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: the config's, 127.0.0.1).")] = None,
+    env: Annotated[list[str], typer.Option("--env", help="KEY=VALUE set before the config is read.")] = [],  # noqa: B006
+) -> None:
+    """Start the server."""
+    from polystack.core.errors import StackError
+    from polystack.core.logging import setup_logging
+    from polystack.core.server.run import run as run_server
+
+    _apply_env(env)
+    run_config = _load(config)
+    if port is not None or os.environ.get("POLYSTACK_PORT"):
+        run_config.server.port = port or int(os.environ["POLYSTACK_PORT"])
+    if host is not None:
+        run_config.server.host = host
+    setup_logging(run_config.logging)
+    status = console.status(f"Starting [bold]{run_config.distro_name}[/] (first run assembles and loads models)…",
+                            spinner="dots") if sys.stderr.isatty() else None
+    if status is not None:
+        status.start()
+    try:
+        run_server(run_config, status=status)
+    except StackError as exc:
+        if status is not None:
+            status.stop()
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("list-apis")
+def list_apis() -> None:
+    """List the APIs and their routes."""
+    from polystack.apis.catalog import CATALOG
+
+    table = Table("API", "Method", "Route")
+    for api, entry in CATALOG.items():
+        for route in entry.router().routes:
+            for method in sorted(getattr(route, "methods", ())):
+                table.add_row(api.value, method, entry.prefixes[0] + getattr(route, "path", ""))
+    console.print(table)
+
+
+@app.command("list-providers")
+def list_providers(api: Annotated[str | None, typer.Argument(help="Only this API, e.g. inference.")] = None) -> None:
+    """List the provider types (imports no provider code)."""
+    from polystack.providers.registry import all_specs
+
+    table = Table("API", "Provider type", "Description", "Packages")
+    for spec in sorted(all_specs().values(), key=lambda s: (s.api.value, s.provider_type)):
+        if api and spec.api.value != api:
+            continue
+        table.add_row(spec.api.value, spec.provider_type, spec.description,
+                      " ".join([*spec.pip_packages, *spec.no_deps_packages]) or "-")
+    if api and not table.rows:
+        raise _fail(f"no providers for API '{api}'")
+    console.print(table)
+
+
+@app.command("list")
+def list_distributions() -> None:
+    """List the bundled distributions."""
+    from polystack.core.config import DISTRIBUTIONS_DIR, available_distributions
+
+    table = Table("Distribution", "Description", "Config")
+    for name in available_distributions():
+        path = DISTRIBUTIONS_DIR / name / "config.yaml"
+        description = (yaml.safe_load(path.read_text()) or {}).get("description", "")
+        table.add_row(name, description, str(path))
+    console.print(table)
+
+
+@app.command("list-deps")
+def list_deps(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
+    """Print the pip requirements of a distribution, one per line (`| xargs pip install` works).
+
+    Packages that must be installed without their dependencies are printed as `--no-deps NAME` lines
+    after the others; use `polystack list-deps X | xargs -L1 pip install` to honour them.
+    """
+    from polystack.providers.registry import all_specs
+
+    run_config = _load(config)
+    specs = all_specs()
+    plain: dict[str, None] = {}
+    no_deps: dict[str, None] = {}
+    for api, entries in run_config.providers.items():
+        for entry in entries:
+            spec = specs.get((api, entry.provider_type))
+            if spec is None:
+                raise _fail(f"unknown provider type '{entry.provider_type}' for API '{api.value}'")
+            plain.update(dict.fromkeys(spec.pip_packages))
+            no_deps.update(dict.fromkeys(spec.no_deps_packages))
+    for package in plain:
+        print(package)
+    for package in no_deps:
+        print(f"--no-deps {package}")
+
+
+@config_app.command("show")
+def config_show(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
+    """Print the resolved config (env substituted, disabled providers dropped, secrets redacted)."""
+    from polystack.core.config import redact
+
+    run_config = _load(config)
+    print(yaml.safe_dump(redact(run_config.model_dump(mode="json")), sort_keys=False, width=1000), end="")
+
+
+if __name__ == "__main__":
+    app()
+

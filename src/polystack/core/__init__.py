@@ -1,0 +1,1 @@
+"""The runtime: config, resolver, routing, stack, server and library client."""

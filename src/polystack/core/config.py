@@ -1,0 +1,212 @@
+"""The run config: schema, loading from YAML with env substitution, and located validation errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from polystack.apis.datatypes import Api
+from polystack.apis.models.types import ModelType
+from polystack.core.env_substitution import substitute_env
+from polystack.core.errors import ConfigError
+
+DISABLED = "__disabled__"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ProviderConfig(_Strict):
+    """One provider instance: its id, its type and its own config (validated by its config class)."""
+
+    provider_id: str
+    provider_type: str = Field(pattern=r"^(inline|remote)::[a-z0-9_.-]+$")
+    config: dict[str, Any] = Field(default_factory=dict)
+    module: str | None = Field(default=None, description="Module of an external provider package.")
+
+
+class ModelInput(_Strict):
+    model_id: str
+    provider_id: str | None = None
+    provider_model_id: str | None = None
+    model_type: ModelType | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class RegisteredResources(_Strict):
+    """Resources registered at startup; APIs added later read their own lists."""
+
+    models: list[ModelInput] = Field(default_factory=list)
+    shields: list[dict[str, Any]] = Field(default_factory=list)
+    vector_stores: list[dict[str, Any]] = Field(default_factory=list)
+    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
+    benchmarks: list[dict[str, Any]] = Field(default_factory=list)
+    tool_groups: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class StorageConfig(BaseModel):
+    """Named storage backends and which store uses which (filled in by the storage layer)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    stores: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    tls_cafile: str | None = None
+    auth: dict[str, Any] | None = None
+    quota: dict[str, Any] | None = None
+    cors: bool | dict[str, Any] | None = None
+
+
+class TelemetryConfig(_Strict):
+    enabled: bool = False
+
+
+class ModelsConfig(_Strict):
+    refresh_interval_seconds: float = Field(default=300, ge=0, description="0 turns periodic refresh off.")
+
+
+class RunConfig(_Strict):
+    version: int = 2
+    distro_name: str
+    description: str = ""
+    apis: list[Api] = Field(default_factory=list)
+    providers: dict[Api, list[ProviderConfig]] = Field(default_factory=dict)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    logging: dict[str, str] | None = None
+    external_providers_dir: str | None = None
+
+    def served_apis(self) -> list[Api]:
+        return list(self.apis) if self.apis else list(self.providers)
+
+
+def location(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a key path: providers.inference[0].config.url."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _drop_disabled_providers(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """Remove provider entries whose provider_id resolves empty, before their config is expanded."""
+    providers = raw.get("providers")
+    if not isinstance(providers, dict):
+        return
+    for api, entries in providers.items():
+        if not isinstance(entries, list):
+            continue
+        kept = []
+        for index, entry in enumerate(entries):
+            if isinstance(entry, dict) and "provider_id" in entry:
+                provider_id = substitute_env(entry["provider_id"], env, f"providers.{api}[{index}].provider_id")
+                if provider_id in (None, "", DISABLED):
+                    continue
+                entry = {**entry, "provider_id": provider_id}
+            kept.append(entry)
+        providers[api] = kept
+
+
+def _drop_disabled_resources(resources: Any) -> None:
+    if not isinstance(resources, dict):
+        return
+    for kind, entries in resources.items():
+        if isinstance(entries, list):
+            resources[kind] = [e for e in entries if not (isinstance(e, dict) and "provider_id" in e
+                                                           and e["provider_id"] in (None, "", DISABLED))]
+
+
+def parse_run_config(raw: Any, *, file: str | None = None, env: Mapping[str, str] | None = None) -> RunConfig:
+    """Validate a raw config mapping after env substitution; errors name the file and key path."""
+    import os
+
+    env = os.environ if env is None else env
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a YAML mapping", file=file)
+    raw = dict(raw)
+    try:
+        _drop_disabled_providers(raw, env)
+        expanded = substitute_env(raw, env)
+    except ConfigError as exc:
+        raise ConfigError(exc.problem, path=exc.path, file=file) from None
+    _drop_disabled_resources(expanded.get("registered_resources"))
+    try:
+        return RunConfig.model_validate(expanded)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(first["msg"], path=location(first["loc"]), file=file) from None
+
+
+def load_run_config(path: Path, env: Mapping[str, str] | None = None) -> RunConfig:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config: {exc.strerror}", file=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=str(path)) from None
+    return parse_run_config(raw, file=str(path), env=env)
+
+
+DISTRIBUTIONS_DIR = Path(__file__).resolve().parent.parent / "distributions"
+
+
+def available_distributions() -> list[str]:
+    return sorted(p.parent.name for p in DISTRIBUTIONS_DIR.glob("*/config.yaml"))
+
+
+def resolve_config_path(name_or_path: str) -> Path:
+    """A YAML path as given, or the config of a bundled distribution."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise ConfigError(f"config file '{name_or_path}' does not exist")
+        return candidate
+    bundled = DISTRIBUTIONS_DIR / name_or_path / "config.yaml"
+    if bundled.is_file():
+        return bundled
+    import difflib
+
+    names = available_distributions()
+    close = difflib.get_close_matches(name_or_path, names, n=3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else f" Available: {', '.join(names)}."
+    raise ConfigError(f"'{name_or_path}' is neither a config file nor a distribution.{hint}")
+
+
+def redact(value: Any) -> Any:
+    """A JSON-able copy of a config with secrets masked (SecretStr and secret-looking keys)."""
+    if isinstance(value, BaseModel):
+        return redact(value.model_dump(mode="python"))
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if isinstance(value, dict):
+        return {k: ("********" if _secret_key(str(k)) and v not in (None, "") else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return lowered.endswith(("api_key", "password", "secret", "_token", "credentials")) or lowered in ("token", "key")
+
+
+StoreKind = Literal["kv", "sql"]

@@ -1,0 +1,68 @@
+"""The in-process client: the same Stack and ASGI app as the server, reached without a socket.
+
+    async with polystack.connect("starter") as stack:
+        reply = await stack.openai.chat.completions.create(model=..., messages=[...])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+import orjson
+
+from polystack.core.asgi_transport import StreamingASGITransport
+from polystack.core.config import RunConfig, load_run_config, resolve_config_path
+from polystack.core.server.app import create_app
+from polystack.core.stack import Stack
+
+BASE_URL = "http://polystack.local"
+
+
+class LibraryStack:
+    """A started Stack with an httpx client and an `openai.AsyncOpenAI` client bound to its app."""
+
+    def __init__(self, config: RunConfig, *, provider_data: Mapping[str, Any] | None = None) -> None:
+        self.stack = Stack(config)
+        self.app = create_app(self.stack, manage_lifecycle=False)
+        headers = {"X-LlamaStack-Provider-Data": orjson.dumps(dict(provider_data)).decode()} if provider_data else {}
+        self.http = httpx.AsyncClient(transport=StreamingASGITransport(self.app), base_url=BASE_URL,
+                                      headers=headers, timeout=None)
+        self._openai: Any = None
+
+    @property
+    def openai(self) -> Any:
+        """An `openai.AsyncOpenAI` client speaking to this stack in-process (streaming included)."""
+        if self._openai is None:
+            from openai import AsyncOpenAI
+
+            self._openai = AsyncOpenAI(base_url=f"{BASE_URL}/v1", api_key="in-process", http_client=self.http)
+        return self._openai
+
+    async def start(self) -> LibraryStack:
+        await self.stack.start()
+        return self
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.stack.stop()
+
+    async def __aenter__(self) -> LibraryStack:
+        return await self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+
+def connect(config: str | RunConfig, *, env: Mapping[str, str] | None = None,
+            provider_data: Mapping[str, Any] | None = None) -> LibraryStack:
+    """A LibraryStack for a distribution name, a YAML path or a RunConfig; use it with `async with`."""
+    if not isinstance(config, RunConfig):
+        import os
+
+        merged = {**os.environ, **(env or {})}
+        config = load_run_config(resolve_config_path(config), env=merged)
+    return LibraryStack(config, provider_data=provider_data)

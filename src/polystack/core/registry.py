@@ -1,0 +1,68 @@
+"""The resource registry: resources by type and identifier, kept in a KV store so they survive restarts.
+
+The storage issue supplies persistent KV backends; until then `MemoryKVStore` keeps them in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol, TypeVar
+
+from polystack.apis.datatypes import Resource
+
+R = TypeVar("R", bound=Resource)
+
+KEY_PREFIX = "registry:v1::"
+
+
+class KVStore(Protocol):
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str) -> None: ...
+    async def delete(self, key: str) -> None: ...
+    async def values_with_prefix(self, prefix: str) -> list[str]: ...
+
+
+class MemoryKVStore:
+    """A KV store in a dict: for tests and for configs without persistent storage."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, str] = {}
+
+    async def get(self, key: str) -> str | None:
+        return self._data.get(key)
+
+    async def set(self, key: str, value: str) -> None:
+        self._data[key] = value
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    async def values_with_prefix(self, prefix: str) -> list[str]:
+        return [value for key, value in sorted(self._data.items()) if key.startswith(prefix)]
+
+
+class ResourceRegistry:
+    """Resources of every type, cached in memory and written through to a KV store."""
+
+    def __init__(self, kv: KVStore) -> None:
+        self._kv = kv
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _key(resource_type: str, identifier: str) -> str:
+        return f"{KEY_PREFIX}{resource_type}:{identifier}"
+
+    async def get(self, cls: type[R], resource_type: str, identifier: str) -> R | None:
+        raw = await self._kv.get(self._key(resource_type, identifier))
+        return cls.model_validate_json(raw) if raw is not None else None
+
+    async def all(self, cls: type[R], resource_type: str) -> list[R]:
+        return [cls.model_validate_json(raw) for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:")]
+
+    async def put(self, resource: Resource) -> None:
+        async with self._lock:
+            await self._kv.set(self._key(resource.type, resource.identifier), resource.model_dump_json())
+
+    async def delete(self, resource_type: str, identifier: str) -> None:
+        async with self._lock:
+            await self._kv.delete(self._key(resource_type, identifier))

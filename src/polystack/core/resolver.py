@@ -1,0 +1,140 @@
+"""Provider configs -> validated specs -> dependency order -> instances, wired to their routers."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from importlib import import_module
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from polystack.apis.datatypes import ROUTED_APIS, Api
+from polystack.core.config import ProviderConfig, RunConfig, location
+from polystack.core.errors import ConfigError, StackError
+from polystack.providers.spec import ProviderSpec, import_dotted
+
+logger = logging.getLogger("polystack.core")
+
+
+@dataclass
+class ProviderInstance:
+    """A running provider: its spec, validated config and implementation object."""
+
+    api: Api
+    provider_id: str
+    spec: ProviderSpec
+    config: BaseModel
+    impl: Any = None
+
+
+@dataclass
+class PlannedProvider:
+    api: Api
+    provider_id: str
+    spec: ProviderSpec
+    config: BaseModel
+    path: str
+
+
+def _find_spec(api: Api, entry: ProviderConfig, specs: dict[tuple[Api, str], ProviderSpec], path: str) -> ProviderSpec:
+    if entry.module:
+        spec = import_module(entry.module).get_provider_spec()
+        if not isinstance(spec, ProviderSpec):
+            raise ConfigError(f"module '{entry.module}' get_provider_spec() did not return a ProviderSpec", path=path)
+        return spec
+    spec = specs.get((api, entry.provider_type))
+    if spec is None:
+        known = [ptype for (a, ptype) in specs if a == api]
+        close = difflib.get_close_matches(entry.provider_type, known, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else f" Known for {api.value}: {', '.join(sorted(known))}."
+        raise ConfigError(f"unknown provider type '{entry.provider_type}' for API '{api.value}'.{hint}",
+                          path=f"{path}.provider_type")
+    return spec
+
+
+def _validate_config(spec: ProviderSpec, raw: dict[str, Any], path: str) -> BaseModel:
+    try:
+        config_class = spec.load_config_class()
+    except ModuleNotFoundError as exc:
+        raise StackError(missing_package_message(spec, exc)) from None
+    try:
+        return config_class.model_validate(raw)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(first["msg"], path=f"{path}.config.{location(first['loc'])}") from None
+
+
+def missing_package_message(spec: ProviderSpec, exc: ModuleNotFoundError) -> str:
+    install = f"pip install 'polystack[{spec.extra}]'" if spec.extra else f"pip install {' '.join(spec.pip_packages)}"
+    if spec.no_deps_packages:
+        install += f" && pip install --no-deps {' '.join(spec.no_deps_packages)}"
+    return f"provider {spec.provider_type} needs the package '{exc.name}', which is not installed. Run: {install}"
+
+
+def plan(config: RunConfig, specs: dict[tuple[Api, str], ProviderSpec]) -> list[PlannedProvider]:
+    """Validate every provider entry and order them so each API's dependencies come first."""
+    planned: dict[Api, list[PlannedProvider]] = {}
+    seen_ids: dict[str, str] = {}
+    for api, entries in config.providers.items():
+        if api in ROUTED_APIS.values() or api in (Api.inspect, Api.providers):
+            raise ConfigError(f"'{api.value}' is served by the stack itself and takes no providers",
+                              path=f"providers.{api.value}")
+        for index, entry in enumerate(entries):
+            path = f"providers.{api.value}[{index}]"
+            if entry.provider_id in seen_ids:
+                raise ConfigError(f"provider_id '{entry.provider_id}' is already used by {seen_ids[entry.provider_id]}",
+                                  path=f"{path}.provider_id")
+            if "/" in entry.provider_id:
+                raise ConfigError("a provider_id may not contain '/'", path=f"{path}.provider_id")
+            seen_ids[entry.provider_id] = path
+            spec = _find_spec(api, entry, specs, path)
+            planned.setdefault(api, []).append(
+                PlannedProvider(api, entry.provider_id, spec, _validate_config(spec, entry.config, path), path)
+            )
+    return [provider for api in _api_order(planned) for provider in planned[api]]
+
+
+def _api_order(planned: dict[Api, list[PlannedProvider]]) -> list[Api]:
+    graph: dict[Api, set[Api]] = {}
+    for api, providers in planned.items():
+        graph[api] = set()
+        for provider in providers:
+            for dependency in provider.spec.api_dependencies:
+                if dependency not in planned:
+                    raise StackError(
+                        f"provider '{provider.provider_id}' ({provider.spec.provider_type}) needs the "
+                        f"'{dependency.value}' API, but no provider for it is configured ({provider.path})"
+                    )
+                graph[api].add(dependency)
+            graph[api].update(d for d in provider.spec.optional_api_dependencies if d in planned)
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        cycle = " -> ".join(api.value for api in exc.args[1])
+        raise StackError(f"provider dependencies form a cycle: {cycle}") from None
+
+
+async def instantiate(provider: PlannedProvider, deps: dict[Api, Any]) -> ProviderInstance:
+    """Import the provider's module and call its factory: `await create(config, deps)`."""
+    try:
+        module = import_module(provider.spec.module)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("polystack"):
+            raise
+        raise StackError(missing_package_message(provider.spec, exc)) from None
+    wanted = {api: deps[api] for api in (*provider.spec.api_dependencies, *provider.spec.optional_api_dependencies)
+              if api in deps}
+    try:
+        impl = await module.create(provider.config, wanted)
+    except ModuleNotFoundError as exc:
+        raise StackError(missing_package_message(provider.spec, exc)) from None
+    if hasattr(impl, "provider_id"):
+        impl.provider_id = provider.provider_id
+    return ProviderInstance(provider.api, provider.provider_id, provider.spec, provider.config, impl)
+
+
+def provider_data_validator(spec: ProviderSpec) -> type[BaseModel] | None:
+    return import_dotted(spec.provider_data_validator) if spec.provider_data_validator else None

@@ -1,0 +1,170 @@
+"""The models routing table: merges every inference provider's models, aliases and registrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError
+from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderModel, RegisterModelRequest
+from polystack.core.config import ModelInput
+from polystack.core.registry import ResourceRegistry
+
+logger = logging.getLogger("polystack.models")
+
+
+class ModelsRoutingTable:
+    """Knows which provider serves each model identifier; serves the Models API."""
+
+    def __init__(self, providers: dict[str, Any], registry: ResourceRegistry) -> None:
+        self.providers = providers  # provider_id -> inference provider impl
+        self._registry = registry
+        self._models: dict[str, Model] = {}
+        self._refresh_task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, configured: list[ModelInput], refresh_interval: float) -> None:
+        for model in await self._registry.all(Model, "model"):
+            self._models[model.identifier] = model
+        await self.refresh()
+        for entry in configured:
+            await self.register_model(RegisterModelRequest(**entry.model_dump()), replace=True)
+        if refresh_interval > 0:
+            self._refresh_task = asyncio.create_task(self._refresh_forever(refresh_interval))
+
+    async def stop(self) -> None:
+        if self._refresh_task:
+            self._refresh_task.cancel()
+
+    async def _refresh_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        """Ask every provider for its models; a provider that fails keeps its previous list."""
+        results = await asyncio.gather(*(self._list_one(pid, impl) for pid, impl in self.providers.items()))
+        for provider_id, listed in zip(self.providers, results, strict=True):
+            if listed is not None:
+                await self._replace_listed(provider_id, listed)
+
+    async def _list_one(self, provider_id: str, impl: Any) -> list[ProviderModel] | None:
+        try:
+            return await impl.list_models()  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - an unreachable provider must not stop the others
+            logger.warning("listing models of provider %s failed: %s", provider_id, exc)
+            return None
+
+    async def _replace_listed(self, provider_id: str, listed: list[ProviderModel]) -> None:
+        fresh = {}
+        for item in listed:
+            identifier = f"{provider_id}/{item.provider_resource_id}"
+            existing = self._models.get(identifier)
+            if existing and existing.source == ModelSource.via_register_api:
+                continue
+            fresh[identifier] = Model(
+                identifier=identifier, provider_id=provider_id, provider_resource_id=item.provider_resource_id,
+                model_type=item.model_type, metadata=item.metadata, source=ModelSource.listed_from_provider,
+                created=existing.created if existing else int(time.time()),
+            )
+        stale = [m.identifier for m in self._models.values()
+                 if m.provider_id == provider_id and m.source == ModelSource.listed_from_provider
+                 and m.identifier not in fresh]
+        for identifier in stale:
+            del self._models[identifier]
+            await self._registry.delete("model", identifier)
+        for model in fresh.values():
+            if self._models.get(model.identifier) != model:
+                self._models[model.identifier] = model
+                await self._registry.put(model)
+
+    # ---- lookups used by the router ------------------------------------------------------------
+
+    def resolve(self, model_id: str) -> tuple[Model, Any]:
+        """The model and the provider impl serving it; `provider_id/name` reaches unlisted models too."""
+        model = self._models.get(model_id)
+        if model is None:
+            provider_id, _, name = model_id.partition("/")
+            if name and provider_id in self.providers and getattr(self.providers[provider_id], "accepts_unlisted_models", False):
+                model = Model(identifier=model_id, provider_id=provider_id, provider_resource_id=name)
+            else:
+                raise ModelNotFoundError(model_id)
+        impl = self.providers.get(model.provider_id)
+        if impl is None:
+            raise ModelNotFoundError(model_id)
+        return model, impl
+
+    # ---- the Models API ------------------------------------------------------------------------
+
+    async def list_models(self) -> list[Model]:
+        return sorted(self._models.values(), key=lambda m: m.identifier)
+
+    async def get_model(self, model_id: str) -> Model:
+        model = self._models.get(model_id)
+        if model is None:
+            raise ModelNotFoundError(model_id)
+        return model
+
+    async def register_model(self, request: RegisterModelRequest, *, replace: bool = False) -> Model:
+        provider_id, provider_model_id = self._target_of(request)
+        target = self._models.get(f"{provider_id}/{provider_model_id}")
+        model_type = request.model_type or (target.model_type if target else ModelType.llm)
+        metadata = {**(target.metadata if target else {}), **request.metadata}
+        if model_type == ModelType.embedding and "embedding_dimension" not in metadata:
+            raise InvalidRequestError("an embedding model needs metadata.embedding_dimension", param="metadata")
+        model = Model(
+            identifier=request.model_id, provider_id=provider_id, provider_resource_id=provider_model_id,
+            model_type=model_type, metadata=metadata, source=ModelSource.via_register_api, created=int(time.time()),
+        )
+        existing = self._models.get(model.identifier)
+        if existing and not replace and existing.source == ModelSource.via_register_api:
+            same = (existing.provider_id, existing.provider_resource_id) == (provider_id, provider_model_id)
+            if not same:
+                raise ConflictError(
+                    f"model '{model.identifier}' is already registered for "
+                    f"{existing.provider_id}/{existing.provider_resource_id}; unregister it first",
+                    param="model_id",
+                )
+            model.created = existing.created
+        self._models[model.identifier] = model
+        await self._registry.put(model)
+        return model
+
+    def _target_of(self, request: RegisterModelRequest) -> tuple[str, str]:
+        provider_id = request.provider_id
+        prefix, _, rest = request.model_id.partition("/")
+        if provider_id is None:
+            if rest and prefix in self.providers:
+                provider_id = prefix
+            elif len(self.providers) == 1:
+                provider_id = next(iter(self.providers))
+            else:
+                raise InvalidRequestError(
+                    f"cannot tell which provider serves '{request.model_id}'; pass provider_id "
+                    f"(one of: {', '.join(sorted(self.providers))})",
+                    param="provider_id",
+                )
+        if provider_id not in self.providers:
+            raise NotFoundError(
+                f"provider '{provider_id}' is not an inference provider of this server "
+                f"(have: {', '.join(sorted(self.providers))})",
+                param="provider_id",
+            )
+        provider_model_id = request.provider_model_id
+        if provider_model_id is None:
+            provider_model_id = rest if (rest and prefix == provider_id) else request.model_id
+        return provider_id, provider_model_id
+
+    async def unregister_model(self, model_id: str) -> None:
+        model = await self.get_model(model_id)
+        if model.source == ModelSource.listed_from_provider:
+            raise InvalidRequestError(
+                f"model '{model_id}' is listed by provider '{model.provider_id}' and comes back on every "
+                "refresh; only registered models and aliases can be unregistered",
+                param="model_id",
+            )
+        del self._models[model_id]
+        await self._registry.delete("model", model_id)

@@ -1,0 +1,16 @@
+"""remote::azure: inference on Azure OpenAI's v1 API (https://<resource>.openai.azure.com/openai/v1), through the shared OpenAI-compatible client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polystack.providers.remote.inference.azure.config import AzureConfig
+
+
+async def create(config: AzureConfig, deps: dict[Any, Any]) -> Any:
+    from polystack.providers.utils.openai_compat.adapter import OpenAICompatAdapter
+
+    adapter = OpenAICompatAdapter(config, api_key_field="azure_api_key")
+    adapter.auth_header = "api-key"
+    adapter.auth_scheme = ""
+    return adapter

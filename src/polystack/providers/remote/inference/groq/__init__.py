@@ -1,0 +1,14 @@
+"""remote::groq: inference on Groq, through the shared OpenAI-compatible client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polystack.providers.remote.inference.groq.config import GroqConfig
+
+
+async def create(config: GroqConfig, deps: dict[Any, Any]) -> Any:
+    from polystack.providers.utils.openai_compat.adapter import OpenAICompatAdapter
+
+    adapter = OpenAICompatAdapter(config, api_key_field="groq_api_key")
+    return adapter

@@ -1,0 +1,14 @@
+"""remote::ollama: inference on an Ollama server's OpenAI-compatible /v1 routes, through the shared OpenAI-compatible client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polystack.providers.remote.inference.ollama.config import OllamaConfig
+
+
+async def create(config: OllamaConfig, deps: dict[Any, Any]) -> Any:
+    from polystack.providers.utils.openai_compat.adapter import OpenAICompatAdapter
+
+    adapter = OpenAICompatAdapter(config, api_key_field="ollama_api_key")
+    return adapter

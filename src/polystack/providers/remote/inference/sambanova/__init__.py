@@ -1,0 +1,14 @@
+"""remote::sambanova: inference on SambaNova Cloud, through the shared OpenAI-compatible client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polystack.providers.remote.inference.sambanova.config import SambanovaConfig
+
+
+async def create(config: SambanovaConfig, deps: dict[Any, Any]) -> Any:
+    from polystack.providers.utils.openai_compat.adapter import OpenAICompatAdapter
+
+    adapter = OpenAICompatAdapter(config, api_key_field="sambanova_api_key")
+    return adapter

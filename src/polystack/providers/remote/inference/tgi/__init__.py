@@ -1,0 +1,14 @@
+"""remote::tgi: inference on Hugging Face Text Generation Inference's OpenAI route (http://host/v1), through the shared OpenAI-compatible client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polystack.providers.remote.inference.tgi.config import TgiConfig
+
+
+async def create(config: TgiConfig, deps: dict[Any, Any]) -> Any:
+    from polystack.providers.utils.openai_compat.adapter import OpenAICompatAdapter
+
+    adapter = OpenAICompatAdapter(config, api_key_field="tgi_api_key")
+    return adapter

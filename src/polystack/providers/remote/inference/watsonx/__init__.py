@@ -1,0 +1,14 @@
+"""remote::watsonx: inference on IBM watsonx.ai's OpenAI-compatible model gateway, through the shared OpenAI-compatible client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polystack.providers.remote.inference.watsonx.config import WatsonxConfig
+
+
+async def create(config: WatsonxConfig, deps: dict[Any, Any]) -> Any:
+    from polystack.providers.utils.openai_compat.adapter import OpenAICompatAdapter
+
+    adapter = OpenAICompatAdapter(config, api_key_field="watsonx_api_key")
+    return adapter

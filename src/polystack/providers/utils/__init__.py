@@ -1,0 +1,1 @@
+"""Pieces shared by providers: the HTTP client factory and the OpenAI-compatible client."""

@@ -1,0 +1,1 @@
+"""The shared client of every OpenAI-compatible remote inference provider."""

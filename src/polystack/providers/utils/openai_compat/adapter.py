@@ -1,0 +1,145 @@
+"""OpenAICompatAdapter: forwards OpenAI requests to an OpenAI-compatible server over httpx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+from pydantic import BaseModel
+
+from polystack.apis.errors import ProviderError
+from polystack.apis.inference.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    CreateEmbeddingResponse,
+    EmbeddingsRequest,
+)
+from polystack.apis.models.types import ProviderModel
+from polystack.apis.providers.types import HealthStatus
+from polystack.core.request_context import provider_data
+from polystack.providers.utils.http_client import make_http_client
+from polystack.providers.utils.openai_compat.config import OpenAICompatConfig, OpenAICompatProviderData
+from polystack.providers.utils.openai_compat.errors import status_error, transport_error
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class OpenAICompatAdapter:
+    """An inference provider for any server speaking OpenAI's /v1 API.
+
+    Subclasses (or configs) change the base URL, the auth header and the key's provider-data name.
+    """
+
+    provider_id = "openai-compatible"
+    accepts_unlisted_models = True
+    auth_header = "Authorization"
+    auth_scheme = "Bearer "
+
+    def __init__(self, config: OpenAICompatConfig, *, api_key_field: str,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self.api_key_field = api_key_field
+        self.base_url = config.base_url.rstrip("/")
+        timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
+        self.client = client or make_http_client(base_url=self.base_url, timeout=timeout,
+                                                 headers=config.extra_headers)
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        key = self.config.api_key.get_secret_value() if self.config.api_key else None
+        data = provider_data(OpenAICompatProviderData)
+        if data is not None and getattr(data, self.api_key_field, None):
+            key = str(getattr(data, self.api_key_field))
+        return {self.auth_header: f"{self.auth_scheme}{key}"} if key else {}
+
+    def request_body(self, request: BaseModel) -> dict[str, Any]:
+        """The JSON body sent upstream; providers with quirks override it."""
+        return request.model_dump(exclude_none=True, by_alias=True)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        try:
+            response = await self.client.post(path, content=orjson.dumps(body),
+                                              headers={**self._headers(), "Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            raise transport_error(self.provider_id, self.base_url, exc) from None
+        if response.status_code >= 400:
+            raise status_error(self.provider_id, response.status_code, response.content)
+        try:
+            return orjson.loads(response.content)
+        except ValueError:
+            raise ProviderError(self.provider_id, "answered with a body that is not JSON") from None
+
+    async def _stream(self, path: str, body: dict[str, Any], chunk_type: type[T]) -> AsyncIterator[T]:
+        headers = {**self._headers(), "Content-Type": "application/json", "Accept": "text/event-stream"}
+        request = self.client.build_request("POST", path, content=orjson.dumps(body), headers=headers)
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise transport_error(self.provider_id, self.base_url, exc) from None
+        try:
+            if response.status_code >= 400:
+                raise status_error(self.provider_id, response.status_code, await response.aread())
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    break
+                try:
+                    data = orjson.loads(payload)
+                except ValueError:
+                    raise ProviderError(self.provider_id, "sent a stream event that is not JSON") from None
+                if isinstance(data, dict) and "error" in data and "choices" not in data:
+                    raise ProviderError(self.provider_id, str(data["error"].get("message", data["error"]))
+                                        if isinstance(data["error"], dict) else str(data["error"]))
+                yield chunk_type.model_validate(data)
+        except httpx.HTTPError as exc:
+            raise transport_error(self.provider_id, self.base_url, exc) from None
+        finally:
+            await response.aclose()
+
+    # ---- the Inference API -----------------------------------------------------------------------
+
+    async def chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        body = self.request_body(request)
+        if request.stream:
+            return self._stream("/chat/completions", body, ChatCompletionChunk)
+        return ChatCompletion.model_validate(await self._post("/chat/completions", body))
+
+    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
+        body = self.request_body(request)
+        if request.stream:
+            return self._stream("/completions", body, Completion)
+        return Completion.model_validate(await self._post("/completions", body))
+
+    async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
+        return CreateEmbeddingResponse.model_validate(await self._post("/embeddings", self.request_body(request)))
+
+    async def list_models(self) -> list[ProviderModel] | None:
+        if not self.config.refresh_models:
+            return None
+        try:
+            response = await self.client.get("/models", headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise transport_error(self.provider_id, self.base_url, exc) from None
+        if response.status_code >= 400:
+            raise status_error(self.provider_id, response.status_code, response.content)
+        return [ProviderModel(provider_resource_id=item["id"]) for item in orjson.loads(response.content)["data"]]
+
+    async def health(self) -> HealthStatus:
+        try:
+            await self.list_models()
+        except Exception as exc:  # noqa: BLE001
+            return HealthStatus(status="Error", message=str(exc))
+        return HealthStatus(status="OK")
+
+    async def shutdown(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,1 @@
+"""Record/replay of provider HTTP traffic for fast, deterministic tests."""
