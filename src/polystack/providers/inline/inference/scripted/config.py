@@ -1,0 +1,24 @@
+"""Config of inline::scripted: a deterministic test provider that plays back scripted replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScriptedReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list, description="[{name, arguments}] to call.")
+
+
+class ScriptedConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(default_factory=lambda: ["scripted-model"])
+    replies: list[ScriptedReply] = Field(
+        default_factory=list, description="Played in order, cycling; empty means echo the last user message."
+    )
+    embedding_dimension: int = Field(default=8, ge=1)

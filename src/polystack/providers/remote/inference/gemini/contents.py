@@ -1,0 +1,147 @@
+"""OpenAI chat messages -> Gemini's `systemInstruction` and `contents` (roles user/model, typed parts)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
+from polystack.apis.inference.types import (
+    AssistantMessage,
+    AudioPart,
+    DeveloperMessage,
+    FilePart,
+    ImagePart,
+    Message,
+    RefusalPart,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+    text_of,
+)
+
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
+
+Part = dict[str, Any]
+
+
+def thought_signature(call: ToolCall) -> str | None:
+    """The Gemini thought signature a client echoes back on a tool call (Google's OpenAI-compatible field)."""
+    extra = (call.model_extra or {}).get("extra_content")
+    google = extra.get("google") if isinstance(extra, dict) else None
+    signature = google.get("thought_signature") if isinstance(google, dict) else None
+    return signature if isinstance(signature, str) else None
+
+
+def to_contents(messages: list[Message]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The system instruction (system/developer messages, in order) and the conversation turns.
+
+    Consecutive turns of one role are merged, so the results of parallel tool calls travel together in
+    one user turn, as Gemini expects.
+    """
+    system: list[str] = []
+    contents: list[dict[str, Any]] = []
+    call_names: dict[str, str] = {}  # tool_call_id -> function name: functionResponse needs the name
+    for index, message in enumerate(messages):
+        if isinstance(message, SystemMessage | DeveloperMessage):
+            if text := text_of(message.content):
+                system.append(text)
+            continue
+        if isinstance(message, AssistantMessage):
+            call_names.update({call.id: call.function.name for call in message.tool_calls or []})
+        role, parts = _turn(message, index, call_names)
+        if not parts:
+            continue
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+    instruction = {"parts": [{"text": "\n\n".join(system)}]} if system else None
+    return instruction, contents
+
+
+def _turn(message: Message, index: int, call_names: dict[str, str]) -> tuple[str, list[Part]]:
+    if isinstance(message, UserMessage):
+        return "user", _user_parts(message, index)
+    if isinstance(message, AssistantMessage):
+        return "model", _model_parts(message, index)
+    if isinstance(message, ToolMessage):
+        name = call_names.get(message.tool_call_id)
+        if name is None:
+            raise InvalidRequestError(
+                f"messages[{index}]: tool_call_id '{message.tool_call_id}' matches no earlier assistant tool call",
+                param=f"messages[{index}].tool_call_id")
+        return "user", [{"functionResponse": {"name": name, "response": _tool_response(text_of(message.content))}}]
+    raise InvalidRequestError(f"unsupported message role at messages[{index}]", param=f"messages[{index}]")
+
+
+def _tool_response(text: str) -> dict[str, Any]:
+    """Gemini wants an object: a JSON object result is passed as is, anything else under "result"."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"result": text}
+    return value if isinstance(value, dict) else {"result": value}
+
+
+def _user_parts(message: UserMessage, index: int) -> list[Part]:
+    if isinstance(message.content, str):
+        return [{"text": message.content}] if message.content else []
+    parts: list[Part] = []
+    for part in message.content:
+        if isinstance(part, TextPart):
+            if part.text:
+                parts.append({"text": part.text})
+        elif isinstance(part, ImagePart):
+            parts.append(_inline(part.image_url.url, index, "image_url"))
+        elif isinstance(part, AudioPart):
+            mime = f"audio/{part.input_audio.format.lower()}"
+            parts.append({"inlineData": {"mimeType": mime, "data": part.input_audio.data}})
+        elif isinstance(part, FilePart):
+            parts.append(_inline(str(part.file.get("file_data", "")), index, "file.file_data"))
+        elif isinstance(part, RefusalPart):
+            parts.append({"text": part.refusal})
+    return parts
+
+
+def _inline(url: str, index: int, what: str) -> Part:
+    match = _DATA_URL.match(url)
+    if match is None:
+        raise UnsupportedParameterError(
+            f"messages[{index}]: Gemini takes {what} only as a base64 data URL (no http URLs or file ids)",
+            param=f"messages[{index}]")
+    return {"inlineData": {"mimeType": match["mime"].lower(), "data": match["data"]}}
+
+
+def _model_parts(message: AssistantMessage, index: int) -> list[Part]:
+    parts: list[Part] = []
+    if isinstance(message.content, str):
+        if message.content:
+            parts.append({"text": message.content})
+    elif message.content:
+        for item in message.content:
+            text = item.text if isinstance(item, TextPart) else item.refusal
+            if text:
+                parts.append({"text": text})
+    for call in message.tool_calls or []:
+        part: Part = {"functionCall": {"name": call.function.name, "args": _arguments(call, index)}}
+        if signature := thought_signature(call):
+            part["thoughtSignature"] = signature
+        parts.append(part)
+    return parts
+
+
+def _arguments(call: ToolCall, index: int) -> dict[str, Any]:
+    if not call.function.arguments.strip():
+        return {}
+    try:
+        value = json.loads(call.function.arguments)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidRequestError(f"messages[{index}]: tool call arguments must be a JSON object",
+                                  param=f"messages[{index}].tool_calls")
+    return value
