@@ -113,7 +113,7 @@ def list_providers(api: Annotated[str | None, typer.Argument(help="Only this API
         if api and spec.api.value != api:
             continue
         table.add_row(spec.api.value, spec.provider_type, spec.description,
-                      " ".join([*spec.pip_packages, *spec.no_deps_packages]) or "-")
+                      " ".join(spec.pip_packages) or "-")
     if api and not table.rows:
         raise _fail(f"no providers for API '{api}'")
     console.print(table)
@@ -134,28 +134,20 @@ def list_distributions() -> None:
 
 @app.command("list-deps")
 def list_deps(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
-    """Print the pip requirements of a distribution, one per line (`| xargs pip install` works).
-
-    Packages that must be installed without their dependencies are printed as `--no-deps NAME` lines
-    after the others; use `polystack list-deps X | xargs -L1 pip install` to honour them.
-    """
+    """Print the pip requirements of a distribution, one per line (`| xargs pip install` works)."""
     from polystack.providers.registry import all_specs
 
     run_config = _load(config)
     specs = all_specs()
-    plain: dict[str, None] = {}
-    no_deps: dict[str, None] = {}
+    packages: dict[str, None] = {}
     for api, entries in run_config.providers.items():
         for entry in entries:
             spec = specs.get((api, entry.provider_type))
             if spec is None:
                 raise _fail(f"unknown provider type '{entry.provider_type}' for API '{api.value}'")
-            plain.update(dict.fromkeys(spec.pip_packages))
-            no_deps.update(dict.fromkeys(spec.no_deps_packages))
-    for package in plain:
+            packages.update(dict.fromkeys(spec.pip_packages))
+    for package in packages:
         print(package)
-    for package in no_deps:
-        print(f"--no-deps {package}")
 
 
 @config_app.command("show")

@@ -69,8 +69,6 @@ def _validate_config(spec: ProviderSpec, raw: dict[str, Any], path: str) -> Base
 
 def missing_package_message(spec: ProviderSpec, exc: ModuleNotFoundError) -> str:
     install = f"pip install 'polystack[{spec.extra}]'" if spec.extra else f"pip install {' '.join(spec.pip_packages)}"
-    if spec.no_deps_packages:
-        install += f" && pip install --no-deps {' '.join(spec.no_deps_packages)}"
     return f"provider {spec.provider_type} needs the package '{exc.name}', which is not installed. Run: {install}"
 
 

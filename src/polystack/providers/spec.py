@@ -23,7 +23,6 @@ class ProviderSpec:
     config_class: str
     description: str = ""
     pip_packages: tuple[str, ...] = ()
-    no_deps_packages: tuple[str, ...] = ()
     extra: str | None = None
     api_dependencies: tuple[Api, ...] = ()
     optional_api_dependencies: tuple[Api, ...] = ()

