@@ -48,7 +48,8 @@ def load_recording(path: Path) -> dict[str, Any] | None:
     try:
         record = json.loads(text)
     except ValueError as exc:
-        raise ValueError(f"recording {path} is not valid JSON ({exc}); delete it or record it again") from None
+        raise ValueError(f"recording {path} is not valid JSON ({exc}); delete it or record it again") \
+            from None
     if not isinstance(record, dict) or not isinstance(record.get("response"), dict) \
             or not isinstance(record["response"].get("status"), int):
         raise ValueError(f"recording {path} has no response.status; delete it or record it again")

@@ -36,7 +36,8 @@ class NormalizedRequest:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def normalize_request(request: httpx.Request, content: bytes, test_id: str | None = None) -> NormalizedRequest:
+def normalize_request(request: httpx.Request, content: bytes,
+                      test_id: str | None = None) -> NormalizedRequest:
     """Method, path, sorted query and body (JSON with rounded floats, or a hash of the bytes)."""
     secrets = header_secrets(request.headers)
     data: dict[str, Any] = {

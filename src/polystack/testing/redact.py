@@ -43,7 +43,7 @@ def is_secret_header(name: str) -> bool:
 def redact_json(value: Any, found: set[str]) -> Any:
     """A copy of `value` with secret fields replaced by REDACTED; the removed values go into `found`."""
     if isinstance(value, dict):
-        result = {}
+        result: dict[Any, Any] = {}
         for name, item in value.items():
             if is_secret_field(str(name)) and item not in (None, ""):
                 if isinstance(item, str):
@@ -68,7 +68,7 @@ def header_secrets(headers: httpx.Headers) -> set[str]:
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    """`text` (a JSON document) with every occurrence of a secret, as written inside a JSON string, replaced."""
+    """`text` (a JSON document) with each secret, as written inside a JSON string, replaced."""
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= _MIN_SCRUB_LENGTH:
             text = text.replace(json.dumps(secret, ensure_ascii=False)[1:-1], REDACTED)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from enum import Enum
 
-import anyio
 import httpx
+from anyio.lowlevel import checkpoint
 
 
 class ReplayStream(httpx.AsyncByteStream):
@@ -17,7 +17,7 @@ class ReplayStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for chunk in self._chunks:
-            await anyio.lowlevel.checkpoint()  # let other tasks run between chunks, as a network would
+            await checkpoint()  # let other tasks run between chunks, as a network would
             yield chunk
 
 

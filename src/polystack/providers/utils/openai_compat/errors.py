@@ -49,6 +49,10 @@ def status_error(provider_id: str, status: int, content: bytes) -> PolystackErro
 
 
 def transport_error(provider_id: str, url: str, exc: httpx.HTTPError) -> PolystackError:
+    from polystack.testing.errors import RecordingError
+
+    if isinstance(exc, RecordingError):  # its message says which recording is missing and how to make it
+        return ProviderError(provider_id, str(exc))
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeoutError(provider_id, f"timed out talking to {url}")
     if isinstance(exc, httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError):
