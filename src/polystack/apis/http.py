@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -17,10 +17,10 @@ from polystack.apis.errors import PolystackError
 logger = logging.getLogger("polystack.server")
 
 
-def impl_of(api: Api) -> Callable[[Request], Any]:
+def impl_of(api: Api) -> Callable[[Request], Awaitable[Any]]:
     """A FastAPI dependency returning the object that serves `api` in the running stack."""
 
-    def dependency(request: Request) -> Any:
+    async def dependency(request: Request) -> Any:  # async: FastAPI runs sync dependencies in a thread
         return request.app.state.impls[api]
 
     dependency.__name__ = f"impl_of_{api.value}"
