@@ -39,7 +39,7 @@ class AnthropicInferenceAdapter:
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
-        self.client = client or make_http_client(base_url=self.base_url, timeout=timeout)
+        self.client = client or make_http_client(timeout=timeout)
 
     # ---- plumbing ------------------------------------------------------------------------------
 
@@ -65,7 +65,8 @@ class AnthropicInferenceAdapter:
         if stream:
             headers["accept"] = "text/event-stream"
         content = orjson.dumps(body) if body is not None else None
-        request = self.client.build_request(method, path, content=content, params=params, headers=headers)
+        request = self.client.build_request(method, self.base_url + path, content=content, params=params,
+                                             headers=headers)
         try:
             response = await self.client.send(request, stream=stream)
             if response.status_code >= 400:
@@ -122,17 +123,24 @@ class AnthropicInferenceAdapter:
 
     async def _chunks(self, response: httpx.Response, translator: StreamTranslator,
                       include_usage: bool) -> AsyncIterator[ChatCompletionChunk]:
-        async for event in self._events(response):
-            for chunk in translator.feed(event):
-                yield chunk
-            if event.get("type") == "message_stop":
-                break
+        events = self._events(response)
+        try:
+            async for event in events:
+                for chunk in translator.feed(event):
+                    yield chunk
+                if event.get("type") == "message_stop":
+                    break
+        finally:
+            await events.aclose()  # closes the upstream response even when the caller stops early
+        if not translator.finished:
+            raise ProviderError(self.provider_id, "the stream ended before the message was complete")
         if include_usage:
             yield translator.usage_chunk()
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
         raise NotImplementedByProviderError(
-            f"Provider '{self.provider_id}' (Anthropic) has no legacy text completions; use /v1/chat/completions")
+            f"Provider '{self.provider_id}' (Anthropic) has no legacy text completions; "
+            "use /v1/chat/completions")
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
         raise NotImplementedByProviderError(

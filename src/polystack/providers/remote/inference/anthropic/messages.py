@@ -77,7 +77,8 @@ def _user_blocks(message: UserMessage, index: int) -> list[Block]:
         elif isinstance(part, FilePart):
             blocks.append(_document_block(part.file, index))
         elif isinstance(part, AudioPart):
-            raise UnsupportedParameterError("Anthropic does not accept audio input", param=f"messages[{index}]")
+            raise UnsupportedParameterError("Anthropic does not accept audio input",
+                                            param=f"messages[{index}]")
         elif isinstance(part, RefusalPart):
             blocks.append({"type": "text", "text": part.refusal})
     return blocks
@@ -123,7 +124,8 @@ def _image_block(url: str, index: int) -> Block:
         return {"type": "image", "source": {"type": "base64", "media_type": mime, "data": match["data"]}}
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
-    raise InvalidRequestError("image_url must be an http(s) URL or a base64 data URL", param=f"messages[{index}]")
+    raise InvalidRequestError("image_url must be an http(s) URL or a base64 data URL",
+                              param=f"messages[{index}]")
 
 
 def _document_block(file: dict[str, Any], index: int) -> Block:
@@ -132,4 +134,5 @@ def _document_block(file: dict[str, Any], index: int) -> Block:
         raise UnsupportedParameterError(
             "Anthropic accepts file parts only as base64 PDF data URLs in 'file_data' (no file_id)",
             param=f"messages[{index}]")
-    return {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": match["data"]}}
+    return {"type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": match["data"]}}

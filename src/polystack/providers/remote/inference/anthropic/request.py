@@ -61,7 +61,8 @@ def _reject_unsupported(request: ChatCompletionRequest) -> None:
     if request.n is not None and request.n > 1:
         raise UnsupportedParameterError("Anthropic returns one choice per request; 'n' must be 1", param="n")
     if request.temperature is not None and request.temperature > 1:
-        raise UnsupportedParameterError("Anthropic accepts a temperature between 0 and 1", param="temperature")
+        raise UnsupportedParameterError("Anthropic accepts a temperature between 0 and 1",
+                                        param="temperature")
     if request.logprobs:
         raise UnsupportedParameterError("Anthropic does not return logprobs", param="logprobs")
     if request.logit_bias:
@@ -103,7 +104,8 @@ def _tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
     choice = request.tool_choice
     if isinstance(choice, NamedToolChoice):
         return {"type": "tool", "name": choice.function.name}
-    return {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}, None: None}[choice]
+    mapping = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}
+    return mapping[choice] if choice is not None else None
 
 
 def _json_tool(request: ChatCompletionRequest, taken: set[str]) -> dict[str, Any] | None:
@@ -113,7 +115,8 @@ def _json_tool(request: ChatCompletionRequest, taken: set[str]) -> dict[str, Any
         schema = spec.schema_ or {"type": "object"}
         if schema.get("type") != "object":
             raise UnsupportedParameterError(
-                "with Anthropic, a json_schema response format must describe an object", param="response_format")
+                "with Anthropic, a json_schema response format must describe an object",
+                param="response_format")
         tool = {"name": spec.name, "input_schema": schema,
                 "description": spec.description or "Give the final answer as this JSON object."}
     elif isinstance(response_format, JSONObjectFormat):

@@ -29,6 +29,7 @@ class StreamTranslator:
         self.blocks: dict[int, str | int] = {}  # block index -> _TEXT, _JSON, or the tool-call index
         self.tool_calls = 0
         self.usage: dict[str, Any] = {}
+        self.finished = False  # a stop reason arrived: a stream cut short before it is an error
 
     def feed(self, event: dict[str, Any]) -> list[ChatCompletionChunk]:
         kind = event.get("type")
@@ -44,6 +45,7 @@ class StreamTranslator:
         if kind == "message_delta":
             self.usage.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
             reason = finish_reason((event.get("delta") or {}).get("stop_reason"), self.tool_calls > 0)
+            self.finished = True
             return [self._chunk({}, finish_reason=reason)]
         if kind == "error":
             error = event.get("error") or {}

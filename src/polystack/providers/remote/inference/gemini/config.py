@@ -21,7 +21,8 @@ class GeminiConfig(BaseModel):
                           description="The API root including its version, e.g. .../v1beta.")
     timeout_seconds: float = Field(default=600, gt=0, description="Read timeout for one request.")
     connect_timeout_seconds: float = Field(default=10, gt=0)
-    refresh_models: bool = Field(default=True, description="List the key's models at startup and periodically.")
+    refresh_models: bool = Field(default=True,
+                                 description="List the key's models at startup and periodically.")
 
 
 class GeminiProviderData(BaseModel):

@@ -72,9 +72,11 @@ def _turn(message: Message, index: int, call_names: dict[str, str]) -> tuple[str
         name = call_names.get(message.tool_call_id)
         if name is None:
             raise InvalidRequestError(
-                f"messages[{index}]: tool_call_id '{message.tool_call_id}' matches no earlier assistant tool call",
+                f"messages[{index}]: tool_call_id '{message.tool_call_id}' matches no earlier "
+                "assistant tool call",
                 param=f"messages[{index}].tool_call_id")
-        return "user", [{"functionResponse": {"name": name, "response": _tool_response(text_of(message.content))}}]
+        response = _tool_response(text_of(message.content))
+        return "user", [{"functionResponse": {"name": name, "response": response}}]
     raise InvalidRequestError(f"unsupported message role at messages[{index}]", param=f"messages[{index}]")
 
 
