@@ -1,20 +1,68 @@
-"""What every local embedding provider shares: input checks, `dimensions`, encodings and the response.
+"""Local embedding providers: the Inference adapter over a sentence encoder, and its pieces.
 
-Only provider implementations import this module (inside their factories), so numpy at the top
-costs nothing to a stack that runs no local embedding model.
+Each local embedding provider brings only its encoder (texts in, unit vectors out); input checks,
+`dimensions`, base64, batching off the event loop and the OpenAI response live here once.
+Only provider factories import this module, so numpy at the top costs a stack without one nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Iterator, Sequence, Sized
-from typing import Literal
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence, Sized
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from openai.types.create_embedding_response import Usage
 
-from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
-from polystack.apis.inference.types import CreateEmbeddingResponse, Embedding, EmbeddingsRequest
+from polystack.apis.errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    PolystackError,
+    ProviderError,
+    ServiceUnavailableError,
+    UnsupportedParameterError,
+)
+from polystack.apis.inference.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    CreateEmbeddingResponse,
+    Embedding,
+    EmbeddingsRequest,
+)
+from polystack.apis.models.types import ModelType, ProviderModel
+from polystack.apis.providers.types import HealthStatus
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Unit vectors (one row per input) and how many tokens the model read for each input."""
+
+    vectors: np.ndarray
+    token_counts: list[int]
+
+
+class SentenceEncoder(Protocol):
+    """What a local embedding provider implements: blocking calls, run in worker threads."""
+
+    dimension: int
+    max_tokens: int
+    vocab_size: int
+    supports_token_ids: bool
+
+    def encode_texts(self, texts: Sequence[str]) -> Encoded:
+        """Unit vectors for texts, each cut at `max_tokens`."""
+        ...
+
+    def encode_ids(self, inputs: Sequence[Sequence[int]]) -> Encoded:
+        """Unit vectors for checked token-id inputs (only called if `supports_token_ids`)."""
+        ...
+
 
 class Base64Embedding(Embedding):
     """An embedding sent as base64 text; the SDK's type only allows floats."""
@@ -140,3 +188,88 @@ def batches(items: Sequence[Sized], size: int) -> Iterator[list[int]]:
     order = sorted(range(len(items)), key=lambda i: len(items[i]), reverse=True)
     for start in range(0, len(order), size):
         yield order[start : start + size]
+
+
+class EmbeddingsAdapter:
+    """The Inference API over one local sentence encoder, serving one embedding model.
+
+    Batches run in a small thread pool and a request submits its batches one after another, so a
+    large request never holds the pool while other requests' batches queue behind all of it.
+    """
+
+    accepts_unlisted_models = False
+
+    def __init__(self, encoder: SentenceEncoder, *, model: str, provider_id: str, batch_size: int,
+                 max_concurrent_batches: int = 1, allow_dimension_truncation: bool = False) -> None:
+        self.encoder = encoder
+        self.model = model
+        self.provider_id = provider_id
+        self.batch_size = batch_size
+        self.allow_dimension_truncation = allow_dimension_truncation
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=max_concurrent_batches, thread_name_prefix=f"{provider_id}-embeddings"
+        )
+
+    async def chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        raise embedding_only_error(self.provider_id)
+
+    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
+        raise embedding_only_error(self.provider_id)
+
+    async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
+        if request.model != self.model:
+            raise ModelNotFoundError(request.model)
+        dimensions = output_dimensions(request.dimensions, self.encoder.dimension,
+                                       allow_truncation=self.allow_dimension_truncation,
+                                       provider_id=self.provider_id)
+        texts = request.texts
+        if texts is not None:
+            encoded = await self._encode_all(self.encoder.encode_texts, texts)
+        else:
+            ids = token_id_inputs(request)
+            if not self.encoder.supports_token_ids:
+                raise UnsupportedParameterError(
+                    f"provider '{self.provider_id}' takes text input only, not token ids", param="input"
+                )
+            check_token_ids(ids, vocab_size=self.encoder.vocab_size, max_tokens=self.encoder.max_tokens)
+            encoded = await self._encode_all(self.encoder.encode_ids, ids)
+        return embeddings_response(encoded.vectors, model=request.model,
+                                   prompt_tokens=sum(encoded.token_counts), dimensions=dimensions,
+                                   encoding_format=request.encoding_format)
+
+    async def list_models(self) -> list[ProviderModel] | None:
+        metadata = {"embedding_dimension": self.encoder.dimension, "context_length": self.encoder.max_tokens}
+        return [ProviderModel(provider_resource_id=self.model, model_type=ModelType.embedding,
+                              metadata=metadata)]
+
+    async def health(self) -> HealthStatus:
+        if self._pool is None:
+            return HealthStatus(status="Error", message="the provider is shut down")
+        return HealthStatus(status="OK")
+
+    async def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def _encode_all(self, encode: Callable[[Any], Encoded], items: Sequence[Any]) -> Encoded:
+        vectors = np.empty((len(items), self.encoder.dimension), dtype=np.float32)
+        counts = [0] * len(items)
+        for indices in batches(items, self.batch_size):
+            done = await self._run(encode, [items[i] for i in indices])
+            vectors[indices] = done.vectors
+            for i, count in zip(indices, done.token_counts, strict=True):
+                counts[i] = count
+        return Encoded(vectors, counts)
+
+    async def _run(self, encode: Callable[[Any], Encoded], batch: list[Any]) -> Encoded:
+        if self._pool is None:
+            raise ServiceUnavailableError(f"provider '{self.provider_id}' is shut down")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, encode, batch)
+        except PolystackError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - model runtimes raise their own plain exception types
+            raise ProviderError(self.provider_id, f"the embedding model failed: {exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import httpx
@@ -25,6 +26,7 @@ from polystack.core.request_context import provider_data
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.openai_compat.config import OpenAICompatConfig, OpenAICompatProviderData
 from polystack.providers.utils.openai_compat.errors import status_error, transport_error
+from polystack.providers.utils.sse import json_events
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -82,27 +84,18 @@ class OpenAICompatAdapter:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise transport_error(self.provider_id, self.base_url, exc) from None
-        try:
-            if response.status_code >= 400:
+        if response.status_code >= 400:
+            try:
                 raise status_error(self.provider_id, response.status_code, await response.aread())
-            async for line in response.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == "[DONE]":
-                    break
-                try:
-                    data = orjson.loads(payload)
-                except ValueError:
-                    raise ProviderError(self.provider_id, "sent a stream event that is not JSON") from None
-                if isinstance(data, dict) and "error" in data and "choices" not in data:
-                    raise ProviderError(self.provider_id, str(data["error"].get("message", data["error"]))
-                                        if isinstance(data["error"], dict) else str(data["error"]))
+            finally:
+                await response.aclose()
+        async with aclosing(json_events(response, self.provider_id, self.base_url)) as events:
+            async for data in events:
+                if "error" in data and "choices" not in data:
+                    error = data["error"]
+                    raise ProviderError(self.provider_id, str(error.get("message", error))
+                                        if isinstance(error, dict) else str(error))
                 yield chunk_type.model_validate(data)
-        except httpx.HTTPError as exc:
-            raise transport_error(self.provider_id, self.base_url, exc) from None
-        finally:
-            await response.aclose()
 
     # ---- the Inference API -----------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from polystack.providers.remote.inference.anthropic.request import build_message
 from polystack.providers.remote.inference.anthropic.response import to_chat_completion
 from polystack.providers.remote.inference.anthropic.stream import StreamTranslator
 from polystack.providers.utils.http_client import make_http_client
+from polystack.providers.utils.sse import json_events
 from polystack.providers.utils.openai_compat.errors import status_error, transport_error
 
 
@@ -83,31 +84,8 @@ class AnthropicInferenceAdapter:
         except ValueError:
             raise ProviderError(self.provider_id, "answered with a body that is not JSON") from None
 
-    async def _events(self, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-        """The JSON payloads of a server-sent event stream (one per event; data lines joined)."""
-        data: list[str] = []
-        try:
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    data.append(line[5:].lstrip())
-                elif not line and data:
-                    yield self._event(data)
-                    data = []
-            if data:
-                yield self._event(data)
-        except httpx.HTTPError as exc:
-            raise transport_error(self.provider_id, self.base_url, exc) from None
-        finally:
-            await response.aclose()
-
-    def _event(self, data: list[str]) -> dict[str, Any]:
-        try:
-            event = orjson.loads("\n".join(data))
-        except ValueError:
-            raise ProviderError(self.provider_id, "sent a stream event that is not JSON") from None
-        if not isinstance(event, dict):
-            raise ProviderError(self.provider_id, "sent a stream event that is not a JSON object")
-        return event
+    def _events(self, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+        return json_events(response, self.provider_id, self.base_url)
 
     # ---- the Inference API -----------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
@@ -21,8 +20,8 @@ from polystack.apis.inference.types import (
     UserMessage,
     text_of,
 )
+from polystack.providers.utils.data_url import parse_data_url
 
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 Block = dict[str, Any]
@@ -115,13 +114,13 @@ def _arguments(arguments: str, index: int) -> dict[str, Any]:
 
 
 def _image_block(url: str, index: int) -> Block:
-    if match := _DATA_URL.match(url):
-        mime = match["mime"].lower()
+    if match := parse_data_url(url):
+        mime = match.mime
         if mime not in _IMAGE_TYPES:
             raise UnsupportedParameterError(
                 f"Anthropic accepts images of type {', '.join(sorted(_IMAGE_TYPES))}, not {mime}",
                 param=f"messages[{index}]")
-        return {"type": "image", "source": {"type": "base64", "media_type": mime, "data": match["data"]}}
+        return {"type": "image", "source": {"type": "base64", "media_type": mime, "data": match.data}}
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
     raise InvalidRequestError("image_url must be an http(s) URL or a base64 data URL",
@@ -129,10 +128,10 @@ def _image_block(url: str, index: int) -> Block:
 
 
 def _document_block(file: dict[str, Any], index: int) -> Block:
-    match = _DATA_URL.match(str(file.get("file_data", "")))
-    if match is None or match["mime"].lower() != "application/pdf":
+    match = parse_data_url(str(file.get("file_data", "")))
+    if match is None or match.mime != "application/pdf":
         raise UnsupportedParameterError(
             "Anthropic accepts file parts only as base64 PDF data URLs in 'file_data' (no file_id)",
             param=f"messages[{index}]")
     return {"type": "document",
-            "source": {"type": "base64", "media_type": "application/pdf", "data": match["data"]}}
+            "source": {"type": "base64", "media_type": "application/pdf", "data": match.data}}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
@@ -22,8 +21,8 @@ from polystack.apis.inference.types import (
     UserMessage,
     text_of,
 )
+from polystack.providers.utils.data_url import parse_data_url
 
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
 
 Part = dict[str, Any]
 
@@ -110,12 +109,12 @@ def _user_parts(message: UserMessage, index: int) -> list[Part]:
 
 
 def _inline(url: str, index: int, what: str) -> Part:
-    match = _DATA_URL.match(url)
+    match = parse_data_url(url)
     if match is None:
         raise UnsupportedParameterError(
             f"messages[{index}]: Gemini takes {what} only as a base64 data URL (no http URLs or file ids)",
             param=f"messages[{index}]")
-    return {"inlineData": {"mimeType": match["mime"].lower(), "data": match["data"]}}
+    return {"inlineData": {"mimeType": match.mime, "data": match.data}}
 
 
 def _model_parts(message: AssistantMessage, index: int) -> list[Part]:
