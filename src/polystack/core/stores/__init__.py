@@ -1,0 +1,1 @@
+"""Stores that keep API objects (stored chat completions, ...) on the storage backends."""
