@@ -13,6 +13,7 @@ from polystack.apis.datatypes import Api
 from polystack.apis.models.types import ModelType
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
+from polystack.core.storage.config import StorageConfig
 
 DISABLED = "__disabled__"
 
@@ -48,15 +49,6 @@ class RegisteredResources(_Strict):
     scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
     benchmarks: list[dict[str, Any]] = Field(default_factory=list)
     tool_groups: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class StorageConfig(BaseModel):
-    """Named storage backends and which store uses which (filled in by the storage layer)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    stores: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class ServerConfig(_Strict):

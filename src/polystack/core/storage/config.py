@@ -1,0 +1,125 @@
+"""Storage config: named backends, and which backend each store (registry, inference, ...) uses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+class _Backend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemoryKVConfig(_Backend):
+    type: Literal["kv_memory"] = "kv_memory"
+
+
+class SqliteKVConfig(_Backend):
+    type: Literal["kv_sqlite"] = "kv_sqlite"
+    db_path: str = Field(description="SQLite file; created with its folder if missing.")
+
+
+class PostgresConnection(_Backend):
+    host: str = "127.0.0.1"
+    port: int = Field(default=5432, ge=1, le=65535)
+    db: str = "polystack"
+    user: str = "postgres"
+    password: SecretStr | None = None
+    ssl_mode: str | None = Field(default=None, description="disable | require | verify-full ...")
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+
+    def address(self) -> str:
+        """host:port/db, for messages: never the password."""
+        return f"{self.host}:{self.port}/{self.db}"
+
+
+class PostgresKVConfig(PostgresConnection):
+    type: Literal["kv_postgres"] = "kv_postgres"
+    table_name: str = Field(default="polystack_kvstore", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class RedisKVConfig(_Backend):
+    type: Literal["kv_redis"] = "kv_redis"
+    url: SecretStr = Field(default=SecretStr("redis://127.0.0.1:6379/0"),
+                           description="redis://[:password@]host:port/db; a secret because it may hold a password.")
+
+    def address(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url.get_secret_value())
+        return f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"
+
+
+class SqliteSQLConfig(_Backend):
+    type: Literal["sql_sqlite"] = "sql_sqlite"
+    db_path: str
+
+
+class PostgresSQLConfig(PostgresConnection):
+    type: Literal["sql_postgres"] = "sql_postgres"
+
+
+KVBackendConfig = Annotated[
+    MemoryKVConfig | SqliteKVConfig | PostgresKVConfig | RedisKVConfig, Field(discriminator="type")
+]
+SQLBackendConfig = Annotated[SqliteSQLConfig | PostgresSQLConfig, Field(discriminator="type")]
+BackendConfig = Annotated[
+    MemoryKVConfig | SqliteKVConfig | PostgresKVConfig | RedisKVConfig | SqliteSQLConfig | PostgresSQLConfig,
+    Field(discriminator="type"),
+]
+
+
+class KVStoreReference(_Backend):
+    """A store kept in a KV backend, under its own namespace (key prefix)."""
+
+    backend: str
+    namespace: str | None = None
+
+
+class SQLStoreReference(_Backend):
+    """A store kept in a SQL backend, in its own table."""
+
+    backend: str
+    table_name: str | None = None
+
+
+class InferenceStoreReference(SQLStoreReference):
+    enabled: bool = Field(default=True, description="Store chat completions (a request's store=false is honoured).")
+    max_write_queue_size: int = Field(default=10000, ge=1)
+    num_writers: int = Field(default=4, ge=1)
+
+
+class StoresConfig(_Backend):
+    """Which backend each store uses. Missing stores fall back to in-memory (nothing persists)."""
+
+    metadata: KVStoreReference | None = Field(default=None, description="The resource registry.")
+    inference: InferenceStoreReference | None = Field(default=None, description="Stored chat completions.")
+    conversations: SQLStoreReference | None = None
+    responses: SQLStoreReference | None = None
+    files: SQLStoreReference | None = None
+    prompts: KVStoreReference | None = None
+    quotas: KVStoreReference | None = None
+
+
+class StorageConfig(_Backend):
+    backends: dict[str, BackendConfig] = Field(default_factory=dict)
+    stores: StoresConfig = Field(default_factory=StoresConfig)
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> StorageConfig:
+        for name in StoresConfig.model_fields:
+            reference = getattr(self.stores, name)
+            if reference is None:
+                continue
+            backend = self.backends.get(reference.backend)
+            if backend is None:
+                known = ", ".join(sorted(self.backends)) or "none defined"
+                raise ValueError(f"stores.{name} uses backend '{reference.backend}', which is not defined "
+                                 f"under storage.backends ({known})")
+            wanted = "kv_" if isinstance(reference, KVStoreReference) else "sql_"
+            if not backend.type.startswith(wanted):
+                raise ValueError(f"stores.{name} needs a {wanted}* backend, but '{reference.backend}' is "
+                                 f"{backend.type}")
+        return self

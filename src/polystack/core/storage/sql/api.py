@@ -1,0 +1,104 @@
+"""The SQL store contract: tables from a schema, CRUD, filters and cursor pagination, migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from polystack.apis.datatypes import User
+
+
+class ColumnType(StrEnum):
+    INTEGER = "integer"
+    STRING = "string"  # short, indexable
+    TEXT = "text"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    JSON = "json"
+    DATETIME = "datetime"
+
+
+@dataclass(frozen=True)
+class Column:
+    type: ColumnType
+    primary_key: bool = False
+    nullable: bool = True
+    index: bool = False
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table. With `owned`, rows also keep `owner_principal` and `owner_attributes` (JSON)."""
+
+    name: str
+    columns: Mapping[str, Column]
+    owned: bool = False
+
+
+@dataclass
+class Page:
+    data: list[dict[str, Any]]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class Query:
+    """What fetch_all selects: equality filters, JSON-key filters, order and a cursor.
+
+    `json_equals` = {"metadata": {"topic": "x"}} keeps rows whose metadata["topic"] == "x".
+    `after` = (column, value) continues after the row whose `column` equals `value`, in `order_by` order.
+    `owner` keeps only rows owned by that principal (None: no owner filter).
+    """
+
+    where: Mapping[str, Any] = field(default_factory=dict)
+    json_equals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    order_by: Sequence[tuple[str, Literal["asc", "desc"]]] = ()
+    after: tuple[str, Any] | None = None
+    limit: int | None = None
+    owner: str | None = None
+
+
+Migration = Callable[["SQLStore"], Awaitable[None]]
+
+
+@runtime_checkable
+class SQLStore(Protocol):
+    """Rows as dicts. Every write is one transaction, durable when the call returns."""
+
+    async def create_table(self, schema: TableSchema) -> None:
+        """Create the table and its indexes if missing (idempotent)."""
+        ...
+
+    async def insert(self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                     owner: User | None = None) -> None: ...
+
+    async def upsert(self, table: str, row: Mapping[str, Any], conflict_columns: Sequence[str],
+                     owner: User | None = None) -> None: ...
+
+    async def fetch_all(self, table: str, query: Query | None = None) -> Page: ...
+
+    async def fetch_one(self, table: str, where: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+    async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int: ...
+
+    async def update(self, table: str, values: Mapping[str, Any], where: Mapping[str, Any]) -> int:
+        """Returns how many rows changed."""
+        ...
+
+    async def delete(self, table: str, where: Mapping[str, Any]) -> int: ...
+
+    async def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
+        """Run, in order and once each, the migrations of `component` not yet applied; returns how many ran.
+
+        Applied versions are recorded in a `polystack_migrations` table, so concurrent replicas
+        starting together apply each migration exactly once.
+        """
+        ...
+
+    async def applied_migrations(self) -> dict[str, int]:
+        """component -> highest applied version."""
+        ...
+
+    async def close(self) -> None: ...
