@@ -135,6 +135,7 @@ def list_distributions() -> None:
 @app.command("list-deps")
 def list_deps(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
     """Print the pip requirements of a distribution, one per line (`| xargs pip install` works)."""
+    from polystack.core.storage.config import BACKEND_PACKAGES
     from polystack.providers.registry import all_specs
 
     run_config = _load(config)
@@ -146,6 +147,8 @@ def list_deps(config: Annotated[str, typer.Argument(help="A distribution name or
             if spec is None:
                 raise _fail(f"unknown provider type '{entry.provider_type}' for API '{api.value}'")
             packages.update(dict.fromkeys(spec.pip_packages))
+    for backend in run_config.storage.backends.values():
+        packages.update(dict.fromkeys(BACKEND_PACKAGES.get(backend.type, ())))
     for package in packages:
         print(package)
 

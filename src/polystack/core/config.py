@@ -69,6 +69,8 @@ class TelemetryConfig(_Strict):
 
 class ModelsConfig(_Strict):
     refresh_interval_seconds: float = Field(default=300, ge=0, description="0 turns periodic refresh off.")
+    registry_cache_seconds: float = Field(
+        default=5, ge=0, description="How stale this replica's view of models registered elsewhere may be.")
 
 
 class RunConfig(_Strict):

@@ -1,44 +1,16 @@
-"""The resource registry: resources by type and identifier, kept in a KV store so they survive restarts.
-
-The storage issue supplies persistent KV backends; until then `MemoryKVStore` keeps them in-process.
-"""
+"""The resource registry: resources by type and identifier, kept in a KV store so they survive restarts."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from polystack.apis.datatypes import Resource
+from polystack.core.storage.kv.api import KVStore
 
 R = TypeVar("R", bound=Resource)
 
 KEY_PREFIX = "registry:v1::"
-
-
-class KVStore(Protocol):
-    async def get(self, key: str) -> str | None: ...
-    async def set(self, key: str, value: str) -> None: ...
-    async def delete(self, key: str) -> None: ...
-    async def values_with_prefix(self, prefix: str) -> list[str]: ...
-
-
-class MemoryKVStore:
-    """A KV store in a dict: for tests and for configs without persistent storage."""
-
-    def __init__(self) -> None:
-        self._data: dict[str, str] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self._data.get(key)
-
-    async def set(self, key: str, value: str) -> None:
-        self._data[key] = value
-
-    async def delete(self, key: str) -> None:
-        self._data.pop(key, None)
-
-    async def values_with_prefix(self, prefix: str) -> list[str]:
-        return [value for key, value in sorted(self._data.items()) if key.startswith(prefix)]
 
 
 class ResourceRegistry:

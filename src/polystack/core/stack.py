@@ -10,10 +10,12 @@ from polystack.apis.datatypes import Api
 from polystack.core.builtin import InspectImpl, ProvidersImpl
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
-from polystack.core.registry import KVStore, MemoryKVStore, ResourceRegistry
+from polystack.core.registry import ResourceRegistry
 from polystack.core.resolver import ProviderInstance, instantiate, plan
 from polystack.core.routing.inference import InferenceRouter
 from polystack.core.routing.models import ModelsRoutingTable
+from polystack.core.storage.backends import Storage
+from polystack.core.stores.inference import InferenceStore
 from polystack.providers.registry import all_specs
 
 logger = logging.getLogger("polystack.core")
@@ -22,9 +24,11 @@ logger = logging.getLogger("polystack.core")
 class Stack:
     """The providers, routing tables and routers of one run config."""
 
-    def __init__(self, config: RunConfig, *, metadata_store: KVStore | None = None) -> None:
+    def __init__(self, config: RunConfig) -> None:
         self.config = config
-        self.registry = ResourceRegistry(metadata_store or MemoryKVStore())
+        self.storage = Storage(config.storage)
+        self.registry: ResourceRegistry | None = None
+        self.inference_store: InferenceStore | None = None
         self.providers: dict[str, ProviderInstance] = {}
         self.impls: dict[Api, Any] = {}
         self.route_table: list[tuple[str, str, Api]] = []  # (path, method, api), set by the server app
@@ -35,6 +39,8 @@ class Stack:
             return
         planned = plan(self.config, all_specs())
         try:
+            stores = self.config.storage.stores
+            self.registry = ResourceRegistry(await self.storage.kv(stores.metadata, "registry"))
             for api, group in groupby(planned, key=lambda p: p.api):
                 for provider in group:
                     logger.info("starting provider %s (%s)", provider.provider_id, provider.spec.provider_type)
@@ -59,14 +65,28 @@ class Stack:
         """Put the router (or the single provider) of `api` into `impls`."""
         instances = {pid: inst.impl for pid, inst in self.providers.items() if inst.api == api}
         if api == Api.inference:
+            assert self.registry is not None
             table = ModelsRoutingTable(instances, self.registry)
-            await table.start(self.config.registered_resources.models, self.config.models.refresh_interval_seconds)
+            models = self.config.models
+            await table.start(self.config.registered_resources.models, models.refresh_interval_seconds,
+                              models.registry_cache_seconds)
             self.impls[Api.models] = table
-            self.impls[Api.inference] = InferenceRouter(table)
+            self.impls[Api.inference] = InferenceRouter(table, await self._inference_store())
         elif len(instances) == 1:
             self.impls[api] = next(iter(instances.values()))
         else:
             raise StackError(f"API '{api.value}' takes exactly one provider; {len(instances)} are configured")
+
+    async def _inference_store(self) -> InferenceStore | None:
+        reference = self.config.storage.stores.inference
+        if reference is None or not reference.enabled:
+            return None
+        store = InferenceStore(await self.storage.sql(reference), table=reference.table_name or "chat_completions",
+                               max_queue=reference.max_write_queue_size, writers=reference.num_writers,
+                               durable=reference.durable)
+        await store.start()
+        self.inference_store = store
+        return store
 
     def provider_types_of(self, api: Api) -> list[str]:
         source = Api.inference if api == Api.models else api
@@ -77,6 +97,9 @@ class Stack:
         table = self.impls.get(Api.models)
         if table is not None:
             await table.stop()
+        if self.inference_store is not None:
+            await self.inference_store.close()  # flushes pending records before the database closes
+            self.inference_store = None
         for instance in reversed(list(self.providers.values())):
             shutdown = getattr(instance.impl, "shutdown", None)
             if shutdown is None:
@@ -87,4 +110,5 @@ class Stack:
                 logger.exception("provider %s failed to shut down", instance.provider_id)
         self.providers.clear()
         self.impls.clear()
+        await self.storage.close()
         self._started = False

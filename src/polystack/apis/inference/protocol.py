@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from polystack.apis.inference.types import (
     ChatCompletion,
@@ -49,4 +49,27 @@ class InferenceProvider(Inference, Protocol):
 
     async def shutdown(self) -> None:
         """Release sockets, threads and model memory."""
+        ...
+
+
+@runtime_checkable
+class StoredChatCompletions(Protocol):
+    """Reads of stored chat completions (OpenAI's GET /v1/chat/completions family); served by the router."""
+
+    async def list_chat_completions(
+        self, *, after: str | None, limit: int, model: str | None, order: Literal["asc", "desc"],
+        metadata: dict[str, str],
+    ) -> dict[str, Any]:
+        """A page of stored completions, newest first by default, each with its `input_messages`."""
+        ...
+
+    async def get_chat_completion(self, completion_id: str) -> dict[str, Any]:
+        ...
+
+    async def list_chat_completion_messages(
+        self, completion_id: str, *, after: str | None, limit: int, order: Literal["asc", "desc"]
+    ) -> dict[str, Any]:
+        ...
+
+    async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:
         ...

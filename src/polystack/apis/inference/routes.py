@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from polystack.apis.datatypes import Api
-from polystack.apis.http import impl_of, respond
-from polystack.apis.inference.protocol import Inference
+from polystack.apis.http import JSONBody, impl_of, respond
+from polystack.apis.inference.protocol import Inference, StoredChatCompletions
 from polystack.apis.inference.types import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
 
 router = APIRouter(tags=["inference"])
@@ -27,3 +29,46 @@ async def create_completion(body: CompletionRequest, impl: Inference = inference
 @router.post("/embeddings", summary="Create embeddings")
 async def create_embeddings(body: EmbeddingsRequest, impl: Inference = inference) -> Response:
     return await respond(await impl.embeddings(body))
+
+
+# ---- stored chat completions ------------------------------------------------------------------
+
+
+def _metadata_filter(request: Request) -> dict[str, str]:
+    """OpenAI clients send `metadata[key]=value` query parameters."""
+    return {key[9:-1]: value for key, value in request.query_params.items()
+            if key.startswith("metadata[") and key.endswith("]")}
+
+
+@router.get("/chat/completions", summary="List stored chat completions")
+async def list_chat_completions(
+    request: Request,
+    after: str | None = Query(default=None, description="Continue after this completion id."),
+    limit: int = Query(default=20, ge=1, le=100),
+    model: str | None = None,
+    order: Literal["asc", "desc"] = "desc",
+    impl: StoredChatCompletions = inference,
+) -> Response:
+    return JSONBody(await impl.list_chat_completions(after=after, limit=limit, model=model, order=order,
+                                                     metadata=_metadata_filter(request)))
+
+
+@router.get("/chat/completions/{completion_id}", summary="Retrieve a stored chat completion")
+async def get_chat_completion(completion_id: str, impl: StoredChatCompletions = inference) -> Response:
+    return JSONBody(await impl.get_chat_completion(completion_id))
+
+
+@router.get("/chat/completions/{completion_id}/messages", summary="List a stored completion's input messages")
+async def list_chat_completion_messages(
+    completion_id: str,
+    after: str | None = None,
+    limit: int = Query(default=20, ge=1, le=100),
+    order: Literal["asc", "desc"] = "asc",
+    impl: StoredChatCompletions = inference,
+) -> Response:
+    return JSONBody(await impl.list_chat_completion_messages(completion_id, after=after, limit=limit, order=order))
+
+
+@router.delete("/chat/completions/{completion_id}", summary="Delete a stored chat completion")
+async def delete_chat_completion(completion_id: str, impl: StoredChatCompletions = inference) -> Response:
+    return JSONBody(await impl.delete_chat_completion(completion_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from polystack.apis.errors import InvalidRequestError
+from polystack.apis.errors import InvalidRequestError, NotImplementedByProviderError
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -16,17 +16,21 @@ from polystack.apis.inference.types import (
     EmbeddingsRequest,
 )
 from polystack.apis.models.types import Model, ModelType
+from polystack.core.request_context import current_user
 from polystack.core.routing.models import ModelsRoutingTable
+from polystack.core.stores.chat_stream import ChatStreamAccumulator
+from polystack.core.stores.inference import InferenceStore
 
 
 class InferenceRouter:
-    """Implements the Inference API over every configured inference provider."""
+    """Implements the Inference API over every configured inference provider, and stores chat completions."""
 
-    def __init__(self, table: ModelsRoutingTable) -> None:
+    def __init__(self, table: ModelsRoutingTable, store: InferenceStore | None = None) -> None:
         self.table = table
+        self.store = store
 
-    def _route(self, model_id: str, wanted: ModelType) -> tuple[Model, Any]:
-        model, impl = self.table.resolve(model_id)
+    async def _route(self, model_id: str, wanted: ModelType) -> tuple[Model, Any]:
+        model, impl = await self.table.resolve(model_id)
         if wanted == ModelType.embedding and model.model_type != ModelType.embedding:
             raise InvalidRequestError(f"model '{model_id}' is not an embedding model", param="model")
         if wanted == ModelType.llm and model.model_type == ModelType.embedding:
@@ -38,20 +42,70 @@ class InferenceRouter:
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
-        model, impl = self._route(request.model, ModelType.llm)
+        model, impl = await self._route(request.model, ModelType.llm)
         result = await impl.chat_completion(request.model_copy(update={"model": model.provider_resource_id}))
-        return _renamed(result, model.identifier)
+        result = _renamed(result, model.identifier)
+        if self.store is None or request.store is False:
+            return result  # type: ignore[no-any-return]
+        if hasattr(result, "__aiter__"):
+            return self._stored_stream(result, request)
+        await self.store.record(result, request.messages, request.metadata, current_user.get())
+        return result  # type: ignore[no-any-return]
+
+    async def _stored_stream(self, chunks: AsyncIterator[ChatCompletionChunk],
+                             request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """Pass chunks through; once the stream has ended, store what it amounted to."""
+        accumulator = ChatStreamAccumulator()
+        try:
+            async for chunk in chunks:
+                accumulator.add(chunk)
+                yield chunk
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        assert self.store is not None
+        await self.store.record(accumulator.completion(), request.messages, request.metadata, current_user.get())
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
-        model, impl = self._route(request.model, ModelType.llm)
+        model, impl = await self._route(request.model, ModelType.llm)
         result = await impl.completion(request.model_copy(update={"model": model.provider_resource_id}))
         return _renamed(result, model.identifier)
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
-        model, impl = self._route(request.model, ModelType.embedding)
+        model, impl = await self._route(request.model, ModelType.embedding)
         result = await impl.embeddings(request.model_copy(update={"model": model.provider_resource_id}))
         result.model = model.identifier
         return result  # type: ignore[no-any-return]
+
+    # ---- stored chat completions -------------------------------------------------------------
+
+    def _need_store(self) -> InferenceStore:
+        if self.store is None:
+            raise NotImplementedByProviderError(
+                "Stored chat completions are not enabled on this server (configure storage.stores.inference)")
+        return self.store
+
+    @staticmethod
+    def _owner() -> str | None:
+        user = current_user.get()
+        return user.principal if user else None
+
+    async def list_chat_completions(self, *, after: str | None, limit: int, model: str | None,
+                                    order: Any, metadata: dict[str, str]) -> dict[str, Any]:
+        return await self._need_store().list(after=after, limit=limit, model=model, order=order,
+                                             metadata=metadata, owner=self._owner())
+
+    async def get_chat_completion(self, completion_id: str) -> dict[str, Any]:
+        return await self._need_store().get(completion_id, self._owner())
+
+    async def list_chat_completion_messages(self, completion_id: str, *, after: str | None, limit: int,
+                                            order: Any) -> dict[str, Any]:
+        return await self._need_store().messages(completion_id, after=after, limit=limit, order=order,
+                                                 owner=self._owner())
+
+    async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:
+        return await self._need_store().delete(completion_id, self._owner())
 
 
 def _renamed(result: Any, identifier: str) -> Any:
@@ -71,3 +125,4 @@ async def _renamed_stream(chunks: AsyncIterator[Any], identifier: str) -> AsyncI
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+

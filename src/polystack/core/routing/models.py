@@ -22,27 +22,43 @@ class ModelsRoutingTable:
         self.providers = providers  # provider_id -> inference provider impl
         self._registry = registry
         self._models: dict[str, Model] = {}
-        self._refresh_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self, configured: list[ModelInput], refresh_interval: float) -> None:
-        for model in await self._registry.all(Model, "model"):
-            self._models[model.identifier] = model
+    async def start(self, configured: list[ModelInput], refresh_interval: float,
+                    registry_cache_seconds: float = 5.0) -> None:
+        await self.reload_registered()
         await self.refresh()
         for entry in configured:
             await self.register_model(RegisterModelRequest(**entry.model_dump()), replace=True)
         if refresh_interval > 0:
-            self._refresh_task = asyncio.create_task(self._refresh_forever(refresh_interval))
+            self._tasks.append(asyncio.create_task(self._every(refresh_interval, self.refresh)))
+        if registry_cache_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._every(registry_cache_seconds, self.reload_registered)))
 
     async def stop(self) -> None:
-        if self._refresh_task:
-            self._refresh_task.cancel()
+        for task in self._tasks:
+            task.cancel()
 
-    async def _refresh_forever(self, interval: float) -> None:
+    @staticmethod
+    async def _every(interval: float, job: Any) -> None:
         while True:
             await asyncio.sleep(interval)
-            await self.refresh()
+            try:
+                await job()
+            except Exception as exc:  # noqa: BLE001 - keep refreshing; the next round may work
+                logger.warning("background refresh failed: %s", exc)
+
+    async def reload_registered(self) -> None:
+        """Take in what other replicas registered or removed in the shared registry."""
+        stored = {m.identifier: m for m in await self._registry.all(Model, "model")}
+        for identifier, model in list(self._models.items()):
+            if model.source == ModelSource.via_register_api and identifier not in stored:
+                del self._models[identifier]
+        for identifier, model in stored.items():
+            if model.source == ModelSource.via_register_api or identifier not in self._models:
+                self._models[identifier] = model
 
     async def refresh(self) -> None:
         """Ask every provider for its models; a provider that fails keeps its previous list."""
@@ -83,9 +99,17 @@ class ModelsRoutingTable:
 
     # ---- lookups used by the router ------------------------------------------------------------
 
-    def resolve(self, model_id: str) -> tuple[Model, Any]:
-        """The model and the provider impl serving it; `provider_id/name` reaches unlisted models too."""
+    async def resolve(self, model_id: str) -> tuple[Model, Any]:
+        """The model and the provider impl serving it; `provider_id/name` reaches unlisted models too.
+
+        A miss is checked against the shared registry, so a model another replica registered a moment
+        ago is served at once.
+        """
         model = self._models.get(model_id)
+        if model is None:
+            model = await self._registry.get(Model, "model", model_id)
+            if model is not None:
+                self._models[model_id] = model
         if model is None:
             provider_id, _, name = model_id.partition("/")
             if name and provider_id in self.providers and getattr(self.providers[provider_id], "accepts_unlisted_models", False):
@@ -103,7 +127,7 @@ class ModelsRoutingTable:
         return sorted(self._models.values(), key=lambda m: m.identifier)
 
     async def get_model(self, model_id: str) -> Model:
-        model = self._models.get(model_id)
+        model = self._models.get(model_id) or await self._registry.get(Model, "model", model_id)
         if model is None:
             raise ModelNotFoundError(model_id)
         return model
@@ -166,5 +190,5 @@ class ModelsRoutingTable:
                 "refresh; only registered models and aliases can be unregistered",
                 param="model_id",
             )
-        del self._models[model_id]
+        self._models.pop(model_id, None)
         await self._registry.delete("model", model_id)

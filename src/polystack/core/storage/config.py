@@ -75,7 +75,7 @@ class KVStoreReference(_Backend):
     """A store kept in a KV backend, under its own namespace (key prefix)."""
 
     backend: str
-    namespace: str | None = None
+    namespace: str | None = Field(default=None, pattern=r"^[^:]+$", description="Key prefix; no ':' in it.")
 
 
 class SQLStoreReference(_Backend):
@@ -89,6 +89,16 @@ class InferenceStoreReference(SQLStoreReference):
     enabled: bool = Field(default=True, description="Store chat completions (a request's store=false is honoured).")
     max_write_queue_size: int = Field(default=10000, ge=1)
     num_writers: int = Field(default=4, ge=1)
+    durable: bool = Field(default=True, description="Answer only after the record is committed (group commit); "
+                          "false writes behind the response, which a crash can lose.")
+
+
+# pip packages each backend type needs beyond the core ones (sqlite is built in)
+BACKEND_PACKAGES: dict[str, tuple[str, ...]] = {
+    "kv_postgres": ("asyncpg==0.32.0",),
+    "sql_postgres": ("asyncpg==0.32.0",),
+    "kv_redis": ("redis==8.1.0",),
+}
 
 
 class StoresConfig(_Backend):

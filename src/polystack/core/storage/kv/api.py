@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class KVStore(Protocol):
-    """String keys to string values. Keys sort bytewise; ranges are [start, end).
+    """String keys to string values. Keys sort bytewise; ranges are [start, end). No NUL characters.
 
     Writes are durable when the call returns (for persistent backends). An expired key is absent
     from every read, whether or not the backend has physically removed it yet.

@@ -97,6 +97,14 @@ class SQLStore(Protocol):
         """
         ...
 
+    async def add_column(self, table: str, name: str, column: Column) -> None:
+        """Add a column (and its index) if missing; for migrations, which get this store as argument."""
+        ...
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one raw statement (e.g. DDL in a migration) with :name parameters; returns the rowcount."""
+        ...
+
     async def applied_migrations(self) -> dict[str, int]:
         """component -> highest applied version."""
         ...

@@ -1,0 +1,280 @@
+"""SQLAlchemyStore: the SQLStore on SQLAlchemy 2 Core, async, for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateColumn
+
+from polystack.apis.datatypes import User
+from polystack.apis.errors import InvalidRequestError
+from polystack.core.storage.config import PostgresSQLConfig, SqliteSQLConfig
+from polystack.core.storage.sql import migrations as ledger
+from polystack.core.storage.sql import queries
+from polystack.core.storage.sql.api import Column, Migration, Page, Query, TableSchema
+from polystack.core.storage.sql.engines import SQLITE_BEGIN, create_engine, describe
+from polystack.core.storage.sql.errors import DatabaseException, translate
+from polystack.core.storage.sql.schema import (
+    MIGRATIONS,
+    OWNER_ATTRIBUTES,
+    OWNER_PRINCIPAL,
+    build_column,
+    build_table,
+)
+
+DDL_LOCK = "polystack:ddl"
+
+
+class SQLAlchemyStore:
+    """Rows as dicts over tables declared with create_table; one transaction per call.
+
+    The Table objects declared by create_table are kept, so no call reflects the database.
+    Inside a migration the store passed to the migration is bound to the migration's transaction.
+    """
+
+    def __init__(self, config: SqliteSQLConfig | PostgresSQLConfig) -> None:
+        self._backend = describe(config)
+        password = getattr(config, "password", None)
+        self._secret: str | None = password.get_secret_value() if password else None
+        self._engine = create_engine(config)
+        self._metadata = sa.MetaData()
+        self._conn: AsyncConnection | None = None  # set on the copy a migration receives
+        self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def check_connection(self) -> None:
+        """Raise ServiceUnavailableError now rather than on the first request."""
+        async with self._connection() as conn:
+            await conn.execute(sa.select(1))
+
+    async def create_table(self, schema: TableSchema) -> None:
+        table = build_table(schema, self._metadata)
+        async with self._connection(schema.name, lock=DDL_LOCK) as conn:
+            await conn.run_sync(self._metadata.create_all, tables=[table], checkfirst=True)
+
+    async def insert(self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                     owner: User | None = None) -> None:
+        t = self._table(table)
+        batch = self._writable(t, [rows] if isinstance(rows, Mapping) else list(rows), owner)
+        if batch:
+            async with self._connection(table) as conn:
+                await conn.execute(t.insert(), batch)
+
+    async def upsert(self, table: str, row: Mapping[str, Any], conflict_columns: Sequence[str],
+                     owner: User | None = None) -> None:
+        t = self._table(table)
+        values = self._writable(t, [row], owner)[0]
+        targets = [queries.column(t, name) for name in conflict_columns]
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(t).values(values)
+        changes = {name: stmt.excluded[name] for name in values if name not in conflict_columns}
+        if changes:
+            stmt = stmt.on_conflict_do_update(index_elements=targets, set_=changes)
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=targets)
+        async with self._connection(table) as conn:
+            await conn.execute(stmt)
+
+    async def fetch_all(self, table: str, query: Query | None = None) -> Page:
+        query = query or Query()
+        t = self._table(table)
+        conditions = self._conditions(t, query.where, query.owner)
+        conditions += queries.json_equalities(t, self.dialect, query.json_equals)
+        tiebreakers = [c.name for c in t.primary_key.columns] + ([query.after[0]] if query.after else [])
+        keys = queries.order_keys(t, query.order_by, tiebreakers)
+        stmt = sa.select(t).where(*conditions).order_by(*queries.order_clauses(keys))
+        if query.limit is not None:
+            if query.limit < 0:
+                raise InvalidRequestError("'limit' must not be negative.", param="limit")
+            stmt = stmt.limit(query.limit + 1)  # one more than asked tells whether there are more
+        async with self._connection(table) as conn:
+            if query.after is not None:
+                cursor = await self._cursor_values(conn, t, query.after, keys, query.owner)
+                stmt = stmt.where(queries.after(keys, cursor))
+            rows = [dict(row) for row in (await conn.execute(stmt)).mappings()]
+        has_more = query.limit is not None and len(rows) > query.limit
+        return Page(data=rows[: query.limit] if has_more else rows, has_more=has_more)
+
+    async def fetch_one(self, table: str, where: Mapping[str, Any]) -> dict[str, Any] | None:
+        t = self._table(table)
+        stmt = sa.select(t).where(*queries.equalities(t, where)).limit(1)
+        async with self._connection(table) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return dict(row) if row is not None else None
+
+    async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
+        t = self._table(table)
+        stmt = sa.select(sa.func.count()).select_from(t).where(*queries.equalities(t, where or {}))
+        async with self._connection(table) as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def update(self, table: str, values: Mapping[str, Any], where: Mapping[str, Any]) -> int:
+        t = self._table(table)
+        changes = self._writable(t, [values], None)[0] if values else {}
+        if not changes:
+            return 0
+        stmt = t.update().where(*queries.equalities(t, where)).values(changes)
+        async with self._connection(table) as conn:
+            return (await conn.execute(stmt)).rowcount
+
+    async def delete(self, table: str, where: Mapping[str, Any]) -> int:
+        t = self._table(table)
+        stmt = t.delete().where(*queries.equalities(t, where))
+        async with self._connection(table) as conn:
+            return (await conn.execute(stmt)).rowcount
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        async with self._connection(lock=DDL_LOCK) as conn:
+            return (await conn.execute(sa.text(sql), dict(params or {}))).rowcount
+
+    async def add_column(self, table: str, name: str, column: Column) -> None:
+        added = build_column(name, column)
+        scratch = sa.Table(table, sa.MetaData(), added)  # only to compile the DDL
+        async with self._connection(table, lock=DDL_LOCK) as conn:
+            if name not in await conn.run_sync(_column_names, table):
+                quoted = conn.dialect.identifier_preparer.quote(table)
+                spec = CreateColumn(added).compile(dialect=conn.dialect)
+                await conn.exec_driver_sql(f"ALTER TABLE {quoted} ADD COLUMN {spec}")
+                if column.index:
+                    index = sa.Index(f"ix_{table}_{name}", scratch.c[name])
+                    await conn.run_sync(index.create)
+        self._on_commit(lambda: self._declare_column(table, name, column))
+
+    async def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
+        await self.create_table(MIGRATIONS)
+        async with self._connection() as conn:
+            if await ledger.current_version(conn, component) >= len(migrations):
+                return 0
+        ran = 0
+        for version, migration in enumerate(migrations, start=1):
+            async with self._connection(MIGRATIONS.name, lock=f"polystack:migrate:{component}") as conn:
+                if await ledger.current_version(conn, component) >= version:
+                    continue
+                bound = self._bound_to(conn)
+                try:
+                    await migration(bound)
+                except Exception as exc:
+                    name = getattr(migration, "__name__", repr(migration))
+                    exc.add_note(f"in migration {version} of '{component}' ({name}); still at {version - 1}")
+                    raise
+                await ledger.record(conn, component, version)
+            for declare in bound._after_commit:
+                declare()
+            ran += 1
+        return ran
+
+    async def applied_migrations(self) -> dict[str, int]:
+        await self.create_table(MIGRATIONS)
+        async with self._connection() as conn:
+            return await ledger.all_versions(conn)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def _connection(self, table: str | None = None, *, lock: str | None = None
+                          ) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed on success; `lock` serializes across processes."""
+        if self._conn is not None:  # inside a migration: its transaction, and its lock, already
+            try:
+                yield self._conn
+            except DatabaseException as exc:
+                raise self._translate(exc, table) from exc
+            return
+        try:
+            conn = await self._engine.connect()
+        except DatabaseException as exc:
+            raise self._translate(exc, table, connecting=True) from exc
+        try:
+            if lock is not None and self.dialect == "sqlite":
+                conn = await conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            async with conn.begin():
+                if lock is not None:
+                    await ledger.lock(conn, lock)
+                yield conn
+        except DatabaseException as exc:
+            raise self._translate(exc, table) from exc
+        finally:
+            with contextlib.suppress(*DatabaseException):  # closing a dead connection: already reported
+                await conn.close()
+
+    def _translate(self, exc: BaseException, table: str | None, connecting: bool = False) -> Exception:
+        return translate(exc, self._backend, connecting=connecting, table=table, secret=self._secret)
+
+    def _bound_to(self, conn: AsyncConnection) -> SQLAlchemyStore:
+        bound = copy.copy(self)
+        bound._conn = conn
+        bound._after_commit = []
+        return bound
+
+    def _on_commit(self, action: Callable[[], None]) -> None:
+        # A migration's schema changes reach the declared tables only once its transaction commits.
+        if self._conn is None:
+            action()
+        else:
+            self._after_commit.append(action)
+
+    def _declare_column(self, table: str, name: str, column: Column) -> None:
+        declared = self._metadata.tables.get(table)
+        if declared is not None and name not in declared.c:
+            declared.append_column(build_column(name, column))
+
+    def _table(self, name: str) -> sa.Table:
+        table = self._metadata.tables.get(name)
+        if table is None:
+            raise ValueError(f"Table '{name}' is not declared in this store: call create_table() first.")
+        return table
+
+    def _conditions(self, t: sa.Table, where: Mapping[str, Any], owner: str | None) -> list[Any]:
+        conditions: list[Any] = queries.equalities(t, where)
+        if owner is not None:
+            conditions.append(self._owner_column(t) == owner)
+        return conditions
+
+    def _owner_column(self, t: sa.Table) -> sa.Column[Any]:
+        if OWNER_PRINCIPAL not in t.c:
+            raise ValueError(f"Table '{t.name}' is not owned: create it with TableSchema(owned=True).")
+        return t.c[OWNER_PRINCIPAL]
+
+    async def _cursor_values(self, conn: AsyncConnection, t: sa.Table, after: tuple[str, Any],
+                             keys: Sequence[queries.OrderKey], owner: str | None) -> list[Any]:
+        """The order-key values of the row the cursor names (one the owner may see)."""
+        name, value = after
+        stmt = sa.select(*[col for col, _ in keys]).where(*self._conditions(t, {name: value}, owner)).limit(1)
+        row = (await conn.execute(stmt)).first()
+        if row is None:
+            raise InvalidRequestError(
+                f"Invalid 'after': no row of '{t.name}' has {name} = {value!r}.", param="after"
+            )
+        return list(row)
+
+    def _writable(self, t: sa.Table, rows: Sequence[Mapping[str, Any]], owner: User | None
+                  ) -> list[dict[str, Any]]:
+        """Rows checked against the table's columns, with the owner's columns, all with the same keys."""
+        names = {name for row in rows for name in row}
+        for name in names:
+            queries.column(t, name)
+        result = [{name: row.get(name) for name in names} for row in rows]
+        if owner is not None:
+            self._owner_column(t)
+            for row in result:
+                row[OWNER_PRINCIPAL] = owner.principal
+                row[OWNER_ATTRIBUTES] = owner.attributes
+        return result
+
+
+def _column_names(sync_conn: sa.Connection, table: str) -> set[str]:
+    inspector = sa.inspect(sync_conn)
+    if not inspector.has_table(table):
+        raise ValueError(f"add_column: table '{table}' does not exist; call create_table() before migrate().")
+    return {col["name"] for col in inspector.get_columns(table)}

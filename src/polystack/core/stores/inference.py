@@ -1,0 +1,140 @@
+"""Stored chat completions: written through a group-commit queue, read back for the OpenAI list/get routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from polystack.apis.datatypes import User
+from polystack.apis.errors import NotFoundError
+from polystack.apis.inference.types import ChatCompletion
+from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
+from polystack.core.stores.write_queue import WriteQueue
+
+logger = logging.getLogger("polystack.storage")
+
+
+def _schema(table: str) -> TableSchema:
+    return TableSchema(table, {
+        "id": Column(ColumnType.STRING, primary_key=True, nullable=False),
+        "created": Column(ColumnType.INTEGER, nullable=False, index=True),
+        "model": Column(ColumnType.STRING, nullable=False, index=True),
+        "completion": Column(ColumnType.JSON, nullable=False),
+        "input_messages": Column(ColumnType.JSON, nullable=False),
+        "metadata": Column(ColumnType.JSON),
+    }, owned=True)
+
+
+class InferenceStore:
+    """Keeps every chat completion with its input messages.
+
+    With `durable` (the default) a request returns only once its record is committed, so an answer the
+    client received is never lost, even to kill -9; group commit keeps that to about one transaction
+    per batch of concurrent requests. Without it, records are written behind the response.
+    """
+
+    def __init__(self, sql: SQLStore, *, table: str = "chat_completions", max_queue: int = 10000,
+                 writers: int = 4, durable: bool = True, durable_wait_seconds: float = 5.0) -> None:
+        self.sql = sql
+        self.table = table
+        self.durable = durable
+        self.durable_wait_seconds = durable_wait_seconds
+        self._queue = WriteQueue(self._write_batch, max_size=max_queue, writers=writers, name="inference store")
+
+    async def start(self) -> None:
+        schema = _schema(self.table)
+
+        async def create_table(store: SQLStore) -> None:
+            await store.create_table(schema)
+
+        await self.sql.migrate(f"inference_store:{self.table}", [create_table])
+        await self.sql.create_table(schema)  # registers the table with this store object
+        self._queue.start()
+
+    async def close(self) -> None:
+        await self._queue.close()
+
+    async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
+        owners = {id(row): row.pop("__owner__", None) for row in rows}
+        by_owner: dict[Any, list[dict[str, Any]]] = {}
+        for row in rows:
+            owner = owners[id(row)]
+            by_owner.setdefault(owner.model_dump_json() if owner else None, []).append(row)
+        for key, group in by_owner.items():
+            owner = User.model_validate_json(key) if key else None
+            await self.sql.insert(self.table, group, owner=owner)
+
+    async def record(self, completion: ChatCompletion, input_messages: Sequence[Any],
+                     metadata: dict[str, str] | None, owner: User | None) -> None:
+        row = {
+            "id": completion.id,
+            "created": completion.created,
+            "model": completion.model,
+            "completion": completion.model_dump(mode="json", exclude_unset=True),
+            "input_messages": [m.model_dump(mode="json", exclude_none=True) if hasattr(m, "model_dump") else m
+                               for m in input_messages],
+            "metadata": metadata or None,
+            "__owner__": owner,
+        }
+        done = await self._queue.put(row)
+        if not self.durable:
+            done.add_done_callback(lambda f: f.cancelled() or f.exception())
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(done), self.durable_wait_seconds)
+        except TimeoutError:
+            logger.warning("completion %s is queued but not yet committed (database slow or down)", completion.id)
+
+    # ---- reads ------------------------------------------------------------------------------------
+
+    async def list(self, *, after: str | None, limit: int, model: str | None, order: Literal["asc", "desc"],
+                   metadata: dict[str, str], owner: str | None) -> dict[str, Any]:
+        query = Query(
+            where={"model": model} if model else {},
+            json_equals={"metadata": metadata} if metadata else {},
+            order_by=[("created", order), ("id", order)],
+            after=("id", after) if after else None,
+            limit=limit,
+            owner=owner,
+        )
+        page = await self.sql.fetch_all(self.table, query)
+        data = [self._completion(row) for row in page.data]
+        return {"object": "list", "data": data, "has_more": page.has_more,
+                "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
+
+    async def get(self, completion_id: str, owner: str | None) -> dict[str, Any]:
+        row = await self.sql.fetch_one(self.table, {"id": completion_id})
+        if row is None or (owner is not None and row.get("owner_principal") not in (None, owner)):
+            raise NotFoundError(f"No stored chat completion with id '{completion_id}'", param="completion_id")
+        return self._completion(row)
+
+    async def messages(self, completion_id: str, *, after: str | None, limit: int,
+                       order: Literal["asc", "desc"], owner: str | None) -> dict[str, Any]:
+        completion = await self.get(completion_id, owner)
+        messages = [{"id": f"{completion_id}-{index}", **message}
+                    for index, message in enumerate(completion["input_messages"])]
+        if order == "desc":
+            messages.reverse()
+        if after is not None:
+            ids = [m["id"] for m in messages]
+            if after not in ids:
+                raise NotFoundError(f"No message with id '{after}' in completion '{completion_id}'", param="after")
+            messages = messages[ids.index(after) + 1:]
+        page = messages[:limit]
+        return {"object": "list", "data": page, "has_more": len(messages) > limit,
+                "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+
+    async def delete(self, completion_id: str, owner: str | None) -> dict[str, Any]:
+        await self.get(completion_id, owner)
+        await self.sql.delete(self.table, {"id": completion_id})
+        return {"id": completion_id, "object": "chat.completion.deleted", "deleted": True}
+
+    @staticmethod
+    def _completion(row: dict[str, Any]) -> dict[str, Any]:
+        body = dict(row["completion"])
+        body["input_messages"] = row["input_messages"]
+        if row.get("metadata"):
+            body["metadata"] = row["metadata"]
+        return body

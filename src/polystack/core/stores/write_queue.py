@@ -1,0 +1,109 @@
+"""A bounded write-behind queue with group commit: writers batch rows into one transaction.
+
+Nothing is ever dropped: a full queue makes producers wait (backpressure), a failing database is
+retried with backoff until it comes back, and `close()` drains what is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from polystack.apis.errors import ServiceUnavailableError
+
+logger = logging.getLogger("polystack.storage")
+
+WriteBatch = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+class WriteQueue:
+    def __init__(self, write: WriteBatch, *, max_size: int, writers: int, max_batch: int = 256,
+                 name: str = "store") -> None:
+        self._write = write
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]] | None] = asyncio.Queue(max_size)
+        self._writers = writers
+        self._max_batch = max_batch
+        self._tasks: list[asyncio.Task[None]] = []
+        self._name = name
+        self._closing = False
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._run(), name=f"{self._name}-writer-{i}")
+                       for i in range(self._writers)]
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def put(self, row: dict[str, Any]) -> asyncio.Future[None]:
+        """Queue a row (waiting while the queue is full); the future resolves once it is committed."""
+        if self._closing:
+            raise ServiceUnavailableError(f"{self._name} is shutting down")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((row, done))
+        return done
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                self._queue.task_done()
+                return
+            batch = [item]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                extra = self._queue.get_nowait()
+                if extra is None:
+                    self._queue.put_nowait(None)  # leave the stop marker for this or another writer
+                    self._queue.task_done()
+                    break
+                batch.append(extra)
+            await self._commit(batch)
+            for _ in batch:
+                self._queue.task_done()
+
+    async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await self._write([row for row, _ in batch])
+            except ServiceUnavailableError as exc:
+                logger.warning("%s: %d records wait for the database (%s); retrying in %.1fs",
+                               self._name, len(batch), exc.message, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a bad row must not stop the writer
+                logger.exception("%s: a batch of %d records failed; writing them one by one", self._name, len(batch))
+                await self._commit_one_by_one(batch, exc)
+                return
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+            return
+
+    async def _commit_one_by_one(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]],
+                                 first_error: Exception) -> None:
+        for row, done in batch:
+            try:
+                await self._write([row])
+            except Exception as exc:  # noqa: BLE001
+                logger.error("%s: record %s rejected: %s", self._name, row.get("id"), exc)
+                if not done.done():
+                    done.set_exception(exc)
+            else:
+                if not done.done():
+                    done.set_result(None)
+
+    async def close(self, timeout: float = 30) -> None:
+        """Stop accepting rows and write everything pending (bounded by `timeout`)."""
+        self._closing = True
+        for _ in self._tasks:
+            await self._queue.put(None)
+        try:
+            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout)
+        except TimeoutError:
+            logger.error("%s: %d records were still pending at shutdown", self._name, self._queue.qsize())
+            for task in self._tasks:
+                task.cancel()
