@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from native_backend import CassetteBackend, failing_client, load_cassette
+
 from polystack.apis.errors import (
     InvalidRequestError,
     NotImplementedByProviderError,

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+from polystack.apis.errors import InvalidRequestError
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -19,7 +20,6 @@ from polystack.apis.inference.types import (
     EmbeddingsRequest,
     text_of,
 )
-from polystack.apis.errors import InvalidRequestError
 from polystack.apis.models.types import ModelType, ProviderModel
 from polystack.providers.inline.inference.scripted.config import ScriptedConfig, ScriptedReply
 

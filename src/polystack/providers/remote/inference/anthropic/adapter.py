@@ -26,8 +26,8 @@ from polystack.providers.remote.inference.anthropic.request import build_message
 from polystack.providers.remote.inference.anthropic.response import to_chat_completion
 from polystack.providers.remote.inference.anthropic.stream import StreamTranslator
 from polystack.providers.utils.http_client import make_http_client
-from polystack.providers.utils.sse import json_events
 from polystack.providers.utils.openai_compat.errors import status_error, transport_error
+from polystack.providers.utils.sse import json_events
 
 
 class AnthropicInferenceAdapter:

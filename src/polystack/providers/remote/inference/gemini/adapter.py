@@ -33,8 +33,8 @@ from polystack.providers.remote.inference.gemini.request import build_generate_b
 from polystack.providers.remote.inference.gemini.response import to_chat_completion
 from polystack.providers.remote.inference.gemini.stream import StreamTranslator
 from polystack.providers.utils.http_client import make_http_client
-from polystack.providers.utils.sse import json_events
 from polystack.providers.utils.openai_compat.errors import status_error, transport_error
+from polystack.providers.utils.sse import json_events
 
 
 def gemini_status_error(provider_id: str, status: int, content: bytes) -> PolystackError:

@@ -23,7 +23,6 @@ from polystack.apis.inference.types import (
 )
 from polystack.providers.utils.data_url import parse_data_url
 
-
 Part = dict[str, Any]
 
 
