@@ -44,7 +44,7 @@ async def test_streaming_arrives_chunk_by_chunk(stack):
         model="scripted/scripted-model", messages=[{"role": "user", "content": "one two three"}], stream=True,
         stream_options={"include_usage": True})
     chunks = [chunk async for chunk in stream]
-    text = " ".join(c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content)
+    text = "".join(c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content)
     assert text == "one two three"
     assert chunks[-1].usage.total_tokens == 2
 

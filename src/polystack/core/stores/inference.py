@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ def _schema(table: str) -> TableSchema:
     return TableSchema(table, {
         "id": Column(ColumnType.STRING, primary_key=True, nullable=False),
         "created": Column(ColumnType.INTEGER, nullable=False, index=True),
+        "stored_at": Column(ColumnType.INTEGER, nullable=False),  # ns: orders completions made in one second
         "model": Column(ColumnType.STRING, nullable=False, index=True),
         "completion": Column(ColumnType.JSON, nullable=False),
         "input_messages": Column(ColumnType.JSON, nullable=False),
@@ -71,6 +73,7 @@ class InferenceStore:
         row = {
             "id": completion.id,
             "created": completion.created,
+            "stored_at": time.time_ns(),
             "model": completion.model,
             "completion": completion.model_dump(mode="json", exclude_unset=True),
             "input_messages": [m.model_dump(mode="json", exclude_none=True) if hasattr(m, "model_dump") else m
@@ -94,7 +97,7 @@ class InferenceStore:
         query = Query(
             where={"model": model} if model else {},
             json_equals={"metadata": metadata} if metadata else {},
-            order_by=[("created", order), ("id", order)],
+            order_by=[("created", order), ("stored_at", order)],
             after=("id", after) if after else None,
             limit=limit,
             owner=owner,

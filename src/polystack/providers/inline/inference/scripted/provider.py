@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -66,7 +67,7 @@ class ScriptedInference:
         base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": request.model}
         deltas: list[dict[str, object]] = [{"role": "assistant"}]
-        deltas += [{"content": word} for word in (reply.content or "").split(" ") if word] if not calls else []
+        deltas += [{"content": piece} for piece in re.findall(r"\S+\s*", reply.content or "")] if not calls else []
         deltas += [{"tool_calls": [{"index": i, **call}]} for i, call in enumerate(calls)]
         for delta in deltas:
             yield ChatCompletionChunk.model_validate({**base, "choices": [{"index": 0, "delta": delta}]})

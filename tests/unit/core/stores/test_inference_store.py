@@ -1,0 +1,109 @@
+"""Stored chat completions end to end in-process: recorded on every path, listed and read back the OpenAI way."""
+
+import asyncio
+
+import openai
+import pytest
+
+import polystack
+from polystack.core.config import parse_run_config
+
+
+def config(tmp_path, **inference):
+    return parse_run_config({
+        "distro_name": "stored",
+        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"}]},
+        "storage": {
+            "backends": {"sql": {"type": "sql_sqlite", "db_path": str(tmp_path / "sql.db")},
+                         "kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
+            "stores": {"metadata": {"backend": "kv"}, "inference": {"backend": "sql", **inference}},
+        },
+        "models": {"refresh_interval_seconds": 0},
+    }, env={})
+
+
+MODEL = "scripted/scripted-model"
+
+
+async def test_completions_are_stored_and_listed_newest_first(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        ids = []
+        for text in ["one", "two", "three"]:
+            reply = await stack.openai.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": text}], metadata={"topic": text})
+            ids.append(reply.id)
+        page = await stack.openai.chat.completions.list(limit=2)
+        assert [c.id for c in page.data] == ids[::-1][:2] and page.has_more
+        rest = await stack.openai.chat.completions.list(limit=2, after=page.data[-1].id)
+        assert [c.id for c in rest.data] == [ids[0]] and not rest.has_more
+        assert [c.id for c in (await stack.openai.chat.completions.list(order="asc")).data] == ids
+        only_two = await stack.openai.chat.completions.list(metadata={"topic": "two"})
+        assert [c.id for c in only_two.data] == [ids[1]]
+
+
+async def test_stored_completion_has_its_input_messages(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        reply = await stack.openai.chat.completions.create(
+            model=MODEL, messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}])
+        stored = (await stack.http.get(f"/v1/chat/completions/{reply.id}")).json()
+        assert stored["choices"][0]["message"]["content"] == "hi"
+        assert [m["role"] for m in stored["input_messages"]] == ["system", "user"]
+        messages = await stack.openai.chat.completions.messages.list(reply.id)
+        assert [m.content for m in messages.data] == ["be brief", "hi"]
+        assert messages.data[0].id == f"{reply.id}-0"
+
+
+async def test_streamed_completion_is_stored_whole(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        stream = await stack.openai.chat.completions.create(
+            model=MODEL, stream=True, messages=[{"role": "user", "content": "a b c"}])
+        chunk_id = [chunk.id async for chunk in stream][0]
+        stored = await stack.openai.chat.completions.retrieve(chunk_id)
+        assert stored.choices[0].message.content == "a b c"
+
+
+async def test_store_false_is_honoured(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        reply = await stack.openai.chat.completions.create(
+            model=MODEL, store=False, messages=[{"role": "user", "content": "secret"}])
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.chat.completions.retrieve(reply.id)
+
+
+async def test_disabled_store_answers_501_on_reads(tmp_path):
+    async with polystack.connect(config(tmp_path, enabled=False)) as stack:
+        await stack.openai.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        response = await stack.http.get("/v1/chat/completions")
+        assert response.status_code == 501 and "storage.stores.inference" in response.json()["error"]["message"]
+
+
+async def test_delete_removes_the_record(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        reply = await stack.openai.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        deleted = await stack.openai.chat.completions.delete(reply.id)
+        assert deleted.deleted
+        assert (await stack.http.get(f"/v1/chat/completions/{reply.id}")).status_code == 404
+
+
+async def test_unknown_cursor_is_a_clear_400(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        response = await stack.http.get("/v1/chat/completions", params={"after": "chatcmpl-nope"})
+        assert response.status_code == 400 and response.json()["error"]["param"] == "after"
+
+
+async def test_concurrent_clients_lose_no_record_and_restart_keeps_them(tmp_path):
+    async with polystack.connect(config(tmp_path, max_write_queue_size=8, num_writers=2)) as stack:
+        async def client(n):
+            return [(await stack.openai.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": f"{n}-{i}"}])).id for i in range(10)]
+        ids = {i for batch in await asyncio.gather(*(client(n) for n in range(32))) for i in batch}
+    assert len(ids) == 320
+    async with polystack.connect(config(tmp_path)) as stack:
+        seen, after = set(), None
+        while True:
+            page = await stack.openai.chat.completions.list(limit=100, **({"after": after} if after else {}))
+            seen |= {c.id for c in page.data}
+            if not page.has_more:
+                break
+            after = page.data[-1].id
+        assert seen == ids
