@@ -17,6 +17,8 @@ app = typer.Typer(help="Polystack: one OpenAI-compatible API over many providers
                   pretty_exceptions_enable=False, add_completion=False)
 config_app = typer.Typer(help="Inspect run configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+db_app = typer.Typer(help="Storage backends: reachability and schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 console = Console()
 errors = Console(stderr=True)
 
@@ -151,6 +153,41 @@ def list_deps(config: Annotated[str, typer.Argument(help="A distribution name or
         packages.update(dict.fromkeys(BACKEND_PACKAGES.get(backend.type, ())))
     for package in packages:
         print(package)
+
+
+def _storage_table(config: str, *, migrate: bool) -> None:
+    import asyncio
+
+    from polystack.core.storage.admin import inspect_storage
+
+    run_config = _load(config)
+    if not run_config.storage.backends:
+        console.print(f"{run_config.distro_name} configures no storage backends: everything stays in memory.")
+        return
+    reports = asyncio.run(inspect_storage(run_config, migrate=migrate))
+    table = Table("Backend", "Type", "Address", "Stores", "Status", "Migrations")
+    for report in reports:
+        status = "[green]ok[/]" if report.reachable else f"[red]unreachable[/]: {report.error}"
+        applied = ", ".join(f"{component} v{version}" for component, version in sorted(report.migrations.items()))
+        if migrate and report.ran:
+            applied = f"{applied} ([bold]{report.ran} applied now[/])"
+        table.add_row(report.name, report.type, report.address, ", ".join(report.stores) or "-", status,
+                      applied or "-")
+    console.print(table)
+    if not all(report.reachable for report in reports):
+        raise typer.Exit(code=1)
+
+
+@db_app.command("migrate")
+def db_migrate(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
+    """Create or upgrade the tables of every store (also done at server start)."""
+    _storage_table(config, migrate=True)
+
+
+@db_app.command("status")
+def db_status(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
+    """Check that every backend is reachable and show the applied migrations."""
+    _storage_table(config, migrate=False)
 
 
 @config_app.command("show")

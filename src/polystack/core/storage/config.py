@@ -23,12 +23,13 @@ class SqliteKVConfig(_Backend):
 class PostgresConnection(_Backend):
     host: str = "127.0.0.1"
     port: int = Field(default=5432, ge=1, le=65535)
-    db: str = "polystack"
+    db: str = Field(default="polystack", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
     user: str = "postgres"
     password: SecretStr | None = None
     ssl_mode: str | None = Field(default=None, description="disable | require | verify-full ...")
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    create_database_if_missing: bool = Field(default=True, description="CREATE DATABASE at startup if needed.")
 
     def address(self) -> str:
         """host:port/db, for messages: never the password."""

@@ -45,14 +45,19 @@ class InferenceStore:
         self.durable_wait_seconds = durable_wait_seconds
         self._queue = WriteQueue(self._write_batch, max_size=max_queue, writers=writers, name="inference store")
 
-    async def start(self) -> None:
+    async def migrate(self) -> int:
+        """Bring the table to the current schema; returns how many migrations ran."""
         schema = _schema(self.table)
 
         async def create_table(store: SQLStore) -> None:
             await store.create_table(schema)
 
-        await self.sql.migrate(f"inference_store:{self.table}", [create_table])
+        applied = await self.sql.migrate(f"inference_store:{self.table}", [create_table])
         await self.sql.create_table(schema)  # registers the table with this store object
+        return applied
+
+    async def start(self) -> None:
+        await self.migrate()
         self._queue.start()
 
     async def close(self) -> None:

@@ -35,6 +35,9 @@ async def _open_backend(config: KVBackendConfig) -> KVStore:
     if isinstance(config, SqliteKVConfig):
         return await SqliteKVStore.open(config.db_path)
     if isinstance(config, PostgresKVConfig):
+        from polystack.core.storage.postgres_database import ensure_database
+
+        await ensure_database(config)
         store: KVStore = await _backend_module("postgres", "asyncpg").PostgresKVStore.open(config)
         return store
     if isinstance(config, RedisKVConfig):

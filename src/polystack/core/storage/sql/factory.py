@@ -11,7 +11,13 @@ async def open_sql_store(config: SQLBackendConfig) -> SQLStore:
 
     Raises ServiceUnavailableError naming the backend and its address (never its password).
     """
+    from polystack.core.storage.config import PostgresSQLConfig
     from polystack.core.storage.sql.sqlalchemy_store import SQLAlchemyStore  # imports SQLAlchemy
+
+    if isinstance(config, PostgresSQLConfig):
+        from polystack.core.storage.postgres_database import ensure_database
+
+        await ensure_database(config)
 
     store = SQLAlchemyStore(config)
     try:

@@ -25,6 +25,7 @@ from polystack.core.storage.kv.api import KVStore
 from polystack.core.storage.kv.factory import open_kv_store
 from polystack.core.storage.kv.namespace import NamespacedKVStore
 from polystack.core.storage.kv.redis import INDEX_KEY
+from polystack.testing.tcp_proxy import TcpProxy
 
 ALL = ["memory", "sqlite", "postgres", "redis"]
 SHARED = ["sqlite", "postgres", "redis"]  # a second store object reaches the same data
@@ -353,45 +354,6 @@ async def test_unreachable_server_at_startup_raises_503_with_address_and_no_pass
     assert f"kv_{server} at 127.0.0.1:{port}" in error.message
     assert PASSWORD not in error.message
     assert PASSWORD not in str(error.to_body())
-
-
-class TcpProxy:
-    """Forwards a local port to a real server; `stop()` drops every connection like a server going down."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        self._writers.clear()
-        await self._server.wait_closed()
-        await asyncio.sleep(0.05)  # let the clients see the connections close
-
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self._writers += [writer, upstream_writer]
-        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
 
 
 @pytest.mark.parametrize("backend", SERVERS, indirect=True)

@@ -20,6 +20,7 @@ from polystack.apis.errors import ConflictError, InvalidRequestError, ServiceUna
 from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig, SqliteSQLConfig
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 from polystack.core.storage.sql.factory import open_sql_store
+from polystack.testing.tcp_proxy import TcpProxy
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 
@@ -325,46 +326,11 @@ async def test_unreachable_postgres_is_service_unavailable_naming_the_address_no
     assert "hunter2" not in "".join(traceback.format_exception(raised.value))
 
 
-class _Proxy:
-    """A TCP forwarder to PostgreSQL that a test cuts and restores, standing in for a server restart."""
-
-    def __init__(self) -> None:
-        self.port = _unused_port()
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        self._writers.clear()
-
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(PG_HOST, PG_PORT)
-        self._writers += [writer, upstream_writer]
-        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
-
 async def test_postgres_store_is_unavailable_while_the_server_is_gone_and_recovers_after(
     pg_database: PostgresSQLConfig,
 ) -> None:
     await _admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=pg_database.db)
-    proxy = _Proxy()
+    proxy = TcpProxy(PG_PORT, PG_HOST)
     await proxy.start()
     through_proxy = pg_database.model_copy(update={"port": proxy.port, "password": SecretStr("pw-secret")})
     store = await open_sql_store(through_proxy)
