@@ -7,6 +7,7 @@ from itertools import groupby
 from typing import Any
 
 from polystack.apis.datatypes import Api
+from polystack.apis.errors import PolystackError
 from polystack.core.builtin import InspectImpl, ProvidersImpl
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
@@ -54,6 +55,9 @@ class Stack:
                         ) from exc
                     self.providers[provider.provider_id] = instance
                 await self._serve(api)
+        except PolystackError as exc:  # e.g. a storage backend that cannot be reached
+            await self.stop()
+            raise StackError(exc.message) from None
         except BaseException:
             await self.stop()
             raise

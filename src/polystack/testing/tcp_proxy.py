@@ -56,3 +56,30 @@ class TcpProxy:
             pass
         finally:
             writer.close()
+
+
+class ThreadedTcpProxy:
+    """A TcpProxy on its own event loop thread, for tests whose own loop blocks (e.g. on a subprocess)."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._proxy = TcpProxy(target_port, target_host)
+        self.port = self._proxy.port
+
+    def _call(self, coroutine: object) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        self._call(self._proxy.start())
+
+    def stop(self) -> None:
+        self._call(self._proxy.stop())
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
