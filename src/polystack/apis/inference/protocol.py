@@ -10,6 +10,7 @@ from polystack.apis.inference.types import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     Completion,
+    CompletionChunk,
     CompletionRequest,
     CreateEmbeddingResponse,
     EmbeddingsRequest,
@@ -30,7 +31,7 @@ class Inference(Protocol):
         """A chat completion; an async iterator of chunks when `request.stream` is true."""
         ...
 
-    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
+    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
         """A legacy text completion; an async iterator of chunks when `request.stream` is true."""
         ...
 

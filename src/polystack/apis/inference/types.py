@@ -16,6 +16,7 @@ __all__ = [
     "ChatCompletion",
     "ChatCompletionChunk",
     "Completion",
+    "CompletionChunk",
     "CreateEmbeddingResponse",
     "Embedding",
 ]
@@ -23,6 +24,18 @@ __all__ = [
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+class CompletionChunk(Completion):
+    """A streamed legacy completion: like Completion, but `finish_reason` is null until the last chunk."""
+
+    class Choice(_Open):
+        index: int
+        text: str = ""
+        finish_reason: str | None = None
+        logprobs: Any = None
+
+    choices: list[Choice]  # type: ignore[assignment]
 
 
 # ---- message content -------------------------------------------------------------------------

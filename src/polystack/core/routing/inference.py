@@ -11,6 +11,7 @@ from polystack.apis.inference.types import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     Completion,
+    CompletionChunk,
     CompletionRequest,
     CreateEmbeddingResponse,
     EmbeddingsRequest,
@@ -67,7 +68,7 @@ class InferenceRouter:
         assert self.store is not None
         await self.store.record(accumulator.completion(), request.messages, request.metadata, current_user.get())
 
-    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
+    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
         model, impl = await self._route(request.model, ModelType.llm)
         result = await impl.completion(request.model_copy(update={"model": model.provider_resource_id}))
         return _renamed(result, model.identifier)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import httpx
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from polystack.apis.errors import ProviderError
 from polystack.apis.inference.types import (
@@ -16,6 +16,7 @@ from polystack.apis.inference.types import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     Completion,
+    CompletionChunk,
     CompletionRequest,
     CreateEmbeddingResponse,
     EmbeddingsRequest,
@@ -64,6 +65,15 @@ class OpenAICompatAdapter:
         """The JSON body sent upstream; providers with quirks override it."""
         return request.model_dump(exclude_none=True, by_alias=True)
 
+    def _parse(self, response_type: type[T], data: Any) -> T:
+        try:
+            return response_type.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ProviderError(self.provider_id, f"answered with an invalid {response_type.__name__}: "
+                                                  f"'{where}': {first['msg']}") from None
+
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         try:
             response = await self.client.post(path, content=orjson.dumps(body),
@@ -95,7 +105,7 @@ class OpenAICompatAdapter:
                     error = data["error"]
                     raise ProviderError(self.provider_id, str(error.get("message", error))
                                         if isinstance(error, dict) else str(error))
-                yield chunk_type.model_validate(data)
+                yield self._parse(chunk_type, data)
 
     # ---- the Inference API -----------------------------------------------------------------------
 
@@ -105,16 +115,16 @@ class OpenAICompatAdapter:
         body = self.request_body(request)
         if request.stream:
             return self._stream("/chat/completions", body, ChatCompletionChunk)
-        return ChatCompletion.model_validate(await self._post("/chat/completions", body))
+        return self._parse(ChatCompletion, await self._post("/chat/completions", body))
 
-    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
+    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
         body = self.request_body(request)
         if request.stream:
-            return self._stream("/completions", body, Completion)
-        return Completion.model_validate(await self._post("/completions", body))
+            return self._stream("/completions", body, CompletionChunk)
+        return self._parse(Completion, await self._post("/completions", body))
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
-        return CreateEmbeddingResponse.model_validate(await self._post("/embeddings", self.request_body(request)))
+        return self._parse(CreateEmbeddingResponse, await self._post("/embeddings", self.request_body(request)))
 
     async def list_models(self) -> list[ProviderModel] | None:
         if not self.config.refresh_models:

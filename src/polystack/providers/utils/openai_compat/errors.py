@@ -18,17 +18,29 @@ from polystack.apis.errors import (
 
 
 def upstream_message(content: bytes) -> str:
-    """The `error.message` of an OpenAI-style error body, or a short excerpt of the body."""
+    """The `error.message` of an OpenAI-style error body, or a short excerpt of the body.
+
+    Servers sometimes put their own stack trace in the message: it is cut off, never passed on.
+    """
     try:
         body: Any = orjson.loads(content)
     except ValueError:
-        return content[:300].decode(errors="replace").strip() or "no details"
+        return _without_trace(content[:300].decode(errors="replace"))
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict):
-            return str(error.get("message") or error.get("detail") or error)[:1000]
-        return str(error)[:1000]
-    return str(body)[:300]
+            error = error.get("message") or error.get("detail") or ""
+        return _without_trace(str(error)[:1000])
+    return _without_trace(str(body)[:300])
+
+
+def _without_trace(message: str) -> str:
+    kept = []
+    for line in message.strip().splitlines():
+        if line.lstrip().startswith(("Traceback", 'File "')):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip() or "no details"
 
 
 def status_error(provider_id: str, status: int, content: bytes) -> PolystackError:
@@ -53,9 +65,21 @@ def transport_error(provider_id: str, url: str, exc: httpx.HTTPError) -> Polysta
 
     if isinstance(exc, RecordingError):  # its message says which recording is missing and how to make it
         return ProviderError(provider_id, str(exc))
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.TimeoutException) and not _refused(exc):
         return ProviderTimeoutError(provider_id, f"timed out talking to {url}")
-    if isinstance(exc, httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError):
-        return ProviderError(provider_id, f"cannot reach {url}: {type(exc).__name__}")
+    if isinstance(exc, httpx.ConnectError) or _refused(exc):
+        return ProviderError(provider_id, f"cannot reach {url}: the connection failed")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return ProviderError(provider_id, f"the connection to {url} broke: {type(exc).__name__}")
     return ProviderError(provider_id, f"{type(exc).__name__} talking to {url}")
 
+
+
+def _refused(exc: httpx.HTTPError) -> bool:
+    """httpx-aiohttp reports a refused or dropped connection as ConnectTimeout; the cause tells the truth."""
+    try:
+        import aiohttp
+    except ImportError:
+        return False
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, aiohttp.ServerTimeoutError)

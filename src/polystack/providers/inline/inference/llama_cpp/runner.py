@@ -1,0 +1,143 @@
+"""ModelRunner: one loaded model, its FIFO of requests, and the thread its llama.cpp work runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from polystack.apis.errors import ServiceUnavailableError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Emit = Callable[[T], None]
+
+
+@dataclass
+class _Failure:
+    error: BaseException
+
+
+_END = object()
+
+
+class ModelRunner(Generic[T]):
+    """Runs jobs on a `Llama` one at a time, in arrival order, off the event loop.
+
+    A `Llama` is not thread-safe, so each model gets one worker thread and an `asyncio.Lock`
+    (whose waiters are woken first come, first served). The lock is released when the worker
+    thread finishes the job, not when the caller stops waiting: a cancelled caller sets the job's
+    stop flag, and the next request starts as soon as llama.cpp has noticed it (one token later).
+    """
+
+    def __init__(self, llama: Any, name: str, *, max_queued: int) -> None:
+        self.llama = llama
+        self.name = name
+        self.max_queued = max_queued
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"llama-cpp-{name}")
+        self._stop_flags: set[threading.Event] = set()
+        self._closed = False
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def check_open(self) -> None:
+        """Refuse early (before a stream starts) when the model is shut down or its queue is full."""
+        if self._closed:
+            raise ServiceUnavailableError(f"model '{self.name}' is shutting down")
+        if self._waiting >= self.max_queued and self._lock.locked():
+            raise ServiceUnavailableError(
+                f"model '{self.name}' is busy with {self._waiting} requests waiting; try again later"
+            )
+
+    async def _acquire(self) -> None:
+        self.check_open()
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        if self._closed:
+            self._lock.release()
+            raise ServiceUnavailableError(f"model '{self.name}' is shutting down")
+
+    def _start(self, work: Callable[[threading.Event], R]) -> tuple[concurrent.futures.Future[R], threading.Event]:
+        """Submit work holding the lock; the lock is released by the worker's completion."""
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        self._stop_flags.add(stop)
+
+        def release(_: concurrent.futures.Future[R]) -> None:
+            self._stop_flags.discard(stop)
+            try:
+                loop.call_soon_threadsafe(self._lock.release)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
+
+        try:
+            future = self._executor.submit(work, stop)
+        except RuntimeError:
+            self._stop_flags.discard(stop)
+            self._lock.release()
+            raise ServiceUnavailableError(f"model '{self.name}' is shutting down") from None
+        future.add_done_callback(release)
+        return future, stop
+
+    async def run(self, job: Callable[[threading.Event], R]) -> R:
+        """Run `job(stop)` on the model's thread and return its result."""
+        await self._acquire()
+        future, stop = self._start(job)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    async def stream(self, job: Callable[[Emit[T], threading.Event], None]) -> AsyncIterator[T]:
+        """Run `job(emit, stop)` on the model's thread, yielding what it emits as it emits it.
+
+        Closing the iterator (a client that went away) sets `stop`; the job checks it per token.
+        """
+        await self._acquire()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        def work(stop: threading.Event) -> None:
+            def emit(item: Any) -> None:
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                except RuntimeError:  # the loop is gone: nobody is listening
+                    stop.set()
+
+            try:
+                job(emit, stop)
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+                emit(_Failure(exc))
+            finally:
+                emit(_END)
+
+        _, stop = self._start(work)
+        try:
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, _Failure):
+                    raise item.error
+                yield item
+        finally:
+            stop.set()
+
+    async def shutdown(self) -> None:
+        """Stop running work, wait for the thread, and free the model's memory."""
+        self._closed = True
+        for flag in list(self._stop_flags):
+            flag.set()
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        close = getattr(self.llama, "close", None)
+        if close is not None:
+            close()
