@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import uuid
 
 import uvicorn
 
@@ -54,8 +55,9 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
         for chunk in CHUNKS:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-    else:
-        await _send(send, COMPLETION, b"application/json")
+    else:  # a fresh id each time, as real servers give (stored completions are keyed by it)
+        await _send(send, COMPLETION.replace(b"chatcmpl-instant", b"chatcmpl-" + uuid.uuid4().hex.encode()),
+                    b"application/json")
 
 
 async def _send(send, payload: bytes, content_type: bytes) -> None:  # type: ignore[no-untyped-def]

@@ -72,6 +72,17 @@ async def all_completion_ids(client: httpx.AsyncClient) -> set[str]:
         after = page["last_id"]
 
 
+async def eventually(read, check, timeout: float = 3.0):
+    """Another replica sees writes once they are committed, which happens just behind the response."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await read()
+        if check(value) or asyncio.get_running_loop().time() > deadline:
+            assert check(value)
+            return value
+        await asyncio.sleep(0.05)
+
+
 async def test_restart_keeps_models_aliases_and_completions(server_factory, backend_config):
     first = server_factory(backend_config)
     async with httpx.AsyncClient(base_url=first.base_url) as client:
@@ -136,7 +147,7 @@ async def test_two_replicas_share_models_and_completions(server_factory, tmp_pat
         served = await on_b.post("/v1/chat/completions", json={**CHAT, "model": "shared-alias"})
         assert served.status_code == 200 and served.json()["model"] == "shared-alias"
         through_a = {(await on_a.post("/v1/chat/completions", json=CHAT)).json()["id"] for _ in range(3)}
-        assert through_a <= await all_completion_ids(on_b)
+        await eventually(lambda: all_completion_ids(on_b), lambda seen: through_a <= seen)
         assert (await on_b.delete("/v1/models/shared-alias")).status_code == 204
         await asyncio.sleep(1.5)  # registry_cache_seconds: 1
         assert (await on_a.get("/v1/models/shared-alias")).status_code == 404

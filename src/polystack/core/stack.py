@@ -17,6 +17,7 @@ from polystack.core.routing.inference import InferenceRouter
 from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.storage.backends import Storage
 from polystack.core.stores.inference import InferenceStore
+from polystack.core.stores.journal import Journal, journal_directory
 from polystack.providers.registry import all_specs
 
 logger = logging.getLogger("polystack.core")
@@ -85,9 +86,14 @@ class Stack:
         reference = self.config.storage.stores.inference
         if reference is None or not reference.enabled:
             return None
-        store = InferenceStore(await self.storage.sql(reference), table=reference.table_name or "chat_completions",
+        table = reference.table_name or "chat_completions"
+        journal = None
+        if reference.durability == "journal":
+            backend = self.config.storage.backends[reference.backend]
+            journal = Journal(journal_directory(reference.journal_dir, backend, table))
+        store = InferenceStore(await self.storage.sql(reference), table=table,
                                max_queue=reference.max_write_queue_size, writers=reference.num_writers,
-                               durable=reference.durable)
+                               durability=reference.durability, journal=journal)
         await store.start()
         self.inference_store = store
         return store

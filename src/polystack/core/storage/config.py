@@ -90,8 +90,14 @@ class InferenceStoreReference(SQLStoreReference):
     enabled: bool = Field(default=True, description="Store chat completions (a request's store=false is honoured).")
     max_write_queue_size: int = Field(default=10000, ge=1)
     num_writers: int = Field(default=4, ge=1)
-    durable: bool = Field(default=True, description="Answer only after the record is committed (group commit); "
-                          "false writes behind the response, which a crash can lose.")
+    durability: Literal["journal", "commit", "none"] = Field(
+        default="journal",
+        description="journal: each record is appended to a local journal before the response (survives kill -9; "
+        "replayed at the next start) and written to the database behind it. commit: the response waits for the "
+        "database commit (group commit; also survives losing the machine, costs a transaction on the request "
+        "path). none: written behind the response only.")
+    journal_dir: str | None = Field(
+        default=None, description="Where the journal lives; default ~/.polystack/journal/<store>.")
 
 
 # pip packages each backend type needs beyond the core ones (sqlite is built in)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+
+import orjson
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -12,6 +14,7 @@ from polystack.apis.datatypes import User
 from polystack.apis.errors import NotFoundError
 from polystack.apis.inference.types import ChatCompletion
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
+from polystack.core.stores.journal import Journal
 from polystack.core.stores.write_queue import WriteQueue
 
 logger = logging.getLogger("polystack.storage")
@@ -29,21 +32,31 @@ def _schema(table: str) -> TableSchema:
     }, owned=True)
 
 
+Durability = Literal["journal", "commit", "none"]
+
+
 class InferenceStore:
     """Keeps every chat completion with its input messages.
 
-    With `durable` (the default) a request returns only once its record is committed, so an answer the
-    client received is never lost, even to kill -9; group commit keeps that to about one transaction
-    per batch of concurrent requests. Without it, records are written behind the response.
+    Records reach the database through a group-commit queue behind the response. How an answer the
+    client already has is protected (see InferenceStoreReference.durability): a local journal
+    (default), waiting for the commit, or nothing.
     """
 
     def __init__(self, sql: SQLStore, *, table: str = "chat_completions", max_queue: int = 10000,
-                 writers: int = 4, durable: bool = True, durable_wait_seconds: float = 5.0) -> None:
+                 writers: int = 4, durability: Durability = "commit", journal: Journal | None = None,
+                 commit_wait_seconds: float = 5.0) -> None:
+        if durability == "journal" and journal is None:
+            raise ValueError("durability 'journal' needs a journal")
         self.sql = sql
         self.table = table
-        self.durable = durable
-        self.durable_wait_seconds = durable_wait_seconds
-        self._queue = WriteQueue(self._write_batch, max_size=max_queue, writers=writers, name="inference store")
+        self.durability = durability
+        self.journal = journal if durability == "journal" else None
+        self.commit_wait_seconds = commit_wait_seconds
+        # nobody waits for the commit unless durability is "commit": then batches may linger and grow
+        linger = 0.0 if durability == "commit" else 0.02
+        self._queue = WriteQueue(self._write_batch, max_size=max_queue, writers=writers, linger_seconds=linger,
+                                 name="inference store")
 
     async def migrate(self) -> int:
         """Bring the table to the current schema; returns how many migrations ran."""
@@ -58,20 +71,36 @@ class InferenceStore:
 
     async def start(self) -> None:
         await self.migrate()
+        if self.journal is not None:
+            await self._replay_orphaned_journals(self.journal)
+            self.journal.open()
         self._queue.start()
 
     async def close(self) -> None:
-        await self._queue.close()
+        drained = await self._queue.close()
+        if self.journal is not None:
+            self.journal.close(all_committed=drained)
+
+    async def _replay_orphaned_journals(self, journal: Journal) -> None:
+        """Write what a crashed process had acknowledged but not yet committed (idempotent)."""
+        for path, records in journal.orphaned_records():
+            for record in records:
+                owner = record.pop("__owner__", None)
+                await self.sql.upsert(self.table, record, ["id"],
+                                      owner=User.model_validate(owner) if owner else None)
+            path.unlink(missing_ok=True)
+            logger.info("replayed %d stored completions from journal %s", len(records), path.name)
 
     async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
-        owners = {id(row): row.pop("__owner__", None) for row in rows}
-        by_owner: dict[Any, list[dict[str, Any]]] = {}
+        by_owner: dict[str | None, list[dict[str, Any]]] = {}
         for row in rows:
-            owner = owners[id(row)]
-            by_owner.setdefault(owner.model_dump_json() if owner else None, []).append(row)
+            owner = row.get("__owner__")
+            by_owner.setdefault(orjson.dumps(owner).decode() if owner else None, []).append(
+                {k: v for k, v in row.items() if k != "__owner__"})
         for key, group in by_owner.items():
-            owner = User.model_validate_json(key) if key else None
-            await self.sql.insert(self.table, group, owner=owner)
+            await self.sql.insert(self.table, group, owner=User.model_validate_json(key) if key else None)
+        if self.journal is not None:
+            self.journal.committed(len(rows))
 
     async def record(self, completion: ChatCompletion, input_messages: Sequence[Any],
                      metadata: dict[str, str] | None, owner: User | None) -> None:
@@ -84,14 +113,16 @@ class InferenceStore:
             "input_messages": [m.model_dump(mode="json", exclude_none=True) if hasattr(m, "model_dump") else m
                                for m in input_messages],
             "metadata": metadata or None,
-            "__owner__": owner,
+            "__owner__": owner.model_dump() if owner else None,
         }
+        if self.journal is not None:
+            self.journal.append(row)
         done = await self._queue.put(row)
-        if not self.durable:
+        if self.durability != "commit":
             done.add_done_callback(lambda f: f.cancelled() or f.exception())
             return
         try:
-            await asyncio.wait_for(asyncio.shield(done), self.durable_wait_seconds)
+            await asyncio.wait_for(asyncio.shield(done), self.commit_wait_seconds)
         except TimeoutError:
             logger.warning("completion %s is queued but not yet committed (database slow or down)", completion.id)
 
@@ -99,6 +130,7 @@ class InferenceStore:
 
     async def list(self, *, after: str | None, limit: int, model: str | None, order: Literal["asc", "desc"],
                    metadata: dict[str, str], owner: str | None) -> dict[str, Any]:
+        await self._queue.barrier()  # read your own writes
         query = Query(
             where={"model": model} if model else {},
             json_equals={"metadata": metadata} if metadata else {},
@@ -113,6 +145,7 @@ class InferenceStore:
                 "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
 
     async def get(self, completion_id: str, owner: str | None) -> dict[str, Any]:
+        await self._queue.barrier()
         row = await self.sql.fetch_one(self.table, {"id": completion_id})
         if row is None or (owner is not None and row.get("owner_principal") not in (None, owner)):
             raise NotFoundError(f"No stored chat completion with id '{completion_id}'", param="completion_id")

@@ -20,14 +20,17 @@ WriteBatch = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
 class WriteQueue:
     def __init__(self, write: WriteBatch, *, max_size: int, writers: int, max_batch: int = 256,
-                 name: str = "store") -> None:
+                 linger_seconds: float = 0.0, name: str = "store") -> None:
+        """`linger_seconds`: how long a writer waits to fill a batch; worth it when nobody awaits the commit."""
         self._write = write
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]] | None] = asyncio.Queue(max_size)
         self._writers = writers
         self._max_batch = max_batch
+        self._linger = linger_seconds
         self._tasks: list[asyncio.Task[None]] = []
         self._name = name
         self._closing = False
+        self._pending: set[asyncio.Future[None]] = set()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run(), name=f"{self._name}-writer-{i}")
@@ -42,8 +45,15 @@ class WriteQueue:
         if self._closing:
             raise ServiceUnavailableError(f"{self._name} is shutting down")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.add(done)
+        done.add_done_callback(self._pending.discard)
         await self._queue.put((row, done))
         return done
+
+    async def barrier(self, timeout: float = 5.0) -> None:
+        """Wait until every row queued so far is written, so a read that follows sees them."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout)
 
     async def _run(self) -> None:
         while True:
@@ -52,6 +62,8 @@ class WriteQueue:
                 self._queue.task_done()
                 return
             batch = [item]
+            if self._linger:
+                await asyncio.sleep(self._linger)
             while len(batch) < self._max_batch and not self._queue.empty():
                 extra = self._queue.get_nowait()
                 if extra is None:
@@ -96,8 +108,8 @@ class WriteQueue:
                 if not done.done():
                     done.set_result(None)
 
-    async def close(self, timeout: float = 30) -> None:
-        """Stop accepting rows and write everything pending (bounded by `timeout`)."""
+    async def close(self, timeout: float = 30) -> bool:
+        """Stop accepting rows and write everything pending (bounded by `timeout`); True if all were written."""
         self._closing = True
         for _ in self._tasks:
             await self._queue.put(None)
@@ -107,3 +119,5 @@ class WriteQueue:
             logger.error("%s: %d records were still pending at shutdown", self._name, self._queue.qsize())
             for task in self._tasks:
                 task.cancel()
+            return False
+        return True
