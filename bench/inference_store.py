@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-
 from harness import remote_config, save, start_polystack, start_upstream, wrk
 
 CHAT = {"model": "upstream/instant-model", "messages": [{"role": "user", "content": "hi"}]}

@@ -108,7 +108,7 @@ async def test_kill_9_mid_writes_loses_nothing_acknowledged(server_factory, tmp_
     for round_ in range(10):
         server = server_factory(config)
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as client:
-            async def writer(n: int) -> None:
+            async def writer(n: int, round_: int = round_) -> None:
                 for i in range(1000):
                     try:
                         if i % 2:

@@ -61,16 +61,26 @@ async def test_models_list_has_chat_and_embedding_models(client):
 
 async def test_chat_answers_paris(client):
     reply = await client.chat.completions.create(
-        model=CHAT_MODEL, temperature=0, max_tokens=24,
-        messages=[{"role": "system", "content": "You are a helpful assistant. Answer briefly."},
-                  {"role": "user", "content": "What is the capital of France?"}])
+        model=CHAT_MODEL,
+        temperature=0,
+        max_tokens=24,
+        messages=[
+            {"role": "system", "content": "You are a helpful assistant. Answer briefly."},
+            {"role": "user", "content": "What is the capital of France?"},
+        ],
+    )
     assert "paris" in reply.choices[0].message.content.lower()
     assert reply.model == CHAT_MODEL and reply.usage.completion_tokens > 0
 
 
 async def test_chat_stream_matches_the_whole_answer(client):
-    kwargs = dict(model=CHAT_MODEL, temperature=0, seed=7, max_tokens=16,
-                  messages=[{"role": "user", "content": "Name three colors."}])
+    kwargs = dict(
+        model=CHAT_MODEL,
+        temperature=0,
+        seed=7,
+        max_tokens=16,
+        messages=[{"role": "user", "content": "Name three colors."}],
+    )
     whole = (await client.chat.completions.create(**kwargs)).choices[0].message.content
     stream = await client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
     chunks = [chunk async for chunk in stream]
@@ -80,9 +90,11 @@ async def test_chat_stream_matches_the_whole_answer(client):
 
 
 async def test_sse_ends_with_done(http):
-    async with http.stream("POST", "/v1/chat/completions", json={
-            "model": CHAT_MODEL, "max_tokens": 4, "stream": True,
-            "messages": [{"role": "user", "content": "hi"}]}) as response:
+    async with http.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={"model": CHAT_MODEL, "max_tokens": 4, "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = [line async for line in response.aiter_lines() if line.startswith("data: ")]
     assert events[-1] == "data: [DONE]"
@@ -91,8 +103,13 @@ async def test_sse_ends_with_done(http):
 
 async def test_required_tool_choice_returns_a_tool_call(client):
     reply = await client.chat.completions.create(
-        model=CHAT_MODEL, temperature=0, max_tokens=64, tools=[WEATHER_TOOL], tool_choice="required",
-        messages=[{"role": "user", "content": "What is the weather in Paris?"}])
+        model=CHAT_MODEL,
+        temperature=0,
+        max_tokens=64,
+        tools=[WEATHER_TOOL],
+        tool_choice="required",
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+    )
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls"
     call = choice.message.tool_calls[0]
@@ -102,9 +119,14 @@ async def test_required_tool_choice_returns_a_tool_call(client):
 
 async def test_streamed_tool_call_reassembles(client):
     stream = await client.chat.completions.create(
-        model=CHAT_MODEL, temperature=0, max_tokens=64, tools=[WEATHER_TOOL], stream=True,
+        model=CHAT_MODEL,
+        temperature=0,
+        max_tokens=64,
+        tools=[WEATHER_TOOL],
+        stream=True,
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        messages=[{"role": "user", "content": "Weather in Rome?"}])
+        messages=[{"role": "user", "content": "Weather in Rome?"}],
+    )
     name, arguments = "", ""
     async for chunk in stream:
         for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
@@ -114,19 +136,27 @@ async def test_streamed_tool_call_reassembles(client):
 
 
 async def test_json_schema_output_validates(client):
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-              "required": ["name", "age"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+        "additionalProperties": False,
+    }
     reply = await client.chat.completions.create(
-        model=CHAT_MODEL, temperature=0, max_tokens=64,
+        model=CHAT_MODEL,
+        temperature=0,
+        max_tokens=64,
         response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": schema}},
-        messages=[{"role": "user", "content": "Invent a person with a name and an age."}])
+        messages=[{"role": "user", "content": "Invent a person with a name and an age."}],
+    )
     person = json.loads(reply.choices[0].message.content)
     assert set(person) == {"name", "age"} and isinstance(person["age"], int)
 
 
 async def test_legacy_completion_and_stream(client):
-    done = await client.completions.create(model=CHAT_MODEL, prompt="The capital of France is", max_tokens=8,
-                                           temperature=0)
+    done = await client.completions.create(
+        model=CHAT_MODEL, prompt="The capital of France is", max_tokens=8, temperature=0
+    )
     assert done.choices[0].text
     stream = await client.completions.create(model=CHAT_MODEL, prompt="One, two,", max_tokens=8, stream=True)
     assert "".join([c.choices[0].text async for c in stream if c.choices])
@@ -135,8 +165,9 @@ async def test_legacy_completion_and_stream(client):
 async def test_embeddings_float_and_base64_agree(client):
     floats = await client.embeddings.create(model=EMBEDDING_MODEL, input=["a cat", "a dog"])
     assert len(floats.data) == 2 and len(floats.data[0].embedding) == 384
-    raw = await client.embeddings.with_raw_response.create(model=EMBEDDING_MODEL, input="a cat",
-                                                            encoding_format="base64")
+    raw = await client.embeddings.with_raw_response.create(
+        model=EMBEDDING_MODEL, input="a cat", encoding_format="base64"
+    )
     packed = json.loads(raw.content)["data"][0]["embedding"]
     unpacked = struct.unpack("<384f", base64.b64decode(packed))
     assert unpacked == pytest.approx(floats.data[0].embedding, abs=1e-6)
@@ -149,38 +180,57 @@ async def test_unknown_model_is_404(client):
 
 
 async def test_bad_field_is_400_naming_it(http):
-    response = await http.post("/v1/chat/completions", json={
-        "model": CHAT_MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 0})
+    response = await http.post(
+        "/v1/chat/completions",
+        json={"model": CHAT_MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "max_tokens"
 
 
 async def test_alias_register_use_unregister(http):
-    response = await http.post("/v1/models", json={"model_id": "tiny", "provider_model_id": "SmolLM2-135M-Instruct",
-                                                   "provider_id": "llama-cpp"})
+    response = await http.post(
+        "/v1/models",
+        json={"model_id": "tiny", "provider_model_id": "SmolLM2-135M-Instruct", "provider_id": "llama-cpp"},
+    )
     assert response.status_code == 200
     try:
-        reply = await http.post("/v1/chat/completions", json={
-            "model": "tiny", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]})
+        reply = await http.post(
+            "/v1/chat/completions",
+            json={"model": "tiny", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]},
+        )
         assert reply.status_code == 200 and reply.json()["model"] == "tiny"
     finally:
         assert (await http.delete("/v1/models/tiny")).status_code == 204
 
 
 async def test_provider_data_header_with_unknown_keys_is_ignored(http):
-    response = await http.post("/v1/chat/completions", headers={"X-OGX-Provider-Data": '{"whatever_key": "x"}'},
-                               json={"model": CHAT_MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]})
+    response = await http.post(
+        "/v1/chat/completions",
+        headers={"X-OGX-Provider-Data": '{"whatever_key": "x"}'},
+        json={"model": CHAT_MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert response.status_code == 200
 
 
 async def test_client_disconnect_mid_stream_frees_the_model(http):
-    async with http.stream("POST", "/v1/chat/completions", json={
-            "model": CHAT_MODEL, "max_tokens": 400, "stream": True,
-            "messages": [{"role": "user", "content": "Write a long story about a dragon."}]}) as response:
+    async with http.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={
+            "model": CHAT_MODEL,
+            "max_tokens": 400,
+            "stream": True,
+            "messages": [{"role": "user", "content": "Write a long story about a dragon."}],
+        },
+    ) as response:
         async for line in response.aiter_lines():
             if line.startswith("data: "):
                 break
     # the abandoned generation stops, so a new request is served promptly
-    reply = await http.post("/v1/chat/completions", json={
-        "model": CHAT_MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
+    reply = await http.post(
+        "/v1/chat/completions",
+        json={"model": CHAT_MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]},
+        timeout=30,
+    )
     assert reply.status_code == 200

@@ -29,7 +29,9 @@ class ResourceRegistry:
         return cls.model_validate_json(raw) if raw is not None else None
 
     async def all(self, cls: type[R], resource_type: str) -> list[R]:
-        return [cls.model_validate_json(raw) for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:")]
+        return [
+            cls.model_validate_json(raw) for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:")
+        ]
 
     async def put(self, resource: Resource) -> None:
         async with self._lock:

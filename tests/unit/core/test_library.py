@@ -11,12 +11,22 @@ from polystack.core.config import parse_run_config
 
 
 def scripted_config(replies=None):
-    return parse_run_config({
-        "distro_name": "scripted",
-        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted",
-                                     "config": {"replies": replies or []}}]},
-        "registered_resources": {"models": [{"model_id": "my-alias", "provider_model_id": "scripted-model"}]},
-    }, env={})
+    return parse_run_config(
+        {
+            "distro_name": "scripted",
+            "providers": {
+                "inference": [
+                    {
+                        "provider_id": "scripted",
+                        "provider_type": "inline::scripted",
+                        "config": {"replies": replies or []},
+                    }
+                ]
+            },
+            "registered_resources": {"models": [{"model_id": "my-alias", "provider_model_id": "scripted-model"}]},
+        },
+        env={},
+    )
 
 
 @pytest.fixture
@@ -34,15 +44,20 @@ async def test_models_list_in_openai_shape_with_custom_metadata(stack):
 
 
 async def test_chat_through_an_alias_reports_the_alias(stack):
-    reply = await stack.openai.chat.completions.create(model="my-alias", messages=[{"role": "user", "content": "echo me"}])
+    reply = await stack.openai.chat.completions.create(
+        model="my-alias", messages=[{"role": "user", "content": "echo me"}]
+    )
     assert reply.choices[0].message.content == "echo me"
     assert reply.model == "my-alias"
 
 
 async def test_streaming_arrives_chunk_by_chunk(stack):
     stream = await stack.openai.chat.completions.create(
-        model="scripted/scripted-model", messages=[{"role": "user", "content": "one two three"}], stream=True,
-        stream_options={"include_usage": True})
+        model="scripted/scripted-model",
+        messages=[{"role": "user", "content": "one two three"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     chunks = [chunk async for chunk in stream]
     text = "".join(c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content)
     assert text == "one two three"
@@ -57,32 +72,42 @@ async def test_unknown_model_is_404_with_openai_error_body(stack):
 
 
 async def test_invalid_body_is_400_naming_the_field(stack):
-    response = await stack.http.post("/v1/chat/completions", json={"model": "my-alias", "messages": [],})
+    response = await stack.http.post(
+        "/v1/chat/completions",
+        json={
+            "model": "my-alias",
+            "messages": [],
+        },
+    )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "messages"
-    response = await stack.http.post("/v1/chat/completions",
-                                     json={"model": "my-alias", "messages": [{"role": "user", "content": "x"}],
-                                           "temperature": 9})
+    response = await stack.http.post(
+        "/v1/chat/completions",
+        json={"model": "my-alias", "messages": [{"role": "user", "content": "x"}], "temperature": 9},
+    )
     assert response.status_code == 400 and response.json()["error"]["param"] == "temperature"
 
 
 async def test_not_json_body_is_400(stack):
-    response = await stack.http.post("/v1/chat/completions", content=b"{nope",
-                                     headers={"content-type": "application/json"})
+    response = await stack.http.post(
+        "/v1/chat/completions", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400 and "JSON" in response.json()["error"]["message"]
 
 
 async def test_embedding_model_refuses_chat_and_chat_model_refuses_embeddings(stack):
     with pytest.raises(openai.BadRequestError, match="embedding model"):
-        await stack.openai.chat.completions.create(model="scripted/scripted-embedding",
-                                                   messages=[{"role": "user", "content": "x"}])
+        await stack.openai.chat.completions.create(
+            model="scripted/scripted-embedding", messages=[{"role": "user", "content": "x"}]
+        )
     with pytest.raises(openai.BadRequestError, match="not an embedding model"):
         await stack.openai.embeddings.create(model="my-alias", input="x")
 
 
 async def test_register_alias_then_unregister(stack):
-    created = await stack.http.post("/v1/models", json={"model_id": "short", "provider_model_id": "scripted-model",
-                                                         "provider_id": "scripted"})
+    created = await stack.http.post(
+        "/v1/models", json={"model_id": "short", "provider_model_id": "scripted-model", "provider_id": "scripted"}
+    )
     assert created.status_code == 200 and created.json()["id"] == "short"
     reply = await stack.openai.chat.completions.create(model="short", messages=[{"role": "user", "content": "hi"}])
     assert reply.model == "short"
@@ -127,13 +152,18 @@ async def test_openapi_document_lists_the_routes(stack):
 
 async def test_closing_a_stream_early_cancels_the_app():
     async with polystack.connect(scripted_config([{"content": " ".join(["w"] * 50)}])) as stack:
-        async with stack.http.stream("POST", "/v1/chat/completions", json={
-                "model": "my-alias", "stream": True, "messages": [{"role": "user", "content": "x"}]}) as response:
+        async with stack.http.stream(
+            "POST",
+            "/v1/chat/completions",
+            json={"model": "my-alias", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+        ) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             async for _ in response.aiter_lines():
                 break
         # the stack still serves after the abandoned stream
-        reply = await stack.openai.chat.completions.create(model="my-alias", messages=[{"role": "user", "content": "x"}])
+        reply = await stack.openai.chat.completions.create(
+            model="my-alias", messages=[{"role": "user", "content": "x"}]
+        )
         assert reply.choices[0].message.content
 
 

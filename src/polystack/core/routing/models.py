@@ -26,8 +26,9 @@ class ModelsRoutingTable:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self, configured: list[ModelInput], refresh_interval: float,
-                    registry_cache_seconds: float = 5.0) -> None:
+    async def start(
+        self, configured: list[ModelInput], refresh_interval: float, registry_cache_seconds: float = 5.0
+    ) -> None:
         await self.reload_registered()
         await self.refresh()
         for entry in configured:
@@ -82,13 +83,21 @@ class ModelsRoutingTable:
             if existing and existing.source == ModelSource.via_register_api:
                 continue
             fresh[identifier] = Model(
-                identifier=identifier, provider_id=provider_id, provider_resource_id=item.provider_resource_id,
-                model_type=item.model_type, metadata=item.metadata, source=ModelSource.listed_from_provider,
+                identifier=identifier,
+                provider_id=provider_id,
+                provider_resource_id=item.provider_resource_id,
+                model_type=item.model_type,
+                metadata=item.metadata,
+                source=ModelSource.listed_from_provider,
                 created=existing.created if existing else int(time.time()),
             )
-        stale = [m.identifier for m in self._models.values()
-                 if m.provider_id == provider_id and m.source == ModelSource.listed_from_provider
-                 and m.identifier not in fresh]
+        stale = [
+            m.identifier
+            for m in self._models.values()
+            if m.provider_id == provider_id
+            and m.source == ModelSource.listed_from_provider
+            and m.identifier not in fresh
+        ]
         for identifier in stale:
             del self._models[identifier]
             await self._registry.delete("model", identifier)
@@ -112,7 +121,11 @@ class ModelsRoutingTable:
                 self._models[model_id] = model
         if model is None:
             provider_id, _, name = model_id.partition("/")
-            if name and provider_id in self.providers and getattr(self.providers[provider_id], "accepts_unlisted_models", False):
+            if (
+                name
+                and provider_id in self.providers
+                and getattr(self.providers[provider_id], "accepts_unlisted_models", False)
+            ):
                 model = Model(identifier=model_id, provider_id=provider_id, provider_resource_id=name)
             else:
                 raise ModelNotFoundError(model_id)
@@ -140,8 +153,13 @@ class ModelsRoutingTable:
         if model_type == ModelType.embedding and "embedding_dimension" not in metadata:
             raise InvalidRequestError("an embedding model needs metadata.embedding_dimension", param="metadata")
         model = Model(
-            identifier=request.model_id, provider_id=provider_id, provider_resource_id=provider_model_id,
-            model_type=model_type, metadata=metadata, source=ModelSource.via_register_api, created=int(time.time()),
+            identifier=request.model_id,
+            provider_id=provider_id,
+            provider_resource_id=provider_model_id,
+            model_type=model_type,
+            metadata=metadata,
+            source=ModelSource.via_register_api,
+            created=int(time.time()),
         )
         existing = self._models.get(model.identifier)
         if existing and not replace and existing.source == ModelSource.via_register_api:

@@ -55,7 +55,9 @@ async def inspect_storage(config: RunConfig, *, migrate: bool) -> list[BackendRe
                 try:
                     inference = config.storage.stores.inference
                     if migrate and inference is not None and inference.backend == name:
-                        report.ran += await InferenceStore(sql, table=inference.table_name or "chat_completions").migrate()
+                        report.ran += await InferenceStore(
+                            sql, table=inference.table_name or "chat_completions"
+                        ).migrate()
                     report.migrations = await sql.applied_migrations()
                 finally:
                     await sql.close()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-
-import orjson
 from collections.abc import Sequence
 from typing import Any, Literal
+
+import orjson
 
 from polystack.apis.datatypes import User
 from polystack.apis.errors import NotFoundError

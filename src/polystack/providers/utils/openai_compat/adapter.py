@@ -26,8 +26,8 @@ from polystack.apis.providers.types import HealthStatus
 from polystack.core.request_context import provider_data
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.openai_compat.config import OpenAICompatConfig, OpenAICompatProviderData
-from polystack.providers.utils.openai_compat.errors import status_error, transport_error
 from polystack.providers.utils.sse import json_events
+from polystack.providers.utils.upstream import json_body, send
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -43,14 +43,14 @@ class OpenAICompatAdapter:
     auth_header = "Authorization"
     auth_scheme = "Bearer "
 
-    def __init__(self, config: OpenAICompatConfig, *, api_key_field: str,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, config: OpenAICompatConfig, *, api_key_field: str, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.config = config
         self.api_key_field = api_key_field
         self.base_url = config.base_url.rstrip("/")
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
-        self.client = client or make_http_client(base_url=self.base_url, timeout=timeout,
-                                                 headers=config.extra_headers)
+        self.client = client or make_http_client(base_url=self.base_url, timeout=timeout, headers=config.extra_headers)
 
     # ---- plumbing ------------------------------------------------------------------------------
 
@@ -71,40 +71,28 @@ class OpenAICompatAdapter:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            raise ProviderError(self.provider_id, f"answered with an invalid {response_type.__name__}: "
-                                                  f"'{where}': {first['msg']}") from None
+            raise ProviderError(
+                self.provider_id, f"answered with an invalid {response_type.__name__}: '{where}': {first['msg']}"
+            ) from None
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
-        try:
-            response = await self.client.post(path, content=orjson.dumps(body),
-                                              headers={**self._headers(), "Content-Type": "application/json"})
-        except httpx.HTTPError as exc:
-            raise transport_error(self.provider_id, self.base_url, exc) from None
-        if response.status_code >= 400:
-            raise status_error(self.provider_id, response.status_code, response.content)
-        try:
-            return orjson.loads(response.content)
-        except ValueError:
-            raise ProviderError(self.provider_id, "answered with a body that is not JSON") from None
+        request = self.client.build_request(
+            "POST", path, content=orjson.dumps(body), headers={**self._headers(), "Content-Type": "application/json"}
+        )
+        response = await send(self.client, request, provider_id=self.provider_id, base_url=self.base_url)
+        return json_body(response, self.provider_id)
 
     async def _stream(self, path: str, body: dict[str, Any], chunk_type: type[T]) -> AsyncIterator[T]:
         headers = {**self._headers(), "Content-Type": "application/json", "Accept": "text/event-stream"}
         request = self.client.build_request("POST", path, content=orjson.dumps(body), headers=headers)
-        try:
-            response = await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise transport_error(self.provider_id, self.base_url, exc) from None
-        if response.status_code >= 400:
-            try:
-                raise status_error(self.provider_id, response.status_code, await response.aread())
-            finally:
-                await response.aclose()
+        response = await send(self.client, request, provider_id=self.provider_id, base_url=self.base_url, stream=True)
         async with aclosing(json_events(response, self.provider_id, self.base_url)) as events:
             async for data in events:
                 if "error" in data and "choices" not in data:
                     error = data["error"]
-                    raise ProviderError(self.provider_id, str(error.get("message", error))
-                                        if isinstance(error, dict) else str(error))
+                    raise ProviderError(
+                        self.provider_id, str(error.get("message", error)) if isinstance(error, dict) else str(error)
+                    )
                 yield self._parse(chunk_type, data)
 
     # ---- the Inference API -----------------------------------------------------------------------
@@ -129,13 +117,11 @@ class OpenAICompatAdapter:
     async def list_models(self) -> list[ProviderModel] | None:
         if not self.config.refresh_models:
             return None
-        try:
-            response = await self.client.get("/models", headers=self._headers())
-        except httpx.HTTPError as exc:
-            raise transport_error(self.provider_id, self.base_url, exc) from None
-        if response.status_code >= 400:
-            raise status_error(self.provider_id, response.status_code, response.content)
-        return [ProviderModel(provider_resource_id=item["id"]) for item in orjson.loads(response.content)["data"]]
+        request = self.client.build_request("GET", "/models", headers=self._headers())
+        response = await send(self.client, request, provider_id=self.provider_id, base_url=self.base_url)
+        return [
+            ProviderModel(provider_resource_id=item["id"]) for item in json_body(response, self.provider_id)["data"]
+        ]
 
     async def health(self) -> HealthStatus:
         try:

@@ -41,14 +41,27 @@ class ScriptedInference:
 
     async def list_models(self) -> list[ProviderModel]:
         models = [ProviderModel(provider_resource_id=name) for name in self.config.models]
-        models.append(ProviderModel(provider_resource_id="scripted-embedding", model_type=ModelType.embedding,
-                                    metadata={"embedding_dimension": self.config.embedding_dimension}))
+        models.append(
+            ProviderModel(
+                provider_resource_id="scripted-embedding",
+                model_type=ModelType.embedding,
+                metadata={"embedding_dimension": self.config.embedding_dimension},
+            )
+        )
         return models
 
-    async def chat_completion(self, request: ChatCompletionRequest) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+    async def chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         reply = self._next_reply(request)
-        calls = [{"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
-                  "function": {"name": c["name"], "arguments": c.get("arguments", "{}")}} for c in reply.tool_calls]
+        calls = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c.get("arguments", "{}")},
+            }
+            for c in reply.tool_calls
+        ]
         finish = "tool_calls" if calls else "stop"
         usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
         if request.stream:
@@ -56,42 +69,69 @@ class ScriptedInference:
         message: dict[str, object] = {"role": "assistant", "content": reply.content}
         if calls:
             message["tool_calls"] = calls
-        return ChatCompletion.model_validate({
-            "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-            "model": request.model, "usage": usage,
-            "choices": [{"index": 0, "finish_reason": finish, "message": message}],
-        })
+        return ChatCompletion.model_validate(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": request.model,
+                "usage": usage,
+                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+            }
+        )
 
-    async def _stream(self, request: ChatCompletionRequest, reply: ScriptedReply, calls: list[dict[str, object]],
-                      finish: str, usage: dict[str, int]) -> AsyncIterator[ChatCompletionChunk]:
-        base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": request.model}
+    async def _stream(
+        self,
+        request: ChatCompletionRequest,
+        reply: ScriptedReply,
+        calls: list[dict[str, object]],
+        finish: str,
+        usage: dict[str, int],
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        base = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": request.model,
+        }
         deltas: list[dict[str, object]] = [{"role": "assistant"}]
         deltas += [{"content": piece} for piece in re.findall(r"\S+\s*", reply.content or "")] if not calls else []
         deltas += [{"tool_calls": [{"index": i, **call}]} for i, call in enumerate(calls)]
         for delta in deltas:
             yield ChatCompletionChunk.model_validate({**base, "choices": [{"index": 0, "delta": delta}]})
-        yield ChatCompletionChunk.model_validate({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        yield ChatCompletionChunk.model_validate(
+            {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
+        )
         if request.stream_options and request.stream_options.include_usage:
             yield ChatCompletionChunk.model_validate({**base, "choices": [], "usage": usage})
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
         if not isinstance(request.prompt, str):
             raise InvalidRequestError("the scripted provider takes a single string prompt", param="prompt")
-        return Completion.model_validate({
-            "id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
-            "model": request.model, "choices": [{"index": 0, "text": request.prompt, "finish_reason": "stop"}],
-        })
+        return Completion.model_validate(
+            {
+                "id": f"cmpl-{uuid.uuid4().hex}",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": request.model,
+                "choices": [{"index": 0, "text": request.prompt, "finish_reason": "stop"}],
+            }
+        )
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
         texts = request.texts
         if texts is None:
             raise InvalidRequestError("the scripted provider embeds strings only", param="input")
-        return CreateEmbeddingResponse.model_validate({
-            "object": "list", "model": request.model,
-            "data": [{"object": "embedding", "index": i, "embedding": self._vector(t)} for i, t in enumerate(texts)],
-            "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
-        })
+        return CreateEmbeddingResponse.model_validate(
+            {
+                "object": "list",
+                "model": request.model,
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": self._vector(t)} for i, t in enumerate(texts)
+                ],
+                "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
+            }
+        )
 
     def _vector(self, text: str) -> list[float]:
         digest = hashlib.sha256(text.encode()).digest()

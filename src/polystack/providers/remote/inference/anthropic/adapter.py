@@ -26,8 +26,8 @@ from polystack.providers.remote.inference.anthropic.request import build_message
 from polystack.providers.remote.inference.anthropic.response import to_chat_completion
 from polystack.providers.remote.inference.anthropic.stream import StreamTranslator
 from polystack.providers.utils.http_client import make_http_client
-from polystack.providers.utils.openai_compat.errors import status_error, transport_error
 from polystack.providers.utils.sse import json_events
+from polystack.providers.utils.upstream import json_body, send
 
 
 class AnthropicInferenceAdapter:
@@ -68,21 +68,11 @@ class AnthropicInferenceAdapter:
         content = orjson.dumps(body) if body is not None else None
         request = self.client.build_request(method, self.base_url + path, content=content, params=params,
                                              headers=headers)
-        try:
-            response = await self.client.send(request, stream=stream)
-            if response.status_code >= 400:
-                await response.aread()
-                await response.aclose()
-                raise status_error(self.provider_id, response.status_code, response.content)
-        except httpx.HTTPError as exc:
-            raise transport_error(self.provider_id, self.base_url, exc) from None
-        return response
+        return await send(self.client, request, provider_id=self.provider_id, base_url=self.base_url,
+                          stream=stream)
 
     def _json(self, response: httpx.Response) -> Any:
-        try:
-            return orjson.loads(response.content)
-        except ValueError:
-            raise ProviderError(self.provider_id, "answered with a body that is not JSON") from None
+        return json_body(response, self.provider_id)
 
     def _events(self, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
         return json_events(response, self.provider_id, self.base_url)

@@ -1,4 +1,7 @@
-"""remote::azure: inference on Azure OpenAI's v1 API (https://<resource>.openai.azure.com/openai/v1), through the shared OpenAI-compatible client."""
+"""remote::azure on the shared OpenAI-compatible client.
+
+Serves Azure OpenAI's v1 API (https://<resource>.openai.azure.com/openai/v1).
+"""
 
 from __future__ import annotations
 

@@ -10,4 +10,5 @@ from polystack.providers.utils.openai_compat.config import OpenAICompatConfig
 class FireworksConfig(OpenAICompatConfig):
     """Per-request key override: provider data `{"fireworks_api_key": "..."}`."""
 
-    base_url: str = Field(default="https://api.fireworks.ai/inference/v1", validation_alias=AliasChoices("base_url", "url"))
+    base_url: str = Field(default="https://api.fireworks.ai/inference/v1",
+                          validation_alias=AliasChoices("base_url", "url"))

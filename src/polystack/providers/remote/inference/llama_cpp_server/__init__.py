@@ -1,4 +1,7 @@
-"""remote::llama-cpp-server: inference on a llama.cpp server (llama-server or llama_cpp.server), through the shared OpenAI-compatible client."""
+"""remote::llama-cpp-server on the shared OpenAI-compatible client.
+
+Serves a llama.cpp server (llama-server or llama_cpp.server).
+"""
 
 from __future__ import annotations
 

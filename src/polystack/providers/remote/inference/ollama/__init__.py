@@ -1,4 +1,7 @@
-"""remote::ollama: inference on an Ollama server's OpenAI-compatible /v1 routes, through the shared OpenAI-compatible client."""
+"""remote::ollama on the shared OpenAI-compatible client.
+
+Serves an Ollama server's OpenAI-compatible /v1 routes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""remote::tgi: inference on Hugging Face Text Generation Inference's OpenAI route (http://host/v1), through the shared OpenAI-compatible client."""
+"""remote::tgi on the shared OpenAI-compatible client.
+
+Serves Hugging Face Text Generation Inference's OpenAI route (http://host/v1).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""remote::watsonx: inference on IBM watsonx.ai's OpenAI-compatible model gateway, through the shared OpenAI-compatible client."""
+"""remote::watsonx on the shared OpenAI-compatible client.
+
+Serves IBM watsonx.ai's OpenAI-compatible model gateway.
+"""
 
 from __future__ import annotations
 

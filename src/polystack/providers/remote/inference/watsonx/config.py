@@ -10,4 +10,5 @@ from polystack.providers.utils.openai_compat.config import OpenAICompatConfig
 class WatsonxConfig(OpenAICompatConfig):
     """Per-request key override: provider data `{"watsonx_api_key": "..."}`."""
 
-    base_url: str = Field(default="https://us-south.ml.cloud.ibm.com/ml/gateway/v1", validation_alias=AliasChoices("base_url", "url"))
+    base_url: str = Field(default="https://us-south.ml.cloud.ibm.com/ml/gateway/v1",
+                          validation_alias=AliasChoices("base_url", "url"))
