@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -40,12 +40,12 @@ class _LogprobRecorder:
 
     def __init__(self, top: int) -> None:
         self.top = top
-        self.steps: list[np.ndarray[Any, Any]] = []
+        self.last: np.ndarray[Any, Any] = np.zeros(0, dtype=np.float32)
 
     def __call__(self, input_ids: Any, scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         values = scores.astype(np.float64)
         values -= values.max()
-        self.steps.append((values - np.log(np.exp(values).sum())).astype(np.float32))
+        self.last = (values - np.log(np.exp(values).sum())).astype(np.float32)
         return scores
 
 
@@ -109,27 +109,17 @@ def generate(llama: Any, prompt: list[int], params: SamplingParams, stop_flag: t
     """
     import llama_cpp
 
+    if params.max_tokens <= 0 or stop_flag.is_set():
+        return Outcome("length" if params.max_tokens <= 0 else "stop", 0, "", stop_flag.is_set())
     vocab = llama._model.vocab
-    llama.set_seed(params.seed if params.seed is not None else random.randrange(2**31))
     recorder = _LogprobRecorder(params.top_logprobs) if params.top_logprobs is not None else None
-    processors: list[Any] = [_LogitBias(params.logit_bias)] if params.logit_bias else []
-    if recorder is not None:
-        processors.append(recorder)
-    grammar = llama_cpp.LlamaGrammar.from_string(params.grammar, verbose=False) if params.grammar else None
+    tokens = _token_stream(llama, prompt, params, recorder)
     matcher = _StopMatcher(params.stop)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending: list[TokenLogprob] = []
     count = 0
     hit = False
     finish: FinishReason = "length"
-    if params.max_tokens <= 0 or stop_flag.is_set():
-        return Outcome("length" if params.max_tokens <= 0 else "stop", 0, "", stop_flag.is_set())
-    tokens = llama.generate(
-        prompt, temp=params.temperature, top_p=params.top_p, top_k=params.top_k, min_p=params.min_p,
-        repeat_penalty=params.repeat_penalty, presence_penalty=params.presence_penalty,
-        frequency_penalty=params.frequency_penalty, grammar=grammar,
-        logits_processor=llama_cpp.LogitsProcessorList(processors) if processors else None,
-    )
     try:
         for token in tokens:
             if llama_cpp.llama_vocab_is_eog(vocab, token):
@@ -162,8 +152,27 @@ def generate(llama: Any, prompt: list[int], params: SamplingParams, stop_flag: t
     return Outcome(finish, count, matcher.text, stop_flag.is_set())
 
 
+def _token_stream(llama: Any, prompt: list[int], params: SamplingParams,
+                  recorder: _LogprobRecorder | None) -> Generator[int, Any, None]:
+    """llama-cpp's token generator, set up with the request's sampling chain (and seed)."""
+    import llama_cpp
+
+    llama.set_seed(params.seed if params.seed is not None else random.randrange(2**31))
+    processors: list[Any] = [_LogitBias(params.logit_bias)] if params.logit_bias else []
+    if recorder is not None:
+        processors.append(recorder)
+    grammar = llama_cpp.LlamaGrammar.from_string(params.grammar, verbose=False) if params.grammar else None
+    tokens: Generator[int, Any, None] = llama.generate(
+        prompt, temp=params.temperature, top_p=params.top_p, top_k=params.top_k, min_p=params.min_p,
+        repeat_penalty=params.repeat_penalty, presence_penalty=params.presence_penalty,
+        frequency_penalty=params.frequency_penalty, grammar=grammar,
+        logits_processor=llama_cpp.LogitsProcessorList(processors) if processors else None,
+    )
+    return tokens
+
+
 def _logprob_of(llama: Any, token: int, piece: bytes, recorder: _LogprobRecorder) -> TokenLogprob:
-    step = recorder.steps[-1]
+    step = recorder.last
     top: tuple[tuple[str, bytes, float], ...] = ()
     if recorder.top > 0:
         best = np.argpartition(-step, recorder.top)[: recorder.top]

@@ -1,0 +1,155 @@
+"""inline::llama-cpp chat on the real packaged SmolLM2-135M (loaded once per module, ~0.3 s)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from polystack.apis.errors import InvalidRequestError, ModelNotFoundError, UnsupportedParameterError
+from polystack.apis.inference.types import ChatCompletionRequest, EmbeddingsRequest
+from polystack.apis.models.types import ModelType
+from polystack.providers.inline.inference.llama_cpp import create
+from polystack.providers.inline.inference.llama_cpp.adapter import LlamaCppInferenceAdapter
+from polystack.providers.inline.inference.llama_cpp.config import LlamaCppConfig
+
+MODEL = "SmolLM2-135M-Instruct"
+FRANCE = [{"role": "system", "content": "You are a helpful assistant. Answer briefly."},
+          {"role": "user", "content": "What is the capital of France?"}]
+PERSON_SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+                 "required": ["name", "age"], "additionalProperties": False}
+
+
+@pytest.fixture(scope="module")
+async def adapter() -> AsyncIterator[LlamaCppInferenceAdapter]:
+    impl = await create(LlamaCppConfig(), {})
+    impl.provider_id = "llama-cpp"
+    yield impl
+    await impl.shutdown()
+
+
+def chat(**fields: Any) -> ChatCompletionRequest:
+    fields.setdefault("messages", FRANCE)
+    return ChatCompletionRequest.model_validate({"model": MODEL, "temperature": 0, "max_tokens": 24, **fields})
+
+
+async def test_lists_the_packaged_model_with_its_context_and_quantisation(adapter: LlamaCppInferenceAdapter) -> None:
+    (model,) = await adapter.list_models() or []
+    assert model.provider_resource_id == MODEL and model.model_type == ModelType.llm
+    assert model.metadata["context_length"] == 4096 and model.metadata["quantization"] == "Q4_1"
+    assert model.metadata["file_size_bytes"] > 90_000_000
+    assert (await adapter.health()).status == "OK"
+
+
+async def test_answers_the_capital_of_france_with_paris(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat())
+    assert "paris" in (reply.choices[0].message.content or "").lower()
+    assert reply.id.startswith("chatcmpl-") and reply.object == "chat.completion" and reply.created > 0
+    assert reply.model == MODEL and reply.choices[0].finish_reason == "stop"
+    usage = reply.usage
+    assert usage and usage.prompt_tokens > 10 and usage.completion_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+async def test_stream_concatenates_to_the_whole_answer_and_ends_with_usage(adapter: LlamaCppInferenceAdapter) -> None:
+    whole = await adapter.chat_completion(chat(seed=7))
+    stream = await adapter.chat_completion(chat(seed=7, stream=True, stream_options={"include_usage": True}))
+    chunks = [chunk async for chunk in stream]
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert len(chunks) > 3 and text == whole.choices[0].message.content
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[0].id.startswith("chatcmpl-") and {c.id for c in chunks} == {chunks[0].id}
+    assert chunks[-2].choices[0].finish_reason == "stop"
+    assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
+
+
+async def test_max_tokens_cuts_the_answer_with_finish_reason_length(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(max_completion_tokens=3,
+                                               messages=[{"role": "user", "content": "Tell me a long story."}]))
+    assert reply.choices[0].finish_reason == "length" and reply.usage and reply.usage.completion_tokens == 3
+
+
+async def test_stop_sequence_ends_the_answer_before_it(adapter: LlamaCppInferenceAdapter) -> None:
+    whole = (await adapter.chat_completion(chat())).choices[0].message.content or ""
+    assert " is " in whole
+    reply = await adapter.chat_completion(chat(stop=[" is "]))
+    assert reply.choices[0].message.content == whole.split(" is ")[0]
+    assert reply.choices[0].finish_reason == "stop"
+
+
+async def test_json_schema_output_parses_and_validates(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(
+        max_tokens=48, messages=[{"role": "user", "content": "Invent a person with a name and an age."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON_SCHEMA}}))
+    person = json.loads(reply.choices[0].message.content or "")
+    assert set(person) == {"name", "age"}
+    assert isinstance(person["name"], str) and isinstance(person["age"], int)
+
+
+async def test_json_object_output_parses(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(
+        max_tokens=48, response_format={"type": "json_object"},
+        messages=[{"role": "user", "content": "Give the capital of France as JSON."}]))
+    assert isinstance(json.loads(reply.choices[0].message.content or ""), dict)
+
+
+async def test_logprobs_name_each_token_with_alternatives(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(max_tokens=6, logprobs=True, top_logprobs=2))
+    choice = reply.choices[0]
+    entries = choice.logprobs.content if choice.logprobs else None
+    assert entries and "".join(entry.token for entry in entries) == choice.message.content
+    for entry in entries:
+        assert entry.logprob <= 0 and len(entry.top_logprobs) == 2
+        assert entry.top_logprobs[0].logprob >= entry.top_logprobs[1].logprob
+        assert entry.top_logprobs[0].token == entry.token  # greedy: the chosen token is the likeliest
+
+
+async def test_n_gives_that_many_choices_and_counts_their_tokens(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(n=2, max_tokens=4))
+    assert [choice.index for choice in reply.choices] == [0, 1]
+    assert reply.usage and reply.usage.completion_tokens == 8
+
+
+async def test_text_parts_are_read_and_developer_messages_act_as_system(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(messages=[
+        {"role": "developer", "content": [{"type": "text", "text": "You are a helpful assistant."}]},
+        {"role": "user", "content": [{"type": "text", "text": "What is the capital "},
+                                     {"type": "text", "text": "of France?"}]}]))
+    assert "paris" in (reply.choices[0].message.content or "").lower()
+
+
+async def test_an_image_part_is_an_unsupported_parameter(adapter: LlamaCppInferenceAdapter) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    with pytest.raises(UnsupportedParameterError) as info:
+        await adapter.chat_completion(chat(messages=[{"role": "user", "content": [
+            {"type": "text", "text": "What is this?"}, image]}]))
+    assert info.value.param == "messages[0].content[1]" and info.value.status_code == 400
+
+
+async def test_n_above_the_limit_is_an_unsupported_parameter(adapter: LlamaCppInferenceAdapter) -> None:
+    with pytest.raises(UnsupportedParameterError) as info:
+        await adapter.chat_completion(chat(n=50))
+    assert info.value.param == "n"
+
+
+async def test_a_prompt_longer_than_the_context_is_a_400(adapter: LlamaCppInferenceAdapter) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        await adapter.chat_completion(chat(messages=[{"role": "user", "content": "word " * 5000}]))
+    assert info.value.code == "context_length_exceeded"
+
+
+async def test_an_impossible_schema_is_a_400_naming_response_format(adapter: LlamaCppInferenceAdapter) -> None:
+    bad = {"type": "object", "properties": {"x": {"$ref": "https://example.com/remote.json"}}}
+    with pytest.raises(InvalidRequestError) as info:
+        await adapter.chat_completion(chat(
+            response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": bad}}))
+    assert (info.value.param or "").startswith("response_format")
+
+
+async def test_unknown_model_and_embeddings_are_refused(adapter: LlamaCppInferenceAdapter) -> None:
+    with pytest.raises(ModelNotFoundError):
+        await adapter.chat_completion(chat(model="nope"))
+    with pytest.raises(InvalidRequestError):
+        await adapter.embeddings(EmbeddingsRequest(model=MODEL, input="hello"))

@@ -1,0 +1,87 @@
+"""inline::llama-cpp legacy completions on the real packaged SmolLM2-135M."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
+from polystack.apis.inference.types import CompletionRequest
+from polystack.providers.inline.inference.llama_cpp import create
+from polystack.providers.inline.inference.llama_cpp.adapter import LlamaCppInferenceAdapter
+from polystack.providers.inline.inference.llama_cpp.config import LlamaCppConfig
+
+MODEL = "SmolLM2-135M-Instruct"
+PROMPT = "The capital of France is"
+
+
+@pytest.fixture(scope="module")
+async def adapter() -> AsyncIterator[LlamaCppInferenceAdapter]:
+    impl = await create(LlamaCppConfig(), {})
+    yield impl
+    await impl.shutdown()
+
+
+def complete(**fields: Any) -> CompletionRequest:
+    return CompletionRequest.model_validate({"model": MODEL, "prompt": PROMPT, "temperature": 0, "max_tokens": 6,
+                                             **fields})
+
+
+async def test_continues_the_prompt(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.completion(complete())
+    assert "paris" in reply.choices[0].text.lower()
+    assert reply.id.startswith("cmpl-") and reply.object == "text_completion" and reply.model == MODEL
+    assert reply.choices[0].finish_reason == "length"
+    assert reply.usage and reply.usage.prompt_tokens == 5 and reply.usage.completion_tokens == 6
+
+
+async def test_a_list_of_prompts_gives_one_choice_each(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.completion(complete(prompt=[PROMPT, "One, two, three,"], max_tokens=3))
+    assert [choice.index for choice in reply.choices] == [0, 1]
+    assert "paris" in reply.choices[0].text.lower() and "four" in reply.choices[1].text.lower()
+
+
+async def test_token_prompts_match_text_prompts(adapter: LlamaCppInferenceAdapter) -> None:
+    model = adapter.models[MODEL]
+    by_text = await adapter.completion(complete())
+    by_tokens = await adapter.completion(complete(prompt=model.tokenize(PROMPT)))
+    assert by_tokens.choices[0].text == by_text.choices[0].text
+
+
+async def test_echo_prepends_the_prompt_and_stop_ends_the_text(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.completion(complete(echo=True, stop=["."], max_tokens=12))
+    text = reply.choices[0].text
+    assert text.startswith(PROMPT) and "paris" in text.lower() and "." not in text
+    assert reply.choices[0].finish_reason == "stop"
+
+
+async def test_logprobs_list_tokens_offsets_and_alternatives(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.completion(complete(logprobs=2, max_tokens=4))
+    choice = reply.choices[0]
+    logprobs = choice.logprobs
+    assert logprobs and logprobs.tokens and "".join(logprobs.tokens) == choice.text
+    assert logprobs.text_offset and logprobs.text_offset[0] == 0
+    assert logprobs.top_logprobs and all(len(top) == 2 for top in logprobs.top_logprobs)
+    assert all(value <= 0 for value in logprobs.token_logprobs or [])
+
+
+async def test_stream_concatenates_to_the_whole_text(adapter: LlamaCppInferenceAdapter) -> None:
+    whole = await adapter.completion(complete(seed=3))
+    stream = await adapter.completion(complete(seed=3, stream=True, stream_options={"include_usage": True}))
+    chunks = [chunk async for chunk in stream]  # type: ignore[union-attr]
+    assert "".join(chunk.choices[0].text for chunk in chunks if chunk.choices) == whole.choices[0].text
+    assert chunks[-2].choices[0].finish_reason == "length"
+    assert chunks[0].choices[0].finish_reason is None
+    assert chunks[-1].usage == whole.usage
+
+
+async def test_parameters_it_cannot_honour_are_refused(adapter: LlamaCppInferenceAdapter) -> None:
+    for fields, param in [({"suffix": "end"}, "suffix"), ({"best_of": 3}, "best_of"),
+                          ({"echo": True, "logprobs": 1}, "echo"), ({"n": 99}, "n")]:
+        with pytest.raises(UnsupportedParameterError) as info:
+            await adapter.completion(complete(**fields))
+        assert info.value.param == param
+    with pytest.raises(InvalidRequestError):
+        await adapter.completion(complete(prompt=[[999_999]]))

@@ -1,0 +1,97 @@
+"""inline::llama-cpp under concurrency: FIFO per model, a free event loop, cancelled streams, a full queue."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from polystack.apis.errors import ServiceUnavailableError
+from polystack.apis.inference.types import ChatCompletionRequest
+from polystack.providers.inline.inference.llama_cpp import create
+from polystack.providers.inline.inference.llama_cpp.adapter import LlamaCppInferenceAdapter
+from polystack.providers.inline.inference.llama_cpp.config import LlamaCppConfig
+
+MODEL = "SmolLM2-135M-Instruct"
+STORY = [{"role": "user", "content": "Write a long story about a dragon."}]
+
+
+@pytest.fixture(scope="module")
+async def adapter() -> AsyncIterator[LlamaCppInferenceAdapter]:
+    impl = await create(LlamaCppConfig(max_queued_requests=2), {})
+    yield impl
+    await impl.shutdown()
+
+
+def chat(**fields: Any) -> ChatCompletionRequest:
+    fields.setdefault("messages", STORY)
+    return ChatCompletionRequest.model_validate({"model": MODEL, "temperature": 0, "max_tokens": 16, **fields})
+
+
+async def test_closing_a_stream_after_two_chunks_frees_the_model(adapter: LlamaCppInferenceAdapter) -> None:
+    stream = await adapter.chat_completion(chat(max_tokens=2000, stream=True))
+    seen = 0
+    async for _ in stream:  # type: ignore[union-attr]
+        seen += 1
+        if seen == 2:
+            break
+    await stream.aclose()  # type: ignore[union-attr]
+    started = time.monotonic()
+    reply = await adapter.chat_completion(chat(max_tokens=4))
+    assert reply.choices[0].message.content
+    # 2000 tokens would take many seconds; a stopped generation leaves the model at once
+    assert time.monotonic() - started < 5
+
+
+async def test_a_cancelled_request_stops_its_generation(adapter: LlamaCppInferenceAdapter) -> None:
+    task = asyncio.create_task(adapter.chat_completion(chat(max_tokens=2000)))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    started = time.monotonic()
+    await adapter.chat_completion(chat(max_tokens=4))
+    assert time.monotonic() - started < 5
+
+
+async def test_concurrent_requests_finish_in_arrival_order_without_blocking_the_loop(
+        adapter: LlamaCppInferenceAdapter) -> None:
+    ticks = 0
+    finished: list[str] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def ask(label: str) -> None:
+        reply = await adapter.chat_completion(chat(max_tokens=24))
+        assert reply.choices[0].message.content
+        finished.append(label)
+
+    ticking = asyncio.create_task(ticker())
+    started = time.monotonic()
+    try:
+        first = asyncio.create_task(ask("first"))
+        await asyncio.sleep(0)  # the first request is queued before the second
+        await asyncio.gather(first, ask("second"))
+    finally:
+        ticking.cancel()
+    elapsed = time.monotonic() - started
+    assert finished == ["first", "second"]
+    # the loop kept running while llama.cpp generated: most 10 ms ticks happened
+    assert ticks >= 0.5 * elapsed / 0.01
+
+
+async def test_requests_beyond_the_queue_limit_get_a_503(adapter: LlamaCppInferenceAdapter) -> None:
+    running = asyncio.create_task(adapter.chat_completion(chat(max_tokens=64)))
+    await asyncio.sleep(0.05)
+    queued = [asyncio.create_task(adapter.chat_completion(chat(max_tokens=2))) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(ServiceUnavailableError):
+        await adapter.chat_completion(chat(max_tokens=2))
+    await asyncio.gather(running, *queued)

@@ -1,0 +1,99 @@
+"""inline::llama-cpp text handling without a model: stop strings, the tool-call reader, grammars, prompts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from polystack.apis.errors import UnsupportedParameterError
+from polystack.apis.inference.types import ChatCompletionRequest, Tool
+from polystack.providers.inline.inference.llama_cpp import grammars
+from polystack.providers.inline.inference.llama_cpp.generation import _StopMatcher
+from polystack.providers.inline.inference.llama_cpp.prompts import chatml_prompt, turns_of
+from polystack.providers.inline.inference.llama_cpp.tool_protocol import (
+    ArgumentsDelta,
+    CallEvent,
+    CallParser,
+    CallStarted,
+    tools_block,
+)
+
+WEATHER = Tool.model_validate({"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}})
+
+
+def feed_all(matcher: _StopMatcher, pieces: list[str]) -> tuple[str, bool]:
+    out, hit = "", False
+    for piece in pieces:
+        text, hit = matcher.feed(piece)
+        out += text
+        if hit:
+            break
+    return out + matcher.flush(), hit
+
+
+def test_a_stop_string_split_across_pieces_is_never_sent() -> None:
+    sent, hit = feed_all(_StopMatcher(("<|im_end|>",)), ["Paris", "<|im", "_end|>", "more"])
+    assert (sent, hit) == ("Paris", True)
+
+
+def test_text_that_only_looks_like_a_stop_start_is_released() -> None:
+    matcher = _StopMatcher(("STOP",))
+    assert matcher.feed("a ST") == ("a ", False)
+    assert matcher.feed("ONE") == ("STONE", False)
+
+
+def test_the_earliest_of_several_stop_strings_wins() -> None:
+    assert feed_all(_StopMatcher(("b", "xyz")), ["axyzb"]) == ("a", True)
+
+
+def test_the_call_reader_streams_names_then_arguments_without_trailing_spaces() -> None:
+    events: list[CallEvent] = []
+    parser = CallParser(events.append)
+    for piece in ["funct", "ions.get_", "weather:\n{", '"city": "Par', 'is"} ', "\nfunctions.get_time:", "\n{} "]:
+        parser.feed(piece)
+    starts = [event for event in events if isinstance(event, CallStarted)]
+    assert [(event.index, event.name) for event in starts] == [(0, "get_weather"), (1, "get_time")]
+    assert starts[0].call_id.startswith("call_") and starts[0].call_id != starts[1].call_id
+    for index, expected in [(0, {"city": "Paris"}), (1, {})]:
+        text = "".join(e.text for e in events if isinstance(e, ArgumentsDelta) and e.index == index)
+        assert json.loads(text) == expected and text == text.strip()
+
+
+def test_json_grammar_keeps_control_characters_out_of_strings() -> None:
+    grammar = grammars.json_grammar({"type": "object", "properties": {"a": {"type": "string"}}})
+    char_rule = next(line for line in grammar.splitlines() if line.startswith("char ::="))
+    assert "\\x00-\\x1F" in char_rule
+
+
+def test_tool_grammar_allows_each_tool_and_at_most_the_call_limit() -> None:
+    other = Tool.model_validate({"type": "function", "function": {"name": "noop"}})
+    one = grammars.tool_calls_grammar([WEATHER, other], max_calls=1)
+    assert one.startswith("root ::= call\n") and '"get_weather:\\n"' in one and '"noop:\\n"' in one
+    three = grammars.tool_calls_grammar([WEATHER], max_calls=3)
+    assert three.startswith('root ::= call ( "\\n" call ){0,2}')
+
+
+def test_tools_join_the_system_prompt_and_past_calls_use_the_protocol() -> None:
+    request = ChatCompletionRequest.model_validate({"model": "m", "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+                                              "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]})
+    prompt = chatml_prompt(turns_of(request.messages, tools_text=tools_block([WEATHER])))
+    assert prompt.startswith("<|im_start|>system\nBe brief.\n\nYou can call these functions:")
+    assert '<|im_start|>assistant\nfunctions.get_weather:\n{"city": "Paris"}<|im_end|>' in prompt
+    assert "<|im_start|>tool\nsunny<|im_end|>" in prompt and prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_audio_and_file_parts_are_unsupported() -> None:
+    for part in [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+                 {"type": "file", "file": {"file_id": "file-1"}}]:
+        request = ChatCompletionRequest.model_validate({"model": "m", "messages": [
+            {"role": "user", "content": [part]}]})
+        with pytest.raises(UnsupportedParameterError):
+            turns_of(request.messages, tools_text=None)

@@ -1,0 +1,117 @@
+"""inline::llama-cpp tool calls on the real packaged SmolLM2-135M: auto, none, required, named, streamed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from polystack.apis.inference.types import ChatCompletionRequest
+from polystack.providers.inline.inference.llama_cpp import create
+from polystack.providers.inline.inference.llama_cpp.adapter import LlamaCppInferenceAdapter
+from polystack.providers.inline.inference.llama_cpp.config import LlamaCppConfig
+
+MODEL = "SmolLM2-135M-Instruct"
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Get the current weather in a city",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["city"]}}}
+TIME = {"type": "function", "function": {
+    "name": "get_time", "description": "Get the local time in a timezone",
+    "parameters": {"type": "object", "properties": {"timezone": {"type": "string"}}, "required": ["timezone"]}}}
+ASK_WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+@pytest.fixture(scope="module")
+async def adapter() -> AsyncIterator[LlamaCppInferenceAdapter]:
+    impl = await create(LlamaCppConfig(), {})
+    yield impl
+    await impl.shutdown()
+
+
+def chat(**fields: Any) -> ChatCompletionRequest:
+    fields.setdefault("messages", ASK_WEATHER)
+    fields.setdefault("tools", [WEATHER, TIME])
+    return ChatCompletionRequest.model_validate({"model": MODEL, "temperature": 0, "max_tokens": 48, **fields})
+
+
+def assert_valid_weather_arguments(arguments: str) -> None:
+    parsed = json.loads(arguments)
+    assert isinstance(parsed["city"], str) and parsed["city"]
+    assert set(parsed) <= {"city", "unit"} and parsed.get("unit", "celsius") in ("celsius", "fahrenheit")
+
+
+async def test_required_makes_a_tool_call_whose_arguments_fit_the_tool(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(tool_choice="required"))
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    (call,) = choice.message.tool_calls or []
+    assert call.id.startswith("call_") and call.type == "function"
+    assert call.function.name == "get_weather"
+    assert_valid_weather_arguments(call.function.arguments)
+
+
+async def test_a_named_tool_choice_calls_that_tool(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(
+        tool_choice={"type": "function", "function": {"name": "get_time"}},
+        messages=[{"role": "user", "content": "What time is it in Tokyo?"}]))
+    (call,) = reply.choices[0].message.tool_calls or []
+    assert call.function.name == "get_time"
+    assert isinstance(json.loads(call.function.arguments)["timezone"], str)
+
+
+async def test_auto_calls_a_tool_for_a_question_it_answers(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat())
+    calls = reply.choices[0].message.tool_calls or []
+    assert reply.choices[0].finish_reason == "tool_calls" and calls[0].function.name == "get_weather"
+    assert_valid_weather_arguments(calls[0].function.arguments)
+
+
+async def test_auto_answers_in_text_when_no_tool_fits(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(messages=[{"role": "user", "content": "Hello! How are you?"}]))
+    message = reply.choices[0].message
+    assert not message.tool_calls and message.content and not message.content.startswith("message:")
+
+
+async def test_none_answers_in_text(adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(tool_choice="none", max_tokens=12))
+    message = reply.choices[0].message
+    assert message.content and not message.tool_calls
+    assert reply.choices[0].finish_reason in ("stop", "length")
+
+
+async def test_streamed_tool_call_deltas_reassemble_into_the_call(adapter: LlamaCppInferenceAdapter) -> None:
+    whole = await adapter.chat_completion(chat(tool_choice="required"))
+    stream = await adapter.chat_completion(chat(tool_choice="required", stream=True))
+    chunks = [chunk async for chunk in stream]
+    deltas = [delta for chunk in chunks if chunk.choices for delta in chunk.choices[0].delta.tool_calls or []]
+    assert len(deltas) > 2 and {delta.index for delta in deltas} == {0}
+    first = deltas[0]
+    assert first.id and first.id.startswith("call_") and first.type == "function"
+    assert first.function and first.function.name == "get_weather"
+    arguments = "".join(delta.function.arguments or "" for delta in deltas if delta.function)
+    assert arguments == (whole.choices[0].message.tool_calls or [])[0].function.arguments
+    assert_valid_weather_arguments(arguments)
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+async def test_auto_streams_tool_calls_too(adapter: LlamaCppInferenceAdapter) -> None:
+    stream = await adapter.chat_completion(chat(stream=True))
+    names = [delta.function.name async for chunk in stream if chunk.choices
+             for delta in chunk.choices[0].delta.tool_calls or [] if delta.function and delta.function.name]
+    assert names == ["get_weather"]
+
+
+async def test_a_tool_result_in_the_history_is_used_in_the_answer(adapter: LlamaCppInferenceAdapter) -> None:
+    history = [
+        *ASK_WEATHER,
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+            "name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 24 degrees celsius"},
+    ]
+    reply = await adapter.chat_completion(chat(messages=history, tool_choice="none", max_tokens=32))
+    content = (reply.choices[0].message.content or "").lower()
+    assert "24" in content or "sunny" in content
