@@ -64,6 +64,14 @@ class RunningServer:
         self._log.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stores_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Distributions keep their SQLite files under POLYSTACK_STORE_DIR: never the developer's home here."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("POLYSTACK_STORE_DIR", str(tmp_path_factory.mktemp("stores")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Start servers on demand; all are stopped at the end of the session."""

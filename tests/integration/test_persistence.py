@@ -204,3 +204,18 @@ async def test_database_outage_gives_503_then_recovers(server_factory, tmp_path,
         assert (await client.post("/v1/models", json={"model_id": "x", "provider_model_id": "scripted-model"})
                 ).status_code == 200
     proxy.close()
+
+
+async def test_two_postgres_demo_replicas_serve_one_state(server_factory, pg_db):
+    """The bundled distribution itself, twice, on one fresh database (embedded models in each)."""
+    env = {"POSTGRES_DB": pg_db}
+    a, b = server_factory("postgres-demo", env=env), server_factory("postgres-demo", env=env)
+    chat = {"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4}
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=60) as on_a, \
+            httpx.AsyncClient(base_url=b.base_url, timeout=60) as on_b:
+        assert (await on_a.post("/v1/models", json={"model_id": "team-chat", "provider_id": "llama-cpp",
+                                                    "provider_model_id": "SmolLM2-135M-Instruct"})).status_code == 200
+        served = await on_b.post("/v1/chat/completions", json={**chat, "model": "team-chat"})
+        assert served.status_code == 200 and served.json()["model"] == "team-chat"
+        stored = (await on_a.post("/v1/chat/completions", json={**chat, "model": "team-chat"})).json()["id"]
+        await eventually(lambda: all_completion_ids(on_b), lambda seen: {stored, served.json()["id"]} <= seen)

@@ -38,13 +38,24 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (tests and embedding apps swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def setup_logging(levels: dict[str, str] | None = None) -> None:
     """Configure the `polystack` loggers; POLYSTACK_LOGGING='server=debug,all=info' overrides levels."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JSONFormatter() if os.environ.get("POLYSTACK_LOG_FORMAT") == "json" else KeyValueFormatter())
     root = logging.getLogger("polystack")
     root.handlers[:] = [handler]
-    root.propagate = False
     root.setLevel(logging.INFO)
     merged = dict(levels or {})
     for item in filter(None, os.environ.get("POLYSTACK_LOGGING", "").split(",")):

@@ -11,6 +11,7 @@ from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFo
 from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderModel, RegisterModelRequest
 from polystack.core.config import ModelInput
 from polystack.core.registry import ResourceRegistry
+from polystack.core.request_context import current_user
 
 logger = logging.getLogger("polystack.models")
 
@@ -160,6 +161,7 @@ class ModelsRoutingTable:
             metadata=metadata,
             source=ModelSource.via_register_api,
             created=int(time.time()),
+            owner=current_user.get(),  # kept with the resource, for access policies to filter on
         )
         existing = self._models.get(model.identifier)
         if existing and not replace and existing.source == ModelSource.via_register_api:

@@ -86,13 +86,18 @@ class Journal:
 
 
 def journal_directory(configured: str | None, backend: object, table: str) -> Path:
-    """The configured folder, or one under ~/.polystack/journal named after the database and table, so a
-    journal is only ever replayed into the store it was written for."""
+    """Where a store's journal lives, so that it is only ever replayed into the store it was written for:
+    the configured folder; beside a SQLite file; else under ~/.polystack/journal, named after the
+    database address and table."""
     if configured:
         return Path(configured).expanduser()
+    db_path = getattr(backend, "db_path", None)
+    if db_path:
+        path = Path(db_path).expanduser()
+        return path.with_name(f"{path.name}.{table}.journal")
     import hashlib
 
     address = getattr(backend, "address", None)
-    where = address() if callable(address) else str(Path(str(getattr(backend, "db_path", ""))).expanduser().resolve())
+    where = address() if callable(address) else type(backend).__name__
     digest = hashlib.sha256(f"{type(backend).__name__}|{where}|{table}".encode()).hexdigest()[:16]
     return Path("~/.polystack/journal").expanduser() / f"{table}-{digest}"

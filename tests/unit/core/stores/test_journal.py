@@ -73,5 +73,5 @@ async def test_clean_shutdown_leaves_no_journal(tmp_path):
 def test_journal_folder_is_specific_to_the_database_and_table(tmp_path):
     a = journal_directory(None, SqliteSQLConfig(db_path=str(tmp_path / "a.db")), "chat_completions")
     b = journal_directory(None, SqliteSQLConfig(db_path=str(tmp_path / "b.db")), "chat_completions")
-    assert a != b and a.parent == b.parent
+    assert a != b and a.parent == b.parent == tmp_path
     assert journal_directory("/x/y", SqliteSQLConfig(db_path="z"), "t").as_posix() == "/x/y"
