@@ -30,6 +30,8 @@ class ApiRoutes:
 CATALOG: dict[Api, ApiRoutes] = {
     Api.inference: ApiRoutes(Api.inference, "polystack.apis.inference.routes",
                              deprecated_prefixes=("/v1/openai/v1",)),
+    Api.vector_io: ApiRoutes(Api.vector_io, "polystack.apis.vector_io.routes",
+                             deprecated_prefixes=("/v1/openai/v1",)),
     Api.models: ApiRoutes(Api.models, "polystack.apis.models.routes", deprecated_prefixes=("/v1/openai/v1",)),
     Api.providers: ApiRoutes(Api.providers, "polystack.apis.providers.routes"),
     Api.inspect: ApiRoutes(Api.inspect, "polystack.apis.inspect.routes"),

@@ -73,6 +73,15 @@ class ModelsConfig(_Strict):
         default=5, ge=0, description="How stale this replica's view of models registered elsewhere may be.")
 
 
+class VectorStoresConfig(_Strict):
+    """Defaults for POST /v1/vector_stores and the ingestion pipeline."""
+
+    default_provider_id: str | None = Field(default=None, description="Default: the first vector_io provider.")
+    default_embedding_model: str | None = Field(default=None, description="e.g. onnx/all-MiniLM-L6-v2")
+    ingestion_concurrency: int = Field(default=2, ge=1, description="Files parsed and embedded at once.")
+    embedding_batch_size: int = Field(default=32, ge=1)
+
+
 class RunConfig(_Strict):
     version: int = 2
     distro_name: str
@@ -84,6 +93,7 @@ class RunConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
+    vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
     logging: dict[str, str] | None = None
     external_providers_dir: str | None = None
 

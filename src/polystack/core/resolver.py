@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from polystack.apis.datatypes import ROUTED_APIS, Api
 from polystack.core.config import ProviderConfig, RunConfig, location
 from polystack.core.errors import ConfigError, StackError
+from polystack.core.storage.backends import Storage
 from polystack.providers.spec import ProviderSpec, import_dotted
 
 logger = logging.getLogger("polystack.core")
@@ -50,8 +51,9 @@ def _find_spec(api: Api, entry: ProviderConfig, specs: dict[tuple[Api, str], Pro
         known = [ptype for (a, ptype) in specs if a == api]
         close = difflib.get_close_matches(entry.provider_type, known, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else f" Known for {api.value}: {', '.join(sorted(known))}."
-        raise ConfigError(f"unknown provider type '{entry.provider_type}' for API '{api.value}'.{hint}",
-                          path=f"{path}.provider_type")
+        raise ConfigError(
+            f"unknown provider type '{entry.provider_type}' for API '{api.value}'.{hint}", path=f"{path}.provider_type"
+        )
     return spec
 
 
@@ -78,13 +80,16 @@ def plan(config: RunConfig, specs: dict[tuple[Api, str], ProviderSpec]) -> list[
     seen_ids: dict[str, str] = {}
     for api, entries in config.providers.items():
         if api in ROUTED_APIS.values() or api in (Api.inspect, Api.providers):
-            raise ConfigError(f"'{api.value}' is served by the stack itself and takes no providers",
-                              path=f"providers.{api.value}")
+            raise ConfigError(
+                f"'{api.value}' is served by the stack itself and takes no providers", path=f"providers.{api.value}"
+            )
         for index, entry in enumerate(entries):
             path = f"providers.{api.value}[{index}]"
             if entry.provider_id in seen_ids:
-                raise ConfigError(f"provider_id '{entry.provider_id}' is already used by {seen_ids[entry.provider_id]}",
-                                  path=f"{path}.provider_id")
+                raise ConfigError(
+                    f"provider_id '{entry.provider_id}' is already used by {seen_ids[entry.provider_id]}",
+                    path=f"{path}.provider_id",
+                )
             if "/" in entry.provider_id:
                 raise ConfigError("a provider_id may not contain '/'", path=f"{path}.provider_id")
             seen_ids[entry.provider_id] = path
@@ -95,10 +100,14 @@ def plan(config: RunConfig, specs: dict[tuple[Api, str], ProviderSpec]) -> list[
     return [provider for api in _api_order(planned) for provider in planned[api]]
 
 
+# APIs whose router (not providers) calls other APIs: those are served first when configured
+ROUTER_DEPENDENCIES: dict[Api, tuple[Api, ...]] = {Api.vector_io: (Api.inference, Api.files)}
+
+
 def _api_order(planned: dict[Api, list[PlannedProvider]]) -> list[Api]:
     graph: dict[Api, set[Api]] = {}
     for api, providers in planned.items():
-        graph[api] = set()
+        graph[api] = {dependency for dependency in ROUTER_DEPENDENCIES.get(api, ()) if dependency in planned}
         for provider in providers:
             for dependency in provider.spec.api_dependencies:
                 if dependency not in planned:
@@ -115,7 +124,18 @@ def _api_order(planned: dict[Api, list[PlannedProvider]]) -> list[Api]:
         raise StackError(f"provider dependencies form a cycle: {cycle}") from None
 
 
-async def instantiate(provider: PlannedProvider, deps: dict[Api, Any]) -> ProviderInstance:
+class ProviderDeps(dict[Api, Any]):
+    """What a provider's factory receives: the routers of its declared APIs, and the storage backends
+    (for providers that keep metadata, e.g. `await deps.storage.sql(config.metadata_store)`)."""
+
+    def __init__(self, apis: dict[Api, Any], storage: Storage | None = None) -> None:
+        super().__init__(apis)
+        self.storage = storage
+
+
+async def instantiate(
+    provider: PlannedProvider, deps: dict[Api, Any], storage: Storage | None = None
+) -> ProviderInstance:
     """Import the provider's module and call its factory: `await create(config, deps)`."""
     try:
         module = import_module(provider.spec.module)
@@ -123,8 +143,14 @@ async def instantiate(provider: PlannedProvider, deps: dict[Api, Any]) -> Provid
         if exc.name and exc.name.startswith("polystack"):
             raise
         raise StackError(missing_package_message(provider.spec, exc)) from None
-    wanted = {api: deps[api] for api in (*provider.spec.api_dependencies, *provider.spec.optional_api_dependencies)
-              if api in deps}
+    wanted = ProviderDeps(
+        {
+            api: deps[api]
+            for api in (*provider.spec.api_dependencies, *provider.spec.optional_api_dependencies)
+            if api in deps
+        },
+        storage,
+    )
     try:
         impl = await module.create(provider.config, wanted)
     except ModuleNotFoundError as exc:

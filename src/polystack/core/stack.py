@@ -15,9 +15,11 @@ from polystack.core.registry import ResourceRegistry
 from polystack.core.resolver import ProviderInstance, instantiate, plan
 from polystack.core.routing.inference import InferenceRouter
 from polystack.core.routing.models import ModelsRoutingTable
+from polystack.core.routing.vector_io import VectorIORouter
 from polystack.core.storage.backends import Storage
 from polystack.core.stores.inference import InferenceStore
 from polystack.core.stores.journal import Journal, journal_directory
+from polystack.core.vector_stores.records import VectorStoreRecords
 from polystack.providers.registry import all_specs
 
 logger = logging.getLogger("polystack.core")
@@ -34,6 +36,7 @@ class Stack:
         self.providers: dict[str, ProviderInstance] = {}
         self.impls: dict[Api, Any] = {}
         self.route_table: list[tuple[str, str, Api]] = []  # (path, method, api), set by the server app
+        self._stoppable: list[Any] = []  # routers with background work, stopped before the providers
         self._started = False
 
     async def start(self) -> None:
@@ -47,7 +50,7 @@ class Stack:
                 for provider in group:
                     logger.info("starting provider %s (%s)", provider.provider_id, provider.spec.provider_type)
                     try:
-                        instance = await instantiate(provider, self.impls)
+                        instance = await instantiate(provider, self.impls, self.storage)
                     except StackError:
                         raise
                     except Exception as exc:
@@ -73,14 +76,42 @@ class Stack:
             assert self.registry is not None
             table = ModelsRoutingTable(instances, self.registry)
             models = self.config.models
-            await table.start(self.config.registered_resources.models, models.refresh_interval_seconds,
-                              models.registry_cache_seconds)
+            await table.start(
+                self.config.registered_resources.models, models.refresh_interval_seconds, models.registry_cache_seconds
+            )
             self.impls[Api.models] = table
             self.impls[Api.inference] = InferenceRouter(table, await self._inference_store())
+        elif api == Api.vector_io:
+            self.impls[Api.vector_io] = await self._vector_io_router(instances)
         elif len(instances) == 1:
             self.impls[api] = next(iter(instances.values()))
         else:
             raise StackError(f"API '{api.value}' takes exactly one provider; {len(instances)} are configured")
+
+    async def _vector_io_router(self, instances: dict[str, Any]) -> VectorIORouter:
+        reference = self.config.storage.stores.vector_stores
+        if reference is None:
+            raise StackError(
+                "the vector_io API keeps its vector stores in a SQL store: configure storage.stores.vector_stores"
+            )
+        if Api.inference not in self.impls:
+            raise StackError("the vector_io API embeds with the inference API: configure an inference provider")
+        records = VectorStoreRecords(await self.storage.sql(reference))
+        await records.migrate()
+        settings = self.config.vector_stores
+        router = VectorIORouter(
+            instances,
+            records,
+            self.impls[Api.inference],
+            self.impls.get(Api.files),
+            default_provider_id=settings.default_provider_id,
+            default_embedding_model=settings.default_embedding_model,
+            ingestion_concurrency=settings.ingestion_concurrency,
+            embedding_batch_size=settings.embedding_batch_size,
+        )
+        await router.start()
+        self._stoppable.append(router)
+        return router
 
     async def _inference_store(self) -> InferenceStore | None:
         reference = self.config.storage.stores.inference
@@ -91,9 +122,14 @@ class Stack:
         if reference.durability == "journal":
             backend = self.config.storage.backends[reference.backend]
             journal = Journal(journal_directory(reference.journal_dir, backend, table))
-        store = InferenceStore(await self.storage.sql(reference), table=table,
-                               max_queue=reference.max_write_queue_size, writers=reference.num_writers,
-                               durability=reference.durability, journal=journal)
+        store = InferenceStore(
+            await self.storage.sql(reference),
+            table=table,
+            max_queue=reference.max_write_queue_size,
+            writers=reference.num_writers,
+            durability=reference.durability,
+            journal=journal,
+        )
         await store.start()
         self.inference_store = store
         return store
@@ -107,6 +143,9 @@ class Stack:
         table = self.impls.get(Api.models)
         if table is not None:
             await table.stop()
+        for router in reversed(self._stoppable):
+            await router.stop()
+        self._stoppable.clear()
         if self.inference_store is not None:
             await self.inference_store.close()  # flushes pending records before the database closes
             self.inference_store = None

@@ -116,6 +116,7 @@ class StoresConfig(_Backend):
     conversations: SQLStoreReference | None = None
     responses: SQLStoreReference | None = None
     files: SQLStoreReference | None = None
+    vector_stores: SQLStoreReference | None = Field(default=None, description="Vector stores, their files, batches.")
     prompts: KVStoreReference | None = None
     quotas: KVStoreReference | None = None
 

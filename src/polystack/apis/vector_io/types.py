@@ -1,0 +1,236 @@
+"""OpenAI vector store objects and requests, with Llama Stack's additions (provider, embedding model,
+search modes) and its vector-io insert/query payloads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from polystack.apis.vector_io.index import AttributeValue, Filter
+
+VectorStoreStatus = Literal["expired", "in_progress", "completed"]
+FileStatus = Literal["in_progress", "completed", "cancelled", "failed"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- chunking ---------------------------------------------------------------------------------
+
+
+class StaticChunking(_Strict):
+    max_chunk_size_tokens: int = Field(default=800, ge=100, le=4096)
+    chunk_overlap_tokens: int = Field(default=400, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_at_most_half(self) -> StaticChunking:
+        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
+            raise ValueError("chunk_overlap_tokens must not exceed half of max_chunk_size_tokens")
+        return self
+
+
+class AutoChunkingStrategy(_Strict):
+    type: Literal["auto"] = "auto"
+
+
+class StaticChunkingStrategy(_Strict):
+    type: Literal["static"] = "static"
+    static: StaticChunking
+
+
+ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]
+
+
+def static_of(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None) -> StaticChunkingStrategy:
+    """The concrete strategy a file is chunked with: auto means OpenAI's 800 tokens with 400 overlap."""
+    if isinstance(strategy, StaticChunkingStrategy):
+        return strategy
+    return StaticChunkingStrategy(static=StaticChunking())
+
+
+class ExpiresAfter(_Strict):
+    anchor: Literal["last_active_at"] = "last_active_at"
+    days: int = Field(ge=1, le=365)
+
+
+# ---- objects ----------------------------------------------------------------------------------
+
+
+class FileCounts(BaseModel):
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    total: int = 0
+
+
+class VectorStore(BaseModel):
+    id: str
+    object: Literal["vector_store"] = "vector_store"
+    created_at: int
+    name: str | None = None
+    usage_bytes: int = 0
+    file_counts: FileCounts = Field(default_factory=FileCounts)
+    status: VectorStoreStatus = "completed"
+    expires_after: ExpiresAfter | None = None
+    expires_at: int | None = None
+    last_active_at: int | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    # Llama Stack extensions
+    provider_id: str | None = None
+    embedding_model: str | None = None
+    embedding_dimension: int | None = None
+
+
+class LastError(BaseModel):
+    code: Literal["server_error", "unsupported_file", "invalid_file"]
+    message: str
+
+
+class VectorStoreFile(BaseModel):
+    id: str
+    object: Literal["vector_store.file"] = "vector_store.file"
+    usage_bytes: int = 0
+    created_at: int
+    vector_store_id: str
+    status: FileStatus = "in_progress"
+    last_error: LastError | None = None
+    chunking_strategy: StaticChunkingStrategy
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+
+
+class VectorStoreFileBatch(BaseModel):
+    id: str
+    object: Literal["vector_store.files_batch"] = "vector_store.files_batch"
+    created_at: int
+    vector_store_id: str
+    status: FileStatus = "in_progress"
+    file_counts: FileCounts = Field(default_factory=FileCounts)
+
+
+class Deleted(BaseModel):
+    id: str
+    object: str
+    deleted: bool = True
+
+
+# ---- requests ---------------------------------------------------------------------------------
+
+
+class CreateVectorStoreRequest(_Open):
+    name: str | None = None
+    file_ids: list[str] = Field(default_factory=list)
+    chunking_strategy: ChunkingStrategy | None = None
+    expires_after: ExpiresAfter | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=16)
+    provider_id: str | None = Field(default=None, description="Which vector_io provider keeps it (Llama Stack).")
+    embedding_model: str | None = None
+    embedding_dimension: int | None = Field(default=None, ge=1)
+
+
+class UpdateVectorStoreRequest(_Strict):
+    name: str | None = None
+    expires_after: ExpiresAfter | None = None
+    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+
+
+class AttachFileRequest(_Strict):
+    file_id: str = Field(min_length=1)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=16)
+    chunking_strategy: ChunkingStrategy | None = None
+
+
+class UpdateFileRequest(_Strict):
+    attributes: dict[str, AttributeValue] = Field(max_length=16)
+
+
+class CreateFileBatchRequest(_Strict):
+    file_ids: list[str] = Field(min_length=1, max_length=500)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=16)
+    chunking_strategy: ChunkingStrategy | None = None
+
+
+class RRFRanker(_Strict):
+    type: Literal["rrf"] = "rrf"
+    impact_factor: float = Field(default=60.0, gt=0)
+
+
+class WeightedRanker(_Strict):
+    type: Literal["weighted"] = "weighted"
+    alpha: float = Field(default=0.5, ge=0, le=1, description="Weight of the vector score; 1 - alpha for keywords.")
+
+
+class RankingOptions(_Open):
+    ranker: str | RRFRanker | WeightedRanker | None = Field(
+        default=None, description="OpenAI's 'auto' / 'default-2024-11-15', or a hybrid ranker (rrf, weighted).")
+    score_threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+class SearchRequest(_Open):
+    query: str | list[str]
+    filters: Filter | None = None
+    max_num_results: int = Field(default=10, ge=1, le=50)
+    ranking_options: RankingOptions | None = None
+    rewrite_query: bool = False
+    search_mode: Literal["vector", "keyword", "hybrid"] = "vector"
+
+    @model_validator(mode="after")
+    def _non_empty_query(self) -> SearchRequest:
+        queries = [self.query] if isinstance(self.query, str) else self.query
+        if not queries or not all(q.strip() for q in queries):
+            raise ValueError("'query' must be a non-empty string or list of non-empty strings")
+        return self
+
+
+class ContentText(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class SearchResult(BaseModel):
+    file_id: str | None
+    filename: str | None
+    score: float
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    content: list[ContentText]
+
+
+class SearchResultsPage(BaseModel):
+    object: Literal["vector_store.search_results.page"] = "vector_store.search_results.page"
+    search_query: str | list[str]
+    data: list[SearchResult]
+    has_more: bool = False
+    next_page: str | None = None
+
+
+# ---- Llama Stack vector-io --------------------------------------------------------------------
+
+
+class InsertChunk(_Open):
+    content: str = Field(min_length=1)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    embedding: list[float] | None = None
+    chunk_id: str | None = None
+
+
+class InsertChunksRequest(_Strict):
+    vector_store_id: str
+    chunks: list[InsertChunk] = Field(min_length=1)
+    ttl_seconds: int | None = None
+
+
+class QueryChunksRequest(_Strict):
+    vector_store_id: str
+    query: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict, description="max_chunks, mode, score_threshold, ...")
+
+
+class QueryChunksResponse(BaseModel):
+    chunks: list[dict[str, Any]]
+    scores: list[float]

@@ -1,0 +1,342 @@
+"""The vector-io router: vector stores on any vector provider, with ingestion and search done here once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any, Literal
+
+from polystack.apis.errors import InvalidRequestError, NotFoundError
+from polystack.apis.models.types import ModelType
+from polystack.apis.vector_io.index import Chunk, ScoredChunk, VectorIndex
+from polystack.apis.vector_io.types import (
+    AttachFileRequest,
+    ContentText,
+    CreateFileBatchRequest,
+    CreateVectorStoreRequest,
+    Deleted,
+    InsertChunksRequest,
+    QueryChunksRequest,
+    QueryChunksResponse,
+    RRFRanker,
+    SearchRequest,
+    SearchResult,
+    SearchResultsPage,
+    UpdateFileRequest,
+    UpdateVectorStoreRequest,
+    VectorStore,
+    VectorStoreFile,
+    VectorStoreFileBatch,
+    WeightedRanker,
+    static_of,
+)
+from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
+from polystack.core.vector_stores.ingestion import Embedder, Ingestor
+from polystack.core.vector_stores.records import VectorStoreRecords
+
+logger = logging.getLogger("polystack.vector_io")
+Order = Literal["asc", "desc"]
+
+
+def _page(data: list[Any], has_more: bool) -> dict[str, Any]:
+    ids = [item.id for item in data]
+    return {"object": "list", "data": data, "first_id": ids[0] if ids else None,
+            "last_id": ids[-1] if ids else None, "has_more": has_more}
+
+
+class VectorIORouter:
+    def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
+                 files: Any | None, *, default_provider_id: str | None, default_embedding_model: str | None,
+                 ingestion_concurrency: int = 2, embedding_batch_size: int = 32) -> None:
+        self.providers = providers
+        self.records = records
+        self.inference = inference
+        self.files = files
+        self.default_provider_id = default_provider_id or next(iter(providers), None)
+        self.default_embedding_model = default_embedding_model
+        self.embedder = Embedder(inference, embedding_batch_size)
+        self.ingestor = Ingestor(files, self.embedder, concurrency=ingestion_concurrency)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume files whose ingestion a stop or crash interrupted."""
+        for batch_id, record in await self.records.files_in_progress():
+            try:
+                store = await self.records.store(record.vector_store_id)
+            except NotFoundError:
+                continue
+            self._spawn(store, record, batch_id)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    # ---- stores -------------------------------------------------------------------------------
+
+    async def _embedding_model(self, requested: str | None, dimension: int | None) -> tuple[str, int]:
+        model_id = requested or self.default_embedding_model
+        if model_id is None:
+            raise InvalidRequestError("No embedding model: pass 'embedding_model' or configure "
+                                      "vector_stores.default_embedding_model", param="embedding_model")
+        model = await self.inference.table.get_model(model_id)
+        if model.model_type != ModelType.embedding:
+            raise InvalidRequestError(f"'{model_id}' is not an embedding model", param="embedding_model")
+        native = int(model.metadata["embedding_dimension"])
+        if dimension is not None and dimension != native:
+            raise InvalidRequestError(f"'{model_id}' makes {native}-dimensional vectors, not {dimension}",
+                                      param="embedding_dimension")
+        return model_id, native
+
+    def _index(self, provider_id: str | None) -> VectorIndex:
+        if provider_id is None or provider_id not in self.providers:
+            raise InvalidRequestError(
+                f"Unknown vector_io provider '{provider_id}'; configured: {', '.join(sorted(self.providers))}",
+                param="provider_id")
+        return self.providers[provider_id]
+
+    async def create_vector_store(self, request: CreateVectorStoreRequest) -> VectorStore:
+        provider_id = request.provider_id or self.default_provider_id
+        index = self._index(provider_id)
+        model, dimension = await self._embedding_model(request.embedding_model, request.embedding_dimension)
+        for file_id in request.file_ids:
+            await self._check_file(file_id)
+        now = int(time.time())
+        store = VectorStore(id=f"vs_{uuid.uuid4().hex}", created_at=now, last_active_at=now, name=request.name,
+                            metadata=request.metadata, expires_after=request.expires_after,
+                            expires_at=now + request.expires_after.days * 86400 if request.expires_after else None,
+                            provider_id=provider_id, embedding_model=model, embedding_dimension=dimension)
+        await index.create_store(store.id, dimension)
+        await self.records.insert_store(store)
+        for file_id in request.file_ids:
+            await self._attach(store, file_id, {}, request.chunking_strategy, None)
+        return await self.get_vector_store(store.id)
+
+    async def list_vector_stores(self, *, after: str | None, before: str | None, limit: int,
+                                 order: Order) -> dict[str, Any]:
+        stores, has_more = await self.records.list_stores(after=after, limit=limit, order=order)
+        return _page(stores, has_more)
+
+    async def get_vector_store(self, vector_store_id: str) -> VectorStore:
+        store = await self.records.store(vector_store_id)
+        files, _ = await self.records.list_files(vector_store_id, after=None, limit=100000, order="asc", status=None)
+        store.usage_bytes = sum(f.usage_bytes for f in files)
+        store.status = "in_progress" if store.file_counts.in_progress else "completed"
+        if store.expires_at is not None and store.expires_at <= time.time():
+            store.status = "expired"
+        return store
+
+    async def update_vector_store(self, vector_store_id: str, request: UpdateVectorStoreRequest) -> VectorStore:
+        store = await self.records.store(vector_store_id)
+        changes = request.model_dump(exclude_unset=True)
+        if "expires_after" in changes:
+            store.expires_after = request.expires_after
+            store.expires_at = int(time.time()) + request.expires_after.days * 86400 if request.expires_after else None
+        if "name" in changes:
+            store.name = request.name
+        if request.metadata is not None:
+            store.metadata = request.metadata
+        await self.records.save_store(store)
+        return await self.get_vector_store(vector_store_id)
+
+    async def delete_vector_store(self, vector_store_id: str) -> Deleted:
+        store = await self.records.store(vector_store_id)
+        for key, task in list(self._tasks.items()):
+            if key.startswith(f"{vector_store_id}:"):
+                task.cancel()
+        await self._index(store.provider_id).delete_store(vector_store_id)
+        await self.records.delete_store(vector_store_id)
+        return Deleted(id=vector_store_id, object="vector_store.deleted")
+
+    # ---- files --------------------------------------------------------------------------------
+
+    async def _check_file(self, file_id: str) -> None:
+        if self.files is None:
+            raise InvalidRequestError("This server has no files API; upload files is not possible", param="file_id")
+        await self.files.get_file(file_id)  # NotFoundError names the id
+
+    async def _attach(self, store: VectorStore, file_id: str, attributes: dict[str, Any], strategy: Any,
+                      batch_id: str | None) -> VectorStoreFile:
+        record = VectorStoreFile(id=file_id, created_at=int(time.time()), vector_store_id=store.id,
+                                 chunking_strategy=static_of(strategy), attributes=attributes)
+        await self.records.upsert_file(record, batch_id, chunks=[])
+        self._spawn(store, record, batch_id)
+        return record
+
+    def _spawn(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
+        key = f"{store.id}:{record.id}"
+        previous = self._tasks.get(key)
+        if previous is not None:
+            previous.cancel()
+        task = asyncio.create_task(self._run_ingestion(store, record, batch_id), name=f"ingest {key}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda t, k=key: self._tasks.pop(k, None) if self._tasks.get(k) is t else None)
+
+    async def _run_ingestion(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
+        index = self._index(store.provider_id)
+        try:
+            done, chunks = await self.ingestor.ingest(store, record, index)
+        except asyncio.CancelledError:
+            await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
+            raise
+        await self.records.upsert_file(done, batch_id, chunks=chunks)
+
+    async def attach_file(self, vector_store_id: str, request: AttachFileRequest) -> VectorStoreFile:
+        store = await self.records.store(vector_store_id)
+        await self._check_file(request.file_id)
+        return await self._attach(store, request.file_id, request.attributes, request.chunking_strategy, None)
+
+    async def list_files(self, vector_store_id: str, *, after: str | None, before: str | None, limit: int,
+                         order: Order, status: str | None) -> dict[str, Any]:
+        await self.records.store(vector_store_id)
+        files, has_more = await self.records.list_files(vector_store_id, after=after, limit=limit, order=order,
+                                                        status=status)
+        return _page(files, has_more)
+
+    async def get_file(self, vector_store_id: str, file_id: str) -> VectorStoreFile:
+        await self.records.store(vector_store_id)
+        return await self.records.file(vector_store_id, file_id)
+
+    async def update_file(self, vector_store_id: str, file_id: str, request: UpdateFileRequest) -> VectorStoreFile:
+        store = await self.records.store(vector_store_id)
+        record = await self.records.file(vector_store_id, file_id)
+        record.attributes = request.attributes
+        await self._index(store.provider_id).update_attributes(vector_store_id, file_id, request.attributes)
+        await self.records.upsert_file(record)
+        return record
+
+    async def delete_file(self, vector_store_id: str, file_id: str) -> Deleted:
+        store = await self.records.store(vector_store_id)
+        await self.records.file(vector_store_id, file_id)
+        task = self._tasks.get(f"{vector_store_id}:{file_id}")
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self._index(store.provider_id).delete_chunks(vector_store_id, file_id=file_id)
+        await self.records.delete_file(vector_store_id, file_id)
+        return Deleted(id=file_id, object="vector_store.file.deleted")
+
+    async def get_file_content(self, vector_store_id: str, file_id: str) -> dict[str, Any]:
+        await self.records.store(vector_store_id)
+        row = await self.records.file_row(vector_store_id, file_id)
+        record = VectorStoreFile.model_validate(row["data"])
+        return {"object": "vector_store.file_content.page", "file_id": file_id, "attributes": record.attributes,
+                "data": [ContentText(text=text) for text in row.get("chunks") or []],
+                "has_more": False, "next_page": None}
+
+    # ---- batches ------------------------------------------------------------------------------
+
+    async def create_file_batch(self, vector_store_id: str, request: CreateFileBatchRequest) -> VectorStoreFileBatch:
+        store = await self.records.store(vector_store_id)
+        for file_id in request.file_ids:
+            await self._check_file(file_id)
+        batch = VectorStoreFileBatch(id=f"vsfb_{uuid.uuid4().hex}", created_at=int(time.time()),
+                                     vector_store_id=vector_store_id)
+        await self.records.save_batch(batch, new=True)
+        for file_id in dict.fromkeys(request.file_ids):
+            await self._attach(store, file_id, request.attributes, request.chunking_strategy, batch.id)
+        return await self.get_file_batch(vector_store_id, batch.id)
+
+    async def get_file_batch(self, vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
+        batch = await self.records.batch(vector_store_id, batch_id)
+        if batch.status != "cancelled":
+            batch.status = "in_progress" if batch.file_counts.in_progress else "completed"
+        return batch
+
+    async def list_file_batch_files(self, vector_store_id: str, batch_id: str, *, after: str | None,
+                                    before: str | None, limit: int, order: Order,
+                                    status: str | None) -> dict[str, Any]:
+        await self.records.batch(vector_store_id, batch_id)
+        files, has_more = await self.records.list_files(vector_store_id, after=after, limit=limit, order=order,
+                                                        status=status, batch_id=batch_id)
+        return _page(files, has_more)
+
+    async def cancel_file_batch(self, vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
+        batch = await self.records.batch(vector_store_id, batch_id)
+        files, _ = await self.records.list_files(vector_store_id, after=None, limit=100000, order="asc",
+                                                 status="in_progress", batch_id=batch_id)
+        tasks = [self._tasks[key] for f in files if (key := f"{vector_store_id}:{f.id}") in self._tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        batch.status = "cancelled"
+        await self.records.save_batch(batch)
+        return await self.records.batch(vector_store_id, batch_id)
+
+    # ---- search -------------------------------------------------------------------------------
+
+    async def _ranked(self, store: VectorStore, query: str, request: SearchRequest, k: int) -> list[ScoredChunk]:
+        index = self._index(store.provider_id)
+        vector: list[ScoredChunk] = []
+        keyword: list[ScoredChunk] = []
+        if request.search_mode in ("vector", "hybrid"):
+            (embedding,) = await self.embedder.embed(store.embedding_model or "", [query])
+            vector = await index.query_vector(store.id, embedding, k, request.filters)
+        if request.search_mode in ("keyword", "hybrid"):
+            keyword = await index.query_keyword(store.id, query, k, request.filters)
+        if request.search_mode == "vector":
+            return vector
+        if request.search_mode == "keyword":
+            return keyword
+        ranker = request.ranking_options.ranker if request.ranking_options else None
+        if isinstance(ranker, WeightedRanker):
+            return weighted_fusion(vector, keyword, ranker.alpha)
+        impact = ranker.impact_factor if isinstance(ranker, RRFRanker) else 60.0
+        return reciprocal_rank_fusion([vector, keyword], impact)
+
+    async def search_vector_store(self, vector_store_id: str, request: SearchRequest) -> SearchResultsPage:
+        store = await self.records.store(vector_store_id)
+        if request.rewrite_query:
+            raise InvalidRequestError("rewrite_query is not supported by this server: send the query to search "
+                                      "as it should be searched", param="rewrite_query")
+        queries = [request.query] if isinstance(request.query, str) else request.query
+        k = request.max_num_results
+        best: dict[str, ScoredChunk] = {}
+        for query in queries:
+            for item in await self._ranked(store, query, request, k):
+                kept = best.get(item.chunk.chunk_id)
+                if kept is None or item.score > kept.score:
+                    best[item.chunk.chunk_id] = item
+        results = sorted(best.values(), key=lambda item: item.score, reverse=True)
+        threshold = request.ranking_options.score_threshold if request.ranking_options else None
+        if threshold is not None:
+            results = [item for item in results if item.score >= threshold]
+        return SearchResultsPage(search_query=request.query, data=[
+            SearchResult(file_id=item.chunk.file_id, filename=item.chunk.filename, score=item.score,
+                         attributes=item.chunk.attributes, content=[ContentText(text=item.chunk.content)])
+            for item in results[:k]])
+
+    # ---- Llama Stack vector-io ------------------------------------------------------------------
+
+    async def insert_chunks(self, request: InsertChunksRequest) -> None:
+        store = await self.records.store(request.vector_store_id)
+        missing = [c.content for c in request.chunks if c.embedding is None]
+        computed = iter(await self.embedder.embed(store.embedding_model or "", missing) if missing else [])
+        vectors = [c.embedding if c.embedding is not None else next(computed) for c in request.chunks]
+        for vector in vectors:
+            if len(vector) != store.embedding_dimension:
+                raise InvalidRequestError(f"an embedding has {len(vector)} dimensions; the store takes "
+                                          f"{store.embedding_dimension}", param="chunks")
+        chunks = [Chunk(chunk_id=c.chunk_id or uuid.uuid4().hex, content=c.content,
+                        file_id=c.metadata.get("document_id"), metadata=c.metadata,
+                        attributes={k: v for k, v in c.metadata.items() if isinstance(v, str | int | float | bool)})
+                  for c in request.chunks]
+        await self._index(store.provider_id).add_chunks(store.id, chunks, vectors)
+
+    async def query_chunks(self, request: QueryChunksRequest) -> QueryChunksResponse:
+        params = request.params
+        search = SearchRequest(query=request.query, max_num_results=int(params.get("max_chunks", 10)),
+                               search_mode=params.get("mode", "vector"))
+        store = await self.records.store(request.vector_store_id)
+        ranked = await self._ranked(store, request.query, search, search.max_num_results)
+        threshold = float(params.get("score_threshold", 0.0))
+        kept = [item for item in ranked if item.score >= threshold]
+        return QueryChunksResponse(
+            chunks=[{"chunk_id": i.chunk.chunk_id, "content": i.chunk.content, "metadata": i.chunk.metadata}
+                    for i in kept],
+            scores=[i.score for i in kept])
+

@@ -1,0 +1,1 @@
+"""Vector stores: their records, background ingestion of files, and search (incl. hybrid fusion)."""
