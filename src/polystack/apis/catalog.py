@@ -33,6 +33,7 @@ CATALOG: dict[Api, ApiRoutes] = {
     Api.vector_io: ApiRoutes(Api.vector_io, "polystack.apis.vector_io.routes",
                              deprecated_prefixes=("/v1/openai/v1",)),
     Api.models: ApiRoutes(Api.models, "polystack.apis.models.routes", deprecated_prefixes=("/v1/openai/v1",)),
+    Api.files: ApiRoutes(Api.files, "polystack.apis.files.routes", deprecated_prefixes=("/v1/openai/v1",)),
     Api.providers: ApiRoutes(Api.providers, "polystack.apis.providers.routes"),
     Api.inspect: ApiRoutes(Api.inspect, "polystack.apis.inspect.routes"),
 }

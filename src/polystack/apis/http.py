@@ -28,9 +28,9 @@ def impl_of(api: Api) -> Callable[[Request], Awaitable[Any]]:
 
 
 def dump_json(value: Any) -> bytes:
-    """Serialise a pydantic model or plain data, leaving out fields nobody set."""
+    """Serialise a pydantic model (every field, nulls included, as OpenAI does) or plain data."""
     if isinstance(value, BaseModel):
-        return orjson.dumps(value.model_dump(mode="json", exclude_unset=True))
+        return orjson.dumps(value.model_dump(mode="json"))
     return orjson.dumps(value)
 
 

@@ -1,4 +1,4 @@
-"""OpenAI-shaped inference request types. Responses reuse the `openai` SDK's pydantic models.
+"""OpenAI-shaped inference request types (responses are in responses.py, re-exported here).
 
 Requests accept unknown fields (`extra="allow"`), as OpenAI-compatible servers do, so providers
 can receive vendor extensions sent through the SDK's `extra_body`.
@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from openai.types import Completion, CreateEmbeddingResponse, Embedding
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from polystack.apis.inference.responses import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    CompletionChunk,
+    CreateEmbeddingResponse,
+    Embedding,
+)
 
 __all__ = [
     "ChatCompletion",
@@ -24,18 +31,6 @@ __all__ = [
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class CompletionChunk(Completion):
-    """A streamed legacy completion: like Completion, but `finish_reason` is null until the last chunk."""
-
-    class Choice(_Open):
-        index: int
-        text: str = ""
-        finish_reason: str | None = None
-        logprobs: Any = None
-
-    choices: list[Choice]  # type: ignore[assignment]
 
 
 # ---- message content -------------------------------------------------------------------------

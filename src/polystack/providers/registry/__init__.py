@@ -18,6 +18,7 @@ logger = logging.getLogger("polystack.providers")
 
 REGISTRY_MODULES: dict[Api, str] = {
     Api.inference: "polystack.providers.registry.inference",
+    Api.files: "polystack.providers.registry.files",
 }
 
 

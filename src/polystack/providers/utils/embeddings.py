@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from openai.types.create_embedding_response import Usage
 
 from polystack.apis.errors import (
     InvalidRequestError,
@@ -25,6 +24,7 @@ from polystack.apis.errors import (
     ServiceUnavailableError,
     UnsupportedParameterError,
 )
+from polystack.apis.inference.responses import EmbeddingUsage
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -62,18 +62,6 @@ class SentenceEncoder(Protocol):
     def encode_ids(self, inputs: Sequence[Sequence[int]]) -> Encoded:
         """Unit vectors for checked token-id inputs (only called if `supports_token_ids`)."""
         ...
-
-
-class Base64Embedding(Embedding):
-    """An embedding sent as base64 text; the SDK's type only allows floats."""
-
-    embedding: str  # type: ignore[assignment]
-
-
-class Base64EmbeddingResponse(CreateEmbeddingResponse):
-    """A response holding base64 embeddings, so serialising it validates and warns about nothing."""
-
-    data: list[Base64Embedding]  # type: ignore[assignment]
 
 
 def embedding_only_error(provider_id: str) -> InvalidRequestError:
@@ -166,11 +154,11 @@ def embeddings_response(
 ) -> CreateEmbeddingResponse:
     """The OpenAI response for a (inputs x native dimension) float matrix of unit vectors."""
     rows = shortened(vectors, dimensions)
-    usage = Usage(prompt_tokens=prompt_tokens, total_tokens=prompt_tokens)
+    usage = EmbeddingUsage(prompt_tokens=prompt_tokens, total_tokens=prompt_tokens)
     if encoding_format == "base64":
-        data = [Base64Embedding(embedding=encode_base64(row), index=i, object="embedding")
+        data = [Embedding(embedding=encode_base64(row), index=i, object="embedding")
                 for i, row in enumerate(rows)]
-        return Base64EmbeddingResponse(data=data, model=model, object="list", usage=usage)
+        return CreateEmbeddingResponse(data=data, model=model, object="list", usage=usage)
     floats = rows.astype(np.float32, copy=False).tolist()
     return CreateEmbeddingResponse(
         data=[Embedding(embedding=row, index=i, object="embedding") for i, row in enumerate(floats)],

@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from openai.types import CompletionChoice, CompletionUsage
-
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
+from polystack.apis.inference.responses import CompletionChoice, CompletionUsage
 from polystack.apis.inference.types import Completion, CompletionRequest
 from polystack.providers.inline.inference.llama_cpp.generation import TokenLogprob, generate
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams, sampling_from

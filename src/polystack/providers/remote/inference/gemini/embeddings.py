@@ -12,16 +12,6 @@ from polystack.apis.inference.types import CreateEmbeddingResponse, Embedding, E
 BATCH_LIMIT = 100  # Gemini's limit on requests in one batchEmbedContents call
 
 
-class Base64Embedding(Embedding):
-    """An embedding sent as base64 text (OpenAI's `encoding_format: "base64"`)."""
-
-    embedding: str  # type: ignore[assignment]
-
-
-class Base64EmbeddingResponse(CreateEmbeddingResponse):
-    data: list[Base64Embedding]  # type: ignore[assignment]
-
-
 def batch_bodies(request: EmbeddingsRequest, model_name: str) -> list[dict[str, Any]]:
     """The batchEmbedContents bodies for the request's texts, at most BATCH_LIMIT texts each."""
     texts = request.texts
@@ -42,9 +32,9 @@ def to_embedding_response(vectors: list[list[float]], model: str, encoding_forma
     # Gemini reports no token counts for embeddings, so usage is zero rather than a guess
     usage = {"prompt_tokens": 0, "total_tokens": 0}
     if encoding_format == "base64":
-        return Base64EmbeddingResponse(
+        return CreateEmbeddingResponse(
             object="list", model=model, usage=usage,  # type: ignore[arg-type]
-            data=[Base64Embedding(object="embedding", index=i, embedding=_pack(vector))
+            data=[Embedding(object="embedding", index=i, embedding=_pack(vector))
                   for i, vector in enumerate(vectors)])
     return CreateEmbeddingResponse.model_validate({
         "object": "list", "model": model, "usage": usage,

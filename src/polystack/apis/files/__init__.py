@@ -1,0 +1,1 @@
+"""Files API: upload, list, read and delete files (OpenAI's /v1/files)."""

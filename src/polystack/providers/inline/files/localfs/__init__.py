@@ -1,0 +1,26 @@
+"""inline::localfs: uploaded files kept in a local folder, their metadata in a SQL store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from polystack.providers.inline.files.localfs.config import LocalfsFilesConfig
+
+
+async def create(config: LocalfsFilesConfig, deps: Any) -> Any:
+    from polystack.providers.inline.files.localfs.byte_store import DiskByteStore
+    from polystack.providers.utils.files.metadata import open_files_metadata
+    from polystack.providers.utils.files.stored_files import StoredFiles
+
+    root = Path(config.storage_dir).expanduser()
+    blobs = DiskByteStore(root)
+    metadata, owned = await open_files_metadata(config.metadata_store, getattr(deps, "storage", None),
+                                                root / "files_metadata.db")
+    files = StoredFiles(config, blobs, metadata, owned)
+    try:
+        await files.start()
+    except BaseException:
+        await files.shutdown()
+        raise
+    return files

@@ -1,0 +1,1 @@
+"""Turning uploaded files into text and token-sized chunks for vector-store ingestion."""

@@ -1,0 +1,1 @@
+"""What the files providers share: config fields, the metadata table, the byte-store seam, the Files service."""
