@@ -25,17 +25,23 @@ class _Strict(BaseModel):
 
 
 class StaticChunking(_Strict):
-    max_chunk_size_tokens: int = Field(default=800, ge=100, le=4096)
-    chunk_overlap_tokens: int = Field(default=400, ge=0)
+    """Fixed-size token windows, validated as OpenAI documents them."""
+
+    max_chunk_size_tokens: int = Field(ge=100, le=4096, description="Maximum tokens in each chunk (100 to 4096).")
+    chunk_overlap_tokens: int = Field(
+        ge=0, description="Tokens shared by consecutive chunks; must not exceed half of max_chunk_size_tokens.")
 
     @model_validator(mode="after")
     def _overlap_at_most_half(self) -> StaticChunking:
-        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
-            raise ValueError("chunk_overlap_tokens must not exceed half of max_chunk_size_tokens")
+        if self.chunk_overlap_tokens * 2 > self.max_chunk_size_tokens:
+            raise ValueError(f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must not exceed half of "
+                             f"max_chunk_size_tokens ({self.max_chunk_size_tokens})")
         return self
 
 
 class AutoChunkingStrategy(_Strict):
+    """OpenAI's default: currently static windows of 800 tokens overlapping by 400."""
+
     type: Literal["auto"] = "auto"
 
 
@@ -48,10 +54,10 @@ ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Fiel
 
 
 def static_of(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None) -> StaticChunkingStrategy:
-    """The concrete strategy a file is chunked with: auto means OpenAI's 800 tokens with 400 overlap."""
+    """The concrete strategy a file is chunked with: auto (or none) means 800 tokens overlapping by 400."""
     if isinstance(strategy, StaticChunkingStrategy):
         return strategy
-    return StaticChunkingStrategy(static=StaticChunking())
+    return StaticChunkingStrategy(static=StaticChunking(max_chunk_size_tokens=800, chunk_overlap_tokens=400))
 
 
 class ExpiresAfter(_Strict):

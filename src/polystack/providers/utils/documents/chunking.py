@@ -4,59 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from polystack.providers.utils.documents.tokens import encode, token_bytes
-
-AUTO_MAX_CHUNK_SIZE_TOKENS = 800
-AUTO_CHUNK_OVERLAP_TOKENS = 400
-
-
-class StaticChunkingConfig(BaseModel):
-    """Fixed-size token windows, validated as OpenAI documents them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_chunk_size_tokens: int = Field(ge=100, le=4096, description="Maximum tokens in each chunk (100 to 4096).")
-    chunk_overlap_tokens: int = Field(
-        ge=0, description="Tokens shared by consecutive chunks; must not exceed half of max_chunk_size_tokens."
-    )
-
-    @model_validator(mode="after")
-    def _overlap_at_most_half(self) -> StaticChunkingConfig:
-        if self.chunk_overlap_tokens * 2 > self.max_chunk_size_tokens:
-            raise ValueError(
-                f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must not exceed half of "
-                f"max_chunk_size_tokens ({self.max_chunk_size_tokens})"
-            )
-        return self
-
-
-class AutoChunkingStrategy(BaseModel):
-    """OpenAI's default: currently static windows of 800 tokens overlapping by 400."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["auto"] = "auto"
-
-
-class StaticChunkingStrategy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["static"] = "static"
-    static: StaticChunkingConfig
-
-
-ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]
-
-
-def resolve(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None) -> tuple[int, int]:
-    """(max_chunk_size_tokens, chunk_overlap_tokens) for a strategy; no strategy means auto."""
-    if isinstance(strategy, StaticChunkingStrategy):
-        return strategy.static.max_chunk_size_tokens, strategy.static.chunk_overlap_tokens
-    return AUTO_MAX_CHUNK_SIZE_TOKENS, AUTO_CHUNK_OVERLAP_TOKENS
 
 
 @dataclass(frozen=True, slots=True)

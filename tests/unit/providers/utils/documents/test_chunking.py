@@ -4,21 +4,12 @@ import time
 from itertools import pairwise
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
 
-from polystack.providers.utils.documents.chunking import (
-    AutoChunkingStrategy,
-    ChunkingStrategy,
-    StaticChunkingStrategy,
-    TextChunk,
-    chunk_text,
-    resolve,
-)
+from polystack.providers.utils.documents.chunking import TextChunk, chunk_text
 from polystack.providers.utils.documents.tokens import count_tokens, decode, encode
 
 PROSE = " ".join(f"Sentence number {i} talks about topic {i % 7} with some detail." for i in range(600))
 MULTIBYTE = "".join(f"第{i}章 日本語のテキスト 🎉🧪 naïve façade ñandú. " for i in range(400))
-STRATEGIES: TypeAdapter[AutoChunkingStrategy | StaticChunkingStrategy] = TypeAdapter(ChunkingStrategy)
 
 
 def rebuild(chunks: list[TextChunk], text: str) -> str:
@@ -94,43 +85,3 @@ def test_a_megabyte_of_text_is_chunked_in_well_under_a_second() -> None:
     assert elapsed < 1.0, f"chunking 1 MB took {elapsed:.2f}s"
 
 
-def test_no_strategy_and_auto_mean_800_tokens_overlapping_by_400() -> None:
-    assert resolve(None) == (800, 400)
-    assert resolve(AutoChunkingStrategy()) == (800, 400)
-
-
-def test_static_strategy_resolves_to_its_sizes() -> None:
-    strategy = STRATEGIES.validate_python(
-        {"type": "static", "static": {"max_chunk_size_tokens": 1000, "chunk_overlap_tokens": 500}}
-    )
-    assert isinstance(strategy, StaticChunkingStrategy)
-    assert resolve(strategy) == (1000, 500)
-
-
-def test_strategy_union_picks_the_model_by_type() -> None:
-    assert isinstance(STRATEGIES.validate_python({"type": "auto"}), AutoChunkingStrategy)
-    with pytest.raises(ValidationError, match="type"):
-        STRATEGIES.validate_python({"type": "semantic"})
-
-
-@pytest.mark.parametrize(
-    ("static", "message"),
-    [
-        ({"max_chunk_size_tokens": 99, "chunk_overlap_tokens": 0}, "max_chunk_size_tokens"),
-        ({"max_chunk_size_tokens": 4097, "chunk_overlap_tokens": 0}, "max_chunk_size_tokens"),
-        ({"max_chunk_size_tokens": 800, "chunk_overlap_tokens": -1}, "chunk_overlap_tokens"),
-        ({"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 401}, "chunk_overlap_tokens .* must not exceed half"),
-        ({"max_chunk_size_tokens": 101, "chunk_overlap_tokens": 51}, "must not exceed half of max_chunk_size_tokens"),
-        ({"chunk_overlap_tokens": 0}, "max_chunk_size_tokens"),
-        ({"max_chunk_size_tokens": 800}, "chunk_overlap_tokens"),
-    ],
-)
-def test_static_strategy_is_validated_as_openai_documents(static: dict[str, int], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        STRATEGIES.validate_python({"type": "static", "static": static})
-
-
-@pytest.mark.parametrize(("max_tokens", "overlap"), [(100, 0), (100, 50), (4096, 2048), (101, 50)])
-def test_static_strategy_accepts_the_documented_bounds(max_tokens: int, overlap: int) -> None:
-    static = {"max_chunk_size_tokens": max_tokens, "chunk_overlap_tokens": overlap}
-    assert resolve(STRATEGIES.validate_python({"type": "static", "static": static})) == (max_tokens, overlap)
