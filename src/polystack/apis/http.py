@@ -31,7 +31,14 @@ def dump_json(value: Any) -> bytes:
     """Serialise a pydantic model (every field, nulls included, as OpenAI does) or plain data."""
     if isinstance(value, BaseModel):
         return orjson.dumps(value.model_dump(mode="json"))
-    return orjson.dumps(value)
+    return orjson.dumps(value, default=_model_default)
+
+
+def _model_default(value: Any) -> Any:
+    """orjson's fallback: pydantic models nested in plain data (e.g. a page dict holding objects)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class JSONBody(Response):

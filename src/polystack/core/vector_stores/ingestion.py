@@ -93,7 +93,7 @@ class Ingestor:
     async def _read(self, file_id: str) -> bytes:
         parts: list[bytes] = []
         size = 0
-        async for part in self.files.open_file_content(file_id):
+        async for part in await self.files.open_file_content(file_id):
             size += len(part)
             if size > self.max_file_bytes:
                 raise ValueError(f"the file is larger than {self.max_file_bytes} bytes")

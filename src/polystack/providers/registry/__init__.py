@@ -19,6 +19,7 @@ logger = logging.getLogger("polystack.providers")
 REGISTRY_MODULES: dict[Api, str] = {
     Api.inference: "polystack.providers.registry.inference",
     Api.files: "polystack.providers.registry.files",
+    Api.vector_io: "polystack.providers.registry.vector_io",
 }
 
 

@@ -1,0 +1,32 @@
+"""Config of inline::sqlite-vec: the default vector store, durable in one SQLite file, searched in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_DB_PATH = "~/.polystack/vector_io/sqlite_vec.db"
+
+
+class SqliteVecConfig(BaseModel):
+    """Chunks, their text (FTS5) and vectors (sqlite-vec vec0) in `db_path`; queries from memory by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    db_path: str = Field(
+        default=DEFAULT_DB_PATH,
+        description="SQLite file of every store (created with its folder if missing). One server process "
+        "per file: the in-memory index does not see another process's writes.",
+    )
+    in_memory_index: bool = Field(
+        default=True,
+        description="Serve vector queries from a float32 copy of the vectors in memory (exact; ~10 ms at "
+        "100,000 x 384 on 2 cores; 1.5 KB of RAM per 384-d chunk, loaded at startup). false: sqlite-vec's "
+        "vec0 scan answers instead (exact, no copy, ~150 ms at 100,000 x 384).",
+    )
+    threads: int = Field(default=4, ge=1, le=64, description="Worker threads for SQLite and search work.")
+
+    @classmethod
+    def sample_config(cls) -> dict[str, Any]:
+        return {"db_path": "${env.POLYSTACK_STORE_DIR:=~/.polystack/distributions/starter}/sqlite_vec.db"}

@@ -1,0 +1,284 @@
+"""A VectorIndex kept durably in one SQLite file and searched in memory: the body of inline::sqlite-vec and faiss.
+
+A write is one SQLite transaction (chunks, FTS5, embeddings) followed by the update of the store's
+in-memory state (StoreRows and the provider's VectorSearcher). The SQL runs while the store's queries
+go on (WAL readers); only COMMIT and the memory update hold the store's lock, which a query holds
+throughout, so it sees a write entirely or not at all. A failed transaction leaves memory untouched.
+Writers take turns (SQLite has one writer) and update memory in commit order. Blocking work runs in
+this index's own threads; queries of different stores run in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import numpy as np
+
+from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError, ProviderError
+from polystack.apis.vector_io.index import AttributeValue, Chunk, Filter, ScoredChunk
+from polystack.providers.utils.vector_index.chunk_store import ChunkStore, StoredStore
+from polystack.providers.utils.vector_index.database import Database
+from polystack.providers.utils.vector_index.keyword import fts_match
+from polystack.providers.utils.vector_index.searcher import VectorSearcher
+from polystack.providers.utils.vector_index.store_rows import StoreRows
+
+T = TypeVar("T")
+SearcherFactory = Callable[[StoredStore, StoreRows], VectorSearcher]
+
+
+@dataclass
+class _Store:
+    info: StoredStore
+    rows: StoreRows
+    searcher: VectorSearcher
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    deleted: bool = False
+
+
+class SQLiteVectorIndex:
+    """Implements polystack.apis.vector_io.index.VectorIndex; the provider supplies the search and the vector table."""
+
+    def __init__(self, provider_id: str, database: Database, chunks: ChunkStore, new_searcher: SearcherFactory,
+                 *, threads: int = 4, min_dead_to_compact: int = 1024) -> None:
+        self.provider_id = provider_id
+        self._db = database
+        self._chunks = chunks
+        self._new_searcher = new_searcher
+        self._min_dead_to_compact = min_dead_to_compact
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"vector-index-{provider_id}")
+        self._stores: dict[str, _Store] = {}
+        self._closed = False
+
+    async def open(self) -> SQLiteVectorIndex:
+        """Create the file and schema if missing, and load every store into memory (in a thread)."""
+        try:
+            await self._run(self._open)
+        except BaseException:
+            await self.shutdown()
+            raise
+        return self
+
+    def _open(self) -> None:
+        self._db.open()
+        self._db.write(self._chunks.create_schema)
+        with self._db.reader() as conn:
+            for info in self._chunks.stores(conn):
+                self._stores[info.store_id] = self._load(conn, info)
+
+    def _load(self, conn: Any, info: StoredStore) -> _Store:
+        rows = StoreRows(self._min_dead_to_compact)
+        row_ids, attributes = self._chunks.attributes(conn, info)
+        rows.append(row_ids, attributes)
+        searcher = self._new_searcher(info, rows)
+        if searcher.holds_vectors:
+            vector_rows, vectors = self._chunks.embeddings.load(conn, info)
+            if not np.array_equal(vector_rows, row_ids):
+                raise ProviderError(self.provider_id, f"store '{info.store_id}': chunks and embeddings differ "
+                                    f"in {self._db.path}")
+            searcher.add(vectors)
+        return _Store(info, rows, searcher)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise ProviderError(self.provider_id, "the vector index is shut down")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        except self._db.sqlite.DatabaseError as exc:  # locked, disk full, corrupt file
+            raise ProviderError(self.provider_id, f"SQLite error on {self._db.path}: {exc}") from exc
+
+    def _store(self, store_id: str) -> _Store:
+        store = self._stores.get(store_id)
+        if store is None or store.deleted:
+            raise NotFoundError(f"Vector store '{store_id}' has no index in provider '{self.provider_id}'.",
+                                param="vector_store_id")
+        return store
+
+    def _locked(self, store_id: str) -> _Store:
+        """The store with its lock held, for a query; the caller releases it."""
+        store = self._store(store_id)
+        store.lock.acquire()
+        if store.deleted:
+            store.lock.release()
+            return self._locked(store_id)  # raises NotFoundError unless it was created again meanwhile
+        return store
+
+    def _write(self, store_id: str, work: Callable[[Any, _Store], T], publish: Callable[[_Store, T], None]) -> T:
+        """`work` (SQL) runs while the store's queries go on; COMMIT and `publish` (memory) hold its lock."""
+        store = self._store(store_id)
+
+        def checked_work(conn: Any) -> T:
+            # Under the write lock, so a delete_store that committed first shows here.
+            if self._store(store_id) is not store:
+                raise NotFoundError(f"Vector store '{store_id}' was deleted meanwhile.", param="vector_store_id")
+            return work(conn, store)
+
+        def publish_and_compact(result: T) -> None:
+            publish(store, result)
+            if store.rows.should_compact:
+                store.searcher.compact(store.rows.compact())
+
+        return self._db.write(checked_work, publish_and_compact, store.lock)
+
+    async def create_store(self, store_id: str, dimension: int) -> None:
+        if dimension < 1:
+            raise InvalidRequestError(f"dimension must be positive, not {dimension}", param="dimension")
+        await self._run(self._db.write, partial(self._create_store, store_id, dimension), self._publish_store)
+
+    def _create_store(self, store_id: str, dimension: int, conn: Any) -> StoredStore | None:
+        existing = self._stores.get(store_id)  # catalogue changes all hold the write lock
+        if existing is None:
+            return self._chunks.create_store(conn, store_id, dimension)
+        if existing.info.dimension != dimension:
+            raise ConflictError(f"Vector store '{store_id}' exists with dimension {existing.info.dimension}, "
+                                f"not {dimension}.")
+        return None
+
+    def _publish_store(self, info: StoredStore | None) -> None:
+        if info is not None:
+            rows = StoreRows(self._min_dead_to_compact)
+            self._stores[info.store_id] = _Store(info, rows, self._new_searcher(info, rows))
+
+    async def delete_store(self, store_id: str) -> None:
+        """Idempotent: deleting an unknown store does nothing."""
+        if store_id in self._stores:
+            await self._run(self._delete_store, store_id)
+
+    def _delete_store(self, store_id: str) -> None:
+        def publish(store: _Store, _: None) -> None:
+            store.deleted = True
+            del self._stores[store_id]
+
+        try:
+            self._write(store_id, lambda conn, store: self._chunks.delete_store(conn, store.info), publish)
+        except NotFoundError:
+            pass  # deleted meanwhile by another call
+
+    async def add_chunks(self, store_id: str, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        if len(chunks) != len(embeddings):
+            raise InvalidRequestError(f"{len(chunks)} chunks but {len(embeddings)} embeddings", param="embeddings")
+        if chunks:
+            await self._run(self._add_chunks, store_id, chunks, embeddings)
+
+    def _add_chunks(self, store_id: str, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        # Within one call the last chunk of an id wins, as if they had been added one after another.
+        last = sorted({chunk.chunk_id: index for index, chunk in enumerate(chunks)}.values())
+        chunks = [chunks[index] for index in last]
+        vectors = _unit_rows([embeddings[index] for index in last])
+        _check_dimension(self._store(store_id).info, vectors.shape[1])
+
+        def work(conn: Any, store: _Store) -> tuple[list[int], list[int]]:
+            replaced = self._chunks.rows_of_chunks(conn, store.info, [chunk.chunk_id for chunk in chunks])
+            self._chunks.delete_rows(conn, store.info, replaced)
+            return replaced, self._chunks.insert(conn, store.info, chunks, vectors)
+
+        def publish(store: _Store, result: tuple[list[int], list[int]]) -> None:
+            replaced, rows = result
+            store.rows.remove(replaced)
+            store.rows.append(rows, [chunk.attributes for chunk in chunks])
+            store.searcher.add(vectors)
+
+        self._write(store_id, work, publish)
+
+    async def delete_chunks(self, store_id: str, *, file_id: str | None = None,
+                            chunk_ids: list[str] | None = None) -> int:
+        """Removes the file's chunks and the listed ones (either or both); returns how many were removed."""
+        if file_id is None and chunk_ids is None:
+            raise InvalidRequestError("delete_chunks needs a file_id or chunk_ids", param="file_id")
+        return await self._run(self._delete_chunks, store_id, file_id, chunk_ids or [])
+
+    def _delete_chunks(self, store_id: str, file_id: str | None, chunk_ids: list[str]) -> int:
+        def work(conn: Any, store: _Store) -> list[int]:
+            rows = set(self._chunks.rows_of_chunks(conn, store.info, chunk_ids))
+            if file_id is not None:
+                rows.update(self._chunks.rows_of_file(conn, store.info, file_id))
+            self._chunks.delete_rows(conn, store.info, sorted(rows))
+            return sorted(rows)
+
+        return len(self._write(store_id, work, lambda store, rows: store.rows.remove(rows)))
+
+    async def update_attributes(self, store_id: str, file_id: str, attributes: dict[str, AttributeValue]) -> None:
+        await self._run(self._write, store_id,
+                        lambda conn, store: self._chunks.set_attributes(conn, store.info, file_id, attributes),
+                        lambda store, rows: store.rows.set_attributes(rows, attributes))
+
+    async def query_vector(self, store_id: str, embedding: list[float], k: int,
+                           filters: Filter | None = None) -> list[ScoredChunk]:
+        query = _unit_rows([embedding])[0]
+        if k < 1:
+            return []
+        return await self._run(self._query_vector, store_id, query, k, filters)
+
+    def _query_vector(self, store_id: str, query: np.ndarray, k: int, filters: Filter | None) -> list[ScoredChunk]:
+        store = self._locked(store_id)
+        try:
+            _check_dimension(store.info, len(query))
+            mask = store.rows.mask(filters)
+            if store.rows.live == 0 or (mask is not None and not mask.any()):
+                return []
+            positions, scores = store.searcher.search(query, k, mask)
+            return self._scored(store.rows.rows_at(positions), scores.tolist())
+        finally:
+            store.lock.release()
+
+    async def query_keyword(self, store_id: str, query: str, k: int,
+                            filters: Filter | None = None) -> list[ScoredChunk]:
+        match = fts_match(query)
+        if match is None or k < 1:
+            return []
+        return await self._run(self._query_keyword, store_id, match, k, filters)
+
+    def _query_keyword(self, store_id: str, match: str, k: int, filters: Filter | None) -> list[ScoredChunk]:
+        store = self._locked(store_id)
+        try:
+            mask = store.rows.mask(filters) if filters is not None else None
+            hits: list[tuple[int, float]] = []
+            with self._db.reader() as conn:
+                # Without a filter SQLite stops at k; with one, walk the ranked matches until k pass it.
+                for row, score in self._chunks.keyword_hits(conn, store.info, match, k if mask is None else None):
+                    position = store.rows.position_of(row)
+                    if mask is None or (position is not None and mask[position]):
+                        hits.append((row, score))
+                        if len(hits) == k:
+                            break
+            return self._scored([row for row, _ in hits], [score for _, score in hits])
+        finally:
+            store.lock.release()
+
+    def _scored(self, rows: Sequence[int], scores: Sequence[float]) -> list[ScoredChunk]:
+        with self._db.reader() as conn:
+            chunks = self._chunks.fetch(conn, rows)
+        return [ScoredChunk(chunk=chunks[row], score=float(score)) for row, score in zip(rows, scores, strict=True)]
+
+    async def shutdown(self) -> None:
+        """Idempotent. Every write already committed, so there is nothing to flush."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._executor.shutdown, wait=True)  # lets running calls finish
+        await asyncio.to_thread(self._db.close)
+
+
+def _unit_rows(embeddings: list[list[float]]) -> np.ndarray:
+    """A float32 matrix of rows scaled to length 1, so inner product is cosine even if a caller forgot to."""
+    try:
+        vectors = np.asarray(embeddings, dtype=np.float32)
+    except (ValueError, TypeError):
+        vectors = np.empty(0, np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] == 0:
+        raise InvalidRequestError("embeddings must be lists of numbers, all of one length", param="embeddings")
+    if not np.isfinite(vectors).all():
+        raise InvalidRequestError("embeddings must be finite numbers", param="embeddings")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms == 0, 1, norms), dtype=np.float32)
+
+
+def _check_dimension(info: StoredStore, dimension: int) -> None:
+    if dimension != info.dimension:
+        raise InvalidRequestError(f"Vector store '{info.store_id}' holds {info.dimension}-dimensional vectors, "
+                                  f"not {dimension}.", param="embedding")
