@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import save
+
 import polystack
 from polystack.core.config import parse_run_config
-
-from harness import save
 
 WORDS = ("llama alpaca mirror telescope orbit harvest river mountain engine protocol storage replica "
          "journal ingest vector keyword hybrid search filter chunk token model server latency").split()
