@@ -6,6 +6,8 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # llama-cpp-python has no wheel on PyPI: it compiles once (4-13 min on 2 cores); pip caches the wheel.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# Chroma's server needs a pydantic our pins exclude, so it gets a venv of its own (tests start it)
+export POLYSTACK_CHROMA_VENV ?= $(CURDIR)/.venv-chroma
 
 .PHONY: install run test services bench lint
 
@@ -22,6 +24,7 @@ run: install
 
 services:
 	bash scripts/ensure-services
+	bash scripts/chroma-server-venv
 
 test: install services
 	$(BIN)/pytest -q

@@ -9,7 +9,7 @@ Random vectors are the hardest case for approximate indexes (no clusters to expl
 when other processes share the cores, hence the repeats: compare the runs, not one figure.
 Add a provider by adding an opener to PROVIDERS (e.g. pgvector, qdrant, chroma, milvus).
 Run: .venv/bin/python bench/vector_search.py [--sizes 10000 100000] [--providers sqlite-vec faiss] [--repeats 3]
-Results are printed and written to bench/results/vector_search.json.
+Results are printed and written to bench/results/vector_search.json (or --output).
 """
 
 from __future__ import annotations
@@ -50,11 +50,82 @@ async def open_faiss(folder: Path, index: str = "flat") -> VectorIndex:
     return await create(FaissConfig(persist_dir=str(folder / "faiss"), index=index), {})  # type: ignore[arg-type]
 
 
+_PG_SERVERS: list[Any] = []
+
+
+async def open_pgvector(folder: Path) -> VectorIndex:
+    """On a PostgreSQL 16 + pgvector (from the pgserver wheel) started once for the run, as the tests do;
+    tables named after `folder`, so opening it again finds the same store."""
+    import atexit
+    import sys
+
+    sys.path.insert(0, str(HERE.parent / "tests" / "unit" / "providers" / "vector_io"))
+    from test_pgvector import ThrowawayPostgres, pgserver_bin_dir
+
+    from polystack.providers.remote.vector_io.pgvector import create
+    from polystack.providers.remote.vector_io.pgvector.config import PgvectorConfig
+
+    if not _PG_SERVERS:
+        bin_dir = pgserver_bin_dir()
+        if bin_dir is None:
+            raise SystemExit("pgvector: pip install pgserver==0.1.4")
+        _PG_SERVERS.append(ThrowawayPostgres(bin_dir))
+        atexit.register(_PG_SERVERS[0].stop)
+        _PG_SERVERS[0].start()
+    prefix = "b" + "".join(char for char in folder.name.lower() if char.isalnum())[-20:] + "_"
+    return await create(PgvectorConfig(port=_PG_SERVERS[0].port, table_prefix=prefix), {})
+
+
+async def open_qdrant(folder: Path) -> VectorIndex:
+    from polystack.providers.inline.vector_io.qdrant import create
+    from polystack.providers.inline.vector_io.qdrant.config import QdrantConfig
+
+    return await create(QdrantConfig(persist_dir=str(folder / "qdrant")), {})
+
+
+async def open_milvus(folder: Path) -> VectorIndex:
+    from polystack.providers.inline.vector_io.milvus import create
+    from polystack.providers.inline.vector_io.milvus.config import MilvusConfig
+
+    return await create(MilvusConfig(persist_dir=str(folder / "milvus")), {})
+
+
+_CHROMA_SERVERS: list[Any] = []
+
+
+async def open_chromadb(folder: Path) -> VectorIndex:
+    """On a `chroma run` server (scripts/chroma-server-venv) started once for the run, as the tests do;
+    collections named after `folder`, so opening it again finds the same store."""
+    import atexit
+    import sys
+
+    sys.path.insert(0, str(HERE.parent / "tests" / "unit" / "providers" / "vector_io"))
+    from test_chromadb import ChromaServer, chroma_binary
+
+    from polystack.providers.remote.vector_io.chromadb import create
+    from polystack.providers.remote.vector_io.chromadb.config import ChromaDBConfig
+
+    if not _CHROMA_SERVERS:
+        binary = chroma_binary()
+        if binary is None:
+            raise SystemExit("chromadb: run scripts/chroma-server-venv")
+        data = Path(tempfile.mkdtemp(prefix="bench-chroma-"))
+        _CHROMA_SERVERS.append(ChromaServer(binary, data))
+        atexit.register(_CHROMA_SERVERS[0].stop)
+    prefix = "b" + "".join(char for char in folder.name.lower() if char.isalnum())[-20:] + "_"
+    return await create(ChromaDBConfig(url=_CHROMA_SERVERS[0].url, collection_prefix=prefix,
+                                       keyword_index_path=str(folder / "chroma_keywords.db")), {})
+
+
 PROVIDERS: dict[str, Opener] = {
     "sqlite-vec": open_sqlite_vec,
     "sqlite-vec-vec0": lambda folder: open_sqlite_vec(folder, in_memory_index=False),
     "faiss": open_faiss,
     "faiss-hnsw": lambda folder: open_faiss(folder, index="hnsw"),
+    "pgvector": open_pgvector,
+    "qdrant": open_qdrant,
+    "chromadb": open_chromadb,
+    "milvus": open_milvus,
 }
 DEFAULT_PROVIDERS = ["sqlite-vec", "faiss"]
 
@@ -175,7 +246,8 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--providers", nargs="+", default=DEFAULT_PROVIDERS, choices=list(PROVIDERS))
     parser.add_argument("--repeats", type=int, default=3, help="query runs per provider and size")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "vector_search.json")
     args = parser.parse_args()
     figures = asyncio.run(main(args.sizes, args.providers, args.repeats))
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "vector_search.json").write_text(json.dumps(figures, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=2) + "\n")

@@ -24,6 +24,7 @@ async def create(config: SqliteVecConfig, deps: Any) -> Any:
             return ExactMatrix(store.dimension)
         return Vec0Scan(database, store, rows)
 
+    # vec0 scans run in SQLite on one core each: several at once use the cores an in-memory scan already uses.
     index = SQLiteVectorIndex("sqlite-vec", database, ChunkStore(Vec0Embeddings()), new_searcher,
-                              threads=config.threads)
+                              threads=config.threads, search_threads=1 if config.in_memory_index else config.threads)
     return await index.open()

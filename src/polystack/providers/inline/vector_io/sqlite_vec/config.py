@@ -23,7 +23,7 @@ class SqliteVecConfig(BaseModel):
         default=True,
         description="Serve vector queries from a float32 copy of the vectors in memory (exact; ~10 ms at "
         "100,000 x 384 on 2 cores; 1.5 KB of RAM per 384-d chunk, loaded at startup). false: sqlite-vec's "
-        "vec0 scan answers instead (exact, no copy, ~150 ms at 100,000 x 384).",
+        "vec0 scan answers instead (exact, no copy, ~100-150 ms at 100,000 x 384).",
     )
     threads: int = Field(default=4, ge=1, le=64, description="Worker threads for SQLite and search work.")
 

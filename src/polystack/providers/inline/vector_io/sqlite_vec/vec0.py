@@ -1,7 +1,7 @@
 """sqlite-vec pieces of inline::sqlite-vec: vectors in a vec0 table per store, and the vec0 scan as a searcher.
 
 vec0 is the durable vector table, so the file is a plain sqlite-vec database any sqlite-vec client can
-query. Its KNN is an exact scan in C: ~5 ms at 10k x 384 but ~150 ms at 100k, so by default queries are
+query. Its KNN is an exact scan in C: ~10 ms at 10k x 384 but ~100-150 ms at 100k, so by default queries are
 served from an in-memory copy (ExactMatrix) and Vec0Scan serves them only with `in_memory_index: false`.
 """
 

@@ -1,0 +1,1 @@
+"""Remote providers of the vector-io API."""

@@ -1,0 +1,57 @@
+"""inline::qdrant (qdrant-client's local mode) against the vector-index contract, and its keyword index."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from contract import DIM, STORE, OpenIndex, VectorIndexContract, all_ids, axis, chunk, ids
+
+from polystack.apis.vector_io.index import ComparisonFilter, VectorIndex
+from polystack.providers.inline.vector_io.qdrant import create
+from polystack.providers.inline.vector_io.qdrant.config import QdrantConfig
+
+
+@pytest.fixture
+async def open_index(tmp_path: Path) -> AsyncIterator[OpenIndex]:
+    opened: list[VectorIndex] = []
+
+    async def open_qdrant() -> VectorIndex:
+        opened.append(await create(QdrantConfig(persist_dir=str(tmp_path / "qdrant")), {}))
+        return opened[-1]
+
+    yield open_qdrant
+    for index in opened:
+        await index.shutdown()
+
+
+class TestQdrantContract(VectorIndexContract):
+    pass
+
+
+async def test_a_lost_keyword_index_is_rebuilt_from_qdrant(tmp_path: Path) -> None:
+    config = QdrantConfig(persist_dir=str(tmp_path))
+    index = await create(config, {})
+    await index.create_store(STORE, DIM)
+    await index.add_chunks(STORE, [chunk("a", "zebra crossing"), chunk("b", "lion")], [axis(0), axis(1)])
+    await index.shutdown()
+    for name in ("keywords.db", "keywords.db-wal", "keywords.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+
+    index = await create(config, {})
+    assert ids(await index.query_keyword(STORE, "zebra", 5)) == ["a"]
+    await index.shutdown()
+
+
+async def test_odd_store_ids_and_attribute_names_round_trip(tmp_path: Path) -> None:
+    index = await create(QdrantConfig(persist_dir=str(tmp_path)), {})
+    store = "vs/é ünïcode-x_"
+    await index.create_store(store, DIM)
+    await index.add_chunks(store, [chunk("a", "word", **{"a.b[0]": "x", 'q"uote': 1})], [axis(0)])
+    assert await all_ids(index, store, ComparisonFilter(type="eq", key="a.b[0]", value="x")) == {"a"}
+    assert await all_ids(index, store, ComparisonFilter(type="gte", key='q"uote', value=1)) == {"a"}
+    await index.shutdown()
+    index = await create(QdrantConfig(persist_dir=str(tmp_path)), {})
+    assert await all_ids(index, store) == {"a"}
+    await index.shutdown()
