@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 import orjson
+from pydantic import BaseModel, SecretStr
 
-from polystack.apis.errors import PolystackError, ProviderError
+from polystack.apis.errors import AuthenticationError, PolystackError, ProviderError
+from polystack.core.request_context import provider_data
 from polystack.providers.utils.openai_compat.errors import status_error, transport_error
 
 StatusError = Callable[[str, int, bytes], PolystackError]
@@ -37,3 +39,18 @@ def json_body(response: httpx.Response, provider_id: str) -> Any:
         return orjson.loads(response.content)
     except ValueError:
         raise ProviderError(provider_id, "answered with a body that is not JSON") from None
+
+
+def caller_or_configured_key(configured: SecretStr | None, validator: type[BaseModel], field: str) -> str | None:
+    """The key the caller sent in its provider data (`field`), else the configured one, else None."""
+    data = provider_data(validator)
+    sent = getattr(data, field, None) if data is not None else None
+    if sent is not None:
+        return sent.get_secret_value() if isinstance(sent, SecretStr) else str(sent)
+    return configured.get_secret_value() if configured is not None and configured.get_secret_value() else None
+
+
+def missing_key_error(provider_id: str, field: str) -> AuthenticationError:
+    return AuthenticationError(
+        f"Provider '{provider_id}' has no API key: set 'api_key' in its config or send "
+        f'{{"{field}": "..."}} in the X-LlamaStack-Provider-Data header')

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import orjson
 
-from polystack.apis.errors import AuthenticationError, NotImplementedByProviderError, ProviderError
+from polystack.apis.errors import NotImplementedByProviderError, ProviderError
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -20,14 +20,13 @@ from polystack.apis.inference.types import (
 )
 from polystack.apis.models.types import ModelType, ProviderModel
 from polystack.apis.providers.types import HealthStatus
-from polystack.core.request_context import provider_data
 from polystack.providers.remote.inference.anthropic.config import AnthropicConfig, AnthropicProviderData
 from polystack.providers.remote.inference.anthropic.request import build_messages_call
 from polystack.providers.remote.inference.anthropic.response import to_chat_completion
 from polystack.providers.remote.inference.anthropic.stream import StreamTranslator
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.sse import json_events
-from polystack.providers.utils.upstream import json_body, send
+from polystack.providers.utils.upstream import caller_or_configured_key, json_body, missing_key_error, send
 
 
 class AnthropicInferenceAdapter:
@@ -45,17 +44,12 @@ class AnthropicInferenceAdapter:
     # ---- plumbing ------------------------------------------------------------------------------
 
     def _api_key(self) -> str | None:
-        data = provider_data(AnthropicProviderData)
-        if data is not None and data.anthropic_api_key is not None:
-            return data.anthropic_api_key.get_secret_value()
-        return self.config.api_key.get_secret_value() if self.config.api_key else None
+        return caller_or_configured_key(self.config.api_key, AnthropicProviderData, "anthropic_api_key")
 
     def _headers(self) -> dict[str, str]:
         key = self._api_key()
         if not key:
-            raise AuthenticationError(
-                f"Provider '{self.provider_id}' has no API key: set 'api_key' in its config or send "
-                '{"anthropic_api_key": "..."} in the X-LlamaStack-Provider-Data header')
+            raise missing_key_error(self.provider_id, "anthropic_api_key")
         return {"x-api-key": key, "anthropic-version": self.config.anthropic_version,
                 "content-type": "application/json"}
 

@@ -9,7 +9,6 @@ import httpx
 import orjson
 
 from polystack.apis.errors import (
-    AuthenticationError,
     NotImplementedByProviderError,
     PolystackError,
     ProviderError,
@@ -25,7 +24,6 @@ from polystack.apis.inference.types import (
 )
 from polystack.apis.models.types import ProviderModel
 from polystack.apis.providers.types import HealthStatus
-from polystack.core.request_context import provider_data
 from polystack.providers.remote.inference.gemini.config import GeminiConfig, GeminiProviderData
 from polystack.providers.remote.inference.gemini.embeddings import batch_bodies, to_embedding_response
 from polystack.providers.remote.inference.gemini.models import to_provider_model
@@ -35,7 +33,7 @@ from polystack.providers.remote.inference.gemini.stream import StreamTranslator
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.openai_compat.errors import status_error
 from polystack.providers.utils.sse import json_events
-from polystack.providers.utils.upstream import json_body, send
+from polystack.providers.utils.upstream import caller_or_configured_key, json_body, missing_key_error, send
 
 
 def gemini_status_error(provider_id: str, status: int, content: bytes) -> PolystackError:
@@ -63,17 +61,12 @@ class GeminiInferenceAdapter:
     # ---- plumbing ------------------------------------------------------------------------------
 
     def _api_key(self) -> str | None:
-        data = provider_data(GeminiProviderData)
-        if data is not None and data.gemini_api_key is not None:
-            return data.gemini_api_key.get_secret_value()
-        return self.config.api_key.get_secret_value() if self.config.api_key else None
+        return caller_or_configured_key(self.config.api_key, GeminiProviderData, "gemini_api_key")
 
     def _headers(self) -> dict[str, str]:
         key = self._api_key()
         if not key:
-            raise AuthenticationError(
-                f"Provider '{self.provider_id}' has no API key: set 'api_key' in its config or send "
-                '{"gemini_api_key": "..."} in the X-LlamaStack-Provider-Data header')
+            raise missing_key_error(self.provider_id, "gemini_api_key")
         return {"x-goog-api-key": key, "content-type": "application/json"}
 
     async def _send(self, method: str, path: str, *, body: dict[str, Any] | None = None,
