@@ -7,14 +7,17 @@ to run as root). Every test gets its own table prefix in the one database.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import math
 import os
 import pwd
 import random
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -36,12 +39,14 @@ PASSWORD = "hunter2-not-for-logs"
 
 
 class ThrowawayPostgres:
-    """initdb + pg_ctl from the pgserver wheel's PostgreSQL, in a temp folder, with fsync off (test data only)."""
+    """initdb, then `postgres` as a child process, from the pgserver wheel's PostgreSQL, in a temp folder,
+    with fsync off (test data only). The kernel stops it if this process dies without calling stop()."""
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
         self.folder = Path(tempfile.mkdtemp(prefix="pgvector-test-"))
         self.port = unused_port()
+        self._server: subprocess.Popen[bytes] | None = None
         # PostgreSQL refuses to run as root; `nobody` exists everywhere and needs no useradd.
         self._as: dict[str, Any] = {}
         if os.geteuid() == 0:
@@ -50,21 +55,36 @@ class ThrowawayPostgres:
             os.chown(self.folder, nobody.pw_uid, nobody.pw_gid)
 
     def start(self) -> None:
-        data = self.folder / "data"
-        self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
-                  "--no-sync")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.folder / "log"), "-o", options, "-w", "-t", "30", "start")
+        data = str(self.folder / "data")
+        initdb = subprocess.run([str(self.bin_dir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
+                                 "-E", "UTF8", "--no-locale", "--no-sync"], capture_output=True, cwd=self.folder,
+                                **self._as)
+        if initdb.returncode != 0:
+            raise RuntimeError(f"initdb failed: {initdb.stdout.decode()}{initdb.stderr.decode()}")
+        with open(self.folder / "log", "wb") as log:
+            self._server = subprocess.Popen(
+                [str(self.bin_dir / "postgres"), "-D", data, "-h", "127.0.0.1", "-p", str(self.port),
+                 "-k", str(self.folder), "-c", "fsync=off", "-c", "full_page_writes=off"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, preexec_fn=_quit_with_parent, **self._as)
+        for _ in range(300):
+            ready = subprocess.run([str(self.bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)])
+            if ready.returncode == 0:
+                return
+            if self._server.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"PostgreSQL did not start: {(self.folder / 'log').read_text()}")
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop", check=False)
+        if self._server is not None:
+            self._server.send_signal(signal.SIGINT)  # fast shutdown
+            self._server.wait(30)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _run(self, program: str, *args: str, check: bool = True) -> None:
-        result = subprocess.run([str(self.bin_dir / program), *args], capture_output=True, text=True, cwd=self.folder,
-                                **self._as)
-        if check and result.returncode != 0:
-            raise RuntimeError(f"{program} failed: {result.stdout}{result.stderr}")
+
+def _quit_with_parent() -> None:
+    """Runs in the child before exec: SIGQUIT (immediate shutdown) when the test process dies."""
+    ctypes.CDLL(None).prctl(1, signal.SIGQUIT)  # PR_SET_PDEATHSIG; kept across exec, set after the setuid
 
 
 def pgserver_bin_dir() -> Path | None:
@@ -201,6 +221,24 @@ def _random_filter(rng: random.Random, depth: int = 0) -> Filter:
     value = [_random_value(rng, True) for _ in range(rng.randint(0, 3))] \
         if kind in ("in", "nin") or rng.random() < 0.05 else _random_value(rng, True)
     return ComparisonFilter(type=kind, key=rng.choice(["x", "y"]), value=value)  # type: ignore[arg-type]
+
+
+async def test_each_store_keeps_the_text_search_config_it_was_created_with(pg_port: int) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    english = await create(config(pg_port, prefix), {})
+    simple = await create(config(pg_port, prefix, text_search_config="simple"), {})
+    await english.create_store("vs_english", DIM)
+    await simple.create_store("vs_simple", DIM)
+    for store in ("vs_english", "vs_simple"):
+        await english.add_chunks(store, [chunk("a", "The okapis were drinking")], [axis(0)])
+    for index in (english, simple):  # english stems both words to "drink"; simple only lowercases
+        assert ids(await index.query_keyword("vs_english", "drinks", 5)) == ["a"]
+        assert ids(await index.query_keyword("vs_simple", "drinks", 5)) == []
+        assert ids(await index.query_keyword("vs_simple", "DRINKING", 5)) == ["a"]
+    await english.shutdown()
+    await simple.shutdown()
+    with pytest.raises(ProviderError, match="no text search configuration 'klingon'"):
+        await create(config(pg_port, prefix, text_search_config="klingon"), {})
 
 
 async def test_random_filters_select_what_the_reference_selects(open_index: OpenIndex) -> None:

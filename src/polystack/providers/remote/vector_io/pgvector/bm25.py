@@ -20,11 +20,12 @@ B = 0.75
 MAX_TERMS = 64
 
 
-def keyword_sql(table: str, text_search_config: str, columns: str, where: str) -> str:
-    """$1 query text, $2 k, $3 chunk count, $4 average length; `where` (on `attributes`) may use $5 and on."""
+def keyword_sql(table: str, columns: str, where: str) -> str:
+    """$1 query text, $2 k, $3 chunk count, $4 average length, $5 the store's text search config;
+    `where` (on `attributes`) may use $6 and on."""
     return f"""
 WITH terms AS (
-    SELECT lexeme FROM unnest(tsvector_to_array(to_tsvector('{text_search_config}'::regconfig, $1::text))) AS lexeme
+    SELECT lexeme FROM unnest(tsvector_to_array(to_tsvector($5::regconfig, $1::text))) AS lexeme
     LIMIT {MAX_TERMS}
 ),
 hits AS MATERIALIZED (

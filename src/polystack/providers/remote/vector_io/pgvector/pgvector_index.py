@@ -67,8 +67,7 @@ class PgvectorIndex:
         except _CONNECTION_ERRORS as exc:
             raise self._unavailable(exc) from exc
         try:
-            vector_schema = await self._schema.enable_pgvector(conn, self._config.address())
-            await self._schema.create_catalogue(conn)
+            vector_schema = await self._schema.prepare(conn, self._config.address())
         finally:
             await conn.close()
 
@@ -128,11 +127,12 @@ class PgvectorIndex:
         on this connection (every HNSW query sets it, so what a previous user left never matters)."""
         setting = ", set_config('hnsw.ef_search', $2, false)" if ef_search is not None else ""
         args = (store_id,) if ef_search is None else (store_id, str(ef_search))
-        row = await conn.fetchrow(f"SELECT num, dimension, chunk_count, total_length, hnsw{setting} "
-                                  f"FROM {self._schema.catalogue} WHERE store_id = $1{lock}", *args)
+        row = await conn.fetchrow(f"SELECT num, dimension, chunk_count, total_length, hnsw, text_search_config"
+                                  f"{setting} FROM {self._schema.catalogue} WHERE store_id = $1{lock}", *args)
         if row is None:
             raise self._not_found(store_id)
-        return StoreRow(row["num"], row["dimension"], row["chunk_count"], row["total_length"], row["hnsw"])
+        return StoreRow(row["num"], row["dimension"], row["chunk_count"], row["total_length"], row["hnsw"],
+                        row["text_search_config"])
 
     def _not_found(self, store_id: str) -> NotFoundError:
         return NotFoundError(f"Vector store '{store_id}' has no index in provider '{self.provider_id}'.",
@@ -143,11 +143,13 @@ class PgvectorIndex:
             raise InvalidRequestError(f"dimension must be between 1 and {MAX_DIMENSIONS}, not {dimension}",
                                       param="dimension")
         async with self._connection(store_id) as conn, conn.transaction():
-            num = await conn.fetchval(f"INSERT INTO {self._schema.catalogue} (store_id, dimension) VALUES ($1, $2) "
-                                      "ON CONFLICT (store_id) DO NOTHING RETURNING num", store_id, dimension)
+            text_search = self._config.text_search_config  # the store keeps it: its tsvector column depends on it
+            num = await conn.fetchval(f"INSERT INTO {self._schema.catalogue} (store_id, dimension, text_search_config) "
+                                      "VALUES ($1, $2, $3) ON CONFLICT (store_id) DO NOTHING RETURNING num",
+                                      store_id, dimension, text_search)
             if num is not None:
-                await self._schema.create_store_table(conn, num, dimension)
-                if self._schema.wants_hnsw(StoreRow(num, dimension, 0, 0, False), 0):
+                await self._schema.create_store_table(conn, num, dimension, text_search)
+                if self._schema.wants_hnsw(StoreRow(num, dimension, 0, 0, False, text_search), 0):
                     await self._schema.build_hnsw(conn, num)
                 return
             # It exists: ON CONFLICT waited for its creator to commit, so its row is visible now.
@@ -247,9 +249,8 @@ class PgvectorIndex:
             store = await self._store(conn, store_id)
             if k < 1 or store.chunk_count == 0 or not query.strip():
                 return []
-            params = SqlParams(query, k, store.chunk_count, max(store.average_length, 1.0))
-            where = filter_sql(filters, params)
-            sql = keyword_sql(self._schema.table(store.num), self._config.text_search_config, _COLUMNS, where)
+            params = SqlParams(query, k, store.chunk_count, max(store.average_length, 1.0), store.text_search_config)
+            sql = keyword_sql(self._schema.table(store.num), _COLUMNS, filter_sql(filters, params))
             return _scored(await conn.fetch(sql, *params.values))
 
     async def shutdown(self) -> None:

@@ -31,6 +31,7 @@ class StoreRow:
     chunk_count: int
     total_length: int
     hnsw: bool
+    text_search_config: str
 
     @property
     def average_length(self) -> float:
@@ -47,19 +48,25 @@ class Schema:
     def table(self, num: int) -> str:
         return f'"{self._config.table_prefix}chunks_{num}"'
 
-    async def enable_pgvector(self, conn: Any, address: str) -> str:
-        """CREATE EXTENSION vector if needed; returns the schema holding its types."""
-        version = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-        if version is None:
-            try:
-                await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            except (pg.FeatureNotSupportedError, pg.UndefinedFileError) as exc:
-                raise ProviderError("pgvector", await _not_installed(conn, address)) from exc
-            except pg.InsufficientPrivilegeError as exc:
-                raise ProviderError("pgvector", f"the role '{self._config.user}' may not create the pgvector "
-                                    f"extension in {address}: have an administrator run `CREATE EXTENSION "
-                                    f"vector` in database '{self._config.db}' once") from exc
-            version = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+    async def prepare(self, conn: Any, address: str) -> str:
+        """Enable pgvector if needed and create the catalogue if missing; returns the schema of pgvector's types.
+
+        Under a lock: replicas starting together would race on CREATE EXTENSION's and CREATE TABLE IF NOT
+        EXISTS's catalog rows.
+        """
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('polystack remote::pgvector'))")
+            version = await self._enable_pgvector(conn, address)
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.catalogue} ("
+                "num BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, store_id TEXT PRIMARY KEY, "
+                "dimension INTEGER NOT NULL, chunk_count BIGINT NOT NULL DEFAULT 0, "
+                "total_length BIGINT NOT NULL DEFAULT 0, hnsw BOOLEAN NOT NULL DEFAULT FALSE, "
+                "text_search_config TEXT NOT NULL)")
+            if not await conn.fetchval("SELECT count(*) FROM pg_ts_config WHERE cfgname = $1",
+                                       self._config.text_search_config):
+                raise ProviderError("pgvector", f"{address} has no text search configuration "
+                                    f"'{self._config.text_search_config}' (psql's \\dF lists them)")
         if _version(version) < MIN_PGVECTOR:
             raise ProviderError("pgvector", f"pgvector {version} in {address} has no HNSW index: 0.5.0 or later "
                                 "is needed (upgrade the package, then `ALTER EXTENSION vector UPDATE`)")
@@ -67,24 +74,31 @@ class Schema:
                                           "ON n.oid = e.extnamespace WHERE e.extname = 'vector'")
         return schema
 
-    async def create_catalogue(self, conn: Any) -> None:
-        async with conn.transaction():
-            # Two replicas starting together would race on CREATE TABLE IF NOT EXISTS's catalog rows.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self.catalogue)
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.catalogue} ("
-                "num BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, store_id TEXT PRIMARY KEY, "
-                "dimension INTEGER NOT NULL, chunk_count BIGINT NOT NULL DEFAULT 0, "
-                "total_length BIGINT NOT NULL DEFAULT 0, hnsw BOOLEAN NOT NULL DEFAULT FALSE)")
+    async def _enable_pgvector(self, conn: Any, address: str) -> str:
+        """The installed version, after CREATE EXTENSION if it was missing."""
+        version: str | None = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        if version is not None:
+            return version
+        major = int(await conn.fetchval("SHOW server_version_num")) // 10000  # before a failure aborts the transaction
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except (pg.FeatureNotSupportedError, pg.UndefinedFileError) as exc:
+            raise ProviderError("pgvector", _not_installed(major, address)) from exc
+        except pg.InsufficientPrivilegeError as exc:
+            raise ProviderError("pgvector", f"the role '{self._config.user}' may not create the pgvector extension "
+                                f"in {address}: have an administrator run `CREATE EXTENSION vector` in database "
+                                f"'{self._config.db}' once") from exc
+        installed: str = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        return installed
 
-    async def create_store_table(self, conn: Any, num: int, dimension: int) -> None:
+    async def create_store_table(self, conn: Any, num: int, dimension: int, text_search_config: str) -> None:
         """The chunk table: the tsvector column is generated from the content, so it can never lag behind it."""
         table, name = self.table(num), self._index_name(num)
-        text_search = self._config.text_search_config
         await conn.execute(
             f"CREATE TABLE {table} (chunk_id TEXT PRIMARY KEY, file_id TEXT, filename TEXT, content TEXT NOT NULL, "
             f"attributes JSONB NOT NULL, metadata JSONB NOT NULL, embedding vector({dimension}) NOT NULL, "
-            f"content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('{text_search}'::regconfig, content)) STORED)")
+            f"content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('{text_search_config}'::regconfig, content)) "
+            "STORED)")
         # pgvector stores vectors out of line (EXTERNAL) once a row passes 2 kB, as a 384-d chunk does, and
         # an exact scan then fetches each from the TOAST table: 4 times slower. MAIN keeps them in the row.
         await conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE MAIN")
@@ -106,8 +120,7 @@ class Schema:
         return f"{self._config.table_prefix}chunks_{num}"
 
 
-async def _not_installed(conn: Any, address: str) -> str:
-    major = int(await conn.fetchval("SHOW server_version_num")) // 10000
+def _not_installed(major: int, address: str) -> str:
     return (f"the pgvector extension is not installed in the PostgreSQL {major} server at {address}. Install it "
             f"on that server (Debian/Ubuntu with the PGDG repository: apt install postgresql-{major}-pgvector; "
             "or build pgvector from source with `make && make install` against that server's pg_config; "
