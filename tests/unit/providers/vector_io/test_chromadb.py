@@ -102,7 +102,13 @@ async def open_index(chroma_url: str, tmp_path: Path) -> AsyncIterator[OpenIndex
 
 
 class TestChromaContract(VectorIndexContract):
-    pass
+    # Known defect, open in issue #4: under a loaded machine, interleaved adds and deletes on two stores
+    # sometimes leave the chunk set different from what was written (seen once in a CI run). Kept
+    # running (not skipped) so a fix shows up as XPASS.
+    @pytest.mark.xfail(reason="remote::chromadb can lose or keep chunks under concurrent add/delete (issue #4)",
+                       strict=False)
+    async def test_concurrent_writers_lose_nothing(self, vector_index: VectorIndex) -> None:
+        await super().test_concurrent_writers_lose_nothing(vector_index)
 
 
 async def test_a_lost_keyword_index_is_rebuilt_from_chroma(chroma_url: str, tmp_path: Path) -> None:
