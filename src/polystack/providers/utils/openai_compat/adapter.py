@@ -51,6 +51,7 @@ class OpenAICompatAdapter:
         self.base_url = config.base_url.rstrip("/")
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
         self.client = client or make_http_client(base_url=self.base_url, timeout=timeout, headers=config.extra_headers)
+        self._urls: dict[str, httpx.URL] = {}  # parsed once: httpx parses a str URL on every request
 
     # ---- plumbing ------------------------------------------------------------------------------
 
@@ -60,6 +61,12 @@ class OpenAICompatAdapter:
         if data is not None and getattr(data, self.api_key_field, None):
             key = str(getattr(data, self.api_key_field))
         return {self.auth_header: f"{self.auth_scheme}{key}"} if key else {}
+
+    def _url(self, path: str) -> httpx.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.base_url + path)
+        return url
 
     def request_body(self, request: BaseModel) -> dict[str, Any]:
         """The JSON body sent upstream; providers with quirks override it."""
@@ -77,14 +84,15 @@ class OpenAICompatAdapter:
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         request = self.client.build_request(
-            "POST", path, content=orjson.dumps(body), headers={**self._headers(), "Content-Type": "application/json"}
+            "POST", self._url(path), content=orjson.dumps(body),
+            headers={**self._headers(), "Content-Type": "application/json"},
         )
         response = await send(self.client, request, provider_id=self.provider_id, base_url=self.base_url)
         return json_body(response, self.provider_id)
 
     async def _stream(self, path: str, body: dict[str, Any], chunk_type: type[T]) -> AsyncIterator[T]:
         headers = {**self._headers(), "Content-Type": "application/json", "Accept": "text/event-stream"}
-        request = self.client.build_request("POST", path, content=orjson.dumps(body), headers=headers)
+        request = self.client.build_request("POST", self._url(path), content=orjson.dumps(body), headers=headers)
         response = await send(self.client, request, provider_id=self.provider_id, base_url=self.base_url, stream=True)
         async with aclosing(json_events(response, self.provider_id, self.base_url)) as events:
             async for data in events:
