@@ -5,6 +5,7 @@ Every test runs twice: against a real `polystack run starter` subprocess and thr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import struct
@@ -234,3 +235,19 @@ async def test_client_disconnect_mid_stream_frees_the_model(http):
         timeout=30,
     )
     assert reply.status_code == 200
+
+
+async def test_search_with_rewrite_query_uses_the_embedded_chat_model(client):
+    """starter names its embedded chat model as the query expansion model, so rewrite_query works offline."""
+    uploaded = await client.files.create(
+        file=("telescope.md", b"# Telescope\nThe observatory mirror is polished with cerium oxide every decade."),
+        purpose="assistants")
+    store = await client.vector_stores.create(name="rewrite", file_ids=[uploaded.id])
+    for _ in range(300):
+        if (await client.vector_stores.retrieve(store.id)).file_counts.in_progress == 0:
+            break
+        await asyncio.sleep(0.1)
+    question = "how is the telescope mirror kept clean?"
+    hits = await client.vector_stores.search(store.id, query=question, rewrite_query=True)
+    assert isinstance(hits.search_query, str) and hits.search_query.strip() and "\n" not in hits.search_query
+    assert hits.data and hits.data[0].file_id == uploaded.id

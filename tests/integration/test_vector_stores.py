@@ -177,3 +177,35 @@ async def test_vector_io_insert_and_query(library):
     result = (await library.http.post("/v1/vector-io/query", json={
         "vector_store_id": store.id, "query": "Where do penguins live?", "params": {"max_chunks": 1}})).json()
     assert result["chunks"][0]["content"].startswith("Penguins") and len(result["scores"]) == 1
+
+
+def rewriting_config(tmp_path, reply: str | None):
+    """The e2e config plus a scripted chat model as the server's query expansion model (or none)."""
+    cfg = config(tmp_path)
+    if reply is None:
+        return cfg
+    data = cfg.model_dump(mode="json")
+    data["providers"]["inference"].append({"provider_id": "rewriter", "provider_type": "inline::scripted",
+                                           "config": {"replies": [{"content": reply}]}})
+    data["vector_stores"]["default_query_expansion_model"] = "rewriter/scripted-model"
+    return parse_run_config(data, env={})
+
+
+async def test_rewrite_query_searches_what_the_expansion_model_wrote(tmp_path):
+    """A question that shares no words with the passage finds it through the rewritten query."""
+    async with polystack.connect(rewriting_config(tmp_path, "Search query: cerium oxide mirror polishing")) as stack:
+        store_id, _, pdf_id = await make_store(stack.openai)
+        hits = await stack.openai.vector_stores.search(store_id, query="shiny glass upkeep?",
+                                                       rewrite_query=True, extra_body={"search_mode": "keyword"})
+        assert hits.search_query == "cerium oxide mirror polishing"
+        assert hits.data and hits.data[0].file_id == pdf_id
+        plain = await stack.openai.vector_stores.search(store_id, query="shiny glass upkeep?",
+                                                        extra_body={"search_mode": "keyword"})
+        assert plain.search_query == "shiny glass upkeep?" and not plain.data
+
+
+async def test_rewrite_query_without_an_expansion_model_is_a_clear_400(library):
+    store = await library.openai.vector_stores.create(name="plain")
+    with pytest.raises(openai.BadRequestError, match="default_query_expansion_model") as error:
+        await library.openai.vector_stores.search(store.id, query="anything", rewrite_query=True)
+    assert error.value.body["param"] == "rewrite_query"

@@ -80,6 +80,11 @@ class VectorStoresConfig(_Strict):
     default_embedding_model: str | None = Field(default=None, description="e.g. onnx/all-MiniLM-L6-v2")
     ingestion_concurrency: int = Field(default=2, ge=1, description="Files parsed and embedded at once.")
     embedding_batch_size: int = Field(default=32, ge=1)
+    default_query_expansion_model: str | None = Field(
+        default=None, description="Chat model that rewrites queries of searches with rewrite_query=true.")
+    query_expansion_prompt: str | None = Field(default=None, description="Its system prompt (default: built in).")
+    query_expansion_max_tokens: int = Field(default=100, ge=1)
+    query_expansion_temperature: float = Field(default=0.3, ge=0, le=2)
 
 
 class RunConfig(_Strict):

@@ -34,6 +34,7 @@ from polystack.apis.vector_io.types import (
 )
 from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
 from polystack.core.vector_stores.ingestion import Embedder, Ingestor
+from polystack.core.vector_stores.query_rewrite import QueryRewriter
 from polystack.core.vector_stores.records import VectorStoreRecords
 
 logger = logging.getLogger("polystack.vector_io")
@@ -49,7 +50,8 @@ def _page(data: list[Any], has_more: bool) -> dict[str, Any]:
 class VectorIORouter:
     def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
                  files: Any | None, *, default_provider_id: str | None, default_embedding_model: str | None,
-                 ingestion_concurrency: int = 2, embedding_batch_size: int = 32) -> None:
+                 ingestion_concurrency: int = 2, embedding_batch_size: int = 32,
+                 rewriter: QueryRewriter | None = None) -> None:
         self.providers = providers
         self.records = records
         self.inference = inference
@@ -58,6 +60,7 @@ class VectorIORouter:
         self.default_embedding_model = default_embedding_model
         self.embedder = Embedder(inference, embedding_batch_size)
         self.ingestor = Ingestor(files, self.embedder, concurrency=ingestion_concurrency)
+        self.rewriter = rewriter or QueryRewriter(inference, None)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -290,10 +293,10 @@ class VectorIORouter:
 
     async def search_vector_store(self, vector_store_id: str, request: SearchRequest) -> SearchResultsPage:
         store = await self.records.store(vector_store_id)
-        if request.rewrite_query:
-            raise InvalidRequestError("rewrite_query is not supported by this server: send the query to search "
-                                      "as it should be searched", param="rewrite_query")
         queries = [request.query] if isinstance(request.query, str) else request.query
+        if request.rewrite_query:
+            self.rewriter.check_enabled()
+            queries = [await self.rewriter.rewrite(query) for query in queries]
         k = request.max_num_results
         best: dict[str, ScoredChunk] = {}
         for query in queries:
@@ -305,7 +308,8 @@ class VectorIORouter:
         threshold = request.ranking_options.score_threshold if request.ranking_options else None
         if threshold is not None:
             results = [item for item in results if item.score >= threshold]
-        return SearchResultsPage(search_query=request.query, data=[
+        searched = queries[0] if isinstance(request.query, str) else queries
+        return SearchResultsPage(search_query=searched, data=[
             SearchResult(file_id=item.chunk.file_id, filename=item.chunk.filename, score=item.score,
                          attributes=item.chunk.attributes, content=[ContentText(text=item.chunk.content)])
             for item in results[:k]])
