@@ -102,11 +102,10 @@ async def open_index(chroma_url: str, tmp_path: Path) -> AsyncIterator[OpenIndex
 
 
 class TestChromaContract(VectorIndexContract):
-    # Known defect, open in issue #4: under a loaded machine, interleaved adds and deletes on two stores
-    # sometimes leave the chunk set different from what was written (seen once in a CI run). Kept
-    # running (not skipped) so a fix shows up as XPASS.
-    @pytest.mark.xfail(reason="remote::chromadb can lose or keep chunks under concurrent add/delete (issue #4)",
-                       strict=False)
+    # Seen failing once in a loaded CI run (chunk set differed after interleaved adds and deletes), never
+    # reproduced since (15 stress rounds under two busy loops). Suspected cause: HNSW answers short of k;
+    # searches now fall back to an exhaustive scan then. Kept non-strict until it has a clean record.
+    @pytest.mark.xfail(reason="remote::chromadb: one unexplained failure under load (issue #4)", strict=False)
     async def test_concurrent_writers_lose_nothing(self, vector_index: VectorIndex) -> None:
         await super().test_concurrent_writers_lose_nothing(vector_index)
 

@@ -139,10 +139,37 @@ class ChromaEngine:
             body["where"] = chroma_where(condition)
         if only_ids is not None:
             body["ids"] = list(only_ids)
-        found = await self._call("POST", f"{await self._collection(store_id)}/query", body)
+        path = await self._collection(store_id)
+        found = await self._call("POST", f"{path}/query", body)
         rows = zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True)
-        return [ScoredChunk(chunk=_chunk(chunk_id, document, metadata), score=1.0 - distance)
+        hits = [ScoredChunk(chunk=_chunk(chunk_id, document, metadata), score=1.0 - distance)
                 for chunk_id, document, metadata, distance in rows]
+        if len(hits) < k:  # HNSW is approximate: a short answer may have missed some; check exhaustively
+            hits = await self._exact_search(path, vector, k, body.get("where"), body.get("ids"), hits)
+        return hits
+
+    async def _exact_search(self, path: str, vector: np.ndarray, k: int, where: Any, only_ids: list[str] | None,
+                            approximate: list[ScoredChunk]) -> list[ScoredChunk]:
+        """Every matching record scored here: only reached when fewer than k matched, so it stays small."""
+        scored: list[ScoredChunk] = []
+        offset = 0
+        while True:
+            body: dict[str, Any] = {"limit": PAGE, "offset": offset, "include": [*_CHUNKS, "embeddings"]}
+            if where is not None:
+                body["where"] = where
+            if only_ids is not None:
+                body["ids"] = only_ids
+            page = await self._call("POST", f"{path}/get", body)
+            if not page["ids"]:
+                break
+            scores = np.asarray(page["embeddings"], dtype=np.float32) @ vector
+            scored += [ScoredChunk(chunk=_chunk(chunk_id, document, metadata), score=float(score))
+                       for chunk_id, document, metadata, score in zip(page["ids"], page["documents"],
+                                                                      page["metadatas"], scores, strict=True)]
+            offset += len(page["ids"])
+        if len(scored) <= len(approximate):
+            return approximate
+        return sorted(scored, key=lambda hit: hit.score, reverse=True)[:k]
 
     async def fetch(self, store_id: str, chunk_ids: Sequence[str], condition: Condition | None) -> dict[str, Chunk]:
         body: dict[str, Any] = {"ids": list(chunk_ids), "include": _CHUNKS}
