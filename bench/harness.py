@@ -41,6 +41,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used: per-request CPU cost is steadier than wall time on a busy box."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_upstream() -> tuple[subprocess.Popen[bytes], int]:
     """The instant OpenAI-compatible upstream (bench/instant_upstream.py) on a free port."""
     port = free_port()
@@ -87,6 +93,7 @@ def wrk(url: str, body: dict[str, object], connections: int, duration: int) -> d
         "p50_ms": int(re.search(r"P50 (\d+)", out).group(1)) / 1000,  # type: ignore[union-attr]
         "p95_ms": int(re.search(r"P95 (\d+)", out).group(1)) / 1000,  # type: ignore[union-attr]
         "errors": int(errors.group(1)) if errors else 0,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
     }
 
 

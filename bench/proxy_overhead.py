@@ -4,6 +4,7 @@ One run starts the instant upstream (bench/instant_upstream.py) and a Polystack 
 remote provider pointing at it, then drives both with wrk over loopback:
   - latency p50/p95 at concurrency 1 (added = proxied - direct)
   - requests/s at concurrency 16 and 64, non-streaming and streaming (20 SSE chunks)
+  - Polystack's CPU time per request (steadier than wall-clock figures when the machine is shared)
   - Polystack's start-to-ready time and idle RSS
 Needs `wrk` (Debian package). Run: .venv/bin/python bench/proxy_overhead.py [--duration 5]
 Results are printed and written to bench/results/proxy_overhead.json.
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import remote_config, rss_mb, save, start_polystack, start_upstream, wrk
+from harness import cpu_seconds, remote_config, rss_mb, save, start_polystack, start_upstream, wrk
 
 CHAT = {"model": "upstream/instant-model", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -44,7 +45,9 @@ def main() -> None:
                 extra = {"stream": True} if streaming else {}
                 for connections in (1, 16, 64):
                     d = wrk(direct, {**CHAT, "model": "instant-model", **extra}, connections, args.duration)
+                    cpu_before = cpu_seconds(polystack.pid)
                     p = wrk(proxied, {**CHAT, **extra}, connections, args.duration)
+                    p["cpu_us_per_request"] = round((cpu_seconds(polystack.pid) - cpu_before) / p["requests"] * 1e6)
                     results[f"{kind}_c{connections}"] = {
                         "direct": d, "polystack": p,
                         "added_p50_ms": round(p["p50_ms"] - d["p50_ms"], 3),
@@ -53,7 +56,8 @@ def main() -> None:
                     }
                     print(f"{kind:6} c={connections:<3} direct {d['rps']:8.0f} rps p50 {d['p50_ms']:.2f} ms | "
                           f"polystack {p['rps']:8.0f} rps p50 {p['p50_ms']:.2f} p95 {p['p95_ms']:.2f} ms "
-                          f"errors {p['errors']} | ratio {p['rps'] / d['rps']:.2f}", flush=True)
+                          f"errors {p['errors']} | ratio {p['rps'] / d['rps']:.2f} | "
+                          f"{p['cpu_us_per_request']} us CPU/request", flush=True)
             results["loaded_rss_mb"] = round(rss_mb(polystack.pid), 1)
         finally:
             polystack.terminate()

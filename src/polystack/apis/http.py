@@ -50,10 +50,16 @@ class JSONBody(Response):
         return dump_json(content)
 
 
-async def _sse_events(chunks: AsyncIterator[Any], done_marker: bool) -> AsyncIterator[bytes]:
+_NOTHING: Any = object()
+
+
+async def _sse_events(first: Any, rest: AsyncIterator[Any], done_marker: bool) -> AsyncIterator[bytes]:
+    """`first` (already pulled, see respond) then the rest, as SSE events; an error ends it with an error event."""
     try:
-        async for chunk in chunks:
-            yield b"data: " + dump_json(chunk) + b"\n\n"
+        if first is not _NOTHING:
+            yield b"data: " + dump_json(first) + b"\n\n"
+            async for chunk in rest:
+                yield b"data: " + dump_json(chunk) + b"\n\n"
     except PolystackError as exc:
         yield b"data: " + orjson.dumps(exc.to_body()) + b"\n\n"
         return
@@ -64,45 +70,24 @@ async def _sse_events(chunks: AsyncIterator[Any], done_marker: bool) -> AsyncIte
         yield b"data: " + orjson.dumps(body) + b"\n\n"
         return
     finally:
-        aclose = getattr(chunks, "aclose", None)
+        aclose = getattr(rest, "aclose", None)
         if aclose is not None:
             await aclose()
     if done_marker:
         yield b"data: [DONE]\n\n"
 
 
-async def _prime(chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    """Pull the first chunk before answering, so an early error is a plain 4xx/5xx, not a stream."""
-    iterator = chunks.__aiter__()
-    try:
-        first = await iterator.__anext__()
-    except StopAsyncIteration:
-        return _empty()
-
-    async def rest() -> AsyncIterator[Any]:
-        try:
-            yield first
-            async for chunk in iterator:
-                yield chunk
-        finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    return rest()
-
-
-async def _empty() -> AsyncIterator[Any]:
-    return
-    yield  # pragma: no cover
-
-
 async def respond(result: Any, *, done_marker: bool = True) -> Response:
     """Turn an API result into a response: SSE for async iterators, JSON otherwise."""
     if hasattr(result, "__aiter__"):
-        primed = await _prime(result)
+        # The first chunk is pulled before answering, so an early error is a plain 4xx/5xx, not a stream.
+        rest = result.__aiter__()
+        try:
+            first = await rest.__anext__()
+        except StopAsyncIteration:
+            first = _NOTHING
         return StreamingResponse(
-            _sse_events(primed, done_marker),
+            _sse_events(first, rest, done_marker),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

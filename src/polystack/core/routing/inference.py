@@ -45,33 +45,42 @@ class InferenceRouter:
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         model, impl = await self._route(request.model, ModelType.llm)
         result = await impl.chat_completion(request.model_copy(update={"model": model.provider_resource_id}))
-        result = _renamed(result, model.identifier)
-        if self.store is None or request.store is False:
-            return result  # type: ignore[no-any-return]
+        stored = self.store is not None and request.store is not False
         if hasattr(result, "__aiter__"):
-            return self._stored_stream(result, request)
-        await self.store.record(result, request.messages, request.metadata, current_user.get())
+            return self._relay(result, model.identifier, request if stored else None)
+        result.model = model.identifier
+        if stored:
+            assert self.store is not None
+            await self.store.record(result, request.messages, request.metadata, current_user.get())
         return result  # type: ignore[no-any-return]
 
-    async def _stored_stream(self, chunks: AsyncIterator[ChatCompletionChunk],
-                             request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
-        """Pass chunks through; once the stream has ended, store what it amounted to."""
-        accumulator = ChatStreamAccumulator()
+    async def _relay(self, chunks: AsyncIterator[Any], identifier: str,
+                     stored: ChatCompletionRequest | None = None) -> AsyncIterator[Any]:
+        """Pass chunks through under the caller's model name; once a stream to store has ended, store it.
+
+        One generator for both jobs: each layer of async generator costs every chunk a few microseconds.
+        """
+        accumulator = ChatStreamAccumulator() if stored is not None else None
         try:
             async for chunk in chunks:
-                accumulator.add(chunk)
+                chunk.model = identifier
+                if accumulator is not None:
+                    accumulator.add(chunk)
                 yield chunk
         finally:
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        assert self.store is not None
-        await self.store.record(accumulator.completion(), request.messages, request.metadata, current_user.get())
+        if accumulator is not None and stored is not None and self.store is not None:
+            await self.store.record(accumulator.completion(), stored.messages, stored.metadata, current_user.get())
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
         model, impl = await self._route(request.model, ModelType.llm)
         result = await impl.completion(request.model_copy(update={"model": model.provider_resource_id}))
-        return _renamed(result, model.identifier)
+        if hasattr(result, "__aiter__"):
+            return self._relay(result, model.identifier)
+        result.model = model.identifier
+        return result  # type: ignore[no-any-return]
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
         model, impl = await self._route(request.model, ModelType.embedding)
@@ -107,23 +116,4 @@ class InferenceRouter:
 
     async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:
         return await self._need_store().delete(completion_id, self._owner())
-
-
-def _renamed(result: Any, identifier: str) -> Any:
-    """Report the model by the identifier the caller used, for whole responses and streams alike."""
-    if hasattr(result, "__aiter__"):
-        return _renamed_stream(result, identifier)
-    result.model = identifier
-    return result
-
-
-async def _renamed_stream(chunks: AsyncIterator[Any], identifier: str) -> AsyncIterator[Any]:
-    try:
-        async for chunk in chunks:
-            chunk.model = identifier
-            yield chunk
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
