@@ -55,6 +55,15 @@ def start_upstream() -> tuple[subprocess.Popen[bytes], int]:
     return process, port
 
 
+def start_bare_proxy(upstream_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """bench/bare_proxy.py (the cheapest possible Python proxy) in front of the upstream, on a free port."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(HERE / "bare_proxy.py"), "--port", str(port),
+                                "--upstream", f"http://127.0.0.1:{upstream_port}"])
+    wait_ready(f"http://127.0.0.1:{port}/v1/models")
+    return process, port
+
+
 def start_polystack(config_yaml: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int, float]:
     """`polystack run` on a config text; returns the process, its port and its start-to-ready seconds."""
     port = free_port()

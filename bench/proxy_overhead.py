@@ -1,7 +1,8 @@
 """Polystack's added cost as a proxy, measured against calling an instant upstream directly.
 
-One run starts the instant upstream (bench/instant_upstream.py) and a Polystack server with only a
-remote provider pointing at it, then drives both with wrk over loopback:
+One run starts the instant upstream (bench/instant_upstream.py), a Polystack server with only a
+remote provider pointing at it, and the cheapest possible Python proxy (bench/bare_proxy.py: raw ASGI
++ aiohttp, no features) as a yardstick, then drives all three with wrk over loopback:
   - latency p50/p95 at concurrency 1 (added = proxied - direct)
   - requests/s at concurrency 16 and 64, non-streaming and streaming (20 SSE chunks)
   - Polystack's CPU time per request (steadier than wall-clock figures when the machine is shared)
@@ -19,7 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import cpu_seconds, remote_config, rss_mb, save, start_polystack, start_upstream, wrk
+from harness import (
+    cpu_seconds,
+    remote_config,
+    rss_mb,
+    save,
+    start_bare_proxy,
+    start_polystack,
+    start_upstream,
+    wrk,
+)
 
 CHAT = {"model": "upstream/instant-model", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -31,6 +41,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     upstream, upstream_port = start_upstream()
+    bare, bare_port = start_bare_proxy(upstream_port)
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         polystack, port, ready_s = start_polystack(remote_config(upstream_port), Path(tmp))
@@ -40,30 +51,34 @@ def main() -> None:
             results["idle_rss_mb"] = round(rss_mb(polystack.pid), 1)
             direct = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
             proxied = f"http://127.0.0.1:{port}/v1/chat/completions"
+            barely = f"http://127.0.0.1:{bare_port}/v1/chat/completions"
             for streaming in (False, True):
                 kind = "stream" if streaming else "plain"
                 extra = {"stream": True} if streaming else {}
                 for connections in (1, 16, 64):
                     d = wrk(direct, {**CHAT, "model": "instant-model", **extra}, connections, args.duration)
+                    b = wrk(barely, {**CHAT, "model": "instant-model", **extra}, connections, args.duration)
                     cpu_before = cpu_seconds(polystack.pid)
                     p = wrk(proxied, {**CHAT, **extra}, connections, args.duration)
                     p["cpu_us_per_request"] = round((cpu_seconds(polystack.pid) - cpu_before) / p["requests"] * 1e6)
                     results[f"{kind}_c{connections}"] = {
-                        "direct": d, "polystack": p,
+                        "direct": d, "bare_python_proxy": b, "polystack": p,
                         "added_p50_ms": round(p["p50_ms"] - d["p50_ms"], 3),
                         "added_p95_ms": round(p["p95_ms"] - d["p95_ms"], 3),
                         "throughput_ratio": round(p["rps"] / d["rps"], 3),
+                        "bare_proxy_ratio": round(b["rps"] / d["rps"], 3),
+                        "ratio_to_bare_proxy": round(p["rps"] / b["rps"], 3),
                     }
                     print(f"{kind:6} c={connections:<3} direct {d['rps']:8.0f} rps p50 {d['p50_ms']:.2f} ms | "
+                          f"bare proxy {b['rps']:6.0f} rps ({b['rps'] / d['rps']:.2f}) | "
                           f"polystack {p['rps']:8.0f} rps p50 {p['p50_ms']:.2f} p95 {p['p95_ms']:.2f} ms "
                           f"errors {p['errors']} | ratio {p['rps'] / d['rps']:.2f} | "
                           f"{p['cpu_us_per_request']} us CPU/request", flush=True)
             results["loaded_rss_mb"] = round(rss_mb(polystack.pid), 1)
         finally:
-            polystack.terminate()
-            upstream.terminate()
-            polystack.wait()
-            upstream.wait()
+            for process in (polystack, bare, upstream):
+                process.terminate()
+                process.wait()
     print(f"start-to-ready {results['start_to_ready_s']} s, idle RSS {results['idle_rss_mb']} MB, "
           f"RSS after load {results['loaded_rss_mb']} MB")
     save("proxy_overhead", results)
