@@ -209,3 +209,31 @@ async def test_rewrite_query_without_an_expansion_model_is_a_clear_400(library):
     with pytest.raises(openai.BadRequestError, match="default_query_expansion_model") as error:
         await library.openai.vector_stores.search(store.id, query="anything", rewrite_query=True)
     assert error.value.body["param"] == "rewrite_query"
+
+
+def long_document_with_a_late_passage() -> str:
+    """~2,800 tokens of weather filler with one distinct sentence at token ~1,520: in 800-token chunks
+    overlapping by 400 (starting at 800 and 1,200) that sentence lies beyond the 256th token of both."""
+    from polystack.providers.utils.documents.tokens import count_tokens
+
+    def paragraph(n: int) -> str:
+        return f"Paragraph {n} describes the weather on an ordinary day in the valley."
+
+    before: list[str] = []
+    while count_tokens(" ".join(before)) < 1520:
+        before.append(paragraph(len(before)))
+    after = [paragraph(n) for n in range(len(before), 200)]
+    return " ".join([*before, "The lighthouse keeper repaints the red lantern gallery every autumn.", *after])
+
+
+async def test_auto_chunking_fits_the_embedding_models_window_so_late_passages_are_found(library):
+    """all-MiniLM-L6-v2 reads 256 tokens: an 800-token chunk would be embedded from its start only."""
+    uploaded = await library.openai.files.create(file=("long.txt", long_document_with_a_late_passage().encode()),
+                                                 purpose="assistants")
+    store = await library.openai.vector_stores.create(name="auto", file_ids=[uploaded.id])
+    await wait_completed(library.openai, store.id)
+    attached = await library.openai.vector_stores.files.retrieve(file_id=uploaded.id, vector_store_id=store.id)
+    assert attached.chunking_strategy.static.max_chunk_size_tokens == 192
+    assert attached.chunking_strategy.static.chunk_overlap_tokens == 96
+    hits = await library.openai.vector_stores.search(store.id, query="who repaints the lighthouse lantern?")
+    assert "lighthouse keeper" in hits.data[0].content[0].text

@@ -53,11 +53,17 @@ class StaticChunkingStrategy(_Strict):
 ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]
 
 
-def static_of(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None) -> StaticChunkingStrategy:
-    """The concrete strategy a file is chunked with: auto (or none) means 800 tokens overlapping by 400."""
+def static_of(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None,
+              embedding_context: int | None = None) -> StaticChunkingStrategy:
+    """The concrete strategy a file is chunked with. auto (or none) is OpenAI's 800 tokens overlapping by
+    400, shrunk to what the store's embedding model reads (`embedding_context`, in its own tokens): a chunk
+    longer than that would be embedded from its beginning only. Chunks are counted in cl100k tokens, and
+    an embedding model's tokenizer may need a third more for the same text, hence the 3/4.
+    """
     if isinstance(strategy, StaticChunkingStrategy):
         return strategy
-    return StaticChunkingStrategy(static=StaticChunking(max_chunk_size_tokens=800, chunk_overlap_tokens=400))
+    size = 800 if not embedding_context else max(100, min(800, embedding_context * 3 // 4))
+    return StaticChunkingStrategy(static=StaticChunking(max_chunk_size_tokens=size, chunk_overlap_tokens=size // 2))
 
 
 class ExpiresAfter(_Strict):

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any, Literal
 
-from polystack.apis.errors import InvalidRequestError, NotFoundError
+from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.models.types import ModelType
 from polystack.apis.vector_io.index import Chunk, ScoredChunk, VectorIndex
 from polystack.apis.vector_io.types import (
@@ -24,6 +24,7 @@ from polystack.apis.vector_io.types import (
     SearchRequest,
     SearchResult,
     SearchResultsPage,
+    StaticChunkingStrategy,
     UpdateFileRequest,
     UpdateVectorStoreRequest,
     VectorStore,
@@ -164,11 +165,24 @@ class VectorIORouter:
 
     async def _attach(self, store: VectorStore, file_id: str, attributes: dict[str, Any], strategy: Any,
                       batch_id: str | None) -> VectorStoreFile:
+        context = None if isinstance(strategy, StaticChunkingStrategy) else await self._embedding_context(store)
         record = VectorStoreFile(id=file_id, created_at=int(time.time()), vector_store_id=store.id,
-                                 chunking_strategy=static_of(strategy), attributes=attributes)
+                                 chunking_strategy=static_of(strategy, context), attributes=attributes)
         await self.records.upsert_file(record, batch_id, chunks=[])
         self._spawn(store, record, batch_id)
         return record
+
+    async def _embedding_context(self, store: VectorStore) -> int | None:
+        """How many tokens the store's embedding model reads (its `context_length`), if it says."""
+        table = getattr(self.inference, "table", None)
+        if table is None or not store.embedding_model:
+            return None
+        try:
+            model, _ = await table.resolve(store.embedding_model)
+        except PolystackError:
+            return None
+        value = (model.metadata or {}).get("context_length")
+        return value if isinstance(value, int) and value > 0 else None
 
     def _spawn(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
         key = f"{store.id}:{record.id}"

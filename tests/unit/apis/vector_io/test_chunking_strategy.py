@@ -13,14 +13,26 @@ from polystack.apis.vector_io.types import (
 STRATEGIES: TypeAdapter[AutoChunkingStrategy | StaticChunkingStrategy] = TypeAdapter(ChunkingStrategy)
 
 
-def resolve(strategy):
-    static = static_of(strategy).static
+def resolve(strategy, embedding_context=None):
+    static = static_of(strategy, embedding_context).static
     return static.max_chunk_size_tokens, static.chunk_overlap_tokens
 
 
 def test_no_strategy_and_auto_mean_800_tokens_overlapping_by_400() -> None:
     assert resolve(None) == (800, 400)
     assert resolve(AutoChunkingStrategy()) == (800, 400)
+    assert resolve(AutoChunkingStrategy(), embedding_context=8191) == (800, 400)
+
+
+def test_auto_shrinks_to_what_the_embedding_model_reads() -> None:
+    assert resolve(AutoChunkingStrategy(), embedding_context=256) == (192, 96)  # all-MiniLM-L6-v2
+    assert resolve(None, embedding_context=64) == (100, 50)  # never below OpenAI's minimum of 100
+
+
+def test_a_static_strategy_is_kept_whatever_the_model_reads() -> None:
+    strategy = STRATEGIES.validate_python(
+        {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}})
+    assert resolve(strategy, embedding_context=256) == (800, 400)
 
 
 def test_static_strategy_resolves_to_its_sizes() -> None:
