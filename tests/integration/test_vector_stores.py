@@ -234,6 +234,6 @@ async def test_auto_chunking_fits_the_embedding_models_window_so_late_passages_a
     await wait_completed(library.openai, store.id)
     attached = await library.openai.vector_stores.files.retrieve(file_id=uploaded.id, vector_store_id=store.id)
     assert attached.chunking_strategy.static.max_chunk_size_tokens == 192
-    assert attached.chunking_strategy.static.chunk_overlap_tokens == 96
+    assert attached.chunking_strategy.static.chunk_overlap_tokens == 48
     hits = await library.openai.vector_stores.search(store.id, query="who repaints the lighthouse lantern?")
     assert "lighthouse keeper" in hits.data[0].content[0].text

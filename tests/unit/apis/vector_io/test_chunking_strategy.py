@@ -25,8 +25,8 @@ def test_no_strategy_and_auto_mean_800_tokens_overlapping_by_400() -> None:
 
 
 def test_auto_shrinks_to_what_the_embedding_model_reads() -> None:
-    assert resolve(AutoChunkingStrategy(), embedding_context=256) == (192, 96)  # all-MiniLM-L6-v2
-    assert resolve(None, embedding_context=64) == (100, 50)  # never below OpenAI's minimum of 100
+    assert resolve(AutoChunkingStrategy(), embedding_context=256) == (192, 48)  # all-MiniLM-L6-v2
+    assert resolve(None, embedding_context=64) == (100, 25)  # never below OpenAI's minimum of 100
 
 
 def test_a_static_strategy_is_kept_whatever_the_model_reads() -> None:
@@ -66,7 +66,7 @@ def test_static_strategy_is_validated_as_openai_documents(static: dict[str, int]
         STRATEGIES.validate_python({"type": "static", "static": static})
 
 
-@pytest.mark.parametrize(("max_tokens", "overlap"), [(100, 0), (100, 50), (4096, 2048), (101, 50)])
+@pytest.mark.parametrize(("max_tokens", "overlap"), [(100, 0), (100, 25), (4096, 2048), (101, 50)])
 def test_static_strategy_accepts_the_documented_bounds(max_tokens: int, overlap: int) -> None:
     static = {"max_chunk_size_tokens": max_tokens, "chunk_overlap_tokens": overlap}
     assert resolve(STRATEGIES.validate_python({"type": "static", "static": static})) == (max_tokens, overlap)
