@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,7 +25,9 @@ async def sse_data(response: httpx.Response) -> AsyncIterator[str]:
         yield "\n".join(data)
 
 
-async def json_events(response: httpx.Response, provider_id: str, base_url: str) -> AsyncIterator[dict[str, Any]]:
+async def json_events(
+    response: httpx.Response, provider_id: str, base_url: str
+) -> AsyncGenerator[dict[str, Any], None]:
     """Each event's JSON object until the stream ends or sends OpenAI's `[DONE]`; closes the response."""
     try:
         async for text in sse_data(response):

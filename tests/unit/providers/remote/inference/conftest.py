@@ -1,4 +1,4 @@
-"""Lets the test modules here import their shared fake backend (native_backend.py) by name."""
+"""Lets the test modules here import their shared helpers (native_backend.py, native_harness.py) by name."""
 
 import sys
 from pathlib import Path

@@ -1,18 +1,14 @@
-"""remote::anthropic against a fake backend written from Anthropic's public docs, not recorded.
-
-Each test drives AnthropicInferenceAdapter through httpx.MockTransport serving a cassette from
-cassettes/anthropic/, then checks both the request the adapter sent and the OpenAI-shaped result.
-"""
+"""remote::anthropic against a fake backend written from Anthropic's public docs, not recorded."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from native_backend import CassetteBackend, failing_client, load_cassette
+from native_backend import CassetteBackend, failing_client
+from native_harness import ANTHROPIC, chat, collect
 
 from polystack.apis.errors import (
     AuthenticationError,
@@ -20,43 +16,18 @@ from polystack.apis.errors import (
     NotImplementedByProviderError,
     ProviderError,
     ProviderTimeoutError,
-    QuotaExceededError,
     UnsupportedParameterError,
 )
 from polystack.apis.inference.types import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
 from polystack.apis.models.types import ModelType
-from polystack.core.request_context import reset_provider_data, set_provider_data
 from polystack.providers.remote.inference.anthropic.adapter import AnthropicInferenceAdapter
 from polystack.providers.remote.inference.anthropic.config import AnthropicConfig
 from polystack.providers.remote.inference.anthropic.request import build_messages_call
 from polystack.providers.remote.inference.anthropic.stream import StreamTranslator
 
-KEY = "sk-ant-config-key"
-
-
-def make_adapter(client: httpx.AsyncClient, **config: Any) -> AnthropicInferenceAdapter:
-    adapter = AnthropicInferenceAdapter(AnthropicConfig(api_key=KEY, **config), client=client)
-    adapter.provider_id = "claude"
-    return adapter
-
-
-def replay(name: str) -> tuple[CassetteBackend, AnthropicInferenceAdapter, ChatCompletionRequest | None]:
-    cassette = load_cassette("anthropic", name)
-    backend = CassetteBackend(cassette)
-    request = cassette.get("openai_request")
-    return backend, make_adapter(backend.client()), (ChatCompletionRequest.model_validate(request)
-                                                     if request else None)
-
-
-async def collect(stream: Any) -> list[Any]:
-    return [chunk async for chunk in stream]
-
-
-@pytest.fixture
-def caller_key() -> Iterator[None]:
-    token = set_provider_data({"anthropic_api_key": "sk-ant-caller-key", "other_provider_key": "x"})
-    yield
-    reset_provider_data(token)
+KEY = ANTHROPIC.key
+make_adapter = ANTHROPIC.adapter
+replay = ANTHROPIC.replay
 
 
 # ---- plain chat ---------------------------------------------------------------------------------
@@ -64,7 +35,7 @@ def caller_key() -> Iterator[None]:
 
 async def test_plain_chat_sends_system_and_sampling_and_returns_openai_completion() -> None:
     backend, adapter, request = replay("chat_plain")
-    result = await adapter.chat_completion(request)
+    result = await adapter.chat_completion(chat(request))
 
     backend.assert_requests_match()
     sent = backend.requests[0]
@@ -81,7 +52,7 @@ async def test_plain_chat_sends_system_and_sampling_and_returns_openai_completio
 
 async def test_usage_counts_cache_reads_as_prompt_tokens() -> None:
     backend, adapter, request = replay("chat_plain")
-    usage = (await adapter.chat_completion(request)).usage
+    usage = (await adapter.chat_completion(chat(request))).usage
 
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (29, 4, 33)
     assert usage.prompt_tokens_details.cached_tokens == 8
@@ -89,15 +60,14 @@ async def test_usage_counts_cache_reads_as_prompt_tokens() -> None:
 
 async def test_images_become_base64_and_url_sources_and_max_tokens_maps_to_length() -> None:
     backend, adapter, request = replay("chat_vision")
-    result = await adapter.chat_completion(request)
+    result = await adapter.chat_completion(chat(request))
 
     backend.assert_requests_match()
     assert result.choices[0].finish_reason == "length"
 
 
 async def test_configured_default_max_tokens_is_sent_when_the_request_has_none() -> None:
-    cassette = load_cassette("anthropic", "stream_text")
-    body = build_messages_call(ChatCompletionRequest.model_validate(cassette["openai_request"]), 1234).body
+    body = build_messages_call(chat(ANTHROPIC.cassette("stream_text")["openai_request"]), 1234).body
     assert body["max_tokens"] == 1234
 
 
@@ -106,7 +76,7 @@ async def test_configured_default_max_tokens_is_sent_when_the_request_has_none()
 
 async def test_multi_turn_tool_calls_and_merged_tool_results_translate_both_ways() -> None:
     backend, adapter, request = replay("chat_tools_multiturn")
-    result = await adapter.chat_completion(request)
+    result = await adapter.chat_completion(chat(request))
 
     backend.assert_requests_match()
     choice = result.choices[0]
@@ -139,7 +109,7 @@ def test_tool_choice_maps_to_anthropic_tool_choice(choice: Any, expected: dict[s
 
 async def test_json_schema_is_a_forced_tool_whose_input_is_returned_as_content() -> None:
     backend, adapter, request = replay("json_schema")
-    result = await adapter.chat_completion(request)
+    result = await adapter.chat_completion(chat(request))
 
     backend.assert_requests_match()
     choice = result.choices[0]
@@ -173,7 +143,7 @@ def test_json_schema_that_is_not_an_object_is_unsupported() -> None:
 
 async def test_streaming_text_yields_role_deltas_finish_and_usage_chunks() -> None:
     backend, adapter, request = replay("stream_text")
-    chunks = await collect(await adapter.chat_completion(request))
+    chunks = await collect(await adapter.chat_completion(chat(request)))
 
     backend.assert_requests_match()
     assert backend.requests[0].headers["accept"] == "text/event-stream"
@@ -190,7 +160,7 @@ async def test_streaming_text_yields_role_deltas_finish_and_usage_chunks() -> No
 
 async def test_streaming_tool_calls_carry_index_id_name_then_argument_fragments() -> None:
     backend, adapter, request = replay("stream_tool_calls")
-    chunks = await collect(await adapter.chat_completion(request))
+    chunks = await collect(await adapter.chat_completion(chat(request)))
 
     calls = [call for chunk in chunks for call in (chunk.choices[0].delta.tool_calls or [])]
     assert calls[0].index == 0
@@ -207,7 +177,7 @@ async def test_streaming_tool_calls_carry_index_id_name_then_argument_fragments(
 
 async def test_mid_stream_error_event_raises_provider_error() -> None:
     backend, adapter, request = replay("stream_error")
-    stream = await adapter.chat_completion(request)
+    stream = await adapter.chat_completion(chat(request))
     received = []
     with pytest.raises(ProviderError, match="overloaded_error") as info:
         async for chunk in stream:
@@ -219,43 +189,11 @@ async def test_mid_stream_error_event_raises_provider_error() -> None:
 # ---- errors -------------------------------------------------------------------------------------
 
 
-async def test_401_names_the_provider_without_echoing_the_upstream_message_or_key() -> None:
-    backend, adapter, request = replay("error_401")
-    with pytest.raises(ProviderError) as info:
-        await adapter.chat_completion(request)
-    message = info.value.message
-    assert "claude" in message and "authentication" in message
-    assert "LEAKED" not in message and KEY not in message
-
-
-async def test_429_is_quota_exceeded() -> None:
-    backend, adapter, request = replay("error_429")
-    with pytest.raises(QuotaExceededError, match="rate limit"):
-        await adapter.chat_completion(request)
-
-
-@pytest.mark.parametrize("name", ["error_500", "error_529"])
-async def test_5xx_is_a_provider_error_naming_the_provider(name: str) -> None:
-    backend, adapter, request = replay(name)
-    with pytest.raises(ProviderError) as info:
-        await adapter.chat_completion(request)
-    assert info.value.status_code == 502
-    assert "Provider 'claude'" in info.value.message
-
-
-async def test_5xx_on_a_stream_request_raises_before_streaming() -> None:
-    cassette = load_cassette("anthropic", "error_500")
-    backend = CassetteBackend(cassette)
-    request = ChatCompletionRequest.model_validate({**cassette["openai_request"], "stream": True})
-    with pytest.raises(ProviderError):
-        await make_adapter(backend.client()).chat_completion(request)
-
-
 async def test_connection_refused_is_a_provider_error() -> None:
     _, _, request = replay("chat_plain")
     adapter = make_adapter(failing_client(httpx.ConnectError("Connection refused")))
     with pytest.raises(ProviderError, match="cannot reach") as info:
-        await adapter.chat_completion(request)
+        await adapter.chat_completion(chat(request))
     assert not isinstance(info.value, ProviderTimeoutError)
 
 
@@ -263,7 +201,7 @@ async def test_timeout_is_a_provider_timeout() -> None:
     _, _, request = replay("chat_plain")
     adapter = make_adapter(failing_client(httpx.ReadTimeout("timed out")))
     with pytest.raises(ProviderTimeoutError) as info:
-        await adapter.chat_completion(request)
+        await adapter.chat_completion(chat(request))
     assert info.value.status_code == 504
 
 
@@ -271,7 +209,7 @@ async def test_missing_key_is_reported_before_any_request() -> None:
     backend, _, request = replay("chat_plain")
     adapter = AnthropicInferenceAdapter(AnthropicConfig(), client=backend.client())
     with pytest.raises(AuthenticationError, match="anthropic_api_key"):
-        await adapter.chat_completion(request)
+        await adapter.chat_completion(chat(request))
     assert backend.requests == []
 
 
@@ -301,14 +239,7 @@ async def test_completion_and_embeddings_are_not_implemented() -> None:
         await adapter.embeddings(EmbeddingsRequest(model="m", input="hi"))
 
 
-# ---- provider data and models -----------------------------------------------------------------
-
-
-@pytest.mark.usefixtures("caller_key")
-async def test_provider_data_key_overrides_the_configured_key() -> None:
-    backend, adapter, request = replay("chat_plain")
-    await adapter.chat_completion(request)
-    assert backend.requests[0].headers["x-api-key"] == "sk-ant-caller-key"
+# ---- models -------------------------------------------------------------------------------------
 
 
 async def test_list_models_follows_pages_and_lists_llms() -> None:
@@ -323,7 +254,7 @@ async def test_list_models_follows_pages_and_lists_llms() -> None:
 
 
 async def test_list_models_without_a_configured_key_says_it_cannot_tell() -> None:
-    backend = CassetteBackend(load_cassette("anthropic", "models"))
+    backend = CassetteBackend(ANTHROPIC.cassette("models"))
     adapter = AnthropicInferenceAdapter(AnthropicConfig(), client=backend.client())
     assert await adapter.list_models() is None
     assert backend.requests == []
@@ -332,23 +263,12 @@ async def test_list_models_without_a_configured_key_says_it_cannot_tell() -> Non
 # ---- stream lifecycle ---------------------------------------------------------------------------
 
 
-async def test_a_stream_cut_before_message_delta_raises_instead_of_ending_quietly() -> None:
-    cassette = load_cassette("anthropic", "stream_text")
-    lines = cassette["interactions"][0]["response"]["sse_lines"]
-    cassette["interactions"][0]["response"]["sse_lines"] = lines[:lines.index("event: message_delta")]
-    backend = CassetteBackend(cassette)
-    stream = await make_adapter(backend.client()).chat_completion(
-        ChatCompletionRequest.model_validate(cassette["openai_request"]))
-    with pytest.raises(ProviderError, match="ended before"):
-        await collect(stream)
-
-
 async def test_stopping_a_stream_early_closes_the_upstream_response() -> None:
     closed = []
 
     class Body(httpx.AsyncByteStream):
         async def __aiter__(self) -> Any:
-            cassette = load_cassette("anthropic", "stream_text")
+            cassette = ANTHROPIC.cassette("stream_text")
             for line in cassette["interactions"][0]["response"]["sse_lines"]:
                 yield (line + "\n").encode()
 
@@ -357,7 +277,7 @@ async def test_stopping_a_stream_early_closes_the_upstream_response() -> None:
 
     transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=Body()))
     client = httpx.AsyncClient(transport=transport)
-    request = ChatCompletionRequest.model_validate(load_cassette("anthropic", "stream_text")["openai_request"])
+    request = chat(ANTHROPIC.cassette("stream_text")["openai_request"])
     stream = await make_adapter(client).chat_completion(request)
     await anext(stream)
     await stream.aclose()

@@ -1,64 +1,31 @@
-"""remote::gemini against a fake backend written from the public Gemini API docs, not recorded.
-
-Each test drives GeminiInferenceAdapter through httpx.MockTransport serving a cassette from
-cassettes/gemini/, then checks both the request the adapter sent and the OpenAI-shaped result.
-"""
+"""remote::gemini against a fake backend written from the public Gemini API docs, not recorded."""
 
 from __future__ import annotations
 
 import base64
 import json
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from native_backend import CassetteBackend, failing_client, load_cassette
+from native_backend import failing_client
+from native_harness import GEMINI, chat, collect
 
 from polystack.apis.errors import (
     InvalidRequestError,
     NotImplementedByProviderError,
     ProviderError,
     ProviderTimeoutError,
-    QuotaExceededError,
     UnsupportedParameterError,
 )
-from polystack.apis.inference.types import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
+from polystack.apis.inference.types import CompletionRequest, EmbeddingsRequest
 from polystack.apis.models.types import ModelType
-from polystack.core.request_context import reset_provider_data, set_provider_data
-from polystack.providers.remote.inference.gemini.adapter import GeminiInferenceAdapter
-from polystack.providers.remote.inference.gemini.config import GeminiConfig
 from polystack.providers.remote.inference.gemini.request import build_generate_body, model_path
 
-KEY = "AIza-config-key"
-
-
-def make_adapter(client: httpx.AsyncClient) -> GeminiInferenceAdapter:
-    adapter = GeminiInferenceAdapter(GeminiConfig(api_key=KEY), client=client)
-    adapter.provider_id = "gem"
-    return adapter
-
-
-def replay(name: str) -> tuple[CassetteBackend, GeminiInferenceAdapter, dict[str, Any] | None]:
-    cassette = load_cassette("gemini", name)
-    backend = CassetteBackend(cassette)
-    return backend, make_adapter(backend.client()), cassette.get("openai_request")
-
-
-def chat(request: dict[str, Any] | None, **update: Any) -> ChatCompletionRequest:
-    return ChatCompletionRequest.model_validate({**(request or {}), **update})
-
-
-async def collect(stream: Any) -> list[Any]:
-    return [chunk async for chunk in stream]
-
-
-@pytest.fixture
-def caller_key() -> Iterator[None]:
-    token = set_provider_data({"gemini_api_key": "AIza-caller-key", "anthropic_api_key": "x"})
-    yield
-    reset_provider_data(token)
+KEY = GEMINI.key
+make_adapter = GEMINI.adapter
+replay = GEMINI.replay
 
 
 # ---- plain chat ---------------------------------------------------------------------------------
@@ -208,29 +175,8 @@ async def test_mid_stream_error_raises_provider_error() -> None:
 # ---- errors -------------------------------------------------------------------------------------
 
 
-async def test_invalid_key_400_is_an_auth_failure_that_names_the_provider() -> None:
-    backend, adapter, request = replay("error_400_api_key")
-    with pytest.raises(ProviderError) as info:
-        await adapter.chat_completion(chat(request))
-    assert "Provider 'gem'" in info.value.message and "authentication" in info.value.message
-    assert KEY not in info.value.message
-
-
-async def test_429_is_quota_exceeded() -> None:
-    backend, adapter, request = replay("error_429")
-    with pytest.raises(QuotaExceededError, match="exhausted"):
-        await adapter.chat_completion(chat(request))
-
-
-async def test_500_is_a_provider_error() -> None:
-    backend, adapter, request = replay("error_500")
-    with pytest.raises(ProviderError, match="HTTP 500") as info:
-        await adapter.chat_completion(chat(request, stream=True))
-    assert info.value.status_code == 502
-
-
 async def test_connection_refused_and_timeout() -> None:
-    request = chat(load_cassette("gemini", "chat_plain")["openai_request"])
+    request = chat(GEMINI.cassette("chat_plain")["openai_request"])
     with pytest.raises(ProviderError, match="cannot reach"):
         await make_adapter(failing_client(httpx.ConnectError("refused"))).chat_completion(request)
     with pytest.raises(ProviderTimeoutError):
@@ -279,14 +225,7 @@ async def test_token_id_input_is_unsupported() -> None:
         await adapter.embeddings(EmbeddingsRequest(model="gemini-embedding-001", input=[1, 2, 3]))
 
 
-# ---- provider data and models -----------------------------------------------------------------
-
-
-@pytest.mark.usefixtures("caller_key")
-async def test_provider_data_key_overrides_the_configured_key() -> None:
-    backend, adapter, request = replay("chat_plain")
-    await adapter.chat_completion(chat(request))
-    assert backend.requests[0].headers["x-goog-api-key"] == "AIza-caller-key"
+# ---- models -------------------------------------------------------------------------------------
 
 
 async def test_list_models_maps_generation_methods_and_known_embedding_dimensions() -> None:
@@ -302,20 +241,10 @@ async def test_list_models_maps_generation_methods_and_known_embedding_dimension
     assert by_id["gemini-embedding-001"].metadata["embedding_dimension"] == 3072
 
 
-async def test_a_stream_cut_before_any_finish_reason_raises() -> None:
-    cassette = load_cassette("gemini", "stream_text")
-    response = cassette["interactions"][0]["response"]
-    response["sse_lines"] = response["sse_lines"][:2]
-    backend = CassetteBackend(cassette)
-    stream = await make_adapter(backend.client()).chat_completion(chat(cassette["openai_request"]))
-    with pytest.raises(ProviderError, match="ended before"):
-        await collect(stream)
-
-
 async def test_a_blocked_prompt_ends_with_content_filter() -> None:
     body = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4}}
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)))
-    request = chat(load_cassette("gemini", "stream_text")["openai_request"], stream=False)
+    request = chat(GEMINI.cassette("stream_text")["openai_request"], stream=False)
     result = await make_adapter(client).chat_completion(request)
     assert result.choices[0].finish_reason == "content_filter"
     assert result.choices[0].message.content is None

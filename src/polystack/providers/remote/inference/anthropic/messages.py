@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
 from polystack.apis.inference.types import (
     AssistantMessage,
     AudioPart,
-    DeveloperMessage,
     FilePart,
     ImagePart,
     Message,
     RefusalPart,
-    SystemMessage,
     TextPart,
     ToolMessage,
     UserMessage,
     text_of,
 )
 from polystack.providers.utils.data_url import parse_data_url
+from polystack.providers.utils.native_api.turns import assistant_texts, split_conversation, tool_arguments
 
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
@@ -28,26 +26,9 @@ Block = dict[str, Any]
 
 
 def split_system(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
-    """The joined system/developer text, and the other messages as Anthropic turns.
-
-    Anthropic has one top-level system prompt, so system messages anywhere in the list are gathered
-    there in order. Consecutive turns of one role are merged (tool results become one user turn).
-    """
-    system: list[str] = []
-    turns: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
-        if isinstance(message, SystemMessage | DeveloperMessage):
-            if text := text_of(message.content):
-                system.append(text)
-            continue
-        role, blocks = _turn(message, index)
-        if not blocks:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    return ("\n\n".join(system) or None), turns
+    """Anthropic's one top-level system prompt, and the other messages as its turns (tool results as user turns)."""
+    conversation = split_conversation(messages, _turn)
+    return conversation.system, [{"role": role, "content": blocks} for role, blocks in conversation.turns]
 
 
 def _turn(message: Message, index: int) -> tuple[str, list[Block]]:
@@ -84,33 +65,11 @@ def _user_blocks(message: UserMessage, index: int) -> list[Block]:
 
 
 def _assistant_blocks(message: AssistantMessage, index: int) -> list[Block]:
-    blocks: list[Block] = []
-    if isinstance(message.content, str):
-        if message.content:
-            blocks.append({"type": "text", "text": message.content})
-    elif message.content:
-        for part in message.content:
-            text = part.text if isinstance(part, TextPart) else part.refusal
-            if text:
-                blocks.append({"type": "text", "text": text})
+    blocks: list[Block] = [{"type": "text", "text": text} for text in assistant_texts(message)]
     for call in message.tool_calls or []:
         blocks.append({"type": "tool_use", "id": call.id, "name": call.function.name,
-                       "input": _arguments(call.function.arguments, index)})
+                       "input": tool_arguments(call.function.arguments, index)})
     return blocks
-
-
-def _arguments(arguments: str, index: int) -> dict[str, Any]:
-    """A tool call's JSON arguments as the object Anthropic's `input` must be."""
-    if not arguments.strip():
-        return {}
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise InvalidRequestError(f"messages[{index}]: tool call arguments must be a JSON object",
-                                  param=f"messages[{index}].tool_calls")
-    return value
 
 
 def _image_block(url: str, index: int) -> Block:

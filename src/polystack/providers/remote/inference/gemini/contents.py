@@ -9,12 +9,10 @@ from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
 from polystack.apis.inference.types import (
     AssistantMessage,
     AudioPart,
-    DeveloperMessage,
     FilePart,
     ImagePart,
     Message,
     RefusalPart,
-    SystemMessage,
     TextPart,
     ToolCall,
     ToolMessage,
@@ -22,6 +20,7 @@ from polystack.apis.inference.types import (
     text_of,
 )
 from polystack.providers.utils.data_url import parse_data_url
+from polystack.providers.utils.native_api.turns import assistant_texts, split_conversation, tool_arguments
 
 Part = dict[str, Any]
 
@@ -37,34 +36,20 @@ def thought_signature(call: ToolCall) -> str | None:
 def to_contents(messages: list[Message]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The system instruction (system/developer messages, in order) and the conversation turns.
 
-    Consecutive turns of one role are merged, so the results of parallel tool calls travel together in
-    one user turn, as Gemini expects.
+    Turns have the roles user and model; the results of parallel tool calls travel together in one user
+    turn, as Gemini expects.
     """
-    system: list[str] = []
-    contents: list[dict[str, Any]] = []
     call_names: dict[str, str] = {}  # tool_call_id -> function name: functionResponse needs the name
-    for index, message in enumerate(messages):
-        if isinstance(message, SystemMessage | DeveloperMessage):
-            if text := text_of(message.content):
-                system.append(text)
-            continue
-        if isinstance(message, AssistantMessage):
-            call_names.update({call.id: call.function.name for call in message.tool_calls or []})
-        role, parts = _turn(message, index, call_names)
-        if not parts:
-            continue
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
-    instruction = {"parts": [{"text": "\n\n".join(system)}]} if system else None
-    return instruction, contents
+    conversation = split_conversation(messages, lambda message, index: _turn(message, index, call_names))
+    instruction = {"parts": [{"text": conversation.system}]} if conversation.system else None
+    return instruction, [{"role": role, "parts": parts} for role, parts in conversation.turns]
 
 
 def _turn(message: Message, index: int, call_names: dict[str, str]) -> tuple[str, list[Part]]:
     if isinstance(message, UserMessage):
         return "user", _user_parts(message, index)
     if isinstance(message, AssistantMessage):
+        call_names.update({call.id: call.function.name for call in message.tool_calls or []})
         return "model", _model_parts(message, index)
     if isinstance(message, ToolMessage):
         name = call_names.get(message.tool_call_id)
@@ -117,31 +102,11 @@ def _inline(url: str, index: int, what: str) -> Part:
 
 
 def _model_parts(message: AssistantMessage, index: int) -> list[Part]:
-    parts: list[Part] = []
-    if isinstance(message.content, str):
-        if message.content:
-            parts.append({"text": message.content})
-    elif message.content:
-        for item in message.content:
-            text = item.text if isinstance(item, TextPart) else item.refusal
-            if text:
-                parts.append({"text": text})
+    parts: list[Part] = [{"text": text} for text in assistant_texts(message)]
     for call in message.tool_calls or []:
-        part: Part = {"functionCall": {"name": call.function.name, "args": _arguments(call, index)}}
+        part: Part = {"functionCall": {"name": call.function.name,
+                                       "args": tool_arguments(call.function.arguments, index)}}
         if signature := thought_signature(call):
             part["thoughtSignature"] = signature
         parts.append(part)
     return parts
-
-
-def _arguments(call: ToolCall, index: int) -> dict[str, Any]:
-    if not call.function.arguments.strip():
-        return {}
-    try:
-        value = json.loads(call.function.arguments)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise InvalidRequestError(f"messages[{index}]: tool call arguments must be a JSON object",
-                                  param=f"messages[{index}].tool_calls")
-    return value
