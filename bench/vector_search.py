@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import functools
 import json
 import os
 import tempfile
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from polystack.apis.vector_io.index import Chunk, ComparisonFilter, VectorIndex
+from polystack.testing.throwaway_postgres import ThrowawayPostgres, pgserver_bin_dir
 
 HERE = Path(__file__).resolve().parent
 DIM = 384
@@ -50,30 +53,28 @@ async def open_faiss(folder: Path, index: str = "flat") -> VectorIndex:
     return await create(FaissConfig(persist_dir=str(folder / "faiss"), index=index), {})  # type: ignore[arg-type]
 
 
-_PG_SERVERS: list[Any] = []
+def _names_of(folder: Path) -> str:
+    """A table or collection prefix named after `folder`, so that opening the provider on it again finds the store."""
+    return "b" + "".join(char for char in folder.name.lower() if char.isalnum())[-20:] + "_"
+
+
+@functools.cache
+def _postgres() -> ThrowawayPostgres:
+    """A PostgreSQL 16 + pgvector (from the pgserver wheel) for the whole run, as the tests start it."""
+    bin_dir = pgserver_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("pgvector: pip install pgserver==0.1.4")
+    server = ThrowawayPostgres(bin_dir)
+    atexit.register(server.stop)
+    server.start()
+    return server
 
 
 async def open_pgvector(folder: Path) -> VectorIndex:
-    """On a PostgreSQL 16 + pgvector (from the pgserver wheel) started once for the run, as the tests do;
-    tables named after `folder`, so opening it again finds the same store."""
-    import atexit
-    import sys
-
-    sys.path.insert(0, str(HERE.parent / "tests" / "unit" / "providers" / "vector_io"))
-    from test_pgvector import ThrowawayPostgres, pgserver_bin_dir
-
     from polystack.providers.remote.vector_io.pgvector import create
     from polystack.providers.remote.vector_io.pgvector.config import PgvectorConfig
 
-    if not _PG_SERVERS:
-        bin_dir = pgserver_bin_dir()
-        if bin_dir is None:
-            raise SystemExit("pgvector: pip install pgserver==0.1.4")
-        _PG_SERVERS.append(ThrowawayPostgres(bin_dir))
-        atexit.register(_PG_SERVERS[0].stop)
-        _PG_SERVERS[0].start()
-    prefix = "b" + "".join(char for char in folder.name.lower() if char.isalnum())[-20:] + "_"
-    return await create(PgvectorConfig(port=_PG_SERVERS[0].port, table_prefix=prefix), {})
+    return await create(PgvectorConfig(port=_postgres().port, table_prefix=_names_of(folder)), {})
 
 
 async def open_qdrant(folder: Path) -> VectorIndex:
@@ -90,30 +91,24 @@ async def open_milvus(folder: Path) -> VectorIndex:
     return await create(MilvusConfig(persist_dir=str(folder / "milvus")), {})
 
 
-_CHROMA_SERVERS: list[Any] = []
+@functools.cache
+def _chroma() -> Any:
+    """A `chroma run` server (scripts/chroma-server-venv) for the whole run, as the tests start it."""
+    from polystack.testing.chroma_server import ChromaServer, chroma_binary
+
+    binary = chroma_binary()
+    if binary is None:
+        raise SystemExit("chromadb: run scripts/chroma-server-venv")
+    server = ChromaServer(binary, Path(tempfile.mkdtemp(prefix="bench-chroma-")))
+    atexit.register(server.stop)
+    return server
 
 
 async def open_chromadb(folder: Path) -> VectorIndex:
-    """On a `chroma run` server (scripts/chroma-server-venv) started once for the run, as the tests do;
-    collections named after `folder`, so opening it again finds the same store."""
-    import atexit
-    import sys
-
-    sys.path.insert(0, str(HERE.parent / "tests" / "unit" / "providers" / "vector_io"))
-    from test_chromadb import ChromaServer, chroma_binary
-
     from polystack.providers.remote.vector_io.chromadb import create
     from polystack.providers.remote.vector_io.chromadb.config import ChromaDBConfig
 
-    if not _CHROMA_SERVERS:
-        binary = chroma_binary()
-        if binary is None:
-            raise SystemExit("chromadb: run scripts/chroma-server-venv")
-        data = Path(tempfile.mkdtemp(prefix="bench-chroma-"))
-        _CHROMA_SERVERS.append(ChromaServer(binary, data))
-        atexit.register(_CHROMA_SERVERS[0].stop)
-    prefix = "b" + "".join(char for char in folder.name.lower() if char.isalnum())[-20:] + "_"
-    return await create(ChromaDBConfig(url=_CHROMA_SERVERS[0].url, collection_prefix=prefix,
+    return await create(ChromaDBConfig(url=_chroma().url, collection_prefix=_names_of(folder),
                                        keyword_index_path=str(folder / "chroma_keywords.db")), {})
 
 

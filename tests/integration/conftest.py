@@ -4,64 +4,28 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from polystack.testing.child_process import ChildProcess
+from polystack.testing.tcp_proxy import unused_port
 
 ROOT = Path(__file__).resolve().parents[2]
 POLYSTACK = [sys.executable, "-m", "polystack.cli.main"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RunningServer:
+class RunningServer(ChildProcess):
     """A `polystack run` child process; its output goes to a log file shown on failure."""
 
     def __init__(self, config: str, *, env: dict[str, str] | None = None, log_dir: Path) -> None:
-        self.port = free_port()
+        self.port = unused_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"server-{self.port}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [*POLYSTACK, "run", config, "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=ROOT,
-        )
-
-    def wait_ready(self, timeout: float = 120) -> RunningServer:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base_url}/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server not ready after {timeout}s:\n{self.log()}")
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+        super().__init__("server", [*POLYSTACK, "run", config, "--port", str(self.port)],
+                         ready_url=f"{self.base_url}/v1/health", log_path=log_dir / f"server-{self.port}.log",
+                         stop_signal=signal.SIGINT, env={**os.environ, **(env or {})}, cwd=ROOT)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from polystack.testing.child_process import ChildProcess
 from polystack.testing.context import TEST_ID_ENV
 from polystack.testing.settings import DIR_ENV, MODE_ENV, InferenceMode, parse_mode
+from polystack.testing.tcp_proxy import unused_port
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 MODEL_ALIAS = "smollm2"
@@ -54,12 +52,6 @@ main()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def family_mode() -> InferenceMode:
     """The developer's mode if set, else replay: the committed cassettes are the default upstream."""
     return parse_mode(os.environ.get(MODE_ENV) or InferenceMode.REPLAY.value)
@@ -73,48 +65,20 @@ def smollm2_path() -> str:
     return f"{list(spec.submodule_search_locations)[0]}/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-class LlamaServer:
+class LlamaServer(ChildProcess):
     """A real `llama_cpp.server` child process serving SmolLM2 as `smollm2` on a free loopback port."""
 
     def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
+        self.port = unused_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.log_path = log_dir / f"llama-server-{self.port}.log"
-        self._log = self.log_path.open("wb")
         command = [
             sys.executable, "-c", _LAUNCHER, "--model", smollm2_path(),
             "--chat_format", "chatml-function-calling", "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", "2048", "--n_threads", "2", "--n_threads_batch", "2", "--verbose", "False",
         ]
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 120) -> LlamaServer:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"llama_cpp.server not ready after {timeout}s:\n{self.log()}")
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+        super().__init__("llama_cpp.server", command, ready_url=f"{self.base_url}/models",
+                         log_path=log_dir / f"llama-server-{self.port}.log")
 
 
 @dataclass(frozen=True)
@@ -135,7 +99,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
     """The session's llama_cpp.server, or (replay) an unused loopback URL that is never contacted."""
     mode = family_mode()
     if mode is InferenceMode.REPLAY:
-        yield Upstream(f"http://127.0.0.1:{free_port()}/v1", mode, None)
+        yield Upstream(f"http://127.0.0.1:{unused_port()}/v1", mode, None)
         return
     server = LlamaServer(tmp_path_factory.mktemp("llama-server")).wait_ready()
     try:

@@ -2,7 +2,8 @@
 
 A provider's module provides `open_index`: a fixture returning an async function that opens the
 provider on the same storage at every call (the reopen test calls it twice) and shuts everything
-down at teardown. `vector_index` is the first index it opens. Then:
+down at teardown (`shut_down_after` does the keeping and shutting down). `vector_index` is the
+first index it opens. Then:
 
     class TestMyProviderContract(VectorIndexContract):
         pass
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -48,6 +52,59 @@ def ids(results: list[Any]) -> list[str]:
 
 async def all_ids(index: VectorIndex, store: str = STORE, filters: Filter | None = None) -> set[str]:
     return set(ids(await index.query_vector(store, axis(0), ALL, filters)))
+
+
+@asynccontextmanager
+async def shut_down_after(open_one: OpenIndex) -> AsyncIterator[OpenIndex]:
+    """`open_one`, keeping what it opens to shut it all down on leaving: the body of an `open_index` fixture."""
+    opened: list[VectorIndex] = []
+
+    async def open_and_keep() -> VectorIndex:
+        opened.append(await open_one())
+        return opened[-1]
+
+    try:
+        yield open_and_keep
+    finally:
+        for index in opened:
+            await index.shutdown()
+
+
+async def check_a_lost_keyword_index_is_rebuilt(open_one: OpenIndex, folder: Path) -> None:
+    """For the engine providers: their keyword index (keywords.db in `folder`), deleted while they are shut
+    down, comes back from the engine's own copy of the chunks when they open again."""
+    index = await open_one()
+    await index.create_store(STORE, DIM)
+    await index.add_chunks(STORE, [chunk("a", "zebra crossing"), chunk("b", "lion")], [axis(0), axis(1)])
+    await index.shutdown()
+    for name in ("keywords.db", "keywords.db-wal", "keywords.db-shm"):
+        (folder / name).unlink(missing_ok=True)
+
+    index = await open_one()
+    assert ids(await index.query_keyword(STORE, "zebra", 5)) == ["a"]
+    await index.shutdown()
+
+
+async def approximate_recall(index: VectorIndex, count: int) -> float:
+    """Recall@10 of an approximate (HNSW) index on `count` random 16-d unit vectors against exact search, over
+    20 noisy queries with and without a filter passing half the chunks; each filtered answer must be 10 that pass."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((count, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    await index.create_store("vs", 16)
+    await index.add_chunks("vs", [chunk(str(i), "x", odd=i % 2) for i in range(count)], vectors.tolist())
+    odd = ComparisonFilter(type="eq", key="odd", value=1)
+    found = exact = 0
+    for query in vectors[:20] + 0.3 * rng.standard_normal((20, 16)).astype(np.float32):
+        scores = vectors @ (query / np.linalg.norm(query))
+        results = await index.query_vector("vs", query.tolist(), 10)
+        filtered = await index.query_vector("vs", query.tolist(), 10, odd)
+        assert len(filtered) == 10 and all(result.chunk.attributes["odd"] == 1 for result in filtered)
+        found += len({int(r.chunk.chunk_id) for r in results} & set(np.argsort(-scores)[:10].tolist()))
+        scores[::2] = -np.inf
+        found += len({int(r.chunk.chunk_id) for r in filtered} & set(np.argsort(-scores)[:10].tolist()))
+        exact += 20
+    return found / exact
 
 
 # Attribute sets for the filter tests: strings, ints, floats, bools, and missing keys.

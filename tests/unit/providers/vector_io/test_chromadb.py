@@ -1,69 +1,27 @@
 """remote::chromadb against the vector-index contract, on a real `chroma run` server on loopback.
 
-The server (chromadb 1.5.9) lives in its own venv, since it needs a newer pydantic than ours:
-`scripts/chroma-server-venv` makes it (default /work/chroma-venv; POLYSTACK_CHROMA_VENV overrides).
+The server comes from polystack.testing.chroma_server (chromadb 1.5.9 in a venv of its own).
 One server serves the whole module; each test gets its own collection prefix and keyword index.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from contract import DIM, STORE, OpenIndex, VectorIndexContract, axis, chunk, ids
+from contract import DIM, STORE, OpenIndex, VectorIndexContract, axis, chunk, ids, shut_down_after
 
 from polystack.apis.errors import NotFoundError, ProviderError
 from polystack.apis.vector_io.index import ComparisonFilter, VectorIndex
 from polystack.providers.remote.vector_io.chromadb import create
 from polystack.providers.remote.vector_io.chromadb.config import ChromaDBConfig
+from polystack.testing.chroma_server import ChromaServer, chroma_binary
+from polystack.testing.tcp_proxy import unused_port
 
 pytestmark = pytest.mark.slow
-STARTUP_SECONDS = 30
-
-
-def chroma_binary() -> str | None:
-    venv = os.environ.get("POLYSTACK_CHROMA_VENV", "/work/chroma-venv")
-    candidate = os.path.join(venv, "bin", "chroma")
-    return candidate if os.access(candidate, os.X_OK) else shutil.which("chroma")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ChromaServer:
-    """`chroma run` on a free loopback port, its data and log in `folder`; also used by bench/vector_search.py."""
-
-    def __init__(self, binary: str, folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = folder / "server.log"
-        # No telemetry and no network: the server only listens on loopback, and we always send embeddings.
-        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_ANONYMIZED_TELEMETRY": "False",
-               "CHROMA_TELEMETRY_ENABLED": "False", "NO_COLOR": "1"}
-        command = [binary, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log.open("w") as output:
-            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not _alive(self.url):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"chroma run did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -76,29 +34,15 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-def _alive(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def config(url: str, folder: Path, prefix: str) -> ChromaDBConfig:
     return ChromaDBConfig(url=url, collection_prefix=prefix, keyword_index_path=str(folder / "keywords.db"))
 
 
 @pytest.fixture
 async def open_index(chroma_url: str, tmp_path: Path) -> AsyncIterator[OpenIndex]:
-    opened: list[VectorIndex] = []
-    prefix = f"t{uuid.uuid4().hex[:12]}_"
-
-    async def open_chroma() -> VectorIndex:
-        opened.append(await create(config(chroma_url, tmp_path, prefix), {}))
-        return opened[-1]
-
-    yield open_chroma
-    for index in opened:
-        await index.shutdown()
+    settings = config(chroma_url, tmp_path, f"t{uuid.uuid4().hex[:12]}_")
+    async with shut_down_after(lambda: create(settings, {})) as opener:
+        yield opener
 
 
 class TestChromaContract(VectorIndexContract):
@@ -135,7 +79,7 @@ async def test_string_order_filters_are_evaluated_by_polystack(chroma_url: str, 
 
 async def test_an_unreachable_server_is_a_provider_error(tmp_path: Path) -> None:
     with pytest.raises(ProviderError, match="cannot reach"):
-        await create(config(f"http://127.0.0.1:{free_port()}", tmp_path, "x_"), {})
+        await create(config(f"http://127.0.0.1:{unused_port()}", tmp_path, "x_"), {})
 
 
 async def test_a_collection_deleted_behind_our_back_is_not_found(chroma_url: str, tmp_path: Path) -> None:

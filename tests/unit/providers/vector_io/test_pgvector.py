@@ -7,26 +7,28 @@ to run as root). Every test gets its own table prefix in the one database.
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import math
-import os
-import pwd
 import random
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import numpy as np
 import pytest
-from contract import DIM, STORE, OpenIndex, VectorIndexContract, all_ids, axis, chunk, ids, unit
+from contract import (
+    DIM,
+    STORE,
+    OpenIndex,
+    VectorIndexContract,
+    all_ids,
+    approximate_recall,
+    axis,
+    chunk,
+    ids,
+    shut_down_after,
+    unit,
+)
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError, ProviderError, ServiceUnavailableError
 from polystack.apis.vector_io.filters import matches
@@ -34,66 +36,9 @@ from polystack.apis.vector_io.index import ComparisonFilter, CompoundFilter, Fil
 from polystack.providers.remote.vector_io.pgvector import create
 from polystack.providers.remote.vector_io.pgvector.config import PgvectorConfig
 from polystack.testing.tcp_proxy import TcpProxy, unused_port
+from polystack.testing.throwaway_postgres import ThrowawayPostgres, pgserver_bin_dir
 
 PASSWORD = "hunter2-not-for-logs"
-
-
-class ThrowawayPostgres:
-    """initdb, then `postgres` as a child process, from the pgserver wheel's PostgreSQL, in a temp folder,
-    with fsync off (test data only). The kernel stops it if this process dies without calling stop()."""
-
-    def __init__(self, bin_dir: Path) -> None:
-        self.bin_dir = bin_dir
-        self.folder = Path(tempfile.mkdtemp(prefix="pgvector-test-"))
-        self.port = unused_port()
-        self._server: subprocess.Popen[bytes] | None = None
-        # PostgreSQL refuses to run as root; `nobody` exists everywhere and needs no useradd.
-        self._as: dict[str, Any] = {}
-        if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            self._as = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-            os.chown(self.folder, nobody.pw_uid, nobody.pw_gid)
-
-    def start(self) -> None:
-        data = str(self.folder / "data")
-        initdb = subprocess.run([str(self.bin_dir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
-                                 "-E", "UTF8", "--no-locale", "--no-sync"], capture_output=True, cwd=self.folder,
-                                **self._as)
-        if initdb.returncode != 0:
-            raise RuntimeError(f"initdb failed: {initdb.stdout.decode()}{initdb.stderr.decode()}")
-        with open(self.folder / "log", "wb") as log:
-            self._server = subprocess.Popen(
-                [str(self.bin_dir / "postgres"), "-D", data, "-h", "127.0.0.1", "-p", str(self.port),
-                 "-k", str(self.folder), "-c", "fsync=off", "-c", "full_page_writes=off"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, preexec_fn=_quit_with_parent, **self._as)
-        for _ in range(300):
-            ready = subprocess.run([str(self.bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)])
-            if ready.returncode == 0:
-                return
-            if self._server.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"PostgreSQL did not start: {(self.folder / 'log').read_text()}")
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.send_signal(signal.SIGINT)  # fast shutdown
-            self._server.wait(30)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _quit_with_parent() -> None:
-    """Runs in the child before exec: SIGQUIT (immediate shutdown) when the test process dies."""
-    ctypes.CDLL(None).prctl(1, signal.SIGQUIT)  # PR_SET_PDEATHSIG; kept across exec, set after the setuid
-
-
-def pgserver_bin_dir() -> Path | None:
-    """The bin folder of the PostgreSQL inside the pgserver wheel (found without importing pgserver,
-    whose import sets up lock files of its own)."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 
 @pytest.fixture(scope="module")
@@ -118,16 +63,9 @@ def config(port: int, prefix: str, **overrides: Any) -> PgvectorConfig:
 @pytest.fixture(params=[0, 100], ids=["hnsw", "exact-then-hnsw"])
 async def open_index(request: pytest.FixtureRequest, pg_port: int) -> AsyncIterator[OpenIndex]:
     """Stores with the HNSW index from the start, and stores that get it at 100 chunks."""
-    opened: list[VectorIndex] = []
     settings = config(pg_port, f"t{uuid.uuid4().hex[:10]}_", hnsw_min_chunks=request.param)
-
-    async def open_pgvector() -> VectorIndex:
-        opened.append(await create(settings, {}))
-        return opened[-1]
-
-    yield open_pgvector
-    for index in opened:
-        await index.shutdown()
+    async with shut_down_after(lambda: create(settings, {})) as opener:
+        yield opener
 
 
 class TestPgvectorContract(VectorIndexContract):
@@ -255,24 +193,7 @@ async def test_random_filters_select_what_the_reference_selects(open_index: Open
 
 
 async def test_hnsw_finds_near_exact_neighbours_with_and_without_filters(open_index: OpenIndex) -> None:
-    rng = np.random.default_rng(7)
-    vectors = rng.standard_normal((2000, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = await open_index()
-    await index.create_store("vs", 16)
-    await index.add_chunks("vs", [chunk(str(i), "x", odd=i % 2) for i in range(2000)], vectors.tolist())
-    odd = ComparisonFilter(type="eq", key="odd", value=1)
-    found = exact = 0
-    for query in vectors[:20] + 0.3 * rng.standard_normal((20, 16)).astype(np.float32):
-        scores = vectors @ (query / np.linalg.norm(query))
-        results = await index.query_vector("vs", query.tolist(), 10)
-        filtered = await index.query_vector("vs", query.tolist(), 10, odd)
-        assert len(filtered) == 10 and all(result.chunk.attributes["odd"] == 1 for result in filtered)
-        found += len({int(r.chunk.chunk_id) for r in results} & set(np.argsort(-scores)[:10].tolist()))
-        scores[::2] = -np.inf
-        found += len({int(r.chunk.chunk_id) for r in filtered} & set(np.argsort(-scores)[:10].tolist()))
-        exact += 20
-    assert found / exact >= 0.9
+    assert await approximate_recall(await open_index(), 2000) >= 0.9
 
 
 async def test_vectors_beyond_the_hnsw_limit_are_searched_exactly(open_index: OpenIndex) -> None:

@@ -6,24 +6,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from contract import DIM, STORE, OpenIndex, VectorIndexContract, all_ids, axis, chunk, ids
+from contract import (
+    DIM,
+    OpenIndex,
+    VectorIndexContract,
+    all_ids,
+    axis,
+    check_a_lost_keyword_index_is_rebuilt,
+    chunk,
+    shut_down_after,
+)
 
-from polystack.apis.vector_io.index import ComparisonFilter, VectorIndex
+from polystack.apis.vector_io.index import ComparisonFilter
 from polystack.providers.inline.vector_io.qdrant import create
 from polystack.providers.inline.vector_io.qdrant.config import QdrantConfig
 
 
 @pytest.fixture
 async def open_index(tmp_path: Path) -> AsyncIterator[OpenIndex]:
-    opened: list[VectorIndex] = []
-
-    async def open_qdrant() -> VectorIndex:
-        opened.append(await create(QdrantConfig(persist_dir=str(tmp_path / "qdrant")), {}))
-        return opened[-1]
-
-    yield open_qdrant
-    for index in opened:
-        await index.shutdown()
+    async with shut_down_after(lambda: create(QdrantConfig(persist_dir=str(tmp_path / "qdrant")), {})) as opener:
+        yield opener
 
 
 class TestQdrantContract(VectorIndexContract):
@@ -31,17 +33,7 @@ class TestQdrantContract(VectorIndexContract):
 
 
 async def test_a_lost_keyword_index_is_rebuilt_from_qdrant(tmp_path: Path) -> None:
-    config = QdrantConfig(persist_dir=str(tmp_path))
-    index = await create(config, {})
-    await index.create_store(STORE, DIM)
-    await index.add_chunks(STORE, [chunk("a", "zebra crossing"), chunk("b", "lion")], [axis(0), axis(1)])
-    await index.shutdown()
-    for name in ("keywords.db", "keywords.db-wal", "keywords.db-shm"):
-        (tmp_path / name).unlink(missing_ok=True)
-
-    index = await create(config, {})
-    assert ids(await index.query_keyword(STORE, "zebra", 5)) == ["a"]
-    await index.shutdown()
+    await check_a_lost_keyword_index_is_rebuilt(lambda: create(QdrantConfig(persist_dir=str(tmp_path)), {}), tmp_path)
 
 
 async def test_odd_store_ids_and_attribute_names_round_trip(tmp_path: Path) -> None:

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlite_vec
-from contract import DIM, STORE, OpenIndex, VectorIndexContract, all_ids, axis, chunk, ids
+from contract import DIM, STORE, OpenIndex, VectorIndexContract, all_ids, axis, chunk, ids, shut_down_after
 from pysqlite3 import dbapi2
 
-from polystack.apis.vector_io.index import VectorIndex
 from polystack.providers.inline.vector_io.sqlite_vec import create
 from polystack.providers.inline.vector_io.sqlite_vec.config import SqliteVecConfig
 from polystack.providers.inline.vector_io.sqlite_vec.vec0 import Vec0Embeddings, load_extension
@@ -28,16 +27,9 @@ from polystack.providers.utils.vector_index.sqlite_index import SQLiteVectorInde
 
 @pytest.fixture(params=[True, False], ids=["in-memory", "vec0-scan"])
 async def open_index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenIndex]:
-    opened: list[VectorIndex] = []
-
-    async def open_sqlite_vec() -> VectorIndex:
-        config = SqliteVecConfig(db_path=str(tmp_path / "vectors.db"), in_memory_index=request.param)
-        opened.append(await create(config, {}))
-        return opened[-1]
-
-    yield open_sqlite_vec
-    for index in opened:
-        await index.shutdown()
+    config = SqliteVecConfig(db_path=str(tmp_path / "vectors.db"), in_memory_index=request.param)
+    async with shut_down_after(lambda: create(config, {})) as opener:
+        yield opener
 
 
 class TestSqliteVecContract(VectorIndexContract):

@@ -25,6 +25,7 @@ from polystack.apis.vector_io.index import AttributeValue, Chunk, Filter, Scored
 from polystack.providers.utils.vector_index.keyword import fts_match
 from polystack.providers.utils.vector_index.keyword_sidecar import KeywordSidecar
 from polystack.providers.utils.vector_index.typed_filters import Condition, Untranslatable, plan
+from polystack.providers.utils.vector_index.unit_vectors import unit_rows
 
 T = TypeVar("T")
 # Names every engine accepts (Milvus: [A-Za-z_][A-Za-z0-9_]*; Chroma: ends alphanumeric); others go hex.
@@ -183,7 +184,7 @@ class EngineVectorIndex:
         # Within one call the last chunk of an id wins, as if they had been added one after another.
         last = sorted({chunk.chunk_id: index for index, chunk in enumerate(chunks)}.values())
         chunks = [chunks[index] for index in last]
-        vectors = unit_rows([embeddings[index] for index in last], dimension, store_id)
+        vectors = _store_unit_rows([embeddings[index] for index in last], dimension, store_id)
         async with self._lock(store_id):
             self._dimension(store_id)
             await self._keywords(self._sidecar.put, store_id, [(chunk.chunk_id, chunk.content) for chunk in chunks])
@@ -211,7 +212,7 @@ class EngineVectorIndex:
 
     async def query_vector(self, store_id: str, embedding: list[float], k: int,
                            filters: Filter | None = None) -> list[ScoredChunk]:
-        query = unit_rows([embedding], self._dimension(store_id), store_id)[0]
+        query = _store_unit_rows([embedding], self._dimension(store_id), store_id)[0]
         condition = plan(filters)
         if k < 1 or condition is False:
             return []
@@ -264,18 +265,10 @@ class EngineVectorIndex:
         await asyncio.to_thread(self._sidecar.close)
 
 
-def unit_rows(embeddings: list[list[float]], dimension: int, store_id: str) -> np.ndarray:
-    """A float32 matrix of rows scaled to length 1, so that cosine is an inner product if a caller forgot to."""
-    try:
-        vectors = np.asarray(embeddings, dtype=np.float32)
-    except (ValueError, TypeError):
-        vectors = np.empty(0, np.float32)
-    if vectors.ndim != 2 or vectors.shape[1] == 0:
-        raise InvalidRequestError("embeddings must be lists of numbers, all of one length", param="embeddings")
+def _store_unit_rows(embeddings: list[list[float]], dimension: int, store_id: str) -> np.ndarray:
+    """`unit_rows`, which must also have the store's dimension."""
+    vectors = unit_rows(embeddings)
     if vectors.shape[1] != dimension:
         raise InvalidRequestError(f"Vector store '{store_id}' holds {dimension}-dimensional vectors, "
                                   f"not {vectors.shape[1]}.", param="embedding")
-    if not np.isfinite(vectors).all():
-        raise InvalidRequestError("embeddings must be finite numbers", param="embeddings")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms == 0, 1, norms), dtype=np.float32)
+    return vectors

@@ -29,6 +29,7 @@ from polystack.providers.utils.vector_index.database import Database
 from polystack.providers.utils.vector_index.keyword import fts_match
 from polystack.providers.utils.vector_index.searcher import VectorSearcher
 from polystack.providers.utils.vector_index.store_rows import StoreRows
+from polystack.providers.utils.vector_index.unit_vectors import unit_rows
 
 T = TypeVar("T")
 SearcherFactory = Callable[[StoredStore, StoreRows], VectorSearcher]
@@ -173,7 +174,7 @@ class SQLiteVectorIndex:
         # Within one call the last chunk of an id wins, as if they had been added one after another.
         last = sorted({chunk.chunk_id: index for index, chunk in enumerate(chunks)}.values())
         chunks = [chunks[index] for index in last]
-        vectors = _unit_rows([embeddings[index] for index in last])
+        vectors = unit_rows([embeddings[index] for index in last])
         _check_dimension(self._store(store_id).info, vectors.shape[1])
 
         def work(conn: Any, store: _Store) -> tuple[list[int], list[int]]:
@@ -213,7 +214,7 @@ class SQLiteVectorIndex:
 
     async def query_vector(self, store_id: str, embedding: list[float], k: int,
                            filters: Filter | None = None) -> list[ScoredChunk]:
-        query = _unit_rows([embedding])[0]
+        query = unit_rows([embedding])[0]
         if k < 1:
             return []
         return await self._run(self._query_vector, store_id, query, k, filters, executor=self._search_executor)
@@ -267,20 +268,6 @@ class SQLiteVectorIndex:
         for executor in (self._search_executor, self._executor):
             await asyncio.to_thread(executor.shutdown, wait=True)  # lets running calls finish
         await asyncio.to_thread(self._db.close)
-
-
-def _unit_rows(embeddings: list[list[float]]) -> np.ndarray:
-    """A float32 matrix of rows scaled to length 1, so inner product is cosine even if a caller forgot to."""
-    try:
-        vectors = np.asarray(embeddings, dtype=np.float32)
-    except (ValueError, TypeError):
-        vectors = np.empty(0, np.float32)
-    if vectors.ndim != 2 or vectors.shape[1] == 0:
-        raise InvalidRequestError("embeddings must be lists of numbers, all of one length", param="embeddings")
-    if not np.isfinite(vectors).all():
-        raise InvalidRequestError("embeddings must be finite numbers", param="embeddings")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms == 0, 1, norms), dtype=np.float32)
 
 
 def _check_dimension(info: StoredStore, dimension: int) -> None:

@@ -22,7 +22,6 @@ from typing import Any
 
 import asyncpg
 import asyncpg.exceptions as pg
-import numpy as np
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError, ServiceUnavailableError
 from polystack.apis.vector_io.index import AttributeValue, Chunk, Filter, ScoredChunk
@@ -31,6 +30,7 @@ from polystack.providers.remote.vector_io.pgvector.bm25 import keyword_sql
 from polystack.providers.remote.vector_io.pgvector.config import PgvectorConfig
 from polystack.providers.remote.vector_io.pgvector.filter_sql import SqlParams, filter_sql
 from polystack.providers.remote.vector_io.pgvector.schema import MAX_DIMENSIONS, Schema, StoreRow
+from polystack.providers.utils.vector_index.unit_vectors import unit_rows
 
 logger = logging.getLogger("polystack.vector_io.pgvector")
 
@@ -175,7 +175,7 @@ class PgvectorIndex:
             return
         # Within one call the last chunk of an id wins, as if they had been added one after another.
         last = sorted({chunk.chunk_id: index for index, chunk in enumerate(chunks)}.values())
-        vectors = _unit_rows([embeddings[index] for index in last])
+        vectors = unit_rows([embeddings[index] for index in last])
         records = [(chunk.chunk_id, chunk.file_id, chunk.filename, chunk.content, _json(chunk.attributes),
                     _json(chunk.metadata), vector) for chunk, vector in zip((chunks[i] for i in last), vectors,
                                                                             strict=True)]
@@ -222,7 +222,7 @@ class PgvectorIndex:
 
     async def query_vector(self, store_id: str, embedding: list[float], k: int,
                            filters: Filter | None = None) -> list[ScoredChunk]:
-        query = _unit_rows([embedding])[0]
+        query = unit_rows([embedding])[0]
         wanted = k * FILTERED_CANDIDATES_PER_RESULT if filters is not None else k
         # Set in the lookup's round trip; harmless when the store turns out to have no HNSW index.
         ef_search = min(MAX_EF_SEARCH, max(self._config.hnsw_ef_search, wanted)) if k <= MAX_EF_SEARCH else None
@@ -275,20 +275,6 @@ def _json(value: dict[str, Any]) -> str:
         return json.dumps(value, allow_nan=False)
     except ValueError as exc:  # JSONB has no NaN or infinity
         raise InvalidRequestError(f"attributes and metadata must be finite numbers: {exc}", param="chunks") from exc
-
-
-def _unit_rows(embeddings: list[list[float]]) -> np.ndarray:
-    """A float32 matrix of rows scaled to length 1, so inner product is cosine even if a caller forgot to."""
-    try:
-        vectors = np.asarray(embeddings, dtype=np.float32)
-    except (ValueError, TypeError):
-        vectors = np.empty(0, np.float32)
-    if vectors.ndim != 2 or vectors.shape[1] == 0:
-        raise InvalidRequestError("embeddings must be lists of numbers, all of one length", param="embeddings")
-    if not np.isfinite(vectors).all():
-        raise InvalidRequestError("embeddings must be finite numbers", param="embeddings")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)
 
 
 def _check_dimension(store_id: str, store: StoreRow, dimension: int) -> None:
