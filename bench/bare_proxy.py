@@ -11,6 +11,7 @@ import argparse
 
 import aiohttp
 import uvicorn
+from instant_upstream import read_body
 
 UPSTREAM = ""
 _session: aiohttp.ClientSession | None = None
@@ -20,12 +21,7 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     global _session
     if scope["type"] != "http":
         return
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
+    body = await read_body(receive)
     if _session is None:
         _session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512))
     async with _session.post(UPSTREAM + scope["path"], data=body,

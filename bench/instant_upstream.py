@@ -41,12 +41,7 @@ CHUNKS = [_chunk(i, i == 19) for i in range(20)] + [b"data: [DONE]\n\n"]
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     if scope["type"] != "http":
         return
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
+    body = await read_body(receive)
     if scope["path"].endswith("/models"):
         await _send(send, MODELS, b"application/json")
     elif b'"stream":true' in body.replace(b" ", b""):
@@ -58,6 +53,16 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     else:  # a fresh id each time, as real servers give (stored completions are keyed by it)
         await _send(send, COMPLETION.replace(b"chatcmpl-instant", b"chatcmpl-" + uuid.uuid4().hex.encode()),
                     b"application/json")
+
+
+async def read_body(receive) -> bytes:  # type: ignore[no-untyped-def]
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
 
 
 async def _send(send, payload: bytes, content_type: bytes) -> None:  # type: ignore[no-untyped-def]
