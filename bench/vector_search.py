@@ -224,16 +224,19 @@ def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-async def main(sizes: list[int], providers: list[str], repeats: int) -> dict[str, Any]:
+async def main(sizes: list[int], providers: list[str], repeats: int, output: Path) -> None:
+    """Measures every provider at every size, writing `output` after each: a long run keeps what it got."""
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for size in sizes:
         corpus = Corpus(size)
         for name in providers:
             print(f"{name} at {size} chunks...", flush=True)
             results.setdefault(str(size), {})[name] = await measure(PROVIDERS[name], corpus, repeats)
+            figures = {"results": results, "dimension": DIM, "queries_per_run": QUERIES, "cpus": os.cpu_count(),
+                       "load_average_1m": round(os.getloadavg()[0], 2)}
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(figures, indent=2) + "\n")
     print(table(results))
-    return {"results": results, "dimension": DIM, "queries_per_run": QUERIES, "cpus": os.cpu_count(),
-            "load_average_1m": round(os.getloadavg()[0], 2)}
 
 
 if __name__ == "__main__":
@@ -243,6 +246,4 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3, help="query runs per provider and size")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "vector_search.json")
     args = parser.parse_args()
-    figures = asyncio.run(main(args.sizes, args.providers, args.repeats))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(figures, indent=2) + "\n")
+    asyncio.run(main(args.sizes, args.providers, args.repeats, args.output))
