@@ -51,9 +51,15 @@ class StoredFiles:
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
-    async def start(self) -> None:
-        await self.metadata.create_table()
+    async def start(self) -> StoredFiles:
+        """Ready to serve; if it cannot start, what it holds (metadata store, byte store) is released."""
+        try:
+            await self.metadata.create_table()
+        except BaseException:
+            await self.shutdown()
+            raise
         self._sweeper = asyncio.create_task(self._sweep_forever(), name=f"{self.provider_id}-expiry-sweep")
+        return self
 
     async def create_file(self, request: CreateFileRequest, content: AsyncIterator[bytes]) -> FileObject:
         expires_in = self._expiry_seconds(request)

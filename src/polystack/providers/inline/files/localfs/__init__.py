@@ -17,10 +17,4 @@ async def create(config: LocalfsFilesConfig, deps: Any) -> Any:
     blobs = DiskByteStore(root)
     metadata, owned = await open_files_metadata(config.metadata_store, getattr(deps, "storage", None),
                                                 root / "files_metadata.db")
-    files = StoredFiles(config, blobs, metadata, owned)
-    try:
-        await files.start()
-    except BaseException:
-        await files.shutdown()
-        raise
-    return files
+    return await StoredFiles(config, blobs, metadata, owned).start()

@@ -14,10 +14,4 @@ async def create(config: S3FilesConfig, deps: Any) -> Any:
 
     metadata, owned = await open_files_metadata(config.metadata_store, getattr(deps, "storage", None), None)
     blobs = await S3ByteStore.connect(config)
-    files = StoredFiles(config, blobs, metadata, owned)
-    try:
-        await files.start()
-    except BaseException:
-        await files.shutdown()
-        raise
-    return files
+    return await StoredFiles(config, blobs, metadata, owned).start()
