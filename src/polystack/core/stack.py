@@ -19,7 +19,6 @@ from polystack.core.routing.vector_io import VectorIORouter
 from polystack.core.storage.backends import Storage
 from polystack.core.stores.inference import InferenceStore
 from polystack.core.stores.journal import Journal, journal_directory
-from polystack.core.vector_stores.query_rewrite import DEFAULT_PROMPT as DEFAULT_REWRITE_PROMPT
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
 from polystack.core.vector_stores.records import VectorStoreRecords
 from polystack.providers.registry import all_specs
@@ -112,7 +111,7 @@ class Stack:
             embedding_batch_size=settings.embedding_batch_size,
             rewriter=QueryRewriter(
                 self.impls[Api.inference], settings.default_query_expansion_model,
-                prompt=settings.query_expansion_prompt or DEFAULT_REWRITE_PROMPT,
+                prompt=settings.query_expansion_prompt,
                 max_tokens=settings.query_expansion_max_tokens, temperature=settings.query_expansion_temperature),
         )
         await router.start()

@@ -309,7 +309,6 @@ class VectorIORouter:
         store = await self.records.store(vector_store_id)
         queries = [request.query] if isinstance(request.query, str) else request.query
         if request.rewrite_query:
-            self.rewriter.check_enabled()
             queries = [await self.rewriter.rewrite(query) for query in queries]
         k = request.max_num_results
         best: dict[str, ScoredChunk] = {}

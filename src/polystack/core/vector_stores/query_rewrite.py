@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from polystack.apis.errors import InvalidRequestError, NotFoundError, ProviderError, ServiceUnavailableError
+from polystack.apis.errors import InvalidRequestError, NotFoundError
 from polystack.apis.inference.types import ChatCompletionRequest
+from polystack.core.vector_stores.ingestion import TRANSIENT
 
 logger = logging.getLogger("polystack.vector_io")
 
@@ -30,15 +31,15 @@ _LEADS = ("search query:", "query:", "rewritten query:")
 
 
 class QueryRewriter:
-    def __init__(self, inference: Any, model: str | None, *, prompt: str = DEFAULT_PROMPT, max_tokens: int = 100,
+    def __init__(self, inference: Any, model: str | None, *, prompt: str | None = None, max_tokens: int = 100,
                  temperature: float = 0.3) -> None:
         self.inference = inference
         self.model = model
-        self.prompt = prompt
+        self.prompt = prompt or DEFAULT_PROMPT
         self.max_tokens = max_tokens
         self.temperature = temperature
 
-    def check_enabled(self) -> None:
+    def _require_model(self) -> None:
         if not self.model:
             raise InvalidRequestError(
                 "rewrite_query needs a query expansion model, and this server has none: set "
@@ -47,7 +48,7 @@ class QueryRewriter:
 
     async def rewrite(self, query: str) -> str:
         """The rewritten query, or `query` itself when the model gives nothing usable."""
-        self.check_enabled()
+        self._require_model()
         assert self.model is not None
         examples = EXAMPLES if self.prompt == DEFAULT_PROMPT else ()  # a custom prompt brings its own
         shots = [{"role": role, "content": text} for pair in examples
@@ -60,7 +61,7 @@ class QueryRewriter:
         except NotFoundError as exc:  # a config mistake of the server's, said as such
             raise InvalidRequestError(f"rewrite_query: the server's query expansion model '{self.model}' is not "
                                       f"available: {exc.message}", param="rewrite_query") from None
-        except (ProviderError, ServiceUnavailableError) as exc:
+        except TRANSIENT as exc:
             logger.warning("query rewrite with %s failed, searching the original query: %s", self.model, exc)
             return query
         return _cleaned(completion.choices[0].message.content or "") or query
