@@ -63,12 +63,14 @@ class NotFoundError(PolystackError):
 class ModelNotFoundError(NotFoundError):
     code = "model_not_found"
 
-    def __init__(self, model: str) -> None:
-        super().__init__(
-            f"The model '{model}' does not exist or you do not have access to it. "
-            "List the available models with GET /v1/models.",
-            param="model",
+    def __init__(self, model: str, *, candidates: list[str] | None = None) -> None:
+        hint = (
+            f"Several models have that name; pass one of: {', '.join(candidates)}."
+            if candidates
+            else "List the available models with GET /v1/models."
         )
+        super().__init__(f"The model '{model}' does not exist or you do not have access to it. {hint}", param="model")
+        self.candidates = candidates or []
 
 
 class ConflictError(PolystackError):

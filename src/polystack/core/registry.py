@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TypeVar
+
+from pydantic import ValidationError
 
 from polystack.apis.datatypes import Resource
 from polystack.core.storage.kv.api import KVStore
@@ -11,6 +14,8 @@ from polystack.core.storage.kv.api import KVStore
 R = TypeVar("R", bound=Resource)
 
 KEY_PREFIX = "registry:v1::"
+
+logger = logging.getLogger("polystack.registry")
 
 
 class ResourceRegistry:
@@ -29,9 +34,15 @@ class ResourceRegistry:
         return cls.model_validate_json(raw) if raw is not None else None
 
     async def all(self, cls: type[R], resource_type: str) -> list[R]:
-        return [
-            cls.model_validate_json(raw) for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:")
-        ]
+        """Every stored resource of the type; a record that no longer validates is skipped and logged."""
+        resources = []
+        for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:"):
+            try:
+                resources.append(cls.model_validate_json(raw))
+            except ValidationError as exc:  # one bad record must not hide all the others
+                logger.warning("skipping a stored %s that does not validate (%s): %.200s",
+                               resource_type, exc.errors()[0]["msg"], raw)
+        return resources
 
     async def put(self, resource: Resource) -> None:
         async with self._lock:

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+import orjson
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from polystack.apis.datatypes import Api
 from polystack.apis.http import JSONBody, impl_of
 from polystack.apis.models.protocol import Models
-from polystack.apis.models.types import ModelList, RegisterModelRequest
+from polystack.apis.models.types import Model, ModelList, RegisterModelRequest
 
 router = APIRouter(tags=["models"])
 models = Depends(impl_of(Api.models))
+logger = logging.getLogger("polystack.models")
 
 
 @router.get("/models", summary="List models (OpenAI list shape, with custom_metadata)")
 async def list_models(impl: Models = models) -> Response:
-    return JSONBody(ModelList(data=[model.to_openai() for model in await impl.list_models()]))
+    return JSONBody(ModelList(data=[entry for entry in map(_listable, await impl.list_models()) if entry]))
+
+
+def _listable(model: Model) -> dict[str, Any] | None:
+    """The model's OpenAI object, or None (logged) when it cannot be written: one bad entry must not fail all."""
+    entry = model.to_openai()
+    try:
+        orjson.dumps(entry)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        logger.warning("leaving model '%s' out of the listing: %s", model.identifier, exc)
+        return None
+    return entry
 
 
 @router.get("/models/{model_id:path}", summary="Retrieve a model")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from polystack.apis.datatypes import Resource
+from polystack.apis.json_values import json_problem
 
 
 class ModelType(StrEnum):
@@ -43,6 +44,7 @@ class Model(Resource):
     def _embedding_has_dimension(self) -> Model:
         if self.model_type == ModelType.embedding and "embedding_dimension" not in self.metadata:
             raise ValueError("an embedding model needs metadata.embedding_dimension")
+        check_embedding_dimension(self.metadata)
         return self
 
     def to_openai(self) -> dict[str, Any]:
@@ -72,7 +74,26 @@ class RegisterModelRequest(BaseModel):
     )
     provider_id: str | None = Field(default=None, description="Which provider serves it; inferred if unique.")
     model_type: ModelType | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form; `embedding_dimension` (a positive integer) for embedding models."
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        # refused here, or the model would be stored and then break GET /v1/models for every caller
+        problem = json_problem(metadata)
+        if problem is not None:
+            raise ValueError(f"'{problem[0]}': {problem[1]}")
+        return check_embedding_dimension(metadata)
+
+
+def check_embedding_dimension(metadata: dict[str, Any]) -> dict[str, Any]:
+    """`embedding_dimension`, when present, is a positive integer (vector stores size their indexes by it)."""
+    dimension = metadata.get("embedding_dimension", 1)
+    if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
+        raise ValueError(f"embedding_dimension must be a positive integer, not {dimension!r}")
+    return metadata
 
 
 class ModelList(BaseModel):

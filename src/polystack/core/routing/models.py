@@ -129,11 +129,21 @@ class ModelsRoutingTable:
             ):
                 model = Model(identifier=model_id, provider_id=provider_id, provider_resource_id=name)
             else:
-                raise ModelNotFoundError(model_id)
+                model = self._by_short_name(model_id)
         impl = self.providers.get(model.provider_id)
         if impl is None:
             raise ModelNotFoundError(model_id)
         return model, impl
+
+    def _by_short_name(self, name: str) -> Model:
+        """The one served model whose provider calls it `name`; a 404 naming the candidates otherwise."""
+        candidates = sorted(
+            (m for m in self._models.values() if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
+            key=lambda m: m.identifier,
+        )
+        if len(candidates) == 1:
+            return candidates[0]
+        raise ModelNotFoundError(name, candidates=[m.identifier for m in candidates])
 
     # ---- the Models API ------------------------------------------------------------------------
 
@@ -142,9 +152,7 @@ class ModelsRoutingTable:
 
     async def get_model(self, model_id: str) -> Model:
         model = self._models.get(model_id) or await self._registry.get(Model, "model", model_id)
-        if model is None:
-            raise ModelNotFoundError(model_id)
-        return model
+        return model if model is not None else self._by_short_name(model_id)
 
     async def register_model(self, request: RegisterModelRequest, *, replace: bool = False) -> Model:
         provider_id, provider_model_id = self._target_of(request)
@@ -164,6 +172,13 @@ class ModelsRoutingTable:
             owner=current_user.get(),  # kept with the resource, for access policies to filter on
         )
         existing = self._models.get(model.identifier)
+        if existing and not replace and existing.source == ModelSource.listed_from_provider:
+            # a registration would shadow the listed entry, and then unregistering it would delete it
+            raise ConflictError(
+                f"model '{model.identifier}' is listed by provider '{existing.provider_id}'; register an alias "
+                "under another model_id instead",
+                param="model_id",
+            )
         if existing and not replace and existing.source == ModelSource.via_register_api:
             same = (existing.provider_id, existing.provider_resource_id) == (provider_id, provider_model_id)
             if not same:
@@ -203,7 +218,10 @@ class ModelsRoutingTable:
         return provider_id, provider_model_id
 
     async def unregister_model(self, model_id: str) -> None:
-        model = await self.get_model(model_id)
+        """Remove by exact identifier: a short name is never enough to delete something."""
+        model = self._models.get(model_id) or await self._registry.get(Model, "model", model_id)
+        if model is None:
+            raise ModelNotFoundError(model_id)
         if model.source == ModelSource.listed_from_provider:
             raise InvalidRequestError(
                 f"model '{model_id}' is listed by provider '{model.provider_id}' and comes back on every "
