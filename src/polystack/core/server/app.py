@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import ROUTED_APIS, Api
-from polystack.core.server.errors import install_error_handlers
+from polystack.core.server.errors import install_error_handlers, route_patterns
 from polystack.core.server.middleware import ProviderDataMiddleware
 from polystack.core.stack import Stack
 
@@ -42,6 +42,7 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.impls = stack.impls
     app.state.stack = stack
     routes: list[tuple[str, str, Api]] = []
+    served: list[tuple[str, str]] = []
     for api in served_apis(stack):
         entry = CATALOG[api]
         router = entry.router()
@@ -50,7 +51,9 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
             routes += [(prefix + r.path, m, api) for r in router.routes if isinstance(r, APIRoute) for m in r.methods]
         for prefix in entry.deprecated_prefixes:
             app.include_router(router, prefix=prefix, include_in_schema=False, deprecated=True)
+            served += [(prefix + r.path, m) for r in router.routes if isinstance(r, APIRoute) for m in r.methods]
     stack.route_table = routes
+    app.state.route_patterns = route_patterns(served + [(path, method) for path, method, _ in routes])
     install_error_handlers(app)
     app.add_middleware(ProviderDataMiddleware)
 

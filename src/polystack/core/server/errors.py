@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import compile_path, get_route_path
 
 from polystack.apis.errors import PolystackError, error_body_for_status
 from polystack.core.config import location
@@ -35,6 +37,18 @@ def validation_message(errors: list[Any]) -> tuple[str, str | None]:
     return (f"Invalid value for '{param}': {message}." if param else f"Invalid request: {message}."), param
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (Starlette's 405 names only the first route's)."""
+    path = get_route_path(request.scope)
+    table: list[tuple[re.Pattern[str], str]] = getattr(request.app.state, "route_patterns", [])
+    return sorted({method for pattern, method in table if pattern.match(path)})
+
+
+def route_patterns(routes: list[tuple[str, str]]) -> list[tuple[re.Pattern[str], str]]:
+    """(path, method) pairs as (compiled path pattern, method), the way Starlette matches paths."""
+    return [(compile_path(path)[0], method) for path, method in routes]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PolystackError)
     async def polystack_error(_: Request, exc: PolystackError) -> JSONResponse:
@@ -50,12 +64,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = str(exc.detail)
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and message == "Not Found":
             message = "Unknown route; GET /v1/inspect/routes lists the served ones."
-        return JSONResponse(error_body_for_status(exc.status_code, message), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            message = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}."
+        body = error_body_for_status(exc.status_code, message)
+        body["error"]["code"] = getattr(exc, "code", None)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,16 @@
+"""Errors of the HTTP layer: 405 lists every method of the path; nothing becomes a bare 500."""
+
+import pytest
+
+
+@pytest.mark.parametrize(("path", "methods"), [
+    ("/v1/models", {"GET", "POST"}),
+    ("/v1/models/my-alias", {"GET", "DELETE"}),
+    ("/v1/chat/completions", {"GET", "POST"}),
+])
+async def test_405_allow_header_lists_every_method_of_the_path(stack, path, methods):
+    response = await stack.http.put(path)
+    assert response.status_code == 405
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert methods <= allowed and "PUT" not in allowed
+    assert response.json()["error"]["type"] == "invalid_request_error"
