@@ -13,8 +13,11 @@ INT_MIN = -(2**63)
 INT_MAX = 2**64 - 1
 
 
-def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, str] | None:
-    """The first problem as (key path, message), or None; iterative, so deep input cannot overflow the stack."""
+def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH, scalars: bool = True) -> tuple[str, str] | None:
+    """The first problem as (key path, message), or None; iterative, so deep input cannot overflow the stack.
+
+    `scalars=False` checks the nesting only, for values whose strings and integers are known good.
+    """
     pending: list[tuple[Any, str, int]] = [(value, "", 1)]
     while pending:
         item, path, depth = pending.pop()
@@ -22,12 +25,14 @@ def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, s
             return path, f"nested deeper than {max_depth} levels"
         if isinstance(item, dict):
             for key, child in item.items():
-                child_path = f"{path}.{_shown(key)}" if path else _shown(key)
-                if _has_surrogate(key):
-                    return child_path, "key holds a lone surrogate (not valid Unicode)"
-                pending.append((child, child_path, depth + 1))
+                if scalars or isinstance(child, dict | list):
+                    child_path = f"{path}.{_shown(key)}" if path else _shown(key)
+                    if scalars and _has_surrogate(key):
+                        return child_path, "key holds a lone surrogate (not valid Unicode)"
+                    pending.append((child, child_path, depth + 1))
         elif isinstance(item, list):
-            pending.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
+            pending.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item)
+                           if scalars or isinstance(child, dict | list))
         elif isinstance(item, str):
             if _has_surrogate(item):
                 return path, "string holds a lone surrogate (not valid Unicode)"

@@ -51,6 +51,29 @@ class RegisteredResources(_Strict):
     tool_groups: list[dict[str, Any]] = Field(default_factory=list)
 
 
+MiB = 1024 * 1024
+
+
+class LimitsConfig(_Strict):
+    """What one request may cost: body sizes, how long a client may take to send it, and JSON nesting."""
+
+    max_body_bytes: int = Field(
+        default=16 * MiB, ge=1024,
+        description="Largest request body (JSON) accepted; a bigger one gets 413 in OpenAI's error shape as soon "
+        "as its Content-Length, or its bytes so far, pass this. Uploads to /v1/files instead get the files "
+        "provider's max_upload_bytes (plus 1 MiB for the form around the file).")
+    header_timeout_seconds: float = Field(
+        default=10, gt=0,
+        description="A connection whose request line and headers are not all in by then gets 408 and is closed.")
+    body_timeout_seconds: float = Field(
+        default=60, gt=0,
+        description="The whole body of a request must arrive within this many seconds of its headers; 408 if not.")
+    upload_timeout_seconds: float = Field(
+        default=900, gt=0, description="The same deadline for multipart uploads to /v1/files.")
+    max_json_depth: int = Field(
+        default=64, ge=2, le=200, description="Deepest nesting of objects and arrays accepted in a JSON body.")
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
@@ -61,6 +84,7 @@ class ServerConfig(_Strict):
     auth: dict[str, Any] | None = None
     quota: dict[str, Any] | None = None
     cors: bool | dict[str, Any] | None = None
+    limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")
 
 
 class TelemetryConfig(_Strict):

@@ -11,7 +11,10 @@ from fastapi.routing import APIRoute
 from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import ROUTED_APIS, Api
+from polystack.core.config import RunConfig
+from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.errors import install_error_handlers, route_patterns
+from polystack.core.server.json_guard import JSONGuardMiddleware
 from polystack.core.server.middleware import ProviderDataMiddleware
 from polystack.core.stack import Stack
 
@@ -55,6 +58,18 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     stack.route_table = routes
     app.state.route_patterns = route_patterns(served + [(path, method) for path, method, _ in routes])
     install_error_handlers(app)
+    limits = stack.config.server.limits
+    app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
     app.add_middleware(ProviderDataMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))  # outermost
 
     return app
+
+
+def files_upload_limit(config: RunConfig) -> int | None:
+    """The largest upload a files provider of the config accepts (its `max_upload_bytes`), if files are served."""
+    from polystack.providers.utils.files.config import FilesProviderConfig
+
+    default = FilesProviderConfig.model_fields["max_upload_bytes"].default
+    entries = config.providers.get(Api.files, [])
+    return max((int(entry.config.get("max_upload_bytes", default)) for entry in entries), default=None)

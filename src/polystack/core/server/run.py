@@ -10,6 +10,7 @@ import uvicorn
 
 from polystack.core.config import RunConfig
 from polystack.core.server.app import create_app
+from polystack.core.server.header_timeout import header_timeout_protocol
 from polystack.core.stack import Stack
 
 logger = logging.getLogger("polystack.server")
@@ -22,7 +23,7 @@ def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
         host=server.host,
         port=server.port,
         loop="uvloop",
-        http="httptools",
+        http=header_timeout_protocol(server.limits.header_timeout_seconds),  # httptools, plus a header deadline
         log_level="warning",
         access_log=False,
         ssl_certfile=server.tls_certfile,

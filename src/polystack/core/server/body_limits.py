@@ -1,0 +1,121 @@
+"""BodyLimitMiddleware: a body over its size limit gets 413, one slower than its deadline 408, before it is all read."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from polystack.apis.errors import error_body_for_status
+from polystack.core.config import LimitsConfig
+
+FORM_OVERHEAD_BYTES = 1024 * 1024  # the multipart fields and boundaries around an uploaded file
+
+
+class BodyRefused(HTTPException):
+    """Raised from `receive`, so whoever is reading the body (FastAPI, the upload parser) stops at once."""
+
+    def __init__(self, status_code: int, message: str, code: str) -> None:
+        super().__init__(status_code, detail=message, headers={"Connection": "close"})
+        self.code = code
+
+    def to_body(self) -> dict[str, object]:
+        body = error_body_for_status(self.status_code, str(self.detail))
+        body["error"]["code"] = self.code
+        return body
+
+
+@dataclass(frozen=True)
+class BodyRules:
+    max_bytes: int
+    timeout_seconds: float
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI: checks Content-Length up front, then counts and times the body as it arrives."""
+
+    def __init__(self, app: ASGIApp, *, limits: LimitsConfig, upload_bytes: int | None = None) -> None:
+        self.app = app
+        self.body = BodyRules(limits.max_body_bytes, limits.body_timeout_seconds)
+        self.upload = BodyRules(
+            (upload_bytes + FORM_OVERHEAD_BYTES) if upload_bytes else limits.max_body_bytes,
+            limits.upload_timeout_seconds,
+        )
+
+    def rules_for(self, scope: Scope) -> BodyRules:
+        """Multipart POSTs to the files API get the files provider's limit; everything else the body limit."""
+        content_type = _header(scope, b"content-type") or b""
+        is_upload = (scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/files")
+                     and content_type.lower().startswith(b"multipart/form-data"))
+        return self.upload if is_upload else self.body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rules = self.rules_for(scope)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > rules.max_bytes:
+            await _send_refusal(send, _too_large(rules))
+            return
+        started = False
+
+        async def send_watching(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, _LimitedReceive(receive, rules), send_watching)
+        except BodyRefused as exc:
+            if not started:  # once a response has begun, the server closes the connection instead
+                await _send_refusal(send, exc)
+
+
+class _LimitedReceive:
+    """A `receive` that raises BodyRefused past the byte limit or the deadline; after the body, it is plain."""
+
+    def __init__(self, receive: Receive, rules: BodyRules) -> None:
+        self._receive = receive
+        self._rules = rules
+        self._deadline = asyncio.get_running_loop().time() + rules.timeout_seconds
+        self._received = 0
+        self._done = False
+
+    async def __call__(self) -> Message:
+        if self._done:  # waiting for a disconnect while streaming a response has no deadline
+            return await self._receive()
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                message = await self._receive()
+        except TimeoutError:
+            raise BodyRefused(408, f"The request body did not arrive within {self._rules.timeout_seconds:g} "
+                                   "seconds.", "request_timeout") from None
+        if message["type"] != "http.request":
+            self._done = True
+            return message
+        self._received += len(message.get("body", b""))
+        if self._received > self._rules.max_bytes:
+            raise _too_large(self._rules)
+        self._done = not message.get("more_body", False)
+        return message
+
+
+def _too_large(rules: BodyRules) -> BodyRefused:
+    return BodyRefused(413, f"The request body is larger than the limit of {rules.max_bytes} bytes.",
+                       "payload_too_large")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope["headers"] if key == name), None)
+
+
+async def _send_refusal(send: Send, refusal: BodyRefused) -> None:
+    payload = orjson.dumps(refusal.to_body())
+    await send({"type": "http.response.start", "status": refusal.status_code,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,92 @@
+"""Body limits: 413 before a too-large body is read in full, 408 for a body slower than its deadline."""
+
+import asyncio
+
+import pytest
+
+import polystack
+from polystack.core.config import LimitsConfig, RunConfig
+from polystack.core.server.app import files_upload_limit
+from polystack.core.server.body_limits import BodyLimitMiddleware
+
+from .conftest import scripted_config
+
+
+@pytest.fixture
+async def small_stack():
+    config = scripted_config(limits={"max_body_bytes": 2048, "body_timeout_seconds": 0.3})
+    async with polystack.connect(config) as stack:
+        yield stack
+
+
+class Client:
+    """Drives an ASGI app by hand: the body in chunks, with a pause between them; counts what was read."""
+
+    def __init__(self, chunks, pause=0.0):
+        self.chunks = list(chunks)
+        self.pause = pause
+        self.read = 0
+        self.sent = []
+
+    async def receive(self):
+        if not self.chunks:
+            await asyncio.sleep(3600)
+        await asyncio.sleep(self.pause)
+        chunk = self.chunks.pop(0)
+        self.read += 1
+        return {"type": "http.request", "body": chunk, "more_body": bool(self.chunks)}
+
+    async def send(self, message):
+        self.sent.append(message)
+
+    async def call(self, app, headers=(), path="/v1/chat/completions", method="POST"):
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+                 "headers": [(b"content-type", b"application/json"), *headers], "client": ("127.0.0.1", 1),
+                 "server": ("127.0.0.1", 80), "state": {}}
+        await asyncio.wait_for(app(scope, self.receive, self.send), 5)
+        return self.sent[0]["status"], dict(self.sent[0]["headers"])
+
+
+async def test_a_declared_length_over_the_limit_is_413_without_reading_the_body(small_stack):
+    client = Client([b"x" * 4096])
+    status, headers = await client.call(small_stack.app, headers=[(b"content-length", b"4096")])
+    assert status == 413 and client.read == 0 and headers[b"connection"] == b"close"
+
+
+async def test_a_streamed_body_is_refused_as_soon_as_it_passes_the_limit(small_stack):
+    client = Client([b"x" * 1000] * 10)
+    status, _ = await client.call(small_stack.app)
+    assert status == 413 and client.read == 3
+
+
+async def test_413_is_in_openai_error_shape(small_stack):
+    response = await small_stack.http.post("/v1/chat/completions", content=b"[" + b"1," * 2000 + b"1]")
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == "payload_too_large"
+    assert "2048" in error["message"]
+
+
+async def test_a_body_slower_than_its_deadline_is_408(small_stack):
+    client = Client([b"{", b'"a"', b":1}"], pause=0.2)
+    status, _ = await client.call(small_stack.app)
+    assert status == 408 and client.read == 1
+
+
+async def test_bodies_within_the_limits_pass(small_stack):
+    client = Client([b'{"model": "my-alias", ', b'"messages": [{"role": "user", "content": "hi"}]}'], pause=0.05)
+    status, _ = await client.call(small_stack.app)
+    assert status == 200
+
+
+async def test_uploads_to_the_files_api_get_the_files_providers_limit():
+    config = RunConfig.model_validate({"distro_name": "x", "providers": {"files": [
+        {"provider_id": "f", "provider_type": "inline::localfs", "config": {"max_upload_bytes": 10_000_000}}]}})
+    assert files_upload_limit(config) == 10_000_000
+    middleware = BodyLimitMiddleware(None, limits=LimitsConfig(max_body_bytes=2048), upload_bytes=10_000_000)
+    form = {"type": "http", "method": "POST", "path": "/v1/files",
+            "headers": [(b"content-type", b"multipart/form-data; boundary=x")]}
+    assert middleware.rules_for(form).max_bytes > 10_000_000
+    assert middleware.rules_for({**form, "path": "/v1/chat/completions"}).max_bytes == 2048
+    assert middleware.rules_for({**form, "headers": []}).max_bytes == 2048
