@@ -22,8 +22,8 @@ def server(tmp_path_factory):
         "server": {"limits": {"header_timeout_seconds": 1, "body_timeout_seconds": 1}},
     }))
     port = unused_port()
-    child = ChildProcess("server", [sys.executable, "-m", "polystack.cli.main", "run", str(config), "--port", str(port)],
-                         ready_url=f"http://127.0.0.1:{port}/v1/health", log_path=folder / "server.log",
+    command = [sys.executable, "-m", "polystack.cli.main", "run", str(config), "--port", str(port)]
+    child = ChildProcess("server", command, ready_url=f"http://127.0.0.1:{port}/v1/health", log_path=folder / "server.log",
                          stop_signal=signal.SIGINT)
     try:
         yield child.wait_ready(60), port
