@@ -23,8 +23,8 @@ def server(tmp_path_factory):
     }))
     port = unused_port()
     command = [sys.executable, "-m", "polystack.cli.main", "run", str(config), "--port", str(port)]
-    child = ChildProcess("server", command, ready_url=f"http://127.0.0.1:{port}/v1/health", log_path=folder / "server.log",
-                         stop_signal=signal.SIGINT)
+    child = ChildProcess("server", command, ready_url=f"http://127.0.0.1:{port}/v1/health",
+                         log_path=folder / "server.log", stop_signal=signal.SIGINT)
     try:
         yield child.wait_ready(60), port
     finally:
