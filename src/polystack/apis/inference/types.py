@@ -6,7 +6,7 @@ can receive vendor extensions sent through the SDK's `extra_body`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,6 +31,25 @@ __all__ = [
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+# ---- limits: what one request may carry (OpenAI's where it documents one) ---------------------------
+
+MAX_MESSAGES = 4096
+MAX_TOOLS = 128  # OpenAI: "A max of 128 functions are supported."
+MAX_STOP_SEQUENCES = 16  # OpenAI documents 4; OpenAI-compatible servers accept more
+MAX_BATCH_INPUTS = 2048  # OpenAI: embeddings input "must be ... 2048 dimensions or less" per array
+MAX_TOKEN_IDS = 131072  # token ids in one prompt or one embeddings input
+MAX_LOGIT_BIAS = 1024
+MAX_TOKENS = 2**31 - 1  # max_tokens and friends fit a C int, which every inference engine uses
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+TokenId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+TokenIds = Annotated[list[TokenId], Field(min_length=1, max_length=MAX_TOKEN_IDS)]
+Seed = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX, description="Any 64-bit signed integer.")]
+Stop = str | Annotated[list[str], Field(max_length=MAX_STOP_SEQUENCES)]
+T = TypeVar("T")
+Batch = Annotated[list[T], Field(max_length=MAX_BATCH_INPUTS)]
 
 
 # ---- message content -------------------------------------------------------------------------
@@ -204,21 +223,21 @@ class ChatCompletionRequest(_Open):
     """POST /v1/chat/completions."""
 
     model: str = Field(min_length=1)
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES, description=f"At most {MAX_MESSAGES}.")
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    stop: str | list[str] | None = None
-    seed: int | None = None
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    stop: Stop | None = Field(default=None, description=f"At most {MAX_STOP_SEQUENCES} sequences.")
+    seed: Seed | None = None
     n: int | None = Field(default=None, ge=1, le=128)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    logit_bias: dict[str, float] | None = None
+    logit_bias: dict[str, float] | None = Field(default=None, max_length=MAX_LOGIT_BIAS)
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     response_format: ResponseFormat | None = None
-    tools: list[Tool] | None = None
+    tools: list[Tool] | None = Field(default=None, max_length=MAX_TOOLS, description=f"At most {MAX_TOOLS}.")
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     stream: bool | None = None
@@ -255,18 +274,20 @@ class CompletionRequest(_Open):
     """POST /v1/completions (legacy)."""
 
     model: str = Field(min_length=1)
-    prompt: str | list[str] | list[int] | list[list[int]]
-    max_tokens: int | None = Field(default=None, ge=1)
+    prompt: str | Batch[str] | TokenIds | Batch[TokenIds] = Field(
+        description=f"Text or token ids; a batch holds at most {MAX_BATCH_INPUTS}, each at most {MAX_TOKEN_IDS} ids."
+    )
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    stop: str | list[str] | None = None
+    stop: Stop | None = Field(default=None, description=f"At most {MAX_STOP_SEQUENCES} sequences.")
     n: int | None = Field(default=None, ge=1, le=128)
-    seed: int | None = None
+    seed: Seed | None = None
     echo: bool | None = None
     logprobs: int | None = Field(default=None, ge=0, le=5)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    best_of: int | None = Field(default=None, ge=1)
+    best_of: int | None = Field(default=None, ge=1, le=128)
     suffix: str | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
@@ -283,9 +304,11 @@ class EmbeddingsRequest(_Open):
     """POST /v1/embeddings."""
 
     model: str = Field(min_length=1)
-    input: str | list[str] | list[int] | list[list[int]]
+    input: str | Batch[str] | TokenIds | Batch[TokenIds] = Field(
+        description=f"Text or token ids; at most {MAX_BATCH_INPUTS} inputs, each at most {MAX_TOKEN_IDS} ids."
+    )
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: int | None = Field(default=None, ge=1, le=65536)
     user: str | None = None
 
     @model_validator(mode="after")

@@ -18,12 +18,21 @@ from polystack.core.config import location
 logger = logging.getLogger("polystack.server")
 
 
+# union members add their type as a path element ('str', 'list[int]', 'function-after[...]'); not field names
+_TYPE_TAG = re.compile(r"^(str|int|float|bool|bytes|none|list|dict|[a-z]+(-[a-z]+)*\[.*\]|(function|json)-.*)$")
+# errors that only say "this union member has another type": the error of the member that fits says more
+_MISMATCH = frozenset({"string_type", "int_type", "int_parsing", "float_type", "float_parsing", "bool_type",
+                       "bool_parsing", "list_type", "dict_type", "model_type", "model_attributes_type",
+                       "literal_error", "none_required", "is_instance_of", "string_sub_type"})
+
+
 def validation_message(errors: list[Any]) -> tuple[str, str | None]:
     """A readable message naming the first bad field, and that field as the `param`."""
     first = errors[0]
-    loc = tuple(part for part in first.get("loc", ()) if part != "body")
-    # discriminated unions add the tag as a path element; drop it for a readable key path
-    loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "json-"))))
+    field = _clean_loc(first.get("loc", ()))[:1]
+    first = next((e for e in errors if e.get("type") not in _MISMATCH and _clean_loc(e.get("loc", ()))[:1] == field),
+                 first)
+    loc = _clean_loc(first.get("loc", ()))
     if first.get("type") == "json_invalid":
         return "The request body is not valid JSON.", None
     if first.get("type") == "missing" and not loc:
@@ -35,6 +44,10 @@ def validation_message(errors: list[Any]) -> tuple[str, str | None]:
     if param and first.get("type") == "missing":
         return f"Missing required parameter: '{param}'.", param
     return (f"Invalid value for '{param}': {message}." if param else f"Invalid request: {message}."), param
+
+
+def _clean_loc(loc: Any) -> tuple[int | str, ...]:
+    return tuple(p for p in loc if p != "body" and not (isinstance(p, str) and _TYPE_TAG.match(p)))
 
 
 def allowed_methods(request: Request) -> list[str]:

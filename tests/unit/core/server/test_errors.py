@@ -14,3 +14,11 @@ async def test_405_allow_header_lists_every_method_of_the_path(stack, path, meth
     allowed = {m.strip() for m in response.headers["allow"].split(",")}
     assert methods <= allowed and "PUT" not in allowed
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_a_union_field_error_names_the_field_and_the_member_that_fits(stack):
+    body = {"model": "scripted/scripted-embedding", "input": ["x"] * 3000}
+    error = (await stack.http.post("/v1/embeddings", json=body)).json()["error"]
+    assert error["param"] == "input" and "2048" in error["message"]
+    body = {"model": "scripted/scripted-embedding", "input": [1, -1]}
+    assert (await stack.http.post("/v1/embeddings", json=body)).json()["error"]["param"] == "input[1]"
