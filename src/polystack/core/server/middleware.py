@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -32,11 +34,36 @@ class ProviderDataMiddleware:
                                         param="X-LlamaStack-Provider-Data")
             await _send_json(send, error.status_code, error.to_body())
             return
+        try:
+            bad_key = unsendable_key(data)
+        except RecursionError:
+            bad_key = "(nested too deep)"
+        if bad_key is not None:
+            # the value goes into upstream headers and URLs; it is a secret, so only its key is named
+            error = InvalidRequestError(f"X-LlamaStack-Provider-Data: '{bad_key}' holds control or non-ASCII "
+                                        "characters", param="X-LlamaStack-Provider-Data")
+            await _send_json(send, error.status_code, error.to_body())
+            return
         token = set_provider_data(data)
         try:
             await self.app(scope, receive, send)
         finally:
             reset_provider_data(token)
+
+
+def unsendable_key(data: Any, key: str = "") -> str | None:
+    """The key path of the first string that is not printable ASCII, which no HTTP header can carry."""
+    if isinstance(data, str):
+        return None if data.isascii() and data.isprintable() else key
+    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for name, value in children:
+        path = f"{key}[{name}]" if isinstance(name, int) else (f"{key}.{name}" if key else str(name))
+        if isinstance(name, str) and not (name.isascii() and name.isprintable()):
+            return "(a key)"
+        found = unsendable_key(value, path)
+        if found is not None:
+            return found
+    return None
 
 
 async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
