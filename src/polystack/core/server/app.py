@@ -16,6 +16,7 @@ from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.errors import install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
 from polystack.core.server.middleware import ProviderDataMiddleware
+from polystack.core.server.openapi import install_openapi
 from polystack.core.stack import Stack
 
 
@@ -58,6 +59,7 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     stack.route_table = routes
     app.state.route_patterns = route_patterns(served + [(path, method) for path, method, _ in routes])
     install_error_handlers(app)
+    install_openapi(app)
     limits = stack.config.server.limits
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
     app.add_middleware(ProviderDataMiddleware)
