@@ -13,7 +13,7 @@ from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import ROUTED_APIS, Api
 from polystack.core.config import RunConfig
 from polystack.core.server.body_limits import BodyLimitMiddleware
-from polystack.core.server.errors import install_error_handlers, route_patterns
+from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
 from polystack.core.server.middleware import ProviderDataMiddleware
 from polystack.core.server.openapi import install_openapi
@@ -63,7 +63,8 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     limits = stack.config.server.limits
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
     app.add_middleware(ProviderDataMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))  # outermost
+    app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
+    app.add_middleware(UnhandledErrorMiddleware)  # outermost
 
     return app
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path, get_route_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import PolystackError, error_body_for_status
 from polystack.core.config import location
@@ -93,3 +94,34 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error")
         return JSONResponse(error_body_for_status(500, "Internal server error."), status_code=500)
+
+
+class UnhandledErrorMiddleware:
+    """Pure ASGI, outermost: an unexpected exception becomes one logged 500 in OpenAI's shape, and is not re-raised.
+
+    Starlette's ServerErrorMiddleware re-raises after answering, so uvicorn logs the traceback a second
+    time and closes the connection, dropping the client's keep-alive for one bad request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_watching(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_watching)
+        except Exception:  # noqa: BLE001 - the one place that turns a bug into a plain 500
+            logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                return  # the response is under way; ending it here is all that is left to do
+            response = JSONResponse(error_body_for_status(500, "Internal server error."), status_code=500)
+            await response(scope, receive, send)

@@ -1,6 +1,9 @@
 """Errors of the HTTP layer: 405 lists every method of the path; nothing becomes a bare 500."""
 
+import orjson
 import pytest
+
+from polystack.core.server.errors import UnhandledErrorMiddleware
 
 
 @pytest.mark.parametrize(("path", "methods"), [
@@ -22,3 +25,20 @@ async def test_a_union_field_error_names_the_field_and_the_member_that_fits(stac
     assert error["param"] == "input" and "2048" in error["message"]
     body = {"model": "scripted/scripted-embedding", "input": [1, -1]}
     assert (await stack.http.post("/v1/embeddings", json=body)).json()["error"]["param"] == "input[1]"
+
+
+async def test_an_unexpected_exception_is_one_logged_500_that_is_not_re_raised(caplog):
+    async def failing(scope, receive, send):
+        raise RuntimeError("bug with a secret sk-123")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
+    await UnhandledErrorMiddleware(failing)(scope, None, send)  # returns: uvicorn keeps the connection
+    assert sent[0]["status"] == 500
+    body = orjson.loads(sent[1]["body"])
+    assert body["error"] == {"message": "Internal server error.", "type": "server_error", "param": None, "code": None}
+    assert "RuntimeError" in caplog.text
