@@ -6,8 +6,9 @@ import polystack
 from polystack.core.config import parse_run_config
 
 
-def scripted_config(**server):
+def scripted_config(storage=None, **server):
     return parse_run_config({
+        "storage": storage or {},
         "distro_name": "scripted",
         "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted", "config": {}}]},
         "registered_resources": {"models": [{"model_id": "my-alias", "provider_model_id": "scripted-model"}]},
