@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from polystack.apis.inference.responses import (
     ChatCompletion,
@@ -40,6 +40,7 @@ MAX_TOOLS = 128  # OpenAI: "A max of 128 functions are supported."
 MAX_STOP_SEQUENCES = 16  # OpenAI documents 4; OpenAI-compatible servers accept more
 MAX_BATCH_INPUTS = 2048  # OpenAI: embeddings input "must be ... 2048 dimensions or less" per array
 MAX_TOKEN_IDS = 131072  # token ids in one prompt or one embeddings input
+MAX_TOKEN_IDS_PER_REQUEST = 300_000  # OpenAI's cap on the tokens of all embeddings inputs of one request
 MAX_LOGIT_BIAS = 1024
 MAX_TOKENS = 2**31 - 1  # max_tokens and friends fit a C int, which every inference engine uses
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -293,11 +294,25 @@ class CompletionRequest(_Open):
     stream_options: StreamOptions | None = None
     user: str | None = None
 
+    @field_validator("prompt")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        return check_token_total(value)
+
     @property
     def stop_list(self) -> list[str]:
         if self.stop is None:
             return []
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+def check_token_total(value: Any) -> Any:
+    """A batch of token-id lists holds at most MAX_TOKEN_IDS_PER_REQUEST ids in all."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        total = sum(len(ids) for ids in value)
+        if total > MAX_TOKEN_IDS_PER_REQUEST:
+            raise ValueError(f"{total} token ids in all; at most {MAX_TOKEN_IDS_PER_REQUEST} per request")
+    return value
 
 
 class EmbeddingsRequest(_Open):
@@ -316,6 +331,11 @@ class EmbeddingsRequest(_Open):
         if isinstance(self.input, list) and not self.input:
             raise ValueError("'input' must not be an empty list")
         return self
+
+    @field_validator("input")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        return check_token_total(value)
 
     @property
     def texts(self) -> list[str] | None:

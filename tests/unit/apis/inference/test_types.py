@@ -40,6 +40,7 @@ def test_chat_requests_past_a_limit_are_refused_naming_the_field(extra):
     [1] * (MAX_TOKEN_IDS + 1),
     [[1]] * (MAX_BATCH_INPUTS + 1),
     [[1] * (MAX_TOKEN_IDS + 1)],
+    [[1] * 1000] * 301,
     [-1],
     [2**40],
 ])
