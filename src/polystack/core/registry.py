@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import TypeVar
 
@@ -40,8 +41,9 @@ class ResourceRegistry:
             try:
                 resources.append(cls.model_validate_json(raw))
             except ValidationError as exc:  # one bad record must not hide all the others
-                logger.warning("skipping a stored %s that does not validate (%s): %.200s",
-                               resource_type, exc.errors()[0]["msg"], raw)
+                first = exc.errors()[0]
+                logger.warning("skipping a stored %s that does not validate: %s at '%s' (identifier %.100r)",
+                               resource_type, first["msg"], ".".join(map(str, first["loc"])), _identifier(raw))
         return resources
 
     async def put(self, resource: Resource) -> None:
@@ -51,3 +53,11 @@ class ResourceRegistry:
     async def delete(self, resource_type: str, identifier: str) -> None:
         async with self._lock:
             await self._kv.delete(self._key(resource_type, identifier))
+
+
+def _identifier(raw: str) -> object:
+    """The record's identifier for the log (never the whole record, which may hold anything)."""
+    try:
+        return json.loads(raw).get("identifier")
+    except (ValueError, AttributeError):
+        return None

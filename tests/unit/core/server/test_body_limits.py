@@ -42,7 +42,7 @@ class Client:
     async def call(self, app, headers=(), path="/v1/chat/completions", method="POST"):
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
                  "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-                 "headers": [(b"content-type", b"application/json"), *headers], "client": ("127.0.0.1", 1),
+                 "headers": [*headers] or [(b"content-type", b"application/json")], "client": ("127.0.0.1", 1),
                  "server": ("127.0.0.1", 80), "state": {}}
         await asyncio.wait_for(app(scope, self.receive, self.send), 5)
         return self.sent[0]["status"], dict(self.sent[0]["headers"])
@@ -90,3 +90,11 @@ async def test_uploads_to_the_files_api_get_the_files_providers_limit():
     assert middleware.rules_for(form).max_bytes > 10_000_000
     assert middleware.rules_for({**form, "path": "/v1/chat/completions"}).max_bytes == 2048
     assert middleware.rules_for({**form, "headers": []}).max_bytes == 2048
+
+
+async def test_a_body_the_route_reads_itself_is_stopped_at_the_limit_too(small_stack):
+    client = Client([b"x" * 1000] * 10)
+    status, headers = await client.call(small_stack.app, headers=[(b"content-type", b"text/plain")])
+    assert status == 413 and client.read == 3 and headers[b"connection"] == b"close"
+    body = b"".join(m.get("body", b"") for m in client.sent[1:])
+    assert b'"code":"payload_too_large"' in body
