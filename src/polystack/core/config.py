@@ -66,10 +66,12 @@ class LimitsConfig(_Strict):
         default=10, gt=0,
         description="A connection whose request line and headers are not all in by then gets 408 and is closed.")
     body_timeout_seconds: float = Field(
-        default=60, gt=0,
-        description="The whole body of a request must arrive within this many seconds of its headers; 408 if not.")
-    upload_timeout_seconds: float = Field(
-        default=900, gt=0, description="The same deadline for multipart uploads to /v1/files.")
+        default=30, gt=0,
+        description="A body must arrive within this many seconds of its headers, plus the time its bytes take at "
+        "min_body_bytes_per_second; a slower one gets 408 and the connection is closed.")
+    min_body_bytes_per_second: int = Field(
+        default=32 * 1024, ge=1,
+        description="The slowest average rate at which a large body (an upload) is still waited for.")
     max_json_depth: int = Field(
         default=64, ge=2, le=200, description="Deepest nesting of objects and arrays accepted in a JSON body.")
 

@@ -1,4 +1,8 @@
-"""BodyLimitMiddleware: a body over its size limit gets 413, one slower than its deadline 408, before it is all read."""
+"""BodyLimitMiddleware: a body over its size limit gets 413, one slower than its deadline 408, before it is all read.
+
+The deadline grows with the bytes received, so a large upload at a decent rate is waited for, and a
+client trickling a few bytes at a time is cut off after the grace period.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +35,11 @@ class BodyRefused(HTTPException):
 @dataclass(frozen=True)
 class BodyRules:
     max_bytes: int
-    timeout_seconds: float
+    timeout_seconds: float  # the grace period; each byte received then adds 1 / min_rate seconds
+    min_rate: int
+
+    def deadline(self, start: float, received: int) -> float:
+        return start + self.timeout_seconds + received / self.min_rate
 
 
 class BodyLimitMiddleware:
@@ -39,10 +47,11 @@ class BodyLimitMiddleware:
 
     def __init__(self, app: ASGIApp, *, limits: LimitsConfig, upload_bytes: int | None = None) -> None:
         self.app = app
-        self.body = BodyRules(limits.max_body_bytes, limits.body_timeout_seconds)
+        rate = limits.min_body_bytes_per_second
+        self.body = BodyRules(limits.max_body_bytes, limits.body_timeout_seconds, rate)
         self.upload = BodyRules(
             (upload_bytes + FORM_OVERHEAD_BYTES) if upload_bytes else limits.max_body_bytes,
-            limits.upload_timeout_seconds,
+            limits.body_timeout_seconds, rate,
         )
 
     def rules_for(self, scope: Scope) -> BodyRules:
@@ -81,7 +90,7 @@ class _LimitedReceive:
     def __init__(self, receive: Receive, rules: BodyRules) -> None:
         self._receive = receive
         self._rules = rules
-        self._deadline = asyncio.get_running_loop().time() + rules.timeout_seconds
+        self._start = asyncio.get_running_loop().time()
         self._received = 0
         self._done = False
 
@@ -89,11 +98,12 @@ class _LimitedReceive:
         if self._done:  # waiting for a disconnect while streaming a response has no deadline
             return await self._receive()
         try:
-            async with asyncio.timeout_at(self._deadline):
+            async with asyncio.timeout_at(self._rules.deadline(self._start, self._received)):
                 message = await self._receive()
         except TimeoutError:
-            raise BodyRefused(408, f"The request body did not arrive within {self._rules.timeout_seconds:g} "
-                                   "seconds.", "request_timeout") from None
+            raise BodyRefused(408, "The request body arrived too slowly (the limit is "
+                                   f"{self._rules.timeout_seconds:g} s plus 1 s per {self._rules.min_rate} bytes).",
+                              "request_timeout") from None
         if message["type"] != "http.request":
             self._done = True
             return message

@@ -14,7 +14,8 @@ from .conftest import scripted_config
 
 @pytest.fixture
 async def small_stack():
-    config = scripted_config(limits={"max_body_bytes": 2048, "body_timeout_seconds": 0.3})
+    config = scripted_config(limits={"max_body_bytes": 2048, "body_timeout_seconds": 0.3,
+                                     "min_body_bytes_per_second": 1000})
     async with polystack.connect(config) as stack:
         yield stack
 
@@ -98,3 +99,16 @@ async def test_a_body_the_route_reads_itself_is_stopped_at_the_limit_too(small_s
     assert status == 413 and client.read == 3 and headers[b"connection"] == b"close"
     body = b"".join(m.get("body", b"") for m in client.sent[1:])
     assert b'"code":"payload_too_large"' in body
+
+
+async def test_a_body_trickling_below_the_minimum_rate_is_cut_after_the_grace_period(small_stack):
+    client = Client([b" " * 10] * 100, pause=0.1)
+    status, _ = await client.call(small_stack.app)
+    assert status == 408 and client.read < 8
+
+
+async def test_a_body_arriving_at_a_good_rate_may_take_longer_than_the_grace_period(small_stack):
+    body = b'{"model": "my-alias", "messages": [{"role": "user", "content": "hi"}]}'.ljust(1800)
+    client = Client([body[i:i + 200] for i in range(0, 1800, 200)], pause=0.1)
+    status, _ = await client.call(small_stack.app)
+    assert status == 200 and client.read == 9
