@@ -22,12 +22,13 @@ FORM_OVERHEAD_BYTES = 1024 * 1024  # the multipart fields and boundaries around 
 class BodyRefused(HTTPException):
     """Raised from `receive`, so whoever is reading the body (FastAPI, the upload parser) stops at once."""
 
-    def __init__(self, status_code: int, message: str, code: str) -> None:
+    def __init__(self, status_code: int, message: str, code: str, param: str | None = None) -> None:
         super().__init__(status_code, detail=message, headers={"Connection": "close"})
         self.code = code
+        self.param = param
 
     def to_body(self) -> dict[str, object]:
-        body = error_body_for_status(self.status_code, str(self.detail))
+        body = error_body_for_status(self.status_code, str(self.detail), self.param)
         body["error"]["code"] = self.code
         return body
 
@@ -37,6 +38,7 @@ class BodyRules:
     max_bytes: int
     timeout_seconds: float  # the grace period; each byte received then adds 1 / min_rate seconds
     min_rate: int
+    param: str | None = None  # what a 413 names: the uploaded file, or the body as a whole
 
     def deadline(self, start: float, received: int) -> float:
         return start + self.timeout_seconds + received / self.min_rate
@@ -51,7 +53,7 @@ class BodyLimitMiddleware:
         self.body = BodyRules(limits.max_body_bytes, limits.body_timeout_seconds, rate)
         self.upload = BodyRules(
             (upload_bytes + FORM_OVERHEAD_BYTES) if upload_bytes else limits.max_body_bytes,
-            limits.body_timeout_seconds, rate,
+            limits.body_timeout_seconds, rate, param="file",
         )
 
     def rules_for(self, scope: Scope) -> BodyRules:
@@ -115,8 +117,9 @@ class _LimitedReceive:
 
 
 def _too_large(rules: BodyRules) -> BodyRefused:
-    return BodyRefused(413, f"The request body is larger than the limit of {rules.max_bytes} bytes.",
-                       "payload_too_large")
+    what = "The uploaded file" if rules.param == "file" else "The request body"
+    return BodyRefused(413, f"{what} is larger than the limit of {rules.max_bytes} bytes.", "payload_too_large",
+                       rules.param)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -86,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
             message = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}."
-        body = error_body_for_status(exc.status_code, message)
+        body = error_body_for_status(exc.status_code, message, getattr(exc, "param", None))
         body["error"]["code"] = getattr(exc, "code", None)
         return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 

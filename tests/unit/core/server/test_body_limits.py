@@ -88,7 +88,7 @@ async def test_uploads_to_the_files_api_get_the_files_providers_limit():
     middleware = BodyLimitMiddleware(None, limits=LimitsConfig(max_body_bytes=2048), upload_bytes=10_000_000)
     form = {"type": "http", "method": "POST", "path": "/v1/files",
             "headers": [(b"content-type", b"multipart/form-data; boundary=x")]}
-    assert middleware.rules_for(form).max_bytes > 10_000_000
+    assert middleware.rules_for(form).max_bytes > 10_000_000 and middleware.rules_for(form).param == "file"
     assert middleware.rules_for({**form, "path": "/v1/chat/completions"}).max_bytes == 2048
     assert middleware.rules_for({**form, "headers": []}).max_bytes == 2048
 
