@@ -52,10 +52,10 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
         router = entry.router()
         for prefix in entry.prefixes:
             app.include_router(router, prefix=prefix)
-            routes += [(prefix + r.path, m, api) for r in router.routes if isinstance(r, APIRoute) for m in r.methods]
+            routes += [(prefix + r.path, m, api) for r in router.routes if isinstance(r, APIRoute) for m in r.methods or ()]
         for prefix in entry.deprecated_prefixes:
             app.include_router(router, prefix=prefix, include_in_schema=False, deprecated=True)
-            served += [(prefix + r.path, m) for r in router.routes if isinstance(r, APIRoute) for m in r.methods]
+            served += [(prefix + r.path, m) for r in router.routes if isinstance(r, APIRoute) for m in r.methods or ()]
     stack.route_table = routes
     app.state.route_patterns = route_patterns(served + [(path, method) for path, method, _ in routes])
     install_error_handlers(app)
