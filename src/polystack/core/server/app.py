@@ -50,12 +50,13 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     for api in served_apis(stack):
         entry = CATALOG[api]
         router = entry.router()
+        pairs = [(r.path, m) for r in router.routes if isinstance(r, APIRoute) for m in r.methods or ()]
         for prefix in entry.prefixes:
             app.include_router(router, prefix=prefix)
-            routes += [(prefix + r.path, m, api) for r in router.routes if isinstance(r, APIRoute) for m in r.methods or ()]
+            routes += [(prefix + path, method, api) for path, method in pairs]
         for prefix in entry.deprecated_prefixes:
             app.include_router(router, prefix=prefix, include_in_schema=False, deprecated=True)
-            served += [(prefix + r.path, m) for r in router.routes if isinstance(r, APIRoute) for m in r.methods or ()]
+            served += [(prefix + path, method) for path, method in pairs]
     stack.route_table = routes
     app.state.route_patterns = route_patterns(served + [(path, method) for path, method, _ in routes])
     install_error_handlers(app)
