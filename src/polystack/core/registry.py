@@ -31,20 +31,15 @@ class ResourceRegistry:
         return f"{KEY_PREFIX}{resource_type}:{identifier}"
 
     async def get(self, cls: type[R], resource_type: str, identifier: str) -> R | None:
+        """The stored resource; None (logged) also when its record no longer validates."""
         raw = await self._kv.get(self._key(resource_type, identifier))
-        return cls.model_validate_json(raw) if raw is not None else None
+        return _validated(cls, resource_type, raw) if raw is not None else None
 
     async def all(self, cls: type[R], resource_type: str) -> list[R]:
         """Every stored resource of the type; a record that no longer validates is skipped and logged."""
-        resources = []
-        for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:"):
-            try:
-                resources.append(cls.model_validate_json(raw))
-            except ValidationError as exc:  # one bad record must not hide all the others
-                first = exc.errors()[0]
-                logger.warning("skipping a stored %s that does not validate: %s at '%s' (identifier %.100r)",
-                               resource_type, first["msg"], ".".join(map(str, first["loc"])), _identifier(raw))
-        return resources
+        found = (_validated(cls, resource_type, raw)
+                 for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:"))
+        return [resource for resource in found if resource is not None]
 
     async def put(self, resource: Resource) -> None:
         async with self._lock:
@@ -53,6 +48,17 @@ class ResourceRegistry:
     async def delete(self, resource_type: str, identifier: str) -> None:
         async with self._lock:
             await self._kv.delete(self._key(resource_type, identifier))
+
+
+def _validated(cls: type[R], resource_type: str, raw: str) -> R | None:
+    """The record as `cls`, or None, logged: one bad record must not break every read of its kind."""
+    try:
+        return cls.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        logger.warning("skipping a stored %s that does not validate: %s at '%s' (identifier %.100r)",
+                       resource_type, first["msg"], ".".join(map(str, first["loc"])), _identifier(raw))
+        return None
 
 
 def _identifier(raw: str) -> object:

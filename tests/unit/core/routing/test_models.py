@@ -58,3 +58,12 @@ async def test_a_bad_stored_record_is_skipped_and_logged_not_fatal(caplog):
     assert [m.identifier for m in await table.list_models()] == [
         "a/good", "a/scripted-embedding"]
     assert isinstance(await table.list_models(), list) and all(isinstance(m, Model) for m in await table.list_models())
+
+
+async def test_a_bad_stored_record_looked_up_by_id_is_a_404_not_a_500():
+    table, kv = await table_of(a=["good"])
+    await kv.set(f"{KEY_PREFIX}model:broken", '{"identifier": "broken"}')
+    with pytest.raises(ModelNotFoundError):
+        await table.resolve("broken")
+    with pytest.raises(ModelNotFoundError):
+        await table.get_model("broken")
