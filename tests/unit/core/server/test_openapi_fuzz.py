@@ -1,7 +1,6 @@
 """Property-based fuzzing over /openapi.json (schemathesis): no input makes a 5xx, every status is documented."""
 
-import tempfile
-
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
@@ -16,14 +15,22 @@ from polystack.core.stack import Stack
 
 from .conftest import scripted_config
 
-STORE_DIR = tempfile.mkdtemp(prefix="polystack-fuzz-")
-STORAGE = {
-    "backends": {"sql": {"type": "sql_sqlite", "db_path": f"{STORE_DIR}/sql.db"}},
-    "stores": {"inference": {"backend": "sql", "durability": "commit"}},
-}
-app = create_app(Stack(scripted_config(storage=STORAGE)), manage_lifecycle=True)
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory):
+    """The scripted stack with stored chat completions, served in-process; started by the ASGI lifespan."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    storage = {
+        "backends": {"sql": {"type": "sql_sqlite", "db_path": str(folder / "sql.db")}},
+        "stores": {"inference": {"backend": "sql", "durability": "commit"}},
+    }
+    app = create_app(Stack(scripted_config(storage=storage)), manage_lifecycle=True)
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
