@@ -31,6 +31,9 @@ def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH, scalars: bool =
                         return child_path, "key holds a lone surrogate (not valid Unicode)"
                     pending.append((child, child_path, depth + 1))
         elif isinstance(item, list):
+            kinds = set(map(type, item))  # C-speed: long lists of numbers or strings skip the per-item loop
+            if not kinds & {dict, list} and (not scalars or _scalars_fine(item, kinds)):
+                continue
             pending.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item)
                            if scalars or isinstance(child, dict | list))
         elif isinstance(item, str):
@@ -39,6 +42,14 @@ def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH, scalars: bool =
         elif isinstance(item, int) and not isinstance(item, bool) and not INT_MIN <= item <= INT_MAX:
             return path, "integer out of range (64 bits at most)"
     return None
+
+
+def _scalars_fine(items: list[Any], kinds: set[type]) -> bool:
+    """True when a list of plain numbers or ASCII strings holds nothing to refuse (else look item by item)."""
+    if kinds <= {int, float, bool, type(None)}:
+        ints = [item for item in items if type(item) is int] if kinds - {int} else items
+        return not ints or (INT_MIN <= min(ints) and max(ints) <= INT_MAX)
+    return kinds <= {str, type(None)} and all(item is None or item.isascii() for item in items)
 
 
 def _has_surrogate(text: Any) -> bool:

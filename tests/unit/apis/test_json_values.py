@@ -24,3 +24,10 @@ def test_nesting_deeper_than_the_limit_is_refused():
     path, message = json_problem({"a": deep})
     assert path.startswith("a[0]") and "nest" in message
     assert json_problem({"a": [[[]]]}, max_depth=3) is not None and json_problem([[[]]], max_depth=3) is None
+
+
+def test_long_lists_of_numbers_and_strings_are_checked_item_by_item_only_when_needed():
+    assert json_problem({"ids": list(range(100_000))}) is None
+    assert json_problem({"ids": [1, 2.5, None, 2**64]}) == ("ids[3]", "integer out of range (64 bits at most)")
+    assert json_problem({"texts": ["a", "é", "b\udc80"]})[0] == "texts[2]"
+    assert json_problem({"ids": [1, 2**64]}, scalars=False) is None  # nesting only

@@ -7,7 +7,6 @@ do not, so such a body used to be a 500 or, worse, stored and then unreadable.
 from __future__ import annotations
 
 import json
-import re
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,8 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.json_values import json_problem
 
-# 19+ digits may be outside the 64-bit range, which orjson would silently turn into a float
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# 19+ digits in a row may be an integer outside the 64-bit range, which orjson would silently turn into a
+# float; found by mapping digits to "0" and the rest to " " (translate and find run at C speed, a regex does not)
+_DIGIT_MAP = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_RUN = b"0" * 19
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -24,7 +25,7 @@ def body_problem(body: bytes, max_depth: int) -> tuple[str, str] | None:
     """The first problem of a JSON body as (key path, message); None also when it is not JSON at all."""
     try:
         data = orjson.loads(body)  # fast, and it refuses lone surrogates itself
-        if _LONG_NUMBER.search(body) is None:
+        if body.translate(_DIGIT_MAP).find(_LONG_RUN) == -1:
             return json_problem(data, max_depth=max_depth, scalars=False)
     except orjson.JSONDecodeError:
         pass
