@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path, get_route_path
@@ -72,6 +73,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param = validation_message(list(exc.errors()))
+        body = error_body_for_status(400, message, param)
+        body["error"]["code"] = "invalid_request"
+        return JSONResponse(body, status_code=400)
+
+    @app.exception_handler(ValidationError)
+    async def invalid_inside(_: Request, exc: ValidationError) -> JSONResponse:
+        # A model validated inside a handler from part of the request (an API whose types are looser than
+        # what its implementation checks): the caller's input, so a 400 naming the field, logged in case not
+        logger.warning("validation error inside a handler, answered 400", exc_info=exc)
         message, param = validation_message(list(exc.errors()))
         body = error_body_for_status(400, message, param)
         body["error"]["code"] = "invalid_request"

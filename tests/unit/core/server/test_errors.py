@@ -1,9 +1,12 @@
 """Errors of the HTTP layer: 405 lists every method of the path; nothing becomes a bare 500."""
 
+import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
 
-from polystack.core.server.errors import UnhandledErrorMiddleware
+from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers
 
 
 @pytest.mark.parametrize(("path", "methods"), [
@@ -42,3 +45,20 @@ async def test_an_unexpected_exception_is_one_logged_500_that_is_not_re_raised(c
     body = orjson.loads(sent[1]["body"])
     assert body["error"] == {"message": "Internal server error.", "type": "server_error", "param": None, "code": None}
     assert "RuntimeError" in caplog.text
+
+
+async def test_a_model_validated_inside_a_handler_from_request_data_is_400_naming_the_field():
+    class Params(BaseModel):
+        max_chunks: int
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/query")
+    async def query(body: dict) -> dict:
+        return Params.model_validate(body["params"]).model_dump()
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://x") as client:
+        response = await client.post("/query", json={"params": {"max_chunks": "many"}})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "max_chunks" and response.json()["error"]["code"] == "invalid_request"
