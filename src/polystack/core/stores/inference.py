@@ -29,6 +29,7 @@ def _schema(table: str) -> TableSchema:
         "completion": Column(ColumnType.JSON, nullable=False),
         "input_messages": Column(ColumnType.JSON, nullable=False),
         "metadata": Column(ColumnType.JSON),
+        "upstream_id": Column(ColumnType.STRING),  # the provider's id: not unique (see mint_completion_id)
     }, owned=True)
 
 
@@ -65,7 +66,10 @@ class InferenceStore:
         async def create_table(store: SQLStore) -> None:
             await store.create_table(schema)
 
-        applied = await self.sql.migrate(f"inference_store:{self.table}", [create_table])
+        async def add_upstream_id(store: SQLStore) -> None:
+            await store.add_column(self.table, "upstream_id", schema.columns["upstream_id"])
+
+        applied = await self.sql.migrate(f"inference_store:{self.table}", [create_table, add_upstream_id])
         await self.sql.create_table(schema)  # registers the table with this store object
         return applied
 
@@ -103,7 +107,9 @@ class InferenceStore:
             self.journal.committed(len(rows))
 
     async def record(self, completion: ChatCompletion, input_messages: Sequence[Any],
-                     metadata: dict[str, str] | None, owner: User | None) -> None:
+                     metadata: dict[str, str] | None, owner: User | None, *,
+                     upstream_id: str | None = None) -> None:
+        """Store `completion` under its id, which must be unique in this server (the router mints it)."""
         row = {
             "id": completion.id,
             "created": completion.created,
@@ -113,6 +119,7 @@ class InferenceStore:
             "input_messages": [m.model_dump(mode="json", exclude_none=True) if hasattr(m, "model_dump") else m
                                for m in input_messages],
             "metadata": metadata or None,
+            "upstream_id": upstream_id,
             "__owner__": owner.model_dump() if owner else None,
         }
         if self.journal is not None:
