@@ -11,7 +11,7 @@ from typing import Any, Literal
 import orjson
 
 from polystack.apis.datatypes import User
-from polystack.apis.errors import NotFoundError
+from polystack.apis.errors import NotFoundError, PolystackError, ServiceUnavailableError
 from polystack.apis.inference.types import ChatCompletion
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 from polystack.core.stores.journal import Journal
@@ -34,6 +34,11 @@ def _schema(table: str) -> TableSchema:
 
 
 Durability = Literal["journal", "commit", "none"]
+REPLAY_BATCH = 500
+
+
+def _reason(error: Exception) -> str:
+    return error.message if isinstance(error, PolystackError) else f"{type(error).__name__}: {error}"
 
 
 class InferenceStore:
@@ -57,7 +62,7 @@ class InferenceStore:
         # nobody waits for the commit unless durability is "commit": then batches may linger and grow
         linger = 0.0 if durability == "commit" else 0.02
         self._queue = WriteQueue(self._write_batch, max_size=max_queue, writers=writers, linger_seconds=linger,
-                                 name="inference store")
+                                 name="inference store", on_rejected=self._rejected)
 
     async def migrate(self) -> int:
         """Bring the table to the current schema; returns how many migrations ran."""
@@ -86,25 +91,53 @@ class InferenceStore:
             self.journal.close(all_committed=drained)
 
     async def _replay_orphaned_journals(self, journal: Journal) -> None:
-        """Write what a crashed process had acknowledged but not yet committed (idempotent)."""
+        """Write what a crashed process had acknowledged but perhaps not committed.
+
+        A record already in the database is left as it is (it was committed, and may have been updated
+        since); one the database refuses is quarantined, so it never blocks the others or the start.
+        """
         for path, records in journal.orphaned_records():
-            for record in records:
-                owner = record.pop("__owner__", None)
-                await self.sql.upsert(self.table, record, ["id"],
-                                      owner=User.model_validate(owner) if owner else None)
+            for start in range(0, len(records), REPLAY_BATCH):
+                await self._replay(records[start:start + REPLAY_BATCH], journal)
             path.unlink(missing_ok=True)
             logger.info("replayed %d stored completions from journal %s", len(records), path.name)
 
-    async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
+    async def _replay(self, records: list[dict[str, Any]], journal: Journal) -> None:
+        try:
+            await self._insert(records, ignore_existing=True)
+        except ServiceUnavailableError:
+            raise  # the segment stays for the next start
+        except Exception:  # noqa: BLE001 - find the records at fault, one by one
+            for record in records:
+                try:
+                    await self._insert([record], ignore_existing=True)
+                except ServiceUnavailableError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    journal.quarantine(record, _reason(exc))
+
+    async def _insert(self, rows: list[dict[str, Any]], *, ignore_existing: bool = False) -> None:
+        """Insert rows that carry their owner under `__owner__`, one statement per owner."""
         by_owner: dict[str | None, list[dict[str, Any]]] = {}
         for row in rows:
             owner = row.get("__owner__")
             by_owner.setdefault(orjson.dumps(owner).decode() if owner else None, []).append(
                 {k: v for k, v in row.items() if k != "__owner__"})
         for key, group in by_owner.items():
-            await self.sql.insert(self.table, group, owner=User.model_validate_json(key) if key else None)
+            await self.sql.insert(self.table, group, owner=User.model_validate_json(key) if key else None,
+                                  ignore_existing=ignore_existing)
+
+    async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
+        await self._insert(rows)
         if self.journal is not None:
             self.journal.committed(len(rows))
+
+    def _rejected(self, row: dict[str, Any], error: Exception) -> None:
+        if self.journal is None:
+            logger.error("stored completion %s was refused by the database: %s", row.get("id"), _reason(error))
+            return
+        self.journal.quarantine(row, _reason(error))
+        self.journal.committed(1)  # settled: the segment may rotate
 
     async def record(self, completion: ChatCompletion, input_messages: Sequence[Any],
                      metadata: dict[str, str] | None, owner: User | None, *,

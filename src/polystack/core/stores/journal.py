@@ -3,7 +3,9 @@
 A request appends its record with one `write()` (microseconds, no fsync): once in the kernel it
 survives kill -9 of the server. The database write then happens behind the response. Each process
 writes its own segment and holds an exclusive lock on it; a segment nobody holds belongs to a process
-that died, and the next process to start replays it into the database, then deletes it.
+that died, and the next process to start replays it into the database, then deletes it. A record the
+database refuses goes to `quarantine.jsonl` beside the segments, with the reason, so that it blocks
+neither the rotation of the segment nor a start-up.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ import orjson
 logger = logging.getLogger("polystack.storage")
 
 
+QUARANTINE = "quarantine.jsonl"
+
+
 class Journal:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, rotate_bytes: int = 1 << 20) -> None:
+        """`rotate_bytes`: a segment this large starts afresh once every record in it is settled."""
         self.directory = directory
+        self.rotate_bytes = rotate_bytes
         self._fd: int | None = None
         self._path: Path | None = None
         self._unacknowledged = 0
@@ -47,10 +54,21 @@ class Journal:
         self._unacknowledged += 1
 
     def committed(self, count: int) -> None:
-        """`count` records reached the database; when none is outstanding the segment starts afresh."""
+        """`count` records are settled (in the database or quarantined); when none is outstanding the
+        segment starts afresh."""
         self._unacknowledged -= count
-        if self._unacknowledged == 0 and self._path is not None and self._path.stat().st_size > 1 << 20:
+        if self._unacknowledged == 0 and self._path is not None and self._path.stat().st_size > self.rotate_bytes:
             self._rotate()
+
+    def quarantine(self, record: dict[str, object] | bytes, reason: str) -> None:
+        """Keep a record the database refuses (or a line that is not one) aside, with why; logged once."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        entry = {"reason": reason, "quarantined_at": time.time(),
+                 **({"line": record.decode(errors="replace")} if isinstance(record, bytes) else {"record": record})}
+        with open(self.directory / QUARANTINE, "ab") as file:
+            file.write(orjson.dumps(entry) + b"\n")
+        what = f"record {record.get('id')!r}" if isinstance(record, dict) else "an unreadable line"
+        logger.error("journal: %s cannot be stored (%s); kept in %s", what, reason, self.directory / QUARANTINE)
 
     def close(self, *, all_committed: bool) -> None:
         if self._fd is None:
@@ -74,15 +92,28 @@ class Journal:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # a live process owns it
-                records = []
-                for line in path.read_bytes().splitlines():
-                    try:
-                        records.append(orjson.loads(line))
-                    except ValueError:
-                        logger.warning("journal %s: skipping a torn last line", path.name)
-                yield path, records
+                yield path, self._read(path)
             finally:
                 os.close(fd)
+
+
+    def _read(self, path: Path) -> list[dict[str, object]]:
+        """The records of a segment; a torn last line is dropped (never acknowledged), others quarantined."""
+        data = path.read_bytes()
+        lines = data.splitlines()
+        records = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                record = orjson.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            elif number == len(lines) and not data.endswith(b"\n"):
+                logger.warning("journal %s: skipping a torn last line", path.name)
+            else:
+                self.quarantine(line, f"line {number} of {path.name} is not a JSON record")
+        return records
 
 
 def journal_directory(configured: str | None, backend: object, table: str) -> Path:
