@@ -11,6 +11,7 @@ neither the rotation of the segment nor a start-up.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import time
@@ -78,6 +79,25 @@ class Journal:
             self._path.unlink(missing_ok=True)
         self._fd = None
 
+    def adopt_orphans(self, directory: Path) -> int:
+        """Move the segments of dead writers found in `directory` (an earlier location) into this journal."""
+        adopted = 0
+        for path in sorted(directory.glob("segment-*.jsonl")) if directory.is_dir() else []:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live process (of an earlier version) owns it
+            else:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                path.rename(self.directory / path.name)
+                adopted += 1
+            finally:
+                os.close(fd)
+        if adopted:
+            logger.info("journal: took over %d segments from %s", adopted, directory)
+        return adopted
+
     def orphaned_records(self) -> Iterator[tuple[Path, list[dict[str, object]]]]:
         """Records of segments whose writer is gone (unlocked), segment by segment."""
         for path in sorted(self.directory.glob("segment-*.jsonl")):
@@ -116,19 +136,29 @@ class Journal:
         return records
 
 
-def journal_directory(configured: str | None, backend: object, table: str) -> Path:
-    """Where a store's journal lives, so that it is only ever replayed into the store it was written for:
-    the configured folder; beside a SQLite file; else under ~/.polystack/journal, named after the
-    database address and table."""
+def journal_directory(configured: str | None, backend: object, table: str, store_dir: Path) -> Path:
+    """Where a store's journal lives: the configured folder, else under the distribution's store
+    directory, named after the database and table so it is only ever replayed into the store it was
+    written for."""
     if configured:
         return Path(configured).expanduser()
+    return store_dir.expanduser() / "journal" / f"{table}-{_digest(backend, table)}"
+
+
+def legacy_journal_directories(backend: object, table: str) -> list[Path]:
+    """Where earlier versions kept the journal: beside a SQLite file, else under ~/.polystack/journal."""
     db_path = getattr(backend, "db_path", None)
     if db_path:
         path = Path(db_path).expanduser()
-        return path.with_name(f"{path.name}.{table}.journal")
-    import hashlib
+        return [path.with_name(f"{path.name}.{table}.journal")]
+    return [Path("~/.polystack/journal").expanduser() / f"{table}-{_digest(backend, table)}"]
 
+
+def _digest(backend: object, table: str) -> str:
+    db_path = getattr(backend, "db_path", None)
     address = getattr(backend, "address", None)
-    where = address() if callable(address) else type(backend).__name__
-    digest = hashlib.sha256(f"{type(backend).__name__}|{where}|{table}".encode()).hexdigest()[:16]
-    return Path("~/.polystack/journal").expanduser() / f"{table}-{digest}"
+    if db_path:
+        where = str(Path(db_path).expanduser().resolve())
+    else:
+        where = address() if callable(address) else type(backend).__name__
+    return hashlib.sha256(f"{type(backend).__name__}|{where}|{table}".encode()).hexdigest()[:16]

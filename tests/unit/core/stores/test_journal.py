@@ -7,10 +7,10 @@ import os
 import orjson
 
 from polystack.apis.inference.types import ChatCompletion, UserMessage
-from polystack.core.storage.config import SqliteSQLConfig
+from polystack.core.storage.config import PostgresSQLConfig, SqliteSQLConfig
 from polystack.core.storage.sql.factory import open_sql_store
 from polystack.core.stores.inference import InferenceStore
-from polystack.core.stores.journal import Journal, journal_directory
+from polystack.core.stores.journal import Journal, journal_directory, legacy_journal_directories
 
 
 def completion(n: int) -> ChatCompletion:
@@ -86,11 +86,24 @@ async def test_clean_shutdown_leaves_no_journal(tmp_path):
     assert list((tmp_path / "journal").iterdir()) == []
 
 
-def test_journal_folder_is_specific_to_the_database_and_table(tmp_path):
-    a = journal_directory(None, SqliteSQLConfig(db_path=str(tmp_path / "a.db")), "chat_completions")
-    b = journal_directory(None, SqliteSQLConfig(db_path=str(tmp_path / "b.db")), "chat_completions")
-    assert a != b and a.parent == b.parent == tmp_path
-    assert journal_directory("/x/y", SqliteSQLConfig(db_path="z"), "t").as_posix() == "/x/y"
+def test_journal_folder_is_under_the_store_dir_and_specific_to_the_database_and_table(tmp_path):
+    store_dir = tmp_path / "store"
+    a = journal_directory(None, SqliteSQLConfig(db_path=str(tmp_path / "a.db")), "chat_completions", store_dir)
+    b = journal_directory(None, SqliteSQLConfig(db_path=str(tmp_path / "b.db")), "chat_completions", store_dir)
+    c = journal_directory(None, PostgresSQLConfig(db="c"), "chat_completions", store_dir)
+    d = journal_directory(None, PostgresSQLConfig(db="c"), "other_table", store_dir)
+    assert len({a, b, c, d}) == 4 and {a.parent, b.parent, c.parent, d.parent} == {store_dir / "journal"}
+    assert journal_directory("/x/y", SqliteSQLConfig(db_path="z"), "t", store_dir).as_posix() == "/x/y"
+
+
+def test_segments_of_an_earlier_journal_location_are_taken_over(tmp_path):
+    backend = SqliteSQLConfig(db_path=str(tmp_path / "a.db"))
+    [earlier] = legacy_journal_directories(backend, "chat_completions")
+    earlier.mkdir()
+    (earlier / "segment-1-1.jsonl").write_bytes(orjson.dumps(journal_row(1)) + b"\n")
+    journal = Journal(tmp_path / "new")
+    assert journal.adopt_orphans(earlier) == 1
+    assert [records for _, records in journal.orphaned_records()] == [[journal_row(1)]]
 
 
 async def test_a_refused_record_is_quarantined_and_the_journal_keeps_rotating(tmp_path, caplog):
