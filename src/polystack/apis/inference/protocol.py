@@ -15,6 +15,7 @@ from polystack.apis.inference.types import (
     CreateEmbeddingResponse,
     EmbeddingsRequest,
 )
+from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.models.types import ProviderModel
 
 
@@ -70,6 +71,11 @@ class StoredChatCompletions(Protocol):
     async def list_chat_completion_messages(
         self, completion_id: str, *, after: str | None, limit: int, order: Literal["asc", "desc"]
     ) -> dict[str, Any]:
+        ...
+
+    async def update_chat_completion(self, completion_id: str, request: UpdateChatCompletionRequest
+                                     ) -> dict[str, Any]:
+        """Replace a stored completion's metadata; returns the completion as GET does."""
         ...
 
     async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from polystack.apis.inference.types import (
     CreateEmbeddingResponse,
     EmbeddingsRequest,
 )
+from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.models.types import Model, ModelType
 from polystack.core.request_context import current_user
 from polystack.core.routing.models import ModelsRoutingTable
@@ -128,6 +129,10 @@ class InferenceRouter:
                                             order: Any) -> dict[str, Any]:
         return await self._need_store().messages(completion_id, after=after, limit=limit, order=order,
                                                  owner=self._owner())
+
+    async def update_chat_completion(self, completion_id: str, request: UpdateChatCompletionRequest
+                                     ) -> dict[str, Any]:
+        return await self._need_store().update_metadata(completion_id, request.metadata, self._owner())
 
     async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:
         return await self._need_store().delete(completion_id, self._owner())

@@ -20,6 +20,8 @@ def validation_message(errors: list[Any]) -> tuple[str, str | None]:
     """A readable message naming the first bad field, and that field as the `param`."""
     first = errors[0]
     loc = tuple(part for part in first.get("loc", ()) if part != "body")
+    if loc and loc[0] in ("query", "path", "header", "cookie"):  # where FastAPI found it; OpenAI names the field
+        loc = loc[1:]
     # discriminated unions add the tag as a path element; drop it for a readable key path
     loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "json-"))))
     if first.get("type") == "json_invalid":

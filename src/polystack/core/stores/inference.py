@@ -207,6 +207,13 @@ class InferenceStore:
         return {"object": "list", "data": page, "has_more": len(messages) > limit,
                 "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
 
+    async def update_metadata(self, completion_id: str, metadata: dict[str, str] | None,
+                              owner: str | None) -> dict[str, Any]:
+        """Replace the metadata of a completion `owner` may see (NotFoundError otherwise)."""
+        await self.get(completion_id, owner)
+        await self.sql.update(self.table, {"metadata": metadata or None}, {"id": completion_id})
+        return await self.get(completion_id, owner)
+
     async def delete(self, completion_id: str, owner: str | None) -> dict[str, Any]:
         await self.get(completion_id, owner)
         await self.sql.delete(self.table, {"id": completion_id})
