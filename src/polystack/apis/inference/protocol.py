@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -15,7 +16,6 @@ from polystack.apis.inference.types import (
     CreateEmbeddingResponse,
     EmbeddingsRequest,
 )
-from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.models.types import ProviderModel
 
 

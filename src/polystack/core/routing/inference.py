@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, NotImplementedByProviderError
+from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -17,7 +18,6 @@ from polystack.apis.inference.types import (
     CreateEmbeddingResponse,
     EmbeddingsRequest,
 )
-from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.models.types import Model, ModelType
 from polystack.core.request_context import current_user
 from polystack.core.routing.models import ModelsRoutingTable
