@@ -12,7 +12,8 @@ from polystack.apis.inference.types import ChatCompletion
 from polystack.core.config import parse_run_config
 from polystack.core.storage.config import SqliteSQLConfig
 from polystack.core.storage.sql.factory import open_sql_store
-from polystack.core.stores.inference import InferenceStore
+from polystack.core.storage.sql.api import TableSchema
+from polystack.core.stores.inference import InferenceStore, _schema
 
 
 def config(tmp_path, **inference):
@@ -162,3 +163,24 @@ async def test_list_takes_any_page_size_and_a_bad_one_names_limit(tmp_path):
             await stack.openai.chat.completions.list(limit=0)
         assert raised.value.param == "limit"
         assert raised.value.status_code == 400
+
+
+async def test_a_table_of_the_previous_version_gains_the_upstream_id_column(tmp_path):
+    sql = await open_sql_store(SqliteSQLConfig(db_path=str(tmp_path / "db.sqlite")))
+    current = _schema("chat_completions")
+    previous = TableSchema(current.name, {k: v for k, v in current.columns.items() if k != "upstream_id"},
+                           owned=True)
+
+    async def create_previous(store):
+        await store.create_table(previous)
+
+    await sql.migrate("inference_store:chat_completions", [create_previous])
+    store = InferenceStore(sql)
+    await store.start()
+    try:
+        await store.record(scripted_completion("chatcmpl-mine"), [], None, None, upstream_id="up-1")
+        row = await sql.fetch_one("chat_completions", {"id": "chatcmpl-mine"})
+        assert row is not None and row["upstream_id"] == "up-1"
+    finally:
+        await store.close()
+        await sql.close()
