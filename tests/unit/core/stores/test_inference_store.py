@@ -11,8 +11,8 @@ from polystack.apis.errors import NotFoundError
 from polystack.apis.inference.types import ChatCompletion
 from polystack.core.config import parse_run_config
 from polystack.core.storage.config import SqliteSQLConfig
-from polystack.core.storage.sql.factory import open_sql_store
 from polystack.core.storage.sql.api import TableSchema
+from polystack.core.storage.sql.factory import open_sql_store
 from polystack.core.stores.inference import InferenceStore, _schema
 
 
