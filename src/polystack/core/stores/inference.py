@@ -122,7 +122,7 @@ class InferenceStore:
         for row in rows:
             owner = row.get("__owner__")
             by_owner.setdefault(orjson.dumps(owner).decode() if owner else None, []).append(
-                {k: v for k, v in row.items() if k != "__owner__"})
+                {k: v for k, v in row.items() if not k.startswith("__")})  # __owner__, __segment__
         for key, group in by_owner.items():
             await self.sql.insert(self.table, group, owner=User.model_validate_json(key) if key else None,
                                   ignore_existing=ignore_existing)
@@ -130,14 +130,15 @@ class InferenceStore:
     async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
         await self._insert(rows)
         if self.journal is not None:
-            self.journal.committed(len(rows))
+            self.journal.settled(row["__segment__"] for row in rows)
 
     def _rejected(self, row: dict[str, Any], error: Exception) -> None:
         if self.journal is None:
             logger.error("stored completion %s was refused by the database: %s", row.get("id"), _reason(error))
             return
+        segment = row.pop("__segment__")
         self.journal.quarantine(row, _reason(error))
-        self.journal.committed(1)  # settled: the segment may rotate
+        self.journal.settled([segment])  # its segment may go
 
     async def record(self, completion: ChatCompletion, input_messages: Sequence[Any],
                      metadata: dict[str, str] | None, owner: User | None, *,
@@ -156,7 +157,7 @@ class InferenceStore:
             "__owner__": owner.model_dump() if owner else None,
         }
         if self.journal is not None:
-            self.journal.append(row)
+            row["__segment__"] = self.journal.append(row)
         done = await self._queue.put(row)
         if self.durability != "commit":
             done.add_done_callback(lambda f: f.cancelled() or f.exception())

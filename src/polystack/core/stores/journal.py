@@ -5,17 +5,20 @@ survives kill -9 of the server. The database write then happens behind the respo
 writes its own segment and holds an exclusive lock on it; a segment nobody holds belongs to a process
 that died, and the next process to start replays it into the database, then deletes it. A record the
 database refuses goes to `quarantine.jsonl` beside the segments, with the reason, so that it blocks
-neither the rotation of the segment nor a start-up.
+neither the deletion of its segment nor a start-up.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -26,40 +29,67 @@ logger = logging.getLogger("polystack.storage")
 QUARANTINE = "quarantine.jsonl"
 
 
+@dataclass
+class _Segment:
+    """One file of this process's journal, locked while open; deleted once all its records are settled."""
+
+    number: int
+    path: Path
+    fd: int
+    size: int = 0
+    outstanding: int = 0
+
+
 class Journal:
     def __init__(self, directory: Path, *, rotate_bytes: int = 1 << 20) -> None:
-        """`rotate_bytes`: a segment this large starts afresh once every record in it is settled."""
+        """`rotate_bytes`: past this size, records go to a new segment; the old one is deleted once every
+        record in it is settled, so the journal stays small under steady load too."""
         self.directory = directory
         self.rotate_bytes = rotate_bytes
-        self._fd: int | None = None
-        self._path: Path | None = None
-        self._unacknowledged = 0
+        self._segments: dict[int, _Segment] = {}
+        self._current: _Segment | None = None
+        self._numbers = itertools.count()
 
     def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._rotate()
 
-    def _rotate(self) -> None:
+    def _rotate(self) -> _Segment:
         path = self.directory / f"segment-{os.getpid()}-{time.time_ns()}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        old_fd, old_path = self._fd, self._path
-        self._fd, self._path = fd, path
-        if old_fd is not None and old_path is not None:
-            os.close(old_fd)
-            old_path.unlink(missing_ok=True)
+        previous, self._current = self._current, _Segment(next(self._numbers), path, fd)
+        self._segments[self._current.number] = self._current
+        if previous is not None and previous.outstanding == 0:
+            self._retire(previous)
+        return self._current
 
-    def append(self, record: dict[str, object]) -> None:
-        assert self._fd is not None, "journal not open"
-        os.write(self._fd, orjson.dumps(record) + b"\n")
-        self._unacknowledged += 1
+    def _retire(self, segment: _Segment) -> None:
+        del self._segments[segment.number]
+        segment.path.unlink(missing_ok=True)  # unlinked before its lock goes: nobody replays it
+        os.close(segment.fd)
 
-    def committed(self, count: int) -> None:
-        """`count` records are settled (in the database or quarantined); when none is outstanding the
-        segment starts afresh."""
-        self._unacknowledged -= count
-        if self._unacknowledged == 0 and self._path is not None and self._path.stat().st_size > self.rotate_bytes:
-            self._rotate()
+    def append(self, record: dict[str, object]) -> int:
+        """Make `record` survive a crash; returns the segment number to give `settled` for it."""
+        segment = self._current
+        assert segment is not None, "journal not open"
+        if segment.size >= self.rotate_bytes:
+            segment = self._rotate()
+        data = orjson.dumps(record) + b"\n"
+        os.write(segment.fd, data)
+        segment.size += len(data)
+        segment.outstanding += 1
+        return segment.number
+
+    def settled(self, segments: Iterable[int]) -> None:
+        """Records of these segments (one number per record) are in the database or quarantined."""
+        for number, count in Counter(segments).items():
+            segment = self._segments.get(number)
+            if segment is None:
+                continue
+            segment.outstanding -= count
+            if segment.outstanding <= 0 and segment is not self._current:
+                self._retire(segment)
 
     def quarantine(self, record: dict[str, object] | bytes, reason: str) -> None:
         """Keep a record the database refuses (or a line that is not one) aside, with why; logged once."""
@@ -72,12 +102,13 @@ class Journal:
         logger.error("journal: %s cannot be stored (%s); kept in %s", what, reason, self.directory / QUARANTINE)
 
     def close(self, *, all_committed: bool) -> None:
-        if self._fd is None:
-            return
-        os.close(self._fd)
-        if all_committed and self._path is not None:
-            self._path.unlink(missing_ok=True)
-        self._fd = None
+        """Release the segments; they are deleted if every record reached the database, else replayed later."""
+        for segment in list(self._segments.values()):
+            if all_committed:
+                segment.path.unlink(missing_ok=True)
+            os.close(segment.fd)
+        self._segments.clear()
+        self._current = None
 
     def adopt_orphans(self, directory: Path) -> int:
         """Move the segments of dead writers found in `directory` (an earlier location) into this journal."""
@@ -101,7 +132,7 @@ class Journal:
     def orphaned_records(self) -> Iterator[tuple[Path, list[dict[str, object]]]]:
         """Records of segments whose writer is gone (unlocked), segment by segment."""
         for path in sorted(self.directory.glob("segment-*.jsonl")):
-            if path == self._path:
+            if any(path == segment.path for segment in self._segments.values()):
                 continue
             try:
                 fd = os.open(path, os.O_RDONLY)

@@ -162,3 +162,28 @@ async def test_replay_never_overwrites_a_record_already_stored(tmp_path):
     finally:
         await store.close()
         await sql.close()
+
+
+def test_under_steady_load_full_segments_go_as_soon_as_their_own_records_are_settled(tmp_path):
+    journal = Journal(tmp_path / "journal", rotate_bytes=1)
+    journal.open()
+    first = journal.append(journal_row(1))
+    second = journal.append(journal_row(2))  # the first segment is full: a second one starts
+    third = journal.append(journal_row(3))
+    assert len({first, second, third}) == 3 and len(segments(tmp_path)) == 3
+    journal.settled([first])  # records of later segments are still outstanding
+    assert len(segments(tmp_path)) == 2
+    journal.settled([third, second])
+    assert len(segments(tmp_path)) == 1  # the current segment stays until it is full
+    journal.close(all_committed=True)
+    assert segments(tmp_path) == []
+
+
+def test_unsettled_segments_stay_for_replay_after_close(tmp_path):
+    journal = Journal(tmp_path / "journal", rotate_bytes=1)
+    journal.open()
+    journal.settled([journal.append(journal_row(1))])
+    journal.append(journal_row(2))
+    journal.close(all_committed=False)
+    replayed = [record["id"] for _, records in Journal(tmp_path / "journal").orphaned_records() for record in records]
+    assert replayed == ["chatcmpl-2"]
