@@ -51,10 +51,10 @@ class Journal:
         self._numbers = itertools.count()
 
     def open(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         self._rotate()
 
     def _rotate(self) -> _Segment:
+        self.directory.mkdir(parents=True, exist_ok=True)  # again each time: someone may have removed it
         path = self.directory / f"segment-{os.getpid()}-{time.time_ns()}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
