@@ -6,8 +6,8 @@ import pytest
 
 from polystack.core.storage.sql import nul_escape
 
-TEXTS = ["", "plain", "a\x00b", "\x00\x00", "\ue000", "\ue0000", "\ue000\ue000", "\ue000\x00", "\\u0000", "\\\x00",
-         "\\\\u0000", "é\x00ü"]
+TEXTS = ["", "plain", "a\x00b", "\x00\x00", "\x01", "\x01\x01", "\x01\x02", "\x00\x01\x02", "\\u0000", "\\u0001",
+         "\\\x00", "\\\\u0000", "é\x00ü", "\x02", "a"]
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -22,6 +22,10 @@ def test_json_round_trips_and_holds_no_nul_escape(text):
     serialized = nul_escape.dumps(value)
     assert "\\u0000" not in serialized.replace("\\\\", "")  # what jsonb refuses
     assert nul_escape.loads(serialized) == value
+
+
+def test_escaping_keeps_the_order_of_strings():
+    assert sorted(TEXTS) == sorted(TEXTS, key=nul_escape.escape_text)
 
 
 def test_equal_values_escape_equally_and_different_ones_differently():

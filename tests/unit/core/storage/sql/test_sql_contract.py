@@ -348,9 +348,9 @@ async def test_postgres_store_is_unavailable_while_the_server_is_gone_and_recove
         await proxy.stop()
 
 
-# Strings that must come back exactly: NUL (PostgreSQL refuses it in text and jsonb), the private-use
-# character an escaping scheme might use, a literal backslash-u0000, and their mixes.
-AWKWARD = ["a\x00b", "\x00", "\ue000", "\ue0000", "\ue000\x00\ue000", "\\u0000", "\\\x00", "plain"]
+# Strings that must come back exactly: NUL (PostgreSQL refuses it in text and jsonb), the control
+# characters an escaping scheme might use, a literal backslash-u0000, and their mixes.
+AWKWARD = ["a\x00b", "\x00", "\x01", "\x01\x01", "\x01\x00\x02", "\\u0000", "\\u0001", "\\\x00", "plain"]
 
 
 async def test_every_string_round_trips_exactly_in_ids_text_and_json(store: SQLStore) -> None:
