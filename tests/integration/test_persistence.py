@@ -34,11 +34,12 @@ def storage(kind: str, tmp_path, pg_db: str | None, pg_port: int = 5432) -> dict
             "stores": {"metadata": {"backend": "kv", "namespace": "registry"}, "inference": {"backend": "sql"}}}
 
 
-def write_config(tmp_path, kind: str, pg_db: str | None = None, pg_port: int = 5432) -> str:
+def write_config(tmp_path, kind: str, pg_db: str | None = None, pg_port: int = 5432, **scripted) -> str:
     path = tmp_path / f"{kind}-{uuid.uuid4().hex[:6]}.yaml"
     path.write_text(yaml.safe_dump({
         "version": 2, "distro_name": f"persist-{kind}",
-        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"}]},
+        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted",
+                                     "config": scripted}]},
         "storage": storage(kind, tmp_path, pg_db, pg_port),
         "models": {"refresh_interval_seconds": 0, "registry_cache_seconds": 1},
     }))
@@ -136,6 +137,45 @@ async def test_kill_9_mid_writes_loses_nothing_acknowledged(server_factory, tmp_
         completions = await all_completion_ids(client)
         assert acknowledged_completions <= completions, f"lost {len(acknowledged_completions - completions)}"
     assert len(acknowledged_completions) > 50 and len(acknowledged_models) > 50
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_100_concurrent_callers_each_get_their_own_record_before_and_after_kill_9(
+        server_factory, tmp_path, pg_db, kind):
+    """The upstream answers every completion with the same id; some messages and metadata hold a NUL."""
+    config = write_config(tmp_path, kind, pg_db, completion_id="chatcmpl-always-the-same")
+
+    def text(wave: int, n: int) -> str:
+        return f"caller {wave}-{n}" + ("\u0000 after a NUL" if n % 10 == 0 else "")
+
+    async def call(client: httpx.AsyncClient, wave: int, n: int) -> tuple[str, str]:
+        response = await client.post("/v1/chat/completions", json={
+            **CHAT, "messages": [{"role": "user", "content": text(wave, n)}], "metadata": {"who": text(wave, n)}})
+        assert response.status_code == 200, response.text
+        return response.json()["id"], text(wave, n)
+
+    async def own_record(client: httpx.AsyncClient, completion_id: str, sent: str) -> None:
+        stored = (await client.get(f"/v1/chat/completions/{completion_id}")).json()
+        assert stored["id"] == completion_id and stored["metadata"] == {"who": sent}
+        assert stored["input_messages"] == [{"role": "user", "content": sent}]
+        assert stored["choices"][0]["message"]["content"] == sent  # the scripted provider echoes
+
+    server = server_factory(config)
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as client:
+        first = dict(await asyncio.gather(*(call(client, 1, n) for n in range(100))))
+        assert len(first) == 100
+        await asyncio.gather(*(own_record(client, i, sent) for i, sent in first.items()))
+        second = dict(await asyncio.gather(*(call(client, 2, n) for n in range(100))))
+    os.kill(server.process.pid, signal.SIGKILL)  # the second wave may be in the journal only
+    server.process.wait()
+    restarted = server_factory(config)
+    async with httpx.AsyncClient(base_url=restarted.base_url, timeout=60, limits=limits) as client:
+        everyone = {**first, **second}
+        assert len(everyone) == 200
+        await asyncio.gather(*(own_record(client, i, sent) for i, sent in everyone.items()))
+        assert await all_completion_ids(client) == set(everyone)
+    assert "Traceback" not in server.log() + restarted.log()
 
 
 async def test_two_replicas_share_models_and_completions(server_factory, tmp_path, pg_db):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, model_validator
 
 from polystack.apis.datatypes import Api
 from polystack.apis.models.types import ModelType
@@ -16,6 +16,7 @@ from polystack.core.errors import ConfigError
 from polystack.core.storage.config import StorageConfig
 
 DISABLED = "__disabled__"
+STORE_DIR_ENV = "POLYSTACK_STORE_DIR"
 
 
 class _Strict(BaseModel):
@@ -128,6 +129,16 @@ class RunConfig(_Strict):
     logging: dict[str, str] | None = None
     external_providers_dir: str | None = None
 
+    @model_validator(mode="after")
+    def _one_store_dir(self, info: ValidationInfo) -> RunConfig:
+        """storage.store_dir as configured, else $POLYSTACK_STORE_DIR, else the distribution's own folder."""
+        if self.storage.store_dir is None:
+            import os
+
+            env = (info.context or {}).get("env", os.environ)
+            self.storage.store_dir = env.get(STORE_DIR_ENV) or f"~/.polystack/distributions/{self.distro_name}"
+        return self
+
     def served_apis(self) -> list[Api]:
         return list(self.apis) if self.apis else list(self.providers)
 
@@ -183,7 +194,7 @@ def parse_run_config(raw: Any, *, file: str | None = None, env: Mapping[str, str
         raise ConfigError(exc.problem, path=exc.path, file=file) from None
     _drop_disabled_resources(expanded.get("registered_resources"))
     try:
-        return RunConfig.model_validate(expanded)
+        return RunConfig.model_validate(expanded, context={"env": env})
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(first["msg"], path=location(first["loc"]), file=file) from None

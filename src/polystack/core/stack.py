@@ -18,7 +18,7 @@ from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.routing.vector_io import VectorIORouter
 from polystack.core.storage.backends import Storage
 from polystack.core.stores.inference import InferenceStore
-from polystack.core.stores.journal import Journal, journal_directory
+from polystack.core.stores.journal import Journal, journal_directory, legacy_journal_directories
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
 from polystack.core.vector_stores.records import VectorStoreRecords
 from polystack.providers.registry import all_specs
@@ -126,7 +126,11 @@ class Stack:
         journal = None
         if reference.durability == "journal":
             backend = self.config.storage.backends[reference.backend]
-            journal = Journal(journal_directory(reference.journal_dir, backend, table))
+            journal = Journal(journal_directory(reference.journal_dir, backend, table,
+                                                self.config.storage.store_path()))
+            if reference.journal_dir is None:
+                for earlier in legacy_journal_directories(backend, table):
+                    journal.adopt_orphans(earlier)
         store = InferenceStore(
             await self.storage.sql(reference),
             table=table,

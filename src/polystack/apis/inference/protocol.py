@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -70,6 +71,11 @@ class StoredChatCompletions(Protocol):
     async def list_chat_completion_messages(
         self, completion_id: str, *, after: str | None, limit: int, order: Literal["asc", "desc"]
     ) -> dict[str, Any]:
+        ...
+
+    async def update_chat_completion(self, completion_id: str, request: UpdateChatCompletionRequest
+                                     ) -> dict[str, Any]:
+        """Replace a stored completion's metadata; returns the completion as GET does."""
         ...
 
     async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from polystack.apis.datatypes import Api
 from polystack.apis.http import JSONBody, impl_of, respond
 from polystack.apis.inference.protocol import Inference, StoredChatCompletions
+from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
 
 router = APIRouter(tags=["inference"])
@@ -44,7 +45,7 @@ def _metadata_filter(request: Request) -> dict[str, str]:
 async def list_chat_completions(
     request: Request,
     after: str | None = Query(default=None, description="Continue after this completion id."),
-    limit: int = Query(default=20, ge=1, le=100),
+    limit: int = Query(default=20, ge=1, description="Page size; OpenAI sets no maximum."),
     model: str | None = None,
     order: Literal["asc", "desc"] = "desc",
     impl: StoredChatCompletions = inference,
@@ -58,11 +59,17 @@ async def get_chat_completion(completion_id: str, impl: StoredChatCompletions = 
     return JSONBody(await impl.get_chat_completion(completion_id))
 
 
+@router.post("/chat/completions/{completion_id}", summary="Update a stored chat completion's metadata")
+async def update_chat_completion(completion_id: str, body: UpdateChatCompletionRequest,
+                                 impl: StoredChatCompletions = inference) -> Response:
+    return JSONBody(await impl.update_chat_completion(completion_id, body))
+
+
 @router.get("/chat/completions/{completion_id}/messages", summary="List a stored completion's input messages")
 async def list_chat_completion_messages(
     completion_id: str,
     after: str | None = None,
-    limit: int = Query(default=20, ge=1, le=100),
+    limit: int = Query(default=20, ge=1),
     order: Literal["asc", "desc"] = "asc",
     impl: StoredChatCompletions = inference,
 ) -> Response:

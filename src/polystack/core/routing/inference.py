@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, NotImplementedByProviderError
+from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -21,6 +23,11 @@ from polystack.core.request_context import current_user
 from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.stores.chat_stream import ChatStreamAccumulator
 from polystack.core.stores.inference import InferenceStore
+
+
+def mint_completion_id() -> str:
+    """An id unique in this server: upstreams reuse theirs (some always answer the same one)."""
+    return f"chatcmpl-{uuid.uuid4().hex}"
 
 
 class InferenceRouter:
@@ -47,23 +54,31 @@ class InferenceRouter:
         result = await impl.chat_completion(request.model_copy(update={"model": model.provider_resource_id}))
         stored = self.store is not None and request.store is not False
         if hasattr(result, "__aiter__"):
-            return self._relay(result, model.identifier, request if stored else None)
+            return self._relay(result, model.identifier, request if stored else None, mint_completion_id())
         result.model = model.identifier
+        upstream_id, result.id = result.id, mint_completion_id()
         if stored:
             assert self.store is not None
-            await self.store.record(result, request.messages, request.metadata, current_user.get())
+            await self.store.record(result, request.messages, request.metadata, current_user.get(),
+                                    upstream_id=upstream_id)
         return result  # type: ignore[no-any-return]
 
     async def _relay(self, chunks: AsyncIterator[Any], identifier: str,
-                     stored: ChatCompletionRequest | None = None) -> AsyncIterator[Any]:
-        """Pass chunks through under the caller's model name; once a stream to store has ended, store it.
+                     stored: ChatCompletionRequest | None = None,
+                     completion_id: str | None = None) -> AsyncIterator[Any]:
+        """Pass chunks through under the caller's model name (and `completion_id`); once a stream to store
+        has ended, store it.
 
         One generator for both jobs: each layer of async generator costs every chunk a few microseconds.
         """
         accumulator = ChatStreamAccumulator() if stored is not None else None
+        upstream_id: str | None = None
         try:
             async for chunk in chunks:
                 chunk.model = identifier
+                if completion_id is not None:
+                    upstream_id = upstream_id or chunk.id
+                    chunk.id = completion_id
                 if accumulator is not None:
                     accumulator.add(chunk)
                 yield chunk
@@ -72,7 +87,8 @@ class InferenceRouter:
             if aclose is not None:
                 await aclose()
         if accumulator is not None and stored is not None and self.store is not None:
-            await self.store.record(accumulator.completion(), stored.messages, stored.metadata, current_user.get())
+            await self.store.record(accumulator.completion(), stored.messages, stored.metadata, current_user.get(),
+                                    upstream_id=upstream_id)
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
         model, impl = await self._route(request.model, ModelType.llm)
@@ -113,6 +129,10 @@ class InferenceRouter:
                                             order: Any) -> dict[str, Any]:
         return await self._need_store().messages(completion_id, after=after, limit=limit, order=order,
                                                  owner=self._owner())
+
+    async def update_chat_completion(self, completion_id: str, request: UpdateChatCompletionRequest
+                                     ) -> dict[str, Any]:
+        return await self._need_store().update_metadata(completion_id, request.metadata, self._owner())
 
     async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:
         return await self._need_store().delete(completion_id, self._owner())

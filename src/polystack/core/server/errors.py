@@ -49,6 +49,9 @@ def validation_message(errors: list[Any]) -> tuple[str, str | None]:
 
 
 def _clean_loc(loc: Any) -> tuple[int | str, ...]:
+    loc = tuple(loc)
+    if loc and loc[0] in ("query", "path", "header", "cookie"):  # where FastAPI found it; OpenAI names the field
+        loc = loc[1:]
     return tuple(p for p in loc if p != "body" and not (isinstance(p, str) and _TYPE_TAG.match(p)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -97,7 +98,7 @@ class InferenceStoreReference(SQLStoreReference):
         "database commit (group commit; also survives losing the machine, costs a transaction on the request "
         "path). none: written behind the response only.")
     journal_dir: str | None = Field(
-        default=None, description="Where the journal lives; default ~/.polystack/journal/<store>.")
+        default=None, description="Where the journal lives; default <storage.store_dir>/journal/<table>-<database>.")
 
 
 # pip packages each backend type needs beyond the core ones (sqlite is built in)
@@ -122,8 +123,17 @@ class StoresConfig(_Backend):
 
 
 class StorageConfig(_Backend):
+    store_dir: str | None = Field(
+        default=None, description="The folder for every file the server writes itself (journals, ...). Default: "
+        "$POLYSTACK_STORE_DIR, else ~/.polystack/distributions/<distro_name>; set when the run config loads.")
     backends: dict[str, BackendConfig] = Field(default_factory=dict)
     stores: StoresConfig = Field(default_factory=StoresConfig)
+
+    def store_path(self) -> Path:
+        """store_dir as a path; the run config always sets it."""
+        if self.store_dir is None:
+            raise ValueError("storage.store_dir is not set (it is filled in when a run config loads)")
+        return Path(self.store_dir).expanduser()
 
     @model_validator(mode="after")
     def _references_exist(self) -> StorageConfig:

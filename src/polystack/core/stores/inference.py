@@ -11,7 +11,7 @@ from typing import Any, Literal
 import orjson
 
 from polystack.apis.datatypes import User
-from polystack.apis.errors import NotFoundError
+from polystack.apis.errors import NotFoundError, PolystackError, ServiceUnavailableError
 from polystack.apis.inference.types import ChatCompletion
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 from polystack.core.stores.journal import Journal
@@ -29,10 +29,16 @@ def _schema(table: str) -> TableSchema:
         "completion": Column(ColumnType.JSON, nullable=False),
         "input_messages": Column(ColumnType.JSON, nullable=False),
         "metadata": Column(ColumnType.JSON),
+        "upstream_id": Column(ColumnType.STRING),  # the provider's id: not unique (see mint_completion_id)
     }, owned=True)
 
 
 Durability = Literal["journal", "commit", "none"]
+REPLAY_BATCH = 500
+
+
+def _reason(error: Exception) -> str:
+    return error.message if isinstance(error, PolystackError) else f"{type(error).__name__}: {error}"
 
 
 class InferenceStore:
@@ -56,7 +62,7 @@ class InferenceStore:
         # nobody waits for the commit unless durability is "commit": then batches may linger and grow
         linger = 0.0 if durability == "commit" else 0.02
         self._queue = WriteQueue(self._write_batch, max_size=max_queue, writers=writers, linger_seconds=linger,
-                                 name="inference store")
+                                 name="inference store", on_rejected=self._rejected)
 
     async def migrate(self) -> int:
         """Bring the table to the current schema; returns how many migrations ran."""
@@ -65,7 +71,10 @@ class InferenceStore:
         async def create_table(store: SQLStore) -> None:
             await store.create_table(schema)
 
-        applied = await self.sql.migrate(f"inference_store:{self.table}", [create_table])
+        async def add_upstream_id(store: SQLStore) -> None:
+            await store.add_column(self.table, "upstream_id", schema.columns["upstream_id"])
+
+        applied = await self.sql.migrate(f"inference_store:{self.table}", [create_table, add_upstream_id])
         await self.sql.create_table(schema)  # registers the table with this store object
         return applied
 
@@ -82,28 +91,59 @@ class InferenceStore:
             self.journal.close(all_committed=drained)
 
     async def _replay_orphaned_journals(self, journal: Journal) -> None:
-        """Write what a crashed process had acknowledged but not yet committed (idempotent)."""
+        """Write what a crashed process had acknowledged but perhaps not committed.
+
+        A record already in the database is left as it is (it was committed, and may have been updated
+        since); one the database refuses is quarantined, so it never blocks the others or the start.
+        """
         for path, records in journal.orphaned_records():
-            for record in records:
-                owner = record.pop("__owner__", None)
-                await self.sql.upsert(self.table, record, ["id"],
-                                      owner=User.model_validate(owner) if owner else None)
+            for start in range(0, len(records), REPLAY_BATCH):
+                await self._replay(records[start:start + REPLAY_BATCH], journal)
             path.unlink(missing_ok=True)
             logger.info("replayed %d stored completions from journal %s", len(records), path.name)
 
-    async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
+    async def _replay(self, records: list[dict[str, Any]], journal: Journal) -> None:
+        try:
+            await self._insert(records, ignore_existing=True)
+        except ServiceUnavailableError:
+            raise  # the segment stays for the next start
+        except Exception:  # noqa: BLE001 - find the records at fault, one by one
+            for record in records:
+                try:
+                    await self._insert([record], ignore_existing=True)
+                except ServiceUnavailableError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    journal.quarantine(record, _reason(exc))
+
+    async def _insert(self, rows: list[dict[str, Any]], *, ignore_existing: bool = False) -> None:
+        """Insert rows that carry their owner under `__owner__`, one statement per owner."""
         by_owner: dict[str | None, list[dict[str, Any]]] = {}
         for row in rows:
             owner = row.get("__owner__")
             by_owner.setdefault(orjson.dumps(owner).decode() if owner else None, []).append(
-                {k: v for k, v in row.items() if k != "__owner__"})
+                {k: v for k, v in row.items() if not k.startswith("__")})  # __owner__, __segment__
         for key, group in by_owner.items():
-            await self.sql.insert(self.table, group, owner=User.model_validate_json(key) if key else None)
+            await self.sql.insert(self.table, group, owner=User.model_validate_json(key) if key else None,
+                                  ignore_existing=ignore_existing)
+
+    async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
+        await self._insert(rows)
         if self.journal is not None:
-            self.journal.committed(len(rows))
+            self.journal.settled(row["__segment__"] for row in rows)
+
+    def _rejected(self, row: dict[str, Any], error: Exception) -> None:
+        if self.journal is None:
+            logger.error("stored completion %s was refused by the database: %s", row.get("id"), _reason(error))
+            return
+        segment = row.pop("__segment__")
+        self.journal.quarantine(row, _reason(error))
+        self.journal.settled([segment])  # its segment may go
 
     async def record(self, completion: ChatCompletion, input_messages: Sequence[Any],
-                     metadata: dict[str, str] | None, owner: User | None) -> None:
+                     metadata: dict[str, str] | None, owner: User | None, *,
+                     upstream_id: str | None = None) -> None:
+        """Store `completion` under its id, which must be unique in this server (the router mints it)."""
         row = {
             "id": completion.id,
             "created": completion.created,
@@ -113,10 +153,11 @@ class InferenceStore:
             "input_messages": [m.model_dump(mode="json", exclude_none=True) if hasattr(m, "model_dump") else m
                                for m in input_messages],
             "metadata": metadata or None,
+            "upstream_id": upstream_id,
             "__owner__": owner.model_dump() if owner else None,
         }
         if self.journal is not None:
-            self.journal.append(row)
+            row["__segment__"] = self.journal.append(row)
         done = await self._queue.put(row)
         if self.durability != "commit":
             done.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -166,6 +207,13 @@ class InferenceStore:
         page = messages[:limit]
         return {"object": "list", "data": page, "has_more": len(messages) > limit,
                 "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+
+    async def update_metadata(self, completion_id: str, metadata: dict[str, str] | None,
+                              owner: str | None) -> dict[str, Any]:
+        """Replace the metadata of a completion `owner` may see (NotFoundError otherwise)."""
+        await self.get(completion_id, owner)
+        await self.sql.update(self.table, {"metadata": metadata or None}, {"id": completion_id})
+        return await self.get(completion_id, owner)
 
     async def delete(self, completion_id: str, owner: str | None) -> dict[str, Any]:
         await self.get(completion_id, owner)

@@ -16,13 +16,16 @@ from polystack.apis.errors import ServiceUnavailableError
 logger = logging.getLogger("polystack.storage")
 
 WriteBatch = Callable[[list[dict[str, Any]]], Awaitable[None]]
+OnRejected = Callable[[dict[str, Any], Exception], None]
 
 
 class WriteQueue:
     def __init__(self, write: WriteBatch, *, max_size: int, writers: int, max_batch: int = 256,
-                 linger_seconds: float = 0.0, name: str = "store") -> None:
-        """`linger_seconds`: how long a writer waits to fill a batch; worth it when nobody awaits the commit."""
+                 linger_seconds: float = 0.0, name: str = "store", on_rejected: OnRejected | None = None) -> None:
+        """`linger_seconds`: how long a writer waits to fill a batch; worth it when nobody awaits the commit.
+        `on_rejected(row, error)` is told of each row the database refuses (default: an error is logged)."""
         self._write = write
+        self._on_rejected = on_rejected
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]] | None] = asyncio.Queue(max_size)
         self._writers = writers
         self._max_batch = max_batch
@@ -76,37 +79,44 @@ class WriteQueue:
                 self._queue.task_done()
 
     async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
-        delay = 0.05
-        while True:
-            try:
-                await self._write([row for row, _ in batch])
-            except ServiceUnavailableError as exc:
-                logger.warning("%s: %d records wait for the database (%s); retrying in %.1fs",
-                               self._name, len(batch), exc.message, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a bad row must not stop the writer
-                logger.exception("%s: a batch of %d records failed; writing them one by one", self._name, len(batch))
-                await self._commit_one_by_one(batch, exc)
-                return
+        error = await self._write_retrying([row for row, _ in batch])
+        if error is None:
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
-            return
+        elif len(batch) == 1:
+            self._reject(*batch[0], error)
+        else:  # one bad row must not take the others down: find it
+            logger.warning("%s: a batch of %d records failed (%s); writing them one by one",
+                           self._name, len(batch), error)
+            for item in batch:
+                await self._commit([item])
 
-    async def _commit_one_by_one(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]],
-                                 first_error: Exception) -> None:
-        for row, done in batch:
+    async def _write_retrying(self, rows: list[dict[str, Any]]) -> Exception | None:
+        """Write `rows`, waiting out an unavailable database; the error if the database refuses them."""
+        delay = 0.05
+        while True:
             try:
-                await self._write([row])
-            except Exception as exc:  # noqa: BLE001
-                logger.error("%s: record %s rejected: %s", self._name, row.get("id"), exc)
-                if not done.done():
-                    done.set_exception(exc)
-            else:
-                if not done.done():
-                    done.set_result(None)
+                await self._write(rows)
+                return None
+            except ServiceUnavailableError as exc:
+                logger.warning("%s: %d records wait for the database (%s); retrying in %.1fs",
+                               self._name, len(rows), exc.message, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except Exception as exc:  # noqa: BLE001 - a bad row must not stop the writer
+                return exc
+
+    def _reject(self, row: dict[str, Any], done: asyncio.Future[None], error: Exception) -> None:
+        if self._on_rejected is None:
+            logger.error("%s: record %s rejected: %s", self._name, row.get("id"), error)
+        else:
+            try:
+                self._on_rejected(row, error)
+            except Exception:  # noqa: BLE001
+                logger.exception("%s: handling rejected record %s failed", self._name, row.get("id"))
+        if not done.done():
+            done.set_exception(error)
 
     async def close(self, timeout: float = 30) -> bool:
         """Stop accepting rows and write everything pending (bounded by `timeout`); True if all were written."""

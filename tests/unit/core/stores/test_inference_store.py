@@ -6,7 +6,14 @@ import openai
 import pytest
 
 import polystack
+from polystack.apis.datatypes import User
+from polystack.apis.errors import NotFoundError
+from polystack.apis.inference.types import ChatCompletion
 from polystack.core.config import parse_run_config
+from polystack.core.storage.config import SqliteSQLConfig
+from polystack.core.storage.sql.api import TableSchema
+from polystack.core.storage.sql.factory import open_sql_store
+from polystack.core.stores.inference import InferenceStore, _schema
 
 
 def config(tmp_path, **inference):
@@ -23,6 +30,12 @@ def config(tmp_path, **inference):
 
 
 MODEL = "scripted/scripted-model"
+
+
+def scripted_completion(completion_id: str) -> ChatCompletion:
+    return ChatCompletion.model_validate({
+        "id": completion_id, "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}]})
 
 
 async def test_completions_are_stored_and_listed_newest_first(tmp_path):
@@ -107,3 +120,67 @@ async def test_concurrent_clients_lose_no_record_and_restart_keeps_them(tmp_path
                 break
             after = page.data[-1].id
         assert seen == ids
+
+
+async def test_metadata_of_a_stored_completion_is_updated_the_openai_way(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        reply = await stack.openai.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "x"}], metadata={"topic": "old"})
+        updated = await stack.openai.chat.completions.update(reply.id, metadata={"topic": "new", "by": "me"})
+        assert updated.id == reply.id and updated.metadata == {"topic": "new", "by": "me"}
+        assert (await stack.openai.chat.completions.retrieve(reply.id)).metadata == {"topic": "new", "by": "me"}
+        found = await stack.openai.chat.completions.list(metadata={"topic": "new"})
+        assert [c.id for c in found.data] == [reply.id]
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.chat.completions.update("chatcmpl-unknown", metadata={"a": "b"})
+        too_many = await stack.http.post(f"/v1/chat/completions/{reply.id}",
+                                         json={"metadata": {str(n): "v" for n in range(17)}})
+        assert too_many.status_code == 400 and too_many.json()["error"]["param"] == "metadata"
+
+
+async def test_another_users_completion_cannot_be_updated(tmp_path):
+    sql = await open_sql_store(SqliteSQLConfig(db_path=str(tmp_path / "db.sqlite")))
+    store = InferenceStore(sql)
+    await store.start()
+    try:
+        await store.record(scripted_completion("chatcmpl-alice"), [], {"k": "v"}, User(principal="alice"))
+        with pytest.raises(NotFoundError):
+            await store.update_metadata("chatcmpl-alice", {"k": "bob"}, owner="bob")
+        assert (await store.get("chatcmpl-alice", "alice"))["metadata"] == {"k": "v"}
+        assert (await store.update_metadata("chatcmpl-alice", None, "alice")).get("metadata") is None
+    finally:
+        await store.close()
+        await sql.close()
+
+
+async def test_list_takes_any_page_size_and_a_bad_one_names_limit(tmp_path):
+    async with polystack.connect(config(tmp_path)) as stack:
+        for _ in range(3):
+            await stack.openai.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        page = await stack.openai.chat.completions.list(limit=1000)
+        assert len(page.data) == 3 and not page.has_more
+        with pytest.raises(openai.BadRequestError) as raised:
+            await stack.openai.chat.completions.list(limit=0)
+        assert raised.value.param == "limit"
+        assert raised.value.status_code == 400
+
+
+async def test_a_table_of_the_previous_version_gains_the_upstream_id_column(tmp_path):
+    sql = await open_sql_store(SqliteSQLConfig(db_path=str(tmp_path / "db.sqlite")))
+    current = _schema("chat_completions")
+    previous = TableSchema(current.name, {k: v for k, v in current.columns.items() if k != "upstream_id"},
+                           owned=True)
+
+    async def create_previous(store):
+        await store.create_table(previous)
+
+    await sql.migrate("inference_store:chat_completions", [create_previous])
+    store = InferenceStore(sql)
+    await store.start()
+    try:
+        await store.record(scripted_completion("chatcmpl-mine"), [], None, None, upstream_id="up-1")
+        row = await sql.fetch_one("chat_completions", {"id": "chatcmpl-mine"})
+        assert row is not None and row["upstream_id"] == "up-1"
+    finally:
+        await store.close()
+        await sql.close()

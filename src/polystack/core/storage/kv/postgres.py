@@ -1,7 +1,8 @@
 """A KV store in one PostgreSQL table, over an asyncpg connection pool.
 
 The key column is COLLATE "C", so its primary-key index orders bytewise (like the other backends) and
-serves range and prefix scans. Expiry uses the database clock, so every replica agrees on it.
+serves range and prefix scans. Expiry uses the database clock, so every replica agrees on it. Keys and
+values are escaped for U+0000, which PostgreSQL text refuses, in an order-preserving way (nul_escape).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from polystack.apis.errors import ServiceUnavailableError
 from polystack.core.storage.config import PostgresKVConfig
 from polystack.core.storage.kv.base import ScanningKVStore, check_ttl
 from polystack.core.storage.kv.errors import kv_unavailable
+from polystack.core.storage.sql.nul_escape import escape_text, unescape_text
 
 T = TypeVar("T")
 
@@ -108,8 +110,8 @@ class PostgresKVStore(ScanningKVStore):
         await self._run(execute)
 
     async def get(self, key: str) -> str | None:
-        rows = await self._fetch(f"SELECT value FROM {self._table} WHERE key = $1 AND {_LIVE}", key)
-        return rows[0]["value"] if rows else None
+        rows = await self._fetch(f"SELECT value FROM {self._table} WHERE key = $1 AND {_LIVE}", escape_text(key))
+        return unescape_text(rows[0]["value"]) if rows else None
 
     async def set(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
         check_ttl(ttl_seconds)
@@ -117,18 +119,19 @@ class PostgresKVStore(ScanningKVStore):
             f"INSERT INTO {self._table} (key, value, expires_at) "
             "VALUES ($1, $2, now() + $3::float8 * interval '1 second') "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-            key, value, ttl_seconds)
+            escape_text(key), escape_text(value), ttl_seconds)
         if self._purge_due():
             await self._execute(f"DELETE FROM {self._table} WHERE expires_at <= now()")
 
     async def delete(self, key: str) -> None:
-        await self._execute(f"DELETE FROM {self._table} WHERE key = $1", key)
+        await self._execute(f"DELETE FROM {self._table} WHERE key = $1", escape_text(key))
 
     async def _select_between(self, column: str, start: str, end: str | None) -> list[str]:
-        bound, args = ("", (start,)) if end is None else (" AND key < $2", (start, end))
+        bound, args = ("", (escape_text(start),)) if end is None else (" AND key < $2", (escape_text(start),
+                                                                                        escape_text(end)))
         rows = await self._fetch(
             f"SELECT {column} FROM {self._table} WHERE key >= $1{bound} AND {_LIVE} ORDER BY key", *args)
-        return [row[0] for row in rows]
+        return [unescape_text(row[0]) for row in rows]
 
     async def _keys_between(self, start: str, end: str | None) -> list[str]:
         return await self._select_between("key", start, end)

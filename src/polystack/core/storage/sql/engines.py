@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from polystack.core.storage.config import PostgresSQLConfig, SqliteSQLConfig
+from polystack.core.storage.sql import nul_escape
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_S = 10.0
@@ -78,4 +79,7 @@ def _postgres_engine(config: PostgresSQLConfig) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args=connect_args,
         hide_parameters=True,
+        # jsonb refuses U+0000 (`unsupported Unicode escape sequence`): JSON goes in escaped, comes out whole
+        json_serializer=nul_escape.dumps,
+        json_deserializer=nul_escape.loads,
     )

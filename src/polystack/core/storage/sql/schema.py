@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
 from polystack.core.storage.sql.api import Column, ColumnType, TableSchema
+from polystack.core.storage.sql.nul_escape import escape_text, unescape_text
 
 OWNER_PRINCIPAL = "owner_principal"
 OWNER_ATTRIBUTES = "owner_attributes"
@@ -37,6 +38,28 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class PortableString(sa.types.TypeDecorator[str]):
+    """A string stored exactly on both dialects: PostgreSQL refuses U+0000 in text, so it is escaped there."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and dialect.name == "postgresql":
+            return escape_text(value)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and dialect.name == "postgresql":
+            return unescape_text(value)
+        return value
+
+
+class PortableText(PortableString):
+    impl = sa.Text
+    cache_ok = True
+
+
 def json_type() -> sa.types.TypeEngine[Any]:
     # none_as_null: a Python None is SQL NULL, not the JSON text 'null', so IS NULL finds it.
     return sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -49,9 +72,9 @@ def _sql_type(column_type: ColumnType) -> sa.types.TypeEngine[Any]:
             # already 64-bit and only "INTEGER PRIMARY KEY" autoincrements.
             return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
         case ColumnType.STRING:
-            return sa.String()
+            return PortableString()
         case ColumnType.TEXT:
-            return sa.Text()
+            return PortableText()
         case ColumnType.FLOAT:
             return sa.Float()
         case ColumnType.BOOLEAN:
@@ -79,7 +102,7 @@ def build_table(schema: TableSchema, metadata: sa.MetaData) -> sa.Table:
     """The Table for `schema`, declared in `metadata` (replacing an earlier declaration)."""
     columns = [build_column(name, column) for name, column in schema.columns.items()]
     if schema.owned:
-        columns.append(sa.Column(OWNER_PRINCIPAL, sa.String(), index=True))
+        columns.append(sa.Column(OWNER_PRINCIPAL, PortableString(), index=True))
         columns.append(sa.Column(OWNER_ATTRIBUTES, json_type()))
     if schema.name in metadata.tables:
         metadata.remove(metadata.tables[schema.name])

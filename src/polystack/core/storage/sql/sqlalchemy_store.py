@@ -63,12 +63,15 @@ class SQLAlchemyStore:
             await conn.run_sync(self._metadata.create_all, tables=[table], checkfirst=True)
 
     async def insert(self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-                     owner: User | None = None) -> None:
+                     owner: User | None = None, *, ignore_existing: bool = False) -> None:
         t = self._table(table)
         batch = self._writable(t, [rows] if isinstance(rows, Mapping) else list(rows), owner)
+        stmt = t.insert()
+        if ignore_existing:
+            stmt = (postgresql.insert(t) if self.dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing()
         if batch:
             async with self._connection(table) as conn:
-                await conn.execute(t.insert(), batch)
+                await conn.execute(stmt, batch)
 
     async def upsert(self, table: str, row: Mapping[str, Any], conflict_columns: Sequence[str],
                      owner: User | None = None) -> None:

@@ -133,6 +133,18 @@ async def test_unicode_keys_and_values_round_trip(store: KVStore) -> None:
     assert await store.keys_with_prefix("ключ/") == [key]
 
 
+async def test_nul_and_control_characters_round_trip_in_keys_values_and_scans(store: KVStore) -> None:
+    keys = ["k\x00", "k\x00\x01", "k\x01", "k\x01\x00", "k\x02", "ka"]  # bytewise order
+    for key in reversed(keys):
+        await store.set(key, f"v\x00{key}\x01")
+    assert [await store.get(key) for key in keys] == [f"v\x00{key}\x01" for key in keys]
+    assert await store.keys_with_prefix("k") == keys
+    assert await store.keys_with_prefix("k\x00") == keys[:2]
+    assert await store.keys_in_range("k\x00\x01", "k\x02") == keys[1:4]
+    await store.delete("k\x00")
+    assert await store.get("k\x00") is None and await store.get("k\x00\x01") is not None
+
+
 async def test_one_megabyte_value_round_trips(store: KVStore) -> None:
     value = "😀é" * 175_000  # 1.05 MB of UTF-8
     await store.set("big", value)

@@ -346,3 +346,50 @@ async def test_postgres_store_is_unavailable_while_the_server_is_gone_and_recove
     finally:
         await store.close()
         await proxy.stop()
+
+
+# Strings that must come back exactly: NUL (PostgreSQL refuses it in text and jsonb), the control
+# characters an escaping scheme might use, a literal backslash-u0000, and their mixes.
+AWKWARD = ["a\x00b", "\x00", "\x01", "\x01\x01", "\x01\x00\x02", "\\u0000", "\\u0001", "\\\x00", "plain"]
+
+
+async def test_every_string_round_trips_exactly_in_ids_text_and_json(store: SQLStore) -> None:
+    await store.create_table(ITEMS)
+    owner = User(principal="o\x00wner", attributes={"team\x00": ["x\x00"]})
+    rows = [_item(i, id=f"id-{text}", body=text, metadata={"k": text, f"k{text}": text, "list": [text, {text: text}]})
+            for i, text in enumerate(AWKWARD)]
+    await store.insert("items", rows, owner=owner)
+    for i, text in enumerate(AWKWARD):
+        row = await store.fetch_one("items", {"id": f"id-{text}"})
+        assert row is not None
+        assert (row["id"], row["body"], row["metadata"]) == (f"id-{text}", text, rows[i]["metadata"])
+        assert (row["owner_principal"], row["owner_attributes"]) == ("o\x00wner", {"team\x00": ["x\x00"]})
+        by_value = await store.fetch_all("items", Query(json_equals={"metadata": {"k": text}}))
+        assert _ids(by_value.data) == [f"id-{text}"]
+    owned = await store.fetch_all("items", Query(owner="o\x00wner"))
+    assert sorted(_ids(owned.data)) == sorted(f"id-{text}" for text in AWKWARD)
+    assert await store.update("items", {"body": "new\x00"}, {"id": "id-a\x00b"}) == 1
+    assert (await store.fetch_one("items", {"id": "id-a\x00b"}) or {})["body"] == "new\x00"
+    await store.upsert("items", _item(0, id="id-a\x00b", body="up\x00"), ["id"])
+    assert (await store.fetch_one("items", {"id": "id-a\x00b"}) or {})["body"] == "up\x00"
+
+
+async def test_a_json_filter_key_with_nul_matches_exactly_or_is_refused_on_sqlite(
+    store: SQLStore, backend: SQLBackendConfig
+) -> None:
+    await store.create_table(ITEMS)
+    await store.insert("items", [_item(1, metadata={"a\x00b": "x"}), _item(2, metadata={"a\x00c": "x", "a": "x"})])
+    query = Query(json_equals={"metadata": {"a\x00b": "x"}})
+    if isinstance(backend, SqliteSQLConfig):
+        with pytest.raises(InvalidRequestError, match="U\\+0000"):
+            await store.fetch_all("items", query)
+    else:
+        assert _ids((await store.fetch_all("items", query)).data) == ["item-01"]
+
+
+async def test_insert_ignoring_existing_rows_keeps_them_and_adds_the_rest(store: SQLStore) -> None:
+    await store.create_table(ITEMS)
+    await store.insert("items", _item(1, body="first"))
+    await store.insert("items", [_item(1, body="replayed"), _item(2)], ignore_existing=True)
+    rows = (await store.fetch_all("items", Query(order_by=[("id", "asc")]))).data
+    assert [(row["id"], row["body"]) for row in rows] == [("item-01", "first"), ("item-02", "body 2")]

@@ -22,3 +22,6 @@ class ScriptedConfig(BaseModel):
         default_factory=list, description="Played in order, cycling; empty means echo the last user message."
     )
     embedding_dimension: int = Field(default=8, ge=1)
+    completion_id: str | None = Field(
+        default=None, description="Answer every chat completion with this id, as upstreams that reuse ids do; "
+        "default a fresh id each time.")

@@ -33,6 +33,9 @@ class ScriptedInference:
         self.config = config
         self._replies = itertools.cycle(config.replies) if config.replies else None
 
+    def _completion_id(self) -> str:
+        return self.config.completion_id or f"chatcmpl-{uuid.uuid4().hex}"
+
     def _next_reply(self, request: ChatCompletionRequest) -> ScriptedReply:
         if self._replies is not None:
             return next(self._replies)
@@ -71,7 +74,7 @@ class ScriptedInference:
             message["tool_calls"] = calls
         return ChatCompletion.model_validate(
             {
-                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "id": self._completion_id(),
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": request.model,
@@ -89,7 +92,7 @@ class ScriptedInference:
         usage: dict[str, int],
     ) -> AsyncIterator[ChatCompletionChunk]:
         base = {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "id": self._completion_id(),
             "object": "chat.completion.chunk",
             "created": int(time.time()),
             "model": request.model,
