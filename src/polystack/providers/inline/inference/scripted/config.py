@@ -22,3 +22,5 @@ class ScriptedConfig(BaseModel):
         default_factory=list, description="Played in order, cycling; empty means echo the last user message."
     )
     embedding_dimension: int = Field(default=8, ge=1)
+    stream_delay_seconds: float = Field(
+        default=0, ge=0, description="Pause before each streamed chunk, for tests of in-flight streams.")
