@@ -54,3 +54,27 @@ def test_run_with_a_bad_config_fails_with_the_location(tmp_path):
 def test_run_with_an_unknown_distribution_suggests_names():
     result = runner.invoke(app, ["run", "startr"])
     assert result.exit_code == 1 and "starter" in result.output
+
+
+def test_help_shows_flags_without_a_value_placeholder():
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0 and "--version" in result.stdout
+    assert "<bool>" not in result.stdout
+    assert "<bool>" not in runner.invoke(app, ["run", "--help"], env={"COLUMNS": "80"}).stdout
+
+
+def test_tables_at_80_columns_keep_paths_and_versions_whole():
+    for command in (["list"], ["list-providers", "inference"]):
+        result = runner.invoke(app, command, env={"COLUMNS": "80"})
+        assert result.exit_code == 0 and "…" not in result.stdout
+
+
+def test_db_status_on_a_fresh_folder_says_not_created_and_creates_nothing(tmp_path):
+    folder = tmp_path / "stores"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"distro_name": "fresh", "storage": {
+        "backends": {"kv": {"type": "kv_sqlite", "db_path": str(folder / "kv.db")}},
+        "stores": {"metadata": {"backend": "kv"}}}}))
+    result = runner.invoke(app, ["db", "status", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "not created yet" in result.stdout
+    assert not folder.exists()
