@@ -95,6 +95,41 @@ def run(
             status.stop()
 
 
+@app.command()
+def status(
+    url: Annotated[str | None, typer.Argument(help="The server (default: http://127.0.0.1:$POLYSTACK_PORT or 8321).")]
+    = None,
+    api_key: Annotated[str | None, typer.Option(envvar="POLYSTACK_API_KEY", show_envvar=False,
+                                                help="Bearer token, if the server requires one.")] = None,
+) -> None:
+    """Check a running server: health, version, providers and their health, models. Exit 1 if not all OK."""
+    from polystack.cli.status import check_server
+
+    report = check_server(url or f"http://127.0.0.1:{os.environ.get('POLYSTACK_PORT') or 8321}", api_key=api_key)
+    if report.error and not report.healthy and report.version is None:
+        raise _fail(report.error)
+    verdict = "[green]healthy[/]" if report.ok else "[red]unhealthy[/]"
+    console.print(f"{report.url}: {verdict}, Polystack {report.version or '?'}", highlight=False)
+    providers = _table("Provider", "API", "Type", "Health")
+    for provider in report.providers:
+        health = provider.get("health") or {}
+        state = health.get("status", "?")
+        colour = {"OK": "green", "Error": "red"}.get(state, "dim")
+        detail = f": {health['message']}" if health.get("message") else ""
+        providers.add_row(provider["provider_id"], provider["api"], provider["provider_type"],
+                          f"[{colour}]{state}[/]{detail}")
+    console.print(providers)
+    models = _table("Model", "Type", "Provider")
+    for model in report.models:
+        meta = model.get("custom_metadata") or {}
+        models.add_row(model["id"], str(meta.get("model_type", "")), str(meta.get("provider_id", "")))
+    console.print(models)
+    if report.error:
+        errors.print(report.error, highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
 @app.command("list-apis")
 def list_apis() -> None:
     """List the APIs and their routes."""
