@@ -238,11 +238,12 @@ def db_status(config: Annotated[str, typer.Argument(help="A distribution name or
 
 @config_app.command("show")
 def config_show(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
-    """Print the resolved config (env substituted, disabled providers dropped, secrets redacted)."""
-    from polystack.core.config import redact
+    """Print the resolved config: env substituted, disabled providers dropped, every default filled in, secrets
+    redacted. docs/configuration.md describes each key."""
+    from polystack.core.config import redact, with_defaults
 
     run_config = _load(config)
-    print(yaml.safe_dump(redact(run_config.model_dump(mode="json")), sort_keys=False, width=1000), end="")
+    print(yaml.safe_dump(redact(with_defaults(run_config)), sort_keys=False, width=1000), end="")
 
 
 if __name__ == "__main__":

@@ -78,3 +78,15 @@ def test_db_status_on_a_fresh_folder_says_not_created_and_creates_nothing(tmp_pa
     result = runner.invoke(app, ["db", "status", str(config)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "not created yet" in result.stdout
     assert not folder.exists()
+
+
+def test_config_show_prints_the_defaults_of_provider_configs_too(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-appear")
+    result = runner.invoke(app, ["config", "show", "starter"])
+    assert result.exit_code == 0 and "sk-should-not-appear" not in result.stdout
+    config = yaml.safe_load(result.stdout)
+    localfs = config["providers"]["files"][0]["config"]
+    assert localfs["max_upload_bytes"] > 0 and "min_expiry_seconds" in localfs  # not in the YAML: defaults
+    assert config["server"]["host"] == "127.0.0.1" and config["models"]["registry_cache_seconds"] == 5
+    openai = next(p for p in config["providers"]["inference"] if p["provider_id"] == "openai")
+    assert openai["config"]["api_key"] == "********"
