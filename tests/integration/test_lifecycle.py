@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -87,4 +88,23 @@ def test_ctrl_c_mid_stream_ends_the_stream_with_an_error_event_and_exits_cleanly
     assert last["error"]["code"] == "service_unavailable" and "shutting down" in last["error"]["message"]
     assert exit_code == 0
     assert took < 5
+    assert "Traceback" not in log, log
+
+
+def test_a_request_still_unanswered_when_the_grace_period_ends_gets_a_503_not_a_traceback(tmp_path):
+    # The first chunk is pulled before answering, so a provider this slow keeps the request unanswered.
+    server = RunningServer(scripted_config(tmp_path, stream_delay=60), log_dir=tmp_path).wait_ready(60)
+    body = {"model": "scripted/scripted-model", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    try:
+        with httpx.Client(timeout=30) as client:
+            pending = client.build_request("POST", f"{server.base_url}/v1/chat/completions", json=body)
+            timer = threading.Timer(1, server.process.send_signal, [signal.SIGINT])
+            timer.start()
+            response = client.send(pending)
+        exit_code = server.process.wait(20)
+        log = server.log()
+    finally:
+        server.stop()
+    assert response.status_code == 503 and response.json()["error"]["code"] == "service_unavailable"
+    assert exit_code == 0
     assert "Traceback" not in log, log

@@ -3,52 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
-import signal
 import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import uvicorn
 
-from polystack.apis.http import end_open_streams
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
 from polystack.core.server.app import create_app
+from polystack.core.server.shutdown import GRACEFUL_SECONDS, DrainingServer, ShutdownGuard
 from polystack.core.stack import Stack
 
 logger = logging.getLogger("polystack.server")
 
-# A shutdown waits this long for requests in flight (open streams end at once with an error event) ...
-GRACEFUL_SECONDS = 5
-# ... and this long for the stores to flush and the providers to stop.
+# A shutdown waits this long for the stores to flush and the providers to stop (after GRACEFUL_SECONDS).
 STOP_SECONDS = 15
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, ending open streams when the shutdown begins, and not re-raising the signal
-    that asked for it (which would interrupt the stack's own stop with a KeyboardInterrupt)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        ended = end_open_streams()
-        if ended:
-            logger.info("shutting down: ended %d open stream(s)", ended)
-        await super().shutdown(sockets)
 
 
 def claim_port(host: str, port: int) -> socket.socket:
@@ -111,8 +82,8 @@ async def serve(config: RunConfig, *, status: object | None = None) -> None:
         raise
     if status is not None:
         status.stop()  # type: ignore[attr-defined]
-    app = create_app(stack, manage_lifecycle=False)
-    server = _Server(_uvicorn_config(app, config))
+    guard = ShutdownGuard(create_app(stack, manage_lifecycle=False))
+    server = DrainingServer(_uvicorn_config(guard, config), guard)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not serving.done():
