@@ -35,12 +35,13 @@ def api_base(url: str) -> str:
     return url if url.endswith("/v1") else f"{url}/v1"
 
 
-def check_server(url: str, *, api_key: str | None = None, timeout: float = 10) -> ServerStatus:
+def check_server(url: str, *, api_key: str | None = None, timeout: float = 10,
+                 transport: httpx.BaseTransport | None = None) -> ServerStatus:
     """Every question asked even when one fails, so the answer says as much as the server can."""
     base = api_base(url)
     status = ServerStatus(url=base)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=base, headers=headers, timeout=timeout) as client:
+    with httpx.Client(base_url=base, headers=headers, timeout=timeout, transport=transport) as client:
         try:
             health = client.get("/health")
         except httpx.HTTPError as exc:
