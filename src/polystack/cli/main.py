@@ -83,16 +83,16 @@ def run(
     if host is not None:
         run_config.server.host = host
     setup_logging(run_config.logging)
-    status = startup_status(run_config.distro_name)
+    spinner = startup_status(run_config.distro_name)
     try:
-        run_server(run_config, status=status)
+        run_server(run_config, status=spinner)
     except StackError as exc:
-        if status is not None:
-            status.stop()
+        if spinner is not None:
+            spinner.stop()
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:  # while starting: the stack has stopped what it started
-        if status is not None:
-            status.stop()
+        if spinner is not None:
+            spinner.stop()
 
 
 @app.command()
@@ -103,27 +103,12 @@ def status(
                                                 help="Bearer token, if the server requires one.")] = None,
 ) -> None:
     """Check a running server: health, version, providers and their health, models. Exit 1 if not all OK."""
-    from polystack.cli.status import check_server
+    from polystack.cli.status import check_server, render
 
     report = check_server(url or f"http://127.0.0.1:{os.environ.get('POLYSTACK_PORT') or 8321}", api_key=api_key)
     if report.error and not report.healthy and report.version is None:
         raise _fail(report.error)
-    verdict = "[green]healthy[/]" if report.ok else "[red]unhealthy[/]"
-    console.print(f"{report.url}: {verdict}, Polystack {report.version or '?'}", highlight=False)
-    providers = _table("Provider", "API", "Type", "Health")
-    for provider in report.providers:
-        health = provider.get("health") or {}
-        state = health.get("status", "?")
-        colour = {"OK": "green", "Error": "red"}.get(state, "dim")
-        detail = f": {health['message']}" if health.get("message") else ""
-        providers.add_row(provider["provider_id"], provider["api"], provider["provider_type"],
-                          f"[{colour}]{state}[/]{detail}")
-    console.print(providers)
-    models = _table("Model", "Type", "Provider")
-    for model in report.models:
-        meta = model.get("custom_metadata") or {}
-        models.add_row(model["id"], str(meta.get("model_type", "")), str(meta.get("provider_id", "")))
-    console.print(models)
+    render(report, console)
     if report.error:
         errors.print(report.error, highlight=False, markup=False, soft_wrap=True)
     if not report.ok:

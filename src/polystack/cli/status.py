@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Column, Table
 
 
 @dataclass
@@ -70,3 +73,24 @@ def _providers(status: ServerStatus, body: dict[str, Any]) -> None:
 
 def _models(status: ServerStatus, body: dict[str, Any]) -> None:
     status.models = list(body.get("data", []))
+
+
+def render(status: ServerStatus, console: Console) -> None:
+    """The verdict line, then a table of providers and one of models."""
+    verdict = "[green]healthy[/]" if status.ok else "[red]unhealthy[/]"
+    console.print(f"{escape(status.url)}: {verdict}, Polystack {escape(status.version or '?')}", highlight=False)
+    providers = Table(*(Column(h, overflow="fold") for h in ("Provider", "API", "Type", "Health")))
+    for provider in status.providers:
+        health = provider.get("health") or {}
+        state = str(health.get("status", "?"))
+        colour = {"OK": "green", "Error": "red"}.get(state, "dim")
+        detail = f": {health['message']}" if health.get("message") else ""
+        providers.add_row(escape(str(provider.get("provider_id"))), escape(str(provider.get("api"))),
+                          escape(str(provider.get("provider_type"))), f"[{colour}]{escape(state)}[/]{escape(detail)}")
+    console.print(providers)
+    models = Table(*(Column(h, overflow="fold") for h in ("Model", "Type", "Provider")))
+    for model in status.models:
+        meta = model.get("custom_metadata") or {}
+        models.add_row(*(escape(str(v)) for v in (model.get("id"), meta.get("model_type", ""),
+                                                   meta.get("provider_id", ""))))
+    console.print(models)
