@@ -4,6 +4,10 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# `make run PORT=9000` (or POLYSTACK_PORT=9000 make run) serves on another port
+PORT ?=
+# `make install PIP_FLAGS=-v` also shows the compiler's output while llama-cpp-python builds
+PIP_FLAGS ?=
 # llama-cpp-python has no wheel on PyPI: it compiles once (4-13 min on 2 cores); pip caches the wheel.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 # Chroma's server needs a pydantic our pins exclude, so it gets a venv of its own (tests start it)
@@ -16,11 +20,16 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "==> Installing Polystack and its dependencies into $(VENV)."
+	@echo "    The first install compiles llama-cpp-python from source: about 4-13 minutes on 2 cores, up to"
+	@echo "    ~25 on a busy machine, during which pip shows 'Building wheel for llama-cpp-python' and little"
+	@echo "    else (PIP_FLAGS=-v shows the compiler). pip caches the wheel: later installs take seconds."
+	$(BIN)/python -m pip install --progress-bar on $(PIP_FLAGS) -e '.[dev]'
+	@echo "==> Installed."
 	touch $@
 
 run: install
-	$(BIN)/polystack run starter
+	$(BIN)/polystack run starter $(if $(PORT),--port $(PORT))
 
 services:
 	bash scripts/ensure-services

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from polystack.apis.datatypes import Api
-from polystack.apis.errors import PolystackError
+from polystack.apis.errors import PolystackError, ServiceUnavailableError
 
 logger = logging.getLogger("polystack.server")
 
@@ -51,25 +52,82 @@ class JSONBody(Response):
 
 
 _NOTHING: Any = object()
+_ENDING: Any = object()
+
+
+class _OpenStream:
+    """One SSE stream being written: whether it waits on its provider, and whether it must end now."""
+
+    __slots__ = ("task", "pulling", "ending")
+
+    def __init__(self, task: asyncio.Task[Any] | None) -> None:
+        self.task = task
+        self.pulling = False
+        self.ending = False
+
+
+_OPEN_STREAMS: set[_OpenStream] = set()
+
+
+def end_open_streams() -> int:
+    """Make every open SSE stream end now with a 503 error event (a graceful shutdown); returns how many.
+
+    A stream waiting on its provider is interrupted; one busy sending ends before it pulls its next chunk.
+    """
+    for stream in _OPEN_STREAMS:
+        stream.ending = True
+        if stream.pulling and stream.task is not None:
+            stream.task.cancel()
+    return len(_OPEN_STREAMS)
+
+
+def _event(body: Any) -> bytes:
+    return b"data: " + orjson.dumps(body) + b"\n\n"
+
+
+_SHUTTING_DOWN = ServiceUnavailableError("the server is shutting down; retry the request")
+
+
+async def _next_chunk(stream: _OpenStream, rest: AsyncIterator[Any]) -> Any:
+    """The next chunk, _NOTHING at the end, or _ENDING when a shutdown interrupted the wait."""
+    if stream.ending:
+        return _ENDING
+    stream.pulling = True
+    try:
+        return await rest.__anext__()
+    except StopAsyncIteration:
+        return _NOTHING
+    except asyncio.CancelledError:
+        if not stream.ending or stream.task is None:
+            raise
+        stream.task.uncancel()  # our own cancel (end_open_streams), not the request's: finish the stream
+        return _ENDING
+    finally:
+        stream.pulling = False
 
 
 async def _sse_events(first: Any, rest: AsyncIterator[Any], done_marker: bool) -> AsyncIterator[bytes]:
     """`first` (already pulled, see respond) then the rest, as SSE events; an error ends it with an error event."""
+    stream = _OpenStream(asyncio.current_task())
+    _OPEN_STREAMS.add(stream)
     try:
         if first is not _NOTHING:
             yield b"data: " + dump_json(first) + b"\n\n"
-            async for chunk in rest:
+            while (chunk := await _next_chunk(stream, rest)) is not _NOTHING:
+                if chunk is _ENDING:
+                    yield _event(_SHUTTING_DOWN.to_body())
+                    return
                 yield b"data: " + dump_json(chunk) + b"\n\n"
     except PolystackError as exc:
-        yield b"data: " + orjson.dumps(exc.to_body()) + b"\n\n"
+        yield _event(exc.to_body())
         return
     except Exception:  # noqa: BLE001 - a stream must end with an error event, never a broken socket
         logger.exception("stream failed")
-        body = {"error": {"message": "internal error while streaming", "type": "server_error",
-                          "param": None, "code": None}}
-        yield b"data: " + orjson.dumps(body) + b"\n\n"
+        yield _event({"error": {"message": "internal error while streaming", "type": "server_error",
+                                "param": None, "code": None}})
         return
     finally:
+        _OPEN_STREAMS.discard(stream)
         aclose = getattr(rest, "aclose", None)
         if aclose is not None:
             await aclose()

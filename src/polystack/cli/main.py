@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Annotated
 
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from polystack import __version__
 
 app = typer.Typer(help="Polystack: one OpenAI-compatible API over many providers.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
 config_app = typer.Typer(help="Inspect run configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 db_app = typer.Typer(help="Storage backends: reachability and schema migrations.", no_args_is_help=True)
@@ -23,8 +22,13 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def _table(*headers: str) -> Table:
+    """A table whose cells wrap, folding a long path or version onto the next line, never cut with an ellipsis."""
+    return Table(*(Column(header, overflow="fold") for header in headers))
+
+
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -67,6 +71,7 @@ def run(
     env: Annotated[list[str], typer.Option("--env", help="KEY=VALUE set before the config is read.")] = [],  # noqa: B006
 ) -> None:
     """Start the server."""
+    from polystack.cli.startup import startup_status
     from polystack.core.errors import StackError
     from polystack.core.logging import setup_logging
     from polystack.core.server.run import run as run_server
@@ -78,18 +83,36 @@ def run(
     if host is not None:
         run_config.server.host = host
     setup_logging(run_config.logging)
-    status = console.status(f"Starting [bold]{run_config.distro_name}[/] (first run assembles and loads models)…",
-                            spinner="dots") if sys.stderr.isatty() else None
-    if status is not None:
-        status.start()
+    spinner = startup_status(run_config.distro_name)
     try:
-        run_server(run_config, status=status)
+        run_server(run_config, status=spinner)
     except StackError as exc:
-        if status is not None:
-            status.stop()
+        if spinner is not None:
+            spinner.stop()
         raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # while starting: the stack has stopped what it started
+        if spinner is not None:
+            spinner.stop()
+
+
+@app.command()
+def status(
+    url: Annotated[str | None, typer.Argument(help="The server (default: http://127.0.0.1:$POLYSTACK_PORT or 8321).")]
+    = None,
+    api_key: Annotated[str | None, typer.Option(envvar="POLYSTACK_API_KEY", show_envvar=False,
+                                                help="Bearer token, if the server requires one.")] = None,
+) -> None:
+    """Check a running server: health, version, providers and their health, models. Exit 1 if not all OK."""
+    from polystack.cli.status import check_server, render
+
+    report = check_server(url or f"http://127.0.0.1:{os.environ.get('POLYSTACK_PORT') or 8321}", api_key=api_key)
+    if report.error and not report.healthy and report.version is None:
+        raise _fail(report.error)
+    render(report, console)
+    if report.error:
+        errors.print(report.error, highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(code=1)
 
 
 @app.command("list-apis")
@@ -97,7 +120,7 @@ def list_apis() -> None:
     """List the APIs and their routes."""
     from polystack.apis.catalog import CATALOG
 
-    table = Table("API", "Method", "Route")
+    table = _table("API", "Method", "Route")
     for api, entry in CATALOG.items():
         for route in entry.router().routes:
             for method in sorted(getattr(route, "methods", ())):
@@ -110,12 +133,12 @@ def list_providers(api: Annotated[str | None, typer.Argument(help="Only this API
     """List the provider types (imports no provider code)."""
     from polystack.providers.registry import all_specs
 
-    table = Table("API", "Provider type", "Description", "Packages")
+    table = _table("API", "Provider type", "Description", "Packages")
     for spec in sorted(all_specs().values(), key=lambda s: (s.api.value, s.provider_type)):
         if api and spec.api.value != api:
             continue
         table.add_row(spec.api.value, spec.provider_type, spec.description,
-                      " ".join(spec.pip_packages) or "-")
+                      "\n".join(spec.pip_packages) or "-")
     if api and not table.rows:
         raise _fail(f"no providers for API '{api}'")
     console.print(table)
@@ -126,7 +149,7 @@ def list_distributions() -> None:
     """List the bundled distributions."""
     from polystack.core.config import DISTRIBUTIONS_DIR, available_distributions
 
-    table = Table("Distribution", "Description", "Config")
+    table = _table("Distribution", "Description", "Config")
     for name in available_distributions():
         path = DISTRIBUTIONS_DIR / name / "config.yaml"
         description = (yaml.safe_load(path.read_text()) or {}).get("description", "")
@@ -136,7 +159,10 @@ def list_distributions() -> None:
 
 @app.command("list-deps")
 def list_deps(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
-    """Print the pip requirements of a distribution, one per line (`| xargs pip install` works)."""
+    """Print a distribution's pip requirements, one per line.
+
+    The output pipes into pip: `polystack list-deps starter | xargs pip install`.
+    """
     from polystack.core.storage.config import BACKEND_PACKAGES
     from polystack.providers.registry import all_specs
 
@@ -165,9 +191,14 @@ def _storage_table(config: str, *, migrate: bool) -> None:
         console.print(f"{run_config.distro_name} configures no storage backends: everything stays in memory.")
         return
     reports = asyncio.run(inspect_storage(run_config, migrate=migrate))
-    table = Table("Backend", "Type", "Address", "Stores", "Status", "Migrations")
+    table = _table("Backend", "Type", "Address", "Stores", "Status", "Migrations")
     for report in reports:
-        status = "[green]ok[/]" if report.reachable else f"[red]unreachable[/]: {report.error}"
+        if not report.reachable:
+            status = f"[red]unreachable[/]: {report.error}"
+        elif not report.exists:
+            status = "[yellow]not created yet[/] (the server or `db migrate` creates it)"
+        else:
+            status = "[green]ok[/]"
         applied = ", ".join(f"{component} v{version}" for component, version in sorted(report.migrations.items()))
         if migrate and report.ran:
             applied = f"{applied} ([bold]{report.ran} applied now[/])"
@@ -192,11 +223,12 @@ def db_status(config: Annotated[str, typer.Argument(help="A distribution name or
 
 @config_app.command("show")
 def config_show(config: Annotated[str, typer.Argument(help="A distribution name or a config path.")]) -> None:
-    """Print the resolved config (env substituted, disabled providers dropped, secrets redacted)."""
-    from polystack.core.config import redact
+    """Print the resolved config: env substituted, disabled providers dropped, every default filled in, secrets
+    redacted. docs/configuration.md describes each key."""
+    from polystack.core.config import redact, with_defaults
 
     run_config = _load(config)
-    print(yaml.safe_dump(redact(run_config.model_dump(mode="json")), sort_keys=False, width=1000), end="")
+    print(yaml.safe_dump(redact(with_defaults(run_config)), sort_keys=False, width=1000), end="")
 
 
 if __name__ == "__main__":

@@ -235,6 +235,27 @@ def resolve_config_path(name_or_path: str) -> Path:
     raise ConfigError(f"'{name_or_path}' is neither a config file nor a distribution.{hint}")
 
 
+def with_defaults(config: RunConfig) -> dict[str, Any]:
+    """The config as the server uses it: every key with its default, provider configs included (`config show`).
+
+    A provider config its class rejects is shown as written: `polystack run` reports the problem.
+    """
+    from polystack.providers.registry import all_specs
+
+    specs = all_specs()
+    shown = config.model_dump(mode="json")
+    for api, entries in config.providers.items():
+        for entry, dumped in zip(entries, shown["providers"][api.value], strict=True):
+            spec = specs.get((api, entry.provider_type))
+            if spec is None:
+                continue
+            try:
+                dumped["config"] = spec.load_config_class().model_validate(entry.config).model_dump(mode="json")
+            except (ValidationError, ImportError):
+                pass
+    return shown
+
+
 def redact(value: Any) -> Any:
     """A JSON-able copy of a config with secrets masked (SecretStr and secret-looking keys)."""
     if isinstance(value, BaseModel):

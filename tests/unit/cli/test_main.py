@@ -54,3 +54,39 @@ def test_run_with_a_bad_config_fails_with_the_location(tmp_path):
 def test_run_with_an_unknown_distribution_suggests_names():
     result = runner.invoke(app, ["run", "startr"])
     assert result.exit_code == 1 and "starter" in result.output
+
+
+def test_help_shows_flags_without_a_value_placeholder():
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0 and "--version" in result.stdout
+    assert "<bool>" not in result.stdout
+    assert "<bool>" not in runner.invoke(app, ["run", "--help"], env={"COLUMNS": "80"}).stdout
+
+
+def test_tables_at_80_columns_keep_paths_and_versions_whole():
+    for command in (["list"], ["list-providers", "inference"]):
+        result = runner.invoke(app, command, env={"COLUMNS": "80"})
+        assert result.exit_code == 0 and "…" not in result.stdout
+
+
+def test_db_status_on_a_fresh_folder_says_not_created_and_creates_nothing(tmp_path):
+    folder = tmp_path / "stores"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"distro_name": "fresh", "storage": {
+        "backends": {"kv": {"type": "kv_sqlite", "db_path": str(folder / "kv.db")}},
+        "stores": {"metadata": {"backend": "kv"}}}}))
+    result = runner.invoke(app, ["db", "status", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "not created yet" in result.stdout
+    assert not folder.exists()
+
+
+def test_config_show_prints_the_defaults_of_provider_configs_too(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-appear")
+    result = runner.invoke(app, ["config", "show", "starter"])
+    assert result.exit_code == 0 and "sk-should-not-appear" not in result.stdout
+    config = yaml.safe_load(result.stdout)
+    localfs = config["providers"]["files"][0]["config"]
+    assert localfs["max_upload_bytes"] > 0 and "min_expiry_seconds" in localfs  # not in the YAML: defaults
+    assert config["server"]["host"] == "127.0.0.1" and config["models"]["registry_cache_seconds"] == 5
+    openai = next(p for p in config["providers"]["inference"] if p["provider_id"] == "openai")
+    assert openai["config"]["api_key"] == "********"

@@ -20,6 +20,7 @@ from polystack.apis.inference.types import (
 )
 from polystack.apis.models.types import Model, ModelType
 from polystack.core.request_context import current_user
+from polystack.core.request_log import note_model
 from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.stores.chat_stream import ChatStreamAccumulator
 from polystack.core.stores.inference import InferenceStore
@@ -38,6 +39,7 @@ class InferenceRouter:
         self.store = store
 
     async def _route(self, model_id: str, wanted: ModelType) -> tuple[Model, Any]:
+        note_model(model_id)
         model, impl = await self.table.resolve(model_id)
         if wanted == ModelType.embedding and model.model_type != ModelType.embedding:
             raise InvalidRequestError(f"model '{model_id}' is not an embedding model", param="model")

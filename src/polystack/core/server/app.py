@@ -12,6 +12,7 @@ from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import ROUTED_APIS, Api
 from polystack.core.config import RunConfig
+from polystack.core.server.access_log import AccessLogMiddleware
 from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
@@ -65,7 +66,8 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
     app.add_middleware(ProviderDataMiddleware)
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
-    app.add_middleware(UnhandledErrorMiddleware)  # outermost
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(AccessLogMiddleware)  # outermost: it sees every status, even the middleware's
 
     return app
 

@@ -1,19 +1,47 @@
-"""Runs a Stack behind uvicorn: start the providers (with a progress indicator), then serve."""
+"""Runs a Stack behind uvicorn: claim the port, start the providers, serve, and shut down gracefully."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 import time
 
 import uvicorn
 
 from polystack.core.config import RunConfig
+from polystack.core.errors import StackError
 from polystack.core.server.app import create_app
 from polystack.core.server.header_timeout import header_timeout_protocol
+from polystack.core.server.shutdown import GRACEFUL_SECONDS, DrainingServer, ShutdownGuard
 from polystack.core.stack import Stack
 
 logger = logging.getLogger("polystack.server")
+
+# A shutdown waits this long for the stores to flush and the providers to stop (after GRACEFUL_SECONDS).
+STOP_SECONDS = 15
+
+
+def claim_port(host: str, port: int) -> socket.socket:
+    """Bind the listening socket first, so a port in use is reported before any model loads."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StackError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StackError(f"port {port} on {host} is already in use: stop what uses it, or pick another "
+                             "with --port (or POLYSTACK_PORT)") from None
+        raise StackError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
@@ -30,21 +58,34 @@ def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
         ssl_keyfile=server.tls_keyfile,
         ssl_ca_certs=server.tls_cafile,
         ssl_cert_reqs=2 if server.tls_cafile else 0,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
         lifespan="on",
     )
 
 
+async def _stop(stack: Stack) -> None:
+    """Flush the stores and stop the providers, within STOP_SECONDS."""
+    try:
+        await asyncio.wait_for(stack.stop(), STOP_SECONDS)
+    except TimeoutError:
+        logger.warning("the stack did not stop within %ds; exiting anyway", STOP_SECONDS)
+
+
 async def serve(config: RunConfig, *, status: object | None = None) -> None:
-    """Start the stack, then serve it until interrupted; providers stop in reverse order."""
+    """Claim the port, start the stack, then serve it until SIGINT/SIGTERM; providers stop in reverse order."""
     started = time.perf_counter()
-    stack = Stack(config)
-    await stack.start()
+    sock = claim_port(config.server.host, config.server.port)
+    try:
+        stack = Stack(config)
+        await stack.start()
+    except BaseException:
+        sock.close()
+        raise
     if status is not None:
         status.stop()  # type: ignore[attr-defined]
-    app = create_app(stack, manage_lifecycle=False)
-    server = uvicorn.Server(_uvicorn_config(app, config))
-    serving = asyncio.create_task(server.serve())
+    guard = ShutdownGuard(create_app(stack, manage_lifecycle=False))
+    server = DrainingServer(_uvicorn_config(guard, config), guard)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)
@@ -54,13 +95,15 @@ async def serve(config: RunConfig, *, status: object | None = None) -> None:
                         config.server.host, config.server.port, time.perf_counter() - started)
         await serving
     finally:
-        await stack.stop()
+        sock.close()
+        await _stop(stack)
+        logger.info("Polystack %s stopped", config.distro_name)
 
 
 def run(config: RunConfig, *, status: object | None = None) -> None:
     try:
         import uvloop
-
-        uvloop.run(serve(config, status=status))
     except ImportError:
         asyncio.run(serve(config, status=status))
+    else:
+        uvloop.run(serve(config, status=status))

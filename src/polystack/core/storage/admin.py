@@ -1,4 +1,7 @@
-"""What `polystack db migrate` and `polystack db status` do: reach each backend, migrate each store."""
+"""What `polystack db migrate` and `polystack db status` do: reach each backend, migrate each store.
+
+Status only looks (see probe.py); migrate opens the stores, creating what is missing.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from polystack.apis.errors import PolystackError
 from polystack.core.config import RunConfig
 from polystack.core.storage.config import KVStoreReference, SQLStoreReference, StoresConfig
 from polystack.core.storage.kv.factory import open_kv_store
+from polystack.core.storage.probe import look_at
 from polystack.core.storage.sql.factory import open_sql_store
 
 
@@ -18,6 +22,7 @@ class BackendReport:
     address: str
     stores: list[str]
     reachable: bool = False
+    exists: bool = False  # its SQLite file or PostgreSQL database is there (memory and Redis: always)
     error: str | None = None
     migrations: dict[str, int] = field(default_factory=dict)
     ran: int = 0
@@ -38,30 +43,38 @@ def _stores_by_backend(stores: StoresConfig) -> dict[str, list[str]]:
 
 
 async def inspect_storage(config: RunConfig, *, migrate: bool) -> list[BackendReport]:
-    """Connect to every backend; with `migrate`, bring every SQL store's tables up to date."""
-    from polystack.core.stores.inference import InferenceStore
-
+    """Look at every backend without changing it; with `migrate`, open each and bring its tables up to date."""
     users = _stores_by_backend(config.storage.stores)
     reports = []
     for name, backend in config.storage.backends.items():
         report = BackendReport(name, backend.type, _address(backend), users.get(name, []))
         reports.append(report)
-        try:
-            if backend.type.startswith("kv_"):
-                store = await open_kv_store(backend)  # type: ignore[arg-type]
-                await store.close()
-            else:
-                sql = await open_sql_store(backend)  # type: ignore[arg-type]
-                try:
-                    inference = config.storage.stores.inference
-                    if migrate and inference is not None and inference.backend == name:
-                        report.ran += await InferenceStore(
-                            sql, table=inference.table_name or "chat_completions"
-                        ).migrate()
-                    report.migrations = await sql.applied_migrations()
-                finally:
-                    await sql.close()
-            report.reachable = True
-        except PolystackError as exc:
-            report.error = exc.message
+        if migrate:
+            await _migrate(config, name, backend, report)
+        else:
+            sighting = await look_at(backend)
+            report.reachable, report.exists = sighting.reachable, sighting.exists
+            report.error, report.migrations = sighting.error, sighting.migrations
     return reports
+
+
+async def _migrate(config: RunConfig, name: str, backend: object, report: BackendReport) -> None:
+    """Open the backend (creating its file or database) and migrate the stores that live on it."""
+    from polystack.core.stores.inference import InferenceStore
+
+    try:
+        if backend.type.startswith("kv_"):  # type: ignore[attr-defined]
+            store = await open_kv_store(backend)  # type: ignore[arg-type]
+            await store.close()
+        else:
+            sql = await open_sql_store(backend)  # type: ignore[arg-type]
+            try:
+                inference = config.storage.stores.inference
+                if inference is not None and inference.backend == name:
+                    report.ran += await InferenceStore(sql, table=inference.table_name or "chat_completions").migrate()
+                report.migrations = await sql.applied_migrations()
+            finally:
+                await sql.close()
+        report.reachable = report.exists = True
+    except PolystackError as exc:
+        report.error = exc.message

@@ -25,3 +25,5 @@ class ScriptedConfig(BaseModel):
     completion_id: str | None = Field(
         default=None, description="Answer every chat completion with this id, as upstreams that reuse ids do; "
         "default a fresh id each time.")
+    stream_delay_seconds: float = Field(
+        default=0, ge=0, description="Pause before each streamed chunk, for tests of in-flight streams.")

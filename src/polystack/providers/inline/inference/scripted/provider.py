@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import math
@@ -101,6 +102,8 @@ class ScriptedInference:
         deltas += [{"content": piece} for piece in re.findall(r"\S+\s*", reply.content or "")] if not calls else []
         deltas += [{"tool_calls": [{"index": i, **call}]} for i, call in enumerate(calls)]
         for delta in deltas:
+            if self.config.stream_delay_seconds:
+                await asyncio.sleep(self.config.stream_delay_seconds)
             yield ChatCompletionChunk.model_validate({**base, "choices": [{"index": 0, "delta": delta}]})
         yield ChatCompletionChunk.model_validate(
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}

@@ -1,0 +1,85 @@
+"""Graceful shutdown: what is in flight when SIGINT/SIGTERM arrives ends with an answer, never a traceback.
+
+Open SSE streams end at once with an error event (apis/http.py); other requests get GRACEFUL_SECONDS to
+finish, after which uvicorn cancels them and ShutdownGuard answers 503 instead of uvicorn's traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+
+import orjson
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from polystack.apis.errors import ServiceUnavailableError
+from polystack.apis.http import end_open_streams
+
+logger = logging.getLogger("polystack.server")
+
+GRACEFUL_SECONDS = 5  # how long requests other than streams may take to finish once a shutdown starts
+_SHUTTING_DOWN = ServiceUnavailableError("the server shut down before the request finished; retry it")
+
+
+class ShutdownGuard:
+    """Outermost ASGI wrapper: a request cancelled by the shutdown answers 503 (if it had not answered yet)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.draining = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self.draining or scope["type"] != "http" or task is None:
+                raise
+            task.uncancel()
+            if not started:
+                body = orjson.dumps(_SHUTTING_DOWN.to_body())
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server that ends open streams when the shutdown begins, and does not re-raise the signal
+    that asked for it (uvicorn does, which interrupts the stack's own stop with a KeyboardInterrupt)."""
+
+    def __init__(self, config: uvicorn.Config, guard: ShutdownGuard) -> None:
+        super().__init__(config)
+        self.guard = guard
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.guard.draining = True
+        ended = end_open_streams()
+        if ended:
+            logger.info("shutting down: ended %d open stream(s)", ended)
+        await super().shutdown(sockets)
