@@ -197,11 +197,11 @@ async def test_rewrite_query_searches_what_the_expansion_model_wrote(tmp_path):
         store_id, _, pdf_id = await make_store(stack.openai)
         hits = await stack.openai.vector_stores.search(store_id, query="shiny glass upkeep?",
                                                        rewrite_query=True, extra_body={"search_mode": "keyword"})
-        assert hits.search_query == "cerium oxide mirror polishing"
+        assert hits.search_query == ["cerium oxide mirror polishing"]
         assert hits.data and hits.data[0].file_id == pdf_id
         plain = await stack.openai.vector_stores.search(store_id, query="shiny glass upkeep?",
                                                         extra_body={"search_mode": "keyword"})
-        assert plain.search_query == "shiny glass upkeep?" and not plain.data
+        assert plain.search_query == ["shiny glass upkeep?"] and not plain.data
 
 
 async def test_rewrite_query_without_an_expansion_model_is_a_clear_400(library):

@@ -154,7 +154,15 @@ class UpdateVectorStoreRequest(_Strict):
     metadata: dict[str, str] | None = Field(default=None, max_length=16)
 
 
-class AttachFileRequest(_Strict):
+class _StoreChoices(_Strict):
+    """Llama Stack clients repeat the store's embedding model (and dimension) when attaching files; accepted,
+    and checked against the store."""
+
+    embedding_model: str | None = None
+    embedding_dimension: int | None = Field(default=None, ge=1)
+
+
+class AttachFileRequest(_StoreChoices):
     file_id: str = Field(min_length=1)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=16)
     chunking_strategy: ChunkingStrategy | None = None
@@ -164,7 +172,7 @@ class UpdateFileRequest(_Strict):
     attributes: dict[str, AttributeValue] = Field(max_length=16)
 
 
-class CreateFileBatchRequest(_Strict):
+class CreateFileBatchRequest(_StoreChoices):
     file_ids: list[str] = Field(min_length=1, max_length=500)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=16)
     chunking_strategy: ChunkingStrategy | None = None
@@ -208,8 +216,8 @@ class ContentText(BaseModel):
 
 
 class SearchResult(BaseModel):
-    file_id: str | None
-    filename: str | None
+    file_id: str = Field(description="The file the chunk came from; '' for chunks inserted without a document.")
+    filename: str
     score: float
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
     content: list[ContentText]
@@ -217,7 +225,7 @@ class SearchResult(BaseModel):
 
 class SearchResultsPage(BaseModel):
     object: Literal["vector_store.search_results.page"] = "vector_store.search_results.page"
-    search_query: str | list[str]
+    search_query: list[str]
     data: list[SearchResult]
     has_more: bool = False
     next_page: str | None = None
@@ -226,11 +234,31 @@ class SearchResultsPage(BaseModel):
 # ---- Llama Stack vector-io --------------------------------------------------------------------
 
 
+class ChunkMetadata(_Open):
+    """Llama Stack's backend metadata of a chunk (not shown to models)."""
+
+    chunk_id: str | None = None
+    document_id: str | None = None
+    source: str | None = None
+    created_timestamp: int | None = None
+    updated_timestamp: int | None = None
+    chunk_window: str | None = None
+    chunk_tokenizer: str | None = None
+    content_token_count: int | None = None
+    metadata_token_count: int | None = None
+
+
 class InsertChunk(_Open):
     content: str = Field(min_length=1)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    chunk_metadata: ChunkMetadata | None = None
     embedding: list[float] | None = None
     chunk_id: str | None = None
+
+    @property
+    def document_id(self) -> str | None:
+        """metadata.document_id, else chunk_metadata.document_id (Llama Stack's precedence)."""
+        return self.metadata.get("document_id") or (self.chunk_metadata.document_id if self.chunk_metadata else None)
 
 
 class InsertChunksRequest(_Strict):
@@ -239,12 +267,33 @@ class InsertChunksRequest(_Strict):
     ttl_seconds: int | None = None
 
 
+class QueryParams(_Open):
+    """Llama Stack's query params; unknown keys are ignored, known ones are checked."""
+
+    max_chunks: int = Field(default=10, ge=1, le=1000)
+    mode: Literal["vector", "keyword", "hybrid"] = "vector"
+    score_threshold: float = 0.0
+    filters: Filter | None = None
+    ranker: RRFRanker | WeightedRanker | None = Field(default=None, discriminator="type")
+
+
 class QueryChunksRequest(_Strict):
     vector_store_id: str
     query: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict, description="max_chunks, mode, score_threshold, ...")
+    params: QueryParams | None = Field(default=None, description="max_chunks, mode, score_threshold, filters, ranker")
+
+
+class EmbeddedChunk(BaseModel):
+    """A query result as Llama Stack returns it (without the vector itself, which indexes do not hand back)."""
+
+    chunk_id: str
+    content: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    chunk_metadata: ChunkMetadata
+    embedding_model: str
+    embedding_dimension: int
 
 
 class QueryChunksResponse(BaseModel):
-    chunks: list[dict[str, Any]]
+    chunks: list[EmbeddedChunk]
     scores: list[float]

@@ -13,13 +13,18 @@ from polystack.apis.models.types import ModelType
 from polystack.apis.vector_io.index import Chunk, ScoredChunk, VectorIndex
 from polystack.apis.vector_io.types import (
     AttachFileRequest,
+    ChunkMetadata,
     ContentText,
     CreateFileBatchRequest,
     CreateVectorStoreRequest,
     Deleted,
+    EmbeddedChunk,
+    InsertChunk,
     InsertChunksRequest,
     QueryChunksRequest,
     QueryChunksResponse,
+    QueryParams,
+    RankingOptions,
     RRFRanker,
     SearchRequest,
     SearchResult,
@@ -39,13 +44,20 @@ from polystack.core.vector_stores.query_rewrite import QueryRewriter
 from polystack.core.vector_stores.records import VectorStoreRecords
 
 logger = logging.getLogger("polystack.vector_io")
+_CHUNK_METADATA = "chunk_metadata"  # where an inserted chunk's Llama Stack chunk_metadata is kept in the index
 Order = Literal["asc", "desc"]
 
 
 def _page(data: list[Any], has_more: bool) -> dict[str, Any]:
+    """OpenAI's list shape; its spec types first_id and last_id as strings, so an empty page has ''."""
     ids = [item.id for item in data]
-    return {"object": "list", "data": data, "first_id": ids[0] if ids else None,
-            "last_id": ids[-1] if ids else None, "has_more": has_more}
+    return {"object": "list", "data": data, "first_id": ids[0] if ids else "",
+            "last_id": ids[-1] if ids else "", "has_more": has_more}
+
+
+def _with_provider(metadata: dict[str, str], provider_id: str | None) -> dict[str, str]:
+    """The store's metadata as Llama Stack reports it: with the provider that keeps it."""
+    return {**metadata, "provider_id": provider_id} if provider_id else dict(metadata)
 
 
 class VectorIORouter:
@@ -111,7 +123,7 @@ class VectorIORouter:
             await self._check_file(file_id)
         now = int(time.time())
         store = VectorStore(id=f"vs_{uuid.uuid4().hex}", created_at=now, last_active_at=now, name=request.name,
-                            metadata=request.metadata, expires_after=request.expires_after,
+                            metadata=_with_provider(request.metadata, provider_id), expires_after=request.expires_after,
                             expires_at=now + request.expires_after.days * 86400 if request.expires_after else None,
                             provider_id=provider_id, embedding_model=model, embedding_dimension=dimension)
         await index.create_store(store.id, dimension)
@@ -137,13 +149,17 @@ class VectorIORouter:
     async def update_vector_store(self, vector_store_id: str, request: UpdateVectorStoreRequest) -> VectorStore:
         store = await self.records.store(vector_store_id)
         changes = request.model_dump(exclude_unset=True)
+        store.last_active_at = int(time.time())
         if "expires_after" in changes:
             store.expires_after = request.expires_after
-            store.expires_at = int(time.time()) + request.expires_after.days * 86400 if request.expires_after else None
+        if store.expires_after is not None:  # anchored on last_active_at, which just moved
+            store.expires_at = store.last_active_at + store.expires_after.days * 86400
+        else:
+            store.expires_at = None
         if "name" in changes:
             store.name = request.name
         if request.metadata is not None:
-            store.metadata = request.metadata
+            store.metadata = _with_provider(request.metadata, store.provider_id)
         await self.records.save_store(store)
         return await self.get_vector_store(vector_store_id)
 
@@ -202,8 +218,19 @@ class VectorIORouter:
             raise
         await self.records.upsert_file(done, batch_id, chunks=chunks)
 
+    @staticmethod
+    def _check_store_choices(store: VectorStore, request: AttachFileRequest | CreateFileBatchRequest) -> None:
+        """Llama Stack's embedding_model / embedding_dimension on an attach must be the store's own."""
+        if request.embedding_model is not None and request.embedding_model != store.embedding_model:
+            raise InvalidRequestError(f"vector store '{store.id}' embeds with '{store.embedding_model}', not "
+                                      f"'{request.embedding_model}'", param="embedding_model")
+        if request.embedding_dimension is not None and request.embedding_dimension != store.embedding_dimension:
+            raise InvalidRequestError(f"vector store '{store.id}' holds {store.embedding_dimension}-dimensional "
+                                      f"vectors, not {request.embedding_dimension}", param="embedding_dimension")
+
     async def attach_file(self, vector_store_id: str, request: AttachFileRequest) -> VectorStoreFile:
         store = await self.records.store(vector_store_id)
+        self._check_store_choices(store, request)
         await self._check_file(request.file_id)
         return await self._attach(store, request.file_id, request.attributes, request.chunking_strategy, None)
 
@@ -249,6 +276,7 @@ class VectorIORouter:
 
     async def create_file_batch(self, vector_store_id: str, request: CreateFileBatchRequest) -> VectorStoreFileBatch:
         store = await self.records.store(vector_store_id)
+        self._check_store_choices(store, request)
         for file_id in request.file_ids:
             await self._check_file(file_id)
         batch = VectorStoreFileBatch(id=f"vsfb_{uuid.uuid4().hex}", created_at=int(time.time()),
@@ -321,15 +349,19 @@ class VectorIORouter:
         threshold = request.ranking_options.score_threshold if request.ranking_options else None
         if threshold is not None:
             results = [item for item in results if item.score >= threshold]
-        searched = queries[0] if isinstance(request.query, str) else queries
-        return SearchResultsPage(search_query=searched, data=[
-            SearchResult(file_id=item.chunk.file_id, filename=item.chunk.filename, score=item.score,
+        return SearchResultsPage(search_query=queries, data=[
+            SearchResult(file_id=item.chunk.file_id or "", filename=item.chunk.filename or "", score=item.score,
                          attributes=item.chunk.attributes, content=[ContentText(text=item.chunk.content)])
             for item in results[:k]])
 
     # ---- Llama Stack vector-io ------------------------------------------------------------------
 
     async def insert_chunks(self, request: InsertChunksRequest) -> None:
+        for number, chunk in enumerate(request.chunks):
+            value = chunk.metadata.get("document_id")
+            if value is not None and not isinstance(value, str):
+                raise InvalidRequestError(f"metadata.document_id must be a string, got {type(value).__name__}",
+                                          param=f"chunks[{number}].metadata.document_id")
         store = await self.records.store(request.vector_store_id)
         missing = [c.content for c in request.chunks if c.embedding is None]
         computed = iter(await self.embedder.embed(store.embedding_model or "", missing) if missing else [])
@@ -338,22 +370,43 @@ class VectorIORouter:
             if len(vector) != store.embedding_dimension:
                 raise InvalidRequestError(f"an embedding has {len(vector)} dimensions; the store takes "
                                           f"{store.embedding_dimension}", param="chunks")
-        chunks = [Chunk(chunk_id=c.chunk_id or uuid.uuid4().hex, content=c.content,
-                        file_id=c.metadata.get("document_id"), metadata=c.metadata,
-                        attributes={k: v for k, v in c.metadata.items() if isinstance(v, str | int | float | bool)})
-                  for c in request.chunks]
+        chunks = [_inserted_chunk(c) for c in request.chunks]
         await self._index(store.provider_id).add_chunks(store.id, chunks, vectors)
 
     async def query_chunks(self, request: QueryChunksRequest) -> QueryChunksResponse:
-        params = request.params
-        search = SearchRequest(query=request.query, max_num_results=int(params.get("max_chunks", 10)),
-                               search_mode=params.get("mode", "vector"))
+        params = request.params or QueryParams()
+        search = SearchRequest(query=request.query, max_num_results=min(params.max_chunks, 50),
+                               search_mode=params.mode, filters=params.filters,
+                               ranking_options=RankingOptions(ranker=params.ranker) if params.ranker else None)
         store = await self.records.store(request.vector_store_id)
-        ranked = await self._ranked(store, request.query, search, search.max_num_results)
-        threshold = float(params.get("score_threshold", 0.0))
-        kept = [item for item in ranked if item.score >= threshold]
-        return QueryChunksResponse(
-            chunks=[{"chunk_id": i.chunk.chunk_id, "content": i.chunk.content, "metadata": i.chunk.metadata}
-                    for i in kept],
-            scores=[i.score for i in kept])
+        ranked = await self._ranked(store, request.query, search, params.max_chunks)
+        kept = [item for item in ranked if item.score >= params.score_threshold][:params.max_chunks]
+        return QueryChunksResponse(chunks=[_embedded_chunk(item.chunk, store) for item in kept],
+                                   scores=[item.score for item in kept])
 
+
+def _inserted_chunk(chunk: InsertChunk) -> Chunk:
+    """A vector-io chunk as indexed: its document is its file, and its source (or document) its filename."""
+    meta = chunk.chunk_metadata or ChunkMetadata()
+    chunk_id = chunk.chunk_id or meta.chunk_id or uuid.uuid4().hex
+    document_id = chunk.document_id
+    filename = chunk.metadata.get("filename") or meta.source or document_id or ""
+    metadata = dict(chunk.metadata)
+    if chunk.chunk_metadata is not None:
+        metadata[_CHUNK_METADATA] = chunk.chunk_metadata.model_dump(exclude_none=True)
+    return Chunk(chunk_id=chunk_id, content=chunk.content, file_id=document_id, filename=str(filename),
+                 metadata=metadata,
+                 attributes={k: v for k, v in chunk.metadata.items() if isinstance(v, str | int | float | bool)})
+
+
+def _embedded_chunk(chunk: Chunk, store: VectorStore) -> EmbeddedChunk:
+    metadata = dict(chunk.metadata)
+    given = metadata.pop(_CHUNK_METADATA, None) or {}
+    chunk_metadata = ChunkMetadata.model_validate({
+        "chunk_id": chunk.chunk_id, "document_id": chunk.file_id, "source": chunk.filename or None,
+        "content_token_count": metadata.get("tokens"), **given})
+    if chunk.file_id and "document_id" not in metadata:
+        metadata["document_id"] = chunk.file_id
+    return EmbeddedChunk(chunk_id=chunk.chunk_id, content=chunk.content, metadata=metadata,
+                         chunk_metadata=chunk_metadata, embedding_model=store.embedding_model or "",
+                         embedding_dimension=store.embedding_dimension or 0)
