@@ -80,6 +80,11 @@ class VectorStoresConfig(_Strict):
     default_embedding_model: str | None = Field(default=None, description="e.g. onnx/all-MiniLM-L6-v2")
     ingestion_concurrency: int = Field(default=2, ge=1, description="Files parsed and embedded at once.")
     embedding_batch_size: int = Field(default=32, ge=1)
+    max_file_bytes: int | None = Field(
+        default=None, ge=1,
+        description="Largest file ingested into a vector store, checked from the file's recorded size before a "
+        "byte is read; a bigger file fails alone (last_error invalid_file). Default: the files provider's "
+        "max_upload_bytes (512 MiB), so every file the server accepts can be ingested.")
     default_query_expansion_model: str | None = Field(
         default=None, description="Chat model that rewrites queries of searches with rewrite_query=true.")
     query_expansion_prompt: str | None = Field(default=None, description="Its system prompt (default: built in).")

@@ -109,6 +109,7 @@ class Stack:
             default_embedding_model=settings.default_embedding_model,
             ingestion_concurrency=settings.ingestion_concurrency,
             embedding_batch_size=settings.embedding_batch_size,
+            max_file_bytes=settings.max_file_bytes,
             rewriter=QueryRewriter(
                 self.impls[Api.inference], settings.default_query_expansion_model,
                 prompt=settings.query_expansion_prompt,

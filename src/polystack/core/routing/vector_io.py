@@ -63,7 +63,7 @@ def _with_provider(metadata: dict[str, str], provider_id: str | None) -> dict[st
 class VectorIORouter:
     def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
                  files: Any | None, *, default_provider_id: str | None, default_embedding_model: str | None,
-                 ingestion_concurrency: int = 2, embedding_batch_size: int = 32,
+                 ingestion_concurrency: int = 2, embedding_batch_size: int = 32, max_file_bytes: int | None = None,
                  rewriter: QueryRewriter | None = None) -> None:
         self.providers = providers
         self.records = records
@@ -72,7 +72,8 @@ class VectorIORouter:
         self.default_provider_id = default_provider_id or next(iter(providers), None)
         self.default_embedding_model = default_embedding_model
         self.embedder = Embedder(inference, embedding_batch_size)
-        self.ingestor = Ingestor(files, self.embedder, concurrency=ingestion_concurrency)
+        self.ingestor = Ingestor(files, self.embedder, concurrency=ingestion_concurrency,
+                                 max_file_bytes=max_file_bytes)
         self.rewriter = rewriter or QueryRewriter(inference, None)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 

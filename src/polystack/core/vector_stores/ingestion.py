@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,11 @@ from polystack.apis.vector_io.types import LastError, VectorStore, VectorStoreFi
 logger = logging.getLogger("polystack.vector_io")
 
 TRANSIENT = (ProviderError, ServiceUnavailableError)
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's upload limit, and the files providers' default
+
+
+class FileTooLarge(Exception):
+    """A file over the ingestion limit: it fails alone, with a last_error that says so."""
 
 
 class Embedder:
@@ -52,23 +58,29 @@ class Ingestor:
     """Turns an attached file into indexed chunks; at most `concurrency` files are processed at once."""
 
     def __init__(self, files: Any, embedder: Embedder, *, concurrency: int = 2,
-                 max_file_bytes: int = 256 * 1024 * 1024) -> None:
+                 max_file_bytes: int | None = None) -> None:
         self.files = files
         self.embedder = embedder
         self._slots = asyncio.Semaphore(concurrency)
-        self.max_file_bytes = max_file_bytes
+        self.max_file_bytes = max_file_bytes or self.upload_limit(files)
+
+    @staticmethod
+    def upload_limit(files: Any) -> int:
+        """The files provider's own limit, so that whatever the server accepts it can also ingest."""
+        limit = getattr(getattr(files, "config", None), "max_upload_bytes", None)
+        return limit if isinstance(limit, int) else DEFAULT_MAX_FILE_BYTES
 
     async def ingest(self, store: VectorStore, record: VectorStoreFile, index: VectorIndex) -> tuple[
             VectorStoreFile, list[str]]:
         """The file record with its final status, and the chunk texts (empty when it failed)."""
         from polystack.providers.utils.documents.chunking import chunk_text
-        from polystack.providers.utils.documents.parsing import DocumentError, extract_text
+        from polystack.providers.utils.documents.parsing import DocumentError
 
         async with self._slots:
             try:
                 meta = await self.files.get_file(record.id)
-                content = await self._read(record.id)
-                text = await asyncio.to_thread(extract_text, content, meta.filename, None)
+                self._check_size(meta.filename, meta.bytes)
+                text = await self._text(record.id, meta.filename)
                 static = record.chunking_strategy.static
                 pieces = await asyncio.to_thread(chunk_text, text, static.max_chunk_size_tokens,
                                                  static.chunk_overlap_tokens)
@@ -80,6 +92,8 @@ class Ingestor:
                           for piece in pieces]
                 await index.delete_chunks(store.id, file_id=record.id)
                 await index.add_chunks(store.id, chunks, vectors)
+            except FileTooLarge as exc:
+                return self._failed(record, "invalid_file", str(exc)), []
             except DocumentError as exc:
                 return self._failed(record, "unsupported_file", str(exc)), []
             except PolystackError as exc:
@@ -90,15 +104,24 @@ class Ingestor:
         usage = sum(len(t.encode()) for t in texts) + 4 * len(vectors) * (store.embedding_dimension or 0)
         return record.model_copy(update={"status": "completed", "usage_bytes": usage, "last_error": None}), texts
 
-    async def _read(self, file_id: str) -> bytes:
-        parts: list[bytes] = []
-        size = 0
-        async for part in await self.files.open_file_content(file_id):
-            size += len(part)
-            if size > self.max_file_bytes:
-                raise ValueError(f"the file is larger than {self.max_file_bytes} bytes")
-            parts.append(part)
-        return b"".join(parts)
+    def _check_size(self, filename: str, size: int) -> None:
+        if size > self.max_file_bytes:
+            raise FileTooLarge(f"'{filename}' is {size} bytes; vector stores ingest files of up to "
+                               f"{self.max_file_bytes} bytes (vector_stores.max_file_bytes)")
+
+    async def _text(self, file_id: str, filename: str) -> str:
+        """The file's text, parsed from a temporary copy on disk: the bytes never sit in memory whole
+        (a PDF is read from the disk page by page)."""
+        from polystack.providers.utils.documents.parsing import extract_file_text
+
+        with tempfile.TemporaryFile(prefix="polystack-ingest-") as spool:
+            size = 0
+            async for part in await self.files.open_file_content(file_id):
+                size += len(part)
+                self._check_size(filename, size)  # the recorded size could be wrong: never read past the limit
+                await asyncio.to_thread(spool.write, part)
+            await asyncio.to_thread(spool.seek, 0)
+            return await asyncio.to_thread(extract_file_text, spool, filename, None)
 
     @staticmethod
     def _failed(record: VectorStoreFile, code: str, message: str) -> VectorStoreFile:

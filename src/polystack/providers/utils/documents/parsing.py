@@ -15,7 +15,7 @@ import mimetypes
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from bs4 import NavigableString, Tag
@@ -59,6 +59,21 @@ def extract_text(content: bytes, filename: str, mime_type: str | None) -> str:
     if not text:
         raise DocumentError(f"no text could be extracted from '{filename}'")
     return text
+
+
+def extract_file_text(file: BinaryIO, filename: str, mime_type: str | None) -> str:
+    """The text of a file on disk: a PDF is read from the file page by page, never loaded whole;
+    other types are read into memory, since their parsers need the whole document."""
+    head = file.read(8192)
+    file.seek(0)
+    if not head:
+        raise DocumentError(f"'{filename}' is empty")
+    if _kind(head, filename, mime_type) == "pdf":
+        text = _pdf_pages(file, filename)
+        if not text.strip():
+            raise DocumentError(f"no text could be extracted from '{filename}'")
+        return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return extract_text(file.read(), filename, mime_type)
 
 
 def _kind(content: bytes, filename: str, mime_type: str | None) -> str | None:
@@ -233,9 +248,13 @@ def _open(tag: Tag, parts: list[str]) -> list[Tag | NavigableString | str]:
 
 
 def _pdf(content: bytes, filename: str) -> str:
+    return _pdf_pages(io.BytesIO(content), filename)
+
+
+def _pdf_pages(stream: BinaryIO, filename: str) -> str:
     """Page texts joined by blank lines.
 
-    The reader works on the caller's bytes (BytesIO shares them) and pypdf's own limits stop
+    The reader works on the caller's stream (a file on disk, or BytesIO over bytes) and pypdf's own limits stop
     decompression bombs. Pages are read one at a time and only their text is kept. pypdf caches
     every object it resolves (decoded content streams, image data); emptying that cache after each
     page makes memory follow the largest page rather than the whole file.
@@ -243,7 +262,7 @@ def _pdf(content: bytes, filename: str) -> str:
     from pypdf import PasswordType, PdfReader
 
     try:
-        reader = PdfReader(io.BytesIO(content))
+        reader = PdfReader(stream)
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise DocumentError(f"'{filename}' is an encrypted PDF; upload it without a password")
         pages = []
