@@ -73,6 +73,18 @@ class ModelsConfig(_Strict):
         default=5, ge=0, description="How stale this replica's view of models registered elsewhere may be.")
 
 
+class ContextualRetrievalParams(_Strict):
+    """Server defaults of chunking_strategy {type: contextual} (Llama Stack's contextual retrieval)."""
+
+    model: str | None = Field(default=None, description="Chat model used when a request names none, e.g. "
+                              "llama-cpp/SmolLM2-135M-Instruct; without one, a contextual request must name it.")
+    default_timeout_seconds: float = Field(default=120, gt=0, description="Per model call.")
+    default_max_concurrency: int = Field(default=3, ge=1, description="Model calls at once, per file.")
+    max_document_tokens: int = Field(
+        default=100_000, ge=1, description="Longest document (about 4 characters a token) whose chunks are "
+        "situated: each call carries the whole document; a longer one fails alone.")
+
+
 class VectorStoresConfig(_Strict):
     """Defaults for POST /v1/vector_stores and the ingestion pipeline."""
 
@@ -90,6 +102,7 @@ class VectorStoresConfig(_Strict):
     query_expansion_prompt: str | None = Field(default=None, description="Its system prompt (default: built in).")
     query_expansion_max_tokens: int = Field(default=100, ge=1)
     query_expansion_temperature: float = Field(default=0.3, ge=0, le=2)
+    contextual_retrieval_params: ContextualRetrievalParams = Field(default_factory=ContextualRetrievalParams)
 
 
 class RunConfig(_Strict):

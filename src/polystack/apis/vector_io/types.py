@@ -50,7 +50,60 @@ class StaticChunkingStrategy(_Strict):
     static: StaticChunking
 
 
-ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]
+WHOLE_DOCUMENT, CHUNK_CONTENT = "{{WHOLE_DOCUMENT}}", "{{CHUNK_CONTENT}}"
+DEFAULT_CONTEXT_PROMPT = (
+    "<document>\n{{WHOLE_DOCUMENT}}\n</document>\n"
+    "Here is a chunk of that document:\n<chunk>\n{{CHUNK_CONTENT}}\n</chunk>\n"
+    "Write one or two short sentences that situate this chunk within the whole document, to improve "
+    "search retrieval of the chunk. Reply with those sentences only."
+)
+
+
+class ContextualChunking(_Strict):
+    """Llama Stack's contextual retrieval: token windows, each prefixed with what a chat model says about
+    where it sits in the document."""
+
+    model_id: str | None = Field(
+        default=None, min_length=1,
+        description="Chat model that writes each chunk's context; default: the server's "
+        "vector_stores.contextual_retrieval_params.model.")
+    context_prompt: str = Field(
+        default=DEFAULT_CONTEXT_PROMPT,
+        description="Prompt with {{WHOLE_DOCUMENT}} before {{CHUNK_CONTENT}}: the part up to the chunk goes in "
+        "the system message, the same for every chunk of a document, so providers can cache it.")
+    max_chunk_size_tokens: int = Field(default=700, ge=100, le=4096)
+    chunk_overlap_tokens: int = Field(default=400, ge=0)
+    timeout_seconds: int | None = Field(default=None, ge=1, description="Per model call; default: the server's.")
+    max_concurrency: int | None = Field(default=None, ge=1, description="Model calls at once; default: the server's.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContextualChunking:
+        if self.chunk_overlap_tokens >= self.max_chunk_size_tokens:
+            raise ValueError(f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be less than "
+                             f"max_chunk_size_tokens ({self.max_chunk_size_tokens})")
+        for placeholder in (WHOLE_DOCUMENT, CHUNK_CONTENT):
+            if placeholder not in self.context_prompt:
+                raise ValueError(f"context_prompt must contain {placeholder}")
+        if self.context_prompt.index(WHOLE_DOCUMENT) > self.context_prompt.index(CHUNK_CONTENT):
+            raise ValueError(f"context_prompt must have {WHOLE_DOCUMENT} before {CHUNK_CONTENT}")
+        return self
+
+
+class ContextualChunkingStrategy(_Strict):
+    type: Literal["contextual"] = "contextual"
+    contextual: ContextualChunking
+
+
+ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy | ContextualChunkingStrategy,
+                             Field(discriminator="type")]
+# What a file records: auto is resolved to static windows; contextual keeps its model and prompt.
+FileChunkingStrategy = Annotated[StaticChunkingStrategy | ContextualChunkingStrategy, Field(discriminator="type")]
+
+
+def windows_of(strategy: StaticChunkingStrategy | ContextualChunkingStrategy) -> tuple[int, int]:
+    """(max_chunk_size_tokens, chunk_overlap_tokens) of a file's strategy."""
+    sizes = strategy.static if isinstance(strategy, StaticChunkingStrategy) else strategy.contextual
+    return sizes.max_chunk_size_tokens, sizes.chunk_overlap_tokens
 
 
 def static_of(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None,
@@ -115,7 +168,7 @@ class VectorStoreFile(BaseModel):
     vector_store_id: str
     status: FileStatus = "in_progress"
     last_error: LastError | None = None
-    chunking_strategy: StaticChunkingStrategy
+    chunking_strategy: FileChunkingStrategy
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
 
 

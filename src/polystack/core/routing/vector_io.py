@@ -15,6 +15,7 @@ from polystack.apis.vector_io.types import (
     AttachFileRequest,
     ChunkMetadata,
     ContentText,
+    ContextualChunkingStrategy,
     CreateFileBatchRequest,
     CreateVectorStoreRequest,
     Deleted,
@@ -38,6 +39,7 @@ from polystack.apis.vector_io.types import (
     WeightedRanker,
     static_of,
 )
+from polystack.core.vector_stores.contextual import ContextualDefaults, Contextualizer
 from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
 from polystack.core.vector_stores.ingestion import Embedder, Ingestor
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
@@ -64,7 +66,7 @@ class VectorIORouter:
     def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
                  files: Any | None, *, default_provider_id: str | None, default_embedding_model: str | None,
                  ingestion_concurrency: int = 2, embedding_batch_size: int = 32, max_file_bytes: int | None = None,
-                 rewriter: QueryRewriter | None = None) -> None:
+                 rewriter: QueryRewriter | None = None, contextual: ContextualDefaults | None = None) -> None:
         self.providers = providers
         self.records = records
         self.inference = inference
@@ -72,8 +74,10 @@ class VectorIORouter:
         self.default_provider_id = default_provider_id or next(iter(providers), None)
         self.default_embedding_model = default_embedding_model
         self.embedder = Embedder(inference, embedding_batch_size)
+        self.contextual = contextual or ContextualDefaults()
         self.ingestor = Ingestor(files, self.embedder, concurrency=ingestion_concurrency,
-                                 max_file_bytes=max_file_bytes)
+                                 max_file_bytes=max_file_bytes,
+                                 contextualizer=Contextualizer(inference, self.contextual))
         self.rewriter = rewriter or QueryRewriter(inference, None)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -180,11 +184,37 @@ class VectorIORouter:
             raise InvalidRequestError("This server has no files API; upload files is not possible", param="file_id")
         await self.files.get_file(file_id)  # NotFoundError names the id
 
+    async def _file_strategy(self, store: VectorStore, strategy: Any) -> StaticChunkingStrategy | \
+            ContextualChunkingStrategy:
+        """What a file is chunked with: contextual with its model settled, or static windows."""
+        if isinstance(strategy, ContextualChunkingStrategy):
+            return await self._contextual(strategy)
+        context = None if isinstance(strategy, StaticChunkingStrategy) else await self._embedding_context(store)
+        return static_of(strategy, context)
+
+    async def _contextual(self, strategy: ContextualChunkingStrategy) -> ContextualChunkingStrategy:
+        """The strategy with its chat model named (the request's, else the server's), checked to exist."""
+        param = "chunking_strategy.contextual.model_id"
+        model_id = strategy.contextual.model_id or self.contextual.model
+        if model_id is None:
+            raise InvalidRequestError(
+                "chunking_strategy contextual needs a chat model, and this server has no default: pass "
+                "chunking_strategy.contextual.model_id, or set vector_stores.contextual_retrieval_params.model "
+                "in the server's config", param=param)
+        try:
+            model = await self.inference.table.get_model(model_id)
+        except NotFoundError as exc:
+            raise InvalidRequestError(f"contextual chunking: {exc.message}", param=param) from None
+        if model.model_type != ModelType.llm:
+            raise InvalidRequestError(f"contextual chunking needs a chat model; '{model_id}' is an "
+                                      f"{model.model_type.value} model", param=param)
+        return strategy.model_copy(update={"contextual": strategy.contextual.model_copy(
+            update={"model_id": model_id})})
+
     async def _attach(self, store: VectorStore, file_id: str, attributes: dict[str, Any], strategy: Any,
                       batch_id: str | None) -> VectorStoreFile:
-        context = None if isinstance(strategy, StaticChunkingStrategy) else await self._embedding_context(store)
         record = VectorStoreFile(id=file_id, created_at=int(time.time()), vector_store_id=store.id,
-                                 chunking_strategy=static_of(strategy, context), attributes=attributes)
+                                 chunking_strategy=await self._file_strategy(store, strategy), attributes=attributes)
         await self.records.upsert_file(record, batch_id, chunks=[])
         self._spawn(store, record, batch_id)
         return record

@@ -11,7 +11,14 @@ from typing import Any
 from polystack.apis.errors import PolystackError, ProviderError, ServiceUnavailableError
 from polystack.apis.inference.types import EmbeddingsRequest
 from polystack.apis.vector_io.index import Chunk, VectorIndex
-from polystack.apis.vector_io.types import LastError, VectorStore, VectorStoreFile
+from polystack.apis.vector_io.types import (
+    ContextualChunkingStrategy,
+    LastError,
+    VectorStore,
+    VectorStoreFile,
+    windows_of,
+)
+from polystack.core.vector_stores.contextual import ContextualError, Contextualizer
 
 logger = logging.getLogger("polystack.vector_io")
 
@@ -58,9 +65,10 @@ class Ingestor:
     """Turns an attached file into indexed chunks; at most `concurrency` files are processed at once."""
 
     def __init__(self, files: Any, embedder: Embedder, *, concurrency: int = 2,
-                 max_file_bytes: int | None = None) -> None:
+                 max_file_bytes: int | None = None, contextualizer: Contextualizer | None = None) -> None:
         self.files = files
         self.embedder = embedder
+        self.contextualizer = contextualizer
         self._slots = asyncio.Semaphore(concurrency)
         self.max_file_bytes = max_file_bytes or self.upload_limit(files)
 
@@ -81,19 +89,20 @@ class Ingestor:
                 meta = await self.files.get_file(record.id)
                 self._check_size(meta.filename, meta.bytes)
                 text = await self._text(record.id, meta.filename)
-                static = record.chunking_strategy.static
-                pieces = await asyncio.to_thread(chunk_text, text, static.max_chunk_size_tokens,
-                                                 static.chunk_overlap_tokens)
-                texts = [piece.text for piece in pieces]
+                size, overlap = windows_of(record.chunking_strategy)
+                pieces = await asyncio.to_thread(chunk_text, text, size, overlap)
+                texts = await self._situated(record, text, [piece.text for piece in pieces])
                 vectors = await self.embedder.embed(store.embedding_model or "", texts)
-                chunks = [Chunk(chunk_id=f"{record.id}:{piece.index}", content=piece.text, file_id=record.id,
+                chunks = [Chunk(chunk_id=f"{record.id}:{piece.index}", content=content, file_id=record.id,
                                 filename=meta.filename, attributes=dict(record.attributes),
                                 metadata={"index": piece.index, "tokens": piece.token_count})
-                          for piece in pieces]
+                          for piece, content in zip(pieces, texts, strict=True)]
                 await index.delete_chunks(store.id, file_id=record.id)
                 await index.add_chunks(store.id, chunks, vectors)
             except FileTooLarge as exc:
                 return self._failed(record, "invalid_file", str(exc)), []
+            except ContextualError as exc:
+                return self._failed(record, "server_error", str(exc)), []
             except DocumentError as exc:
                 return self._failed(record, "unsupported_file", str(exc)), []
             except PolystackError as exc:
@@ -103,6 +112,15 @@ class Ingestor:
                 return self._failed(record, "server_error", f"{type(exc).__name__}: {exc}"), []
         usage = sum(len(t.encode()) for t in texts) + 4 * len(vectors) * (store.embedding_dimension or 0)
         return record.model_copy(update={"status": "completed", "usage_bytes": usage, "last_error": None}), texts
+
+    async def _situated(self, record: VectorStoreFile, document: str, texts: list[str]) -> list[str]:
+        """The chunk texts, with their context first when the file is chunked contextually."""
+        strategy = record.chunking_strategy
+        if not isinstance(strategy, ContextualChunkingStrategy):
+            return texts
+        if self.contextualizer is None:
+            raise ContextualError("this server does not do contextual chunking")
+        return await self.contextualizer.situate(strategy.contextual, document, texts)
 
     def _check_size(self, filename: str, size: int) -> None:
         if size > self.max_file_bytes:
