@@ -242,11 +242,27 @@ class VectorIORouter:
 
     async def _run_ingestion(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
         index = self._index(store.provider_id)
+
+        async def still_wanted() -> bool:
+            """Whether the file is still attached and in progress: another replica may have detached or
+            cancelled it, which only its row says."""
+            try:
+                row = await self.records.file_row(store.id, record.id)
+            except NotFoundError:
+                return False
+            return bool(row["status"] == "in_progress")
+
         try:
-            done, chunks = await self.ingestor.ingest(store, record, index)
+            result = await self.ingestor.ingest(store, record, index, still_wanted)
         except asyncio.CancelledError:
             await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
             raise
+        if result is None:
+            return
+        if not await still_wanted():  # detached or cancelled during the last batch: do not bring it back
+            await index.delete_chunks(store.id, file_id=record.id)
+            return
+        done, chunks = result
         await self.records.upsert_file(done, batch_id, chunks=chunks)
 
     @staticmethod
@@ -339,6 +355,9 @@ class VectorIORouter:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for record in files:  # those another replica ingests stop at their next batch when they see this
+            if f"{vector_store_id}:{record.id}" not in self._tasks:
+                await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
         batch.status = "cancelled"
         await self.records.save_batch(batch)
         return await self.records.batch(vector_store_id, batch_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from itertools import islice
+from typing import IO, Any
 
 from polystack.apis.errors import PolystackError, ProviderError, ServiceUnavailableError
 from polystack.apis.inference.types import EmbeddingsRequest
@@ -26,8 +27,16 @@ TRANSIENT = (ProviderError, ServiceUnavailableError)
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's upload limit, and the files providers' default
 
 
+CHUNK_BATCH = 256  # chunks parsed, embedded and indexed at a time
+StillWanted = Callable[[], Awaitable[bool]]
+
+
 class FileTooLarge(Exception):
     """A file over the ingestion limit: it fails alone, with a last_error that says so."""
+
+
+class Abandoned(Exception):
+    """The file was detached or its ingestion cancelled while it was being ingested."""
 
 
 class Embedder:
@@ -78,40 +87,82 @@ class Ingestor:
         limit = getattr(getattr(files, "config", None), "max_upload_bytes", None)
         return limit if isinstance(limit, int) else DEFAULT_MAX_FILE_BYTES
 
-    async def ingest(self, store: VectorStore, record: VectorStoreFile, index: VectorIndex) -> tuple[
-            VectorStoreFile, list[str]]:
-        """The file record with its final status, and the chunk texts (empty when it failed)."""
-        from polystack.providers.utils.documents.chunking import chunk_text
+    async def ingest(self, store: VectorStore, record: VectorStoreFile, index: VectorIndex,
+                     still_wanted: StillWanted | None = None) -> tuple[VectorStoreFile, list[str]] | None:
+        """The file record with its final status and the chunk texts (empty when it failed), or None when
+        `still_wanted` said, between batches, that the file was detached or cancelled meanwhile (possibly
+        by another replica). Chunks of a file that does not complete are removed from the index."""
         from polystack.providers.utils.documents.parsing import DocumentError
 
         async with self._slots:
             try:
                 meta = await self.files.get_file(record.id)
                 self._check_size(meta.filename, meta.bytes)
-                text = await self._text(record.id, meta.filename)
-                size, overlap = windows_of(record.chunking_strategy)
-                pieces = await asyncio.to_thread(chunk_text, text, size, overlap)
-                texts = await self._situated(record, text, [piece.text for piece in pieces])
-                vectors = await self.embedder.embed(store.embedding_model or "", texts)
-                chunks = [Chunk(chunk_id=f"{record.id}:{piece.index}", content=content, file_id=record.id,
-                                filename=meta.filename, attributes=dict(record.attributes),
-                                metadata={"index": piece.index, "tokens": piece.token_count})
-                          for piece, content in zip(pieces, texts, strict=True)]
-                await index.delete_chunks(store.id, file_id=record.id)
-                await index.add_chunks(store.id, chunks, vectors)
-            except FileTooLarge as exc:
-                return self._failed(record, "invalid_file", str(exc)), []
-            except ContextualError as exc:
-                return self._failed(record, "server_error", str(exc)), []
-            except DocumentError as exc:
-                return self._failed(record, "unsupported_file", str(exc)), []
-            except PolystackError as exc:
-                return self._failed(record, "server_error", exc.message), []
+                with tempfile.TemporaryFile(prefix="polystack-ingest-") as spool:
+                    await self._spool(record.id, meta.filename, spool)
+                    texts = await self._index_file(store, record, meta.filename, spool, index, still_wanted)
+            except Abandoned:
+                await self._discard(store, record, index)
+                return None
+            except asyncio.CancelledError:
+                await self._discard(store, record, index)
+                raise
             except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the batch or the server
-                logger.exception("ingesting %s into %s failed", record.id, store.id)
-                return self._failed(record, "server_error", f"{type(exc).__name__}: {exc}"), []
-        usage = sum(len(t.encode()) for t in texts) + 4 * len(vectors) * (store.embedding_dimension or 0)
+                await self._discard(store, record, index)
+                return self._failed(record, *self._last_error(record, exc, DocumentError)), []
+        usage = sum(len(t.encode()) for t in texts) + 4 * len(texts) * (store.embedding_dimension or 0)
         return record.model_copy(update={"status": "completed", "usage_bytes": usage, "last_error": None}), texts
+
+    async def _index_file(self, store: VectorStore, record: VectorStoreFile, filename: str, spool: IO[bytes],
+                          index: VectorIndex, still_wanted: StillWanted | None) -> list[str]:
+        """Parse, chunk, embed and index the file CHUNK_BATCH chunks at a time, reading it from disk as it goes:
+        memory follows the batch, not the file (contextual chunking holds the document: each call sends it)."""
+        from polystack.providers.utils.documents.chunking import chunk_pieces
+        from polystack.providers.utils.documents.file_text import file_text
+
+        size, overlap = windows_of(record.chunking_strategy)
+        pieces: Iterator[str] = file_text(spool, filename)
+        document = None
+        if isinstance(record.chunking_strategy, ContextualChunkingStrategy):
+            document = await asyncio.to_thread("".join, pieces)
+            pieces = iter([document])
+        chunks = chunk_pieces(pieces, size, overlap)
+        await index.delete_chunks(store.id, file_id=record.id)
+        texts: list[str] = []
+        while batch := await asyncio.to_thread(lambda: list(islice(chunks, CHUNK_BATCH))):
+            if still_wanted is not None and not await still_wanted():
+                raise Abandoned
+            contents = [piece.text for piece in batch]
+            if document is not None:
+                contents = await self._situated(record, document, contents)
+            vectors = await self.embedder.embed(store.embedding_model or "", contents)
+            await index.add_chunks(store.id, [
+                Chunk(chunk_id=f"{record.id}:{piece.index}", content=content, file_id=record.id, filename=filename,
+                      attributes=dict(record.attributes), metadata={"index": piece.index, "tokens": piece.token_count})
+                for piece, content in zip(batch, contents, strict=True)], vectors)
+            texts += contents
+        return texts
+
+    @staticmethod
+    def _last_error(record: VectorStoreFile, exc: Exception, document_error: type[Exception]) -> tuple[str, str]:
+        """(code, message) of a failed file: what went wrong in words, never a traceback."""
+        if isinstance(exc, FileTooLarge):
+            return "invalid_file", str(exc)
+        if isinstance(exc, document_error):
+            return "unsupported_file", str(exc)
+        if isinstance(exc, ContextualError):
+            return "server_error", str(exc)
+        if isinstance(exc, PolystackError):
+            return "server_error", exc.message
+        logger.error("ingesting %s into %s failed", record.id, record.vector_store_id, exc_info=exc)
+        return "server_error", f"{type(exc).__name__}: {exc}"
+
+    @staticmethod
+    async def _discard(store: VectorStore, record: VectorStoreFile, index: VectorIndex) -> None:
+        try:
+            await index.delete_chunks(store.id, file_id=record.id)
+        except Exception:  # noqa: BLE001 - the file is failing already; leftover chunks are logged
+            logger.exception("could not remove the chunks of file %s from %s", record.id, store.id)
 
     async def _situated(self, record: VectorStoreFile, document: str, texts: list[str]) -> list[str]:
         """The chunk texts, with their context first when the file is chunked contextually."""
@@ -127,19 +178,14 @@ class Ingestor:
             raise FileTooLarge(f"'{filename}' is {size} bytes; vector stores ingest files of up to "
                                f"{self.max_file_bytes} bytes (vector_stores.max_file_bytes)")
 
-    async def _text(self, file_id: str, filename: str) -> str:
-        """The file's text, parsed from a temporary copy on disk: the bytes never sit in memory whole
-        (a PDF is read from the disk page by page)."""
-        from polystack.providers.utils.documents.parsing import extract_file_text
-
-        with tempfile.TemporaryFile(prefix="polystack-ingest-") as spool:
-            size = 0
-            async for part in await self.files.open_file_content(file_id):
-                size += len(part)
-                self._check_size(filename, size)  # the recorded size could be wrong: never read past the limit
-                await asyncio.to_thread(spool.write, part)
-            await asyncio.to_thread(spool.seek, 0)
-            return await asyncio.to_thread(extract_file_text, spool, filename, None)
+    async def _spool(self, file_id: str, filename: str, spool: IO[bytes]) -> None:
+        """Copy the file's bytes to `spool` (on disk) as they come, never past the limit."""
+        size = 0
+        async for part in await self.files.open_file_content(file_id):
+            size += len(part)
+            self._check_size(filename, size)  # the recorded size could be wrong
+            await asyncio.to_thread(spool.write, part)
+        await asyncio.to_thread(spool.seek, 0)
 
     @staticmethod
     def _failed(record: VectorStoreFile, code: str, message: str) -> VectorStoreFile:

@@ -13,7 +13,7 @@ import io
 import json
 import mimetypes
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -50,7 +50,7 @@ def extract_text(content: bytes, filename: str, mime_type: str | None) -> str:
     """The text of a file, ready for chunking; raises DocumentError when there is none to get."""
     if not content:
         raise DocumentError(f"'{filename}' is empty")
-    kind = _kind(content, filename, mime_type)
+    kind = kind_of(content, filename, mime_type)
     if kind is None:
         label = _type_label(filename, mime_type)
         raise DocumentError(f"unsupported file type '{label}' for '{filename}'; supported: {SUPPORTED}")
@@ -61,22 +61,8 @@ def extract_text(content: bytes, filename: str, mime_type: str | None) -> str:
     return text
 
 
-def extract_file_text(file: BinaryIO, filename: str, mime_type: str | None) -> str:
-    """The text of a file on disk: a PDF is read from the file page by page, never loaded whole;
-    other types are read into memory, since their parsers need the whole document."""
-    head = file.read(8192)
-    file.seek(0)
-    if not head:
-        raise DocumentError(f"'{filename}' is empty")
-    if _kind(head, filename, mime_type) == "pdf":
-        text = _pdf_pages(file, filename)
-        if not text.strip():
-            raise DocumentError(f"no text could be extracted from '{filename}'")
-        return text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return extract_text(file.read(), filename, mime_type)
-
-
-def _kind(content: bytes, filename: str, mime_type: str | None) -> str | None:
+def kind_of(content: bytes, filename: str, mime_type: str | None) -> str | None:
+    """The parser a file needs (text, markdown, html, json, csv, tsv, pdf), from its name, type or first bytes."""
     extension = PurePosixPath(filename).suffix.lower()
     if extension in _BY_EXTENSION:
         return _BY_EXTENSION[extension]
@@ -124,18 +110,19 @@ def decode_text(content: bytes, filename: str, declared: str | None = None) -> s
                 text = content.decode(fallback)
             except (UnicodeDecodeError, LookupError):
                 continue
-            return _check_control(text, filename)
-    return _check_control(content.decode("latin-1"), filename)
+            return check_control(text, filename)
+    return check_control(content.decode("latin-1"), filename)
 
 
 def _decode(content: bytes, codec: str, filename: str) -> str:
     try:
-        return _check_control(content.decode(codec), filename)
+        return check_control(content.decode(codec), filename)
     except UnicodeDecodeError as error:
         raise DocumentError(f"'{filename}' is not valid {codec} text: {error.reason}") from None
 
 
-def _check_control(text: str, filename: str) -> str:
+def check_control(text: str, filename: str) -> str:
+    """`text` itself, unless too many control characters say it was binary (DocumentError)."""
     sample = text[:65536]
     if sample and len(_CONTROL.findall(sample)) > _MAX_CONTROL_RATIO * len(sample):
         raise DocumentError(f"'{filename}' looks binary, not text")
@@ -248,11 +235,11 @@ def _open(tag: Tag, parts: list[str]) -> list[Tag | NavigableString | str]:
 
 
 def _pdf(content: bytes, filename: str) -> str:
-    return _pdf_pages(io.BytesIO(content), filename)
+    return "\n\n".join(pdf_pages(io.BytesIO(content), filename))
 
 
-def _pdf_pages(stream: BinaryIO, filename: str) -> str:
-    """Page texts joined by blank lines.
+def pdf_pages(stream: BinaryIO, filename: str) -> Iterator[str]:
+    """The text of each page that has some, read as it is needed.
 
     The reader works on the caller's stream (a file on disk, or BytesIO over bytes) and pypdf's own limits stop
     decompression bombs. Pages are read one at a time and only their text is kept. pypdf caches
@@ -265,15 +252,15 @@ def _pdf_pages(stream: BinaryIO, filename: str) -> str:
         reader = PdfReader(stream)
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise DocumentError(f"'{filename}' is an encrypted PDF; upload it without a password")
-        pages = []
         for number in range(len(reader.pages)):
-            pages.append((reader.pages[number].extract_text() or "").strip())
+            page = (reader.pages[number].extract_text() or "").strip()
             reader.resolved_objects.clear()  # objects are re-read from the file when a later page needs them
+            if page:
+                yield page
     except DocumentError:
         raise
     except Exception as error:  # a malformed PDF can fail anywhere inside pypdf, with any exception type
         raise DocumentError(f"could not read PDF '{filename}': {error}") from None
-    return "\n\n".join(page for page in pages if page)
 
 
 _EXTRACTORS: dict[str, Callable[[bytes, str], str]] = {
