@@ -75,7 +75,7 @@ class VectorIORouter:
         self.default_embedding_model = default_embedding_model
         self.embedder = Embedder(inference, embedding_batch_size)
         self.contextual = contextual or ContextualDefaults()
-        self.ingestor = Ingestor(files, self.embedder, concurrency=ingestion_concurrency,
+        self.ingestor = Ingestor(files, self.embedder, records, concurrency=ingestion_concurrency,
                                  max_file_bytes=max_file_bytes,
                                  contextualizer=Contextualizer(inference, self.contextual))
         self.rewriter = rewriter or QueryRewriter(inference, None)
@@ -253,17 +253,17 @@ class VectorIORouter:
             return bool(row["status"] == "in_progress")
 
         try:
-            result = await self.ingestor.ingest(store, record, index, still_wanted)
+            done = await self.ingestor.ingest(store, record, index, still_wanted)
         except asyncio.CancelledError:
             await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
             raise
-        if result is None:
+        if done is None:
             return
         if not await still_wanted():  # detached or cancelled during the last batch: do not bring it back
             await index.delete_chunks(store.id, file_id=record.id)
+            await self.records.delete_chunk_texts(store.id, record.id)
             return
-        done, chunks = result
-        await self.records.upsert_file(done, batch_id, chunks=chunks)
+        await self.records.upsert_file(done, batch_id)
 
     @staticmethod
     def _check_store_choices(store: VectorStore, request: AttachFileRequest | CreateFileBatchRequest) -> None:
@@ -313,10 +313,10 @@ class VectorIORouter:
 
     async def get_file_content(self, vector_store_id: str, file_id: str) -> dict[str, Any]:
         await self.records.store(vector_store_id)
-        row = await self.records.file_row(vector_store_id, file_id)
-        record = VectorStoreFile.model_validate(row["data"])
+        record = await self.records.file(vector_store_id, file_id)
+        texts = await self.records.chunk_texts(vector_store_id, file_id)
         return {"object": "vector_store.file_content.page", "file_id": file_id, "attributes": record.attributes,
-                "data": [ContentText(text=text) for text in row.get("chunks") or []],
+                "data": [ContentText(text=text) for text in texts],
                 "has_more": False, "next_page": None}
 
     # ---- batches ------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from polystack.apis.vector_io.types import (
     windows_of,
 )
 from polystack.core.vector_stores.contextual import ContextualError, Contextualizer
+from polystack.core.vector_stores.memory import release_free_memory
+from polystack.core.vector_stores.records import VectorStoreRecords
 
 logger = logging.getLogger("polystack.vector_io")
 
@@ -73,10 +75,11 @@ class Embedder:
 class Ingestor:
     """Turns an attached file into indexed chunks; at most `concurrency` files are processed at once."""
 
-    def __init__(self, files: Any, embedder: Embedder, *, concurrency: int = 2,
+    def __init__(self, files: Any, embedder: Embedder, records: VectorStoreRecords, *, concurrency: int = 2,
                  max_file_bytes: int | None = None, contextualizer: Contextualizer | None = None) -> None:
         self.files = files
         self.embedder = embedder
+        self.records = records
         self.contextualizer = contextualizer
         self._slots = asyncio.Semaphore(concurrency)
         self.max_file_bytes = max_file_bytes or self.upload_limit(files)
@@ -88,8 +91,8 @@ class Ingestor:
         return limit if isinstance(limit, int) else DEFAULT_MAX_FILE_BYTES
 
     async def ingest(self, store: VectorStore, record: VectorStoreFile, index: VectorIndex,
-                     still_wanted: StillWanted | None = None) -> tuple[VectorStoreFile, list[str]] | None:
-        """The file record with its final status and the chunk texts (empty when it failed), or None when
+                     still_wanted: StillWanted | None = None) -> VectorStoreFile | None:
+        """The file record with its final status (its chunk texts are saved in the records), or None when
         `still_wanted` said, between batches, that the file was detached or cancelled meanwhile (possibly
         by another replica). Chunks of a file that does not complete are removed from the index."""
         from polystack.providers.utils.documents.parsing import DocumentError
@@ -100,7 +103,7 @@ class Ingestor:
                 self._check_size(meta.filename, meta.bytes)
                 with tempfile.TemporaryFile(prefix="polystack-ingest-") as spool:
                     await self._spool(record.id, meta.filename, spool)
-                    texts = await self._index_file(store, record, meta.filename, spool, index, still_wanted)
+                    usage = await self._index_file(store, record, meta.filename, spool, index, still_wanted)
             except Abandoned:
                 await self._discard(store, record, index)
                 return None
@@ -109,14 +112,16 @@ class Ingestor:
                 raise
             except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the batch or the server
                 await self._discard(store, record, index)
-                return self._failed(record, *self._last_error(record, exc, DocumentError)), []
-        usage = sum(len(t.encode()) for t in texts) + 4 * len(texts) * (store.embedding_dimension or 0)
-        return record.model_copy(update={"status": "completed", "usage_bytes": usage, "last_error": None}), texts
+                return self._failed(record, *self._last_error(record, exc, DocumentError))
+            finally:
+                await asyncio.to_thread(release_free_memory)
+        return record.model_copy(update={"status": "completed", "usage_bytes": usage, "last_error": None})
 
     async def _index_file(self, store: VectorStore, record: VectorStoreFile, filename: str, spool: IO[bytes],
-                          index: VectorIndex, still_wanted: StillWanted | None) -> list[str]:
+                          index: VectorIndex, still_wanted: StillWanted | None) -> int:
         """Parse, chunk, embed and index the file CHUNK_BATCH chunks at a time, reading it from disk as it goes:
-        memory follows the batch, not the file (contextual chunking holds the document: each call sends it)."""
+        memory follows the batch, not the file (contextual chunking holds the document: each call sends it).
+        Returns the bytes it uses: its chunk texts and their float32 vectors."""
         from polystack.providers.utils.documents.chunking import chunk_pieces
         from polystack.providers.utils.documents.file_text import file_text
 
@@ -128,7 +133,8 @@ class Ingestor:
             pieces = iter([document])
         chunks = chunk_pieces(pieces, size, overlap)
         await index.delete_chunks(store.id, file_id=record.id)
-        texts: list[str] = []
+        await self.records.delete_chunk_texts(store.id, record.id)
+        usage, part = 0, 0
         while batch := await asyncio.to_thread(lambda: list(islice(chunks, CHUNK_BATCH))):
             if still_wanted is not None and not await still_wanted():
                 raise Abandoned
@@ -140,8 +146,10 @@ class Ingestor:
                 Chunk(chunk_id=f"{record.id}:{piece.index}", content=content, file_id=record.id, filename=filename,
                       attributes=dict(record.attributes), metadata={"index": piece.index, "tokens": piece.token_count})
                 for piece, content in zip(batch, contents, strict=True)], vectors)
-            texts += contents
-        return texts
+            await self.records.save_chunk_texts(store.id, record.id, part, contents)
+            usage += sum(len(text.encode()) for text in contents) + 4 * len(vectors) * (store.embedding_dimension or 0)
+            part += 1
+        return usage
 
     @staticmethod
     def _last_error(record: VectorStoreFile, exc: Exception, document_error: type[Exception]) -> tuple[str, str]:
@@ -157,10 +165,10 @@ class Ingestor:
         logger.error("ingesting %s into %s failed", record.id, record.vector_store_id, exc_info=exc)
         return "server_error", f"{type(exc).__name__}: {exc}"
 
-    @staticmethod
-    async def _discard(store: VectorStore, record: VectorStoreFile, index: VectorIndex) -> None:
+    async def _discard(self, store: VectorStore, record: VectorStoreFile, index: VectorIndex) -> None:
         try:
             await index.delete_chunks(store.id, file_id=record.id)
+            await self.records.delete_chunk_texts(store.id, record.id)
         except Exception:  # noqa: BLE001 - the file is failing already; leftover chunks are logged
             logger.exception("could not remove the chunks of file %s from %s", record.id, store.id)
 

@@ -76,7 +76,7 @@ def chunk_text(text: str, max_tokens: int, overlap_tokens: int) -> list[TextChun
 
 
 def chunk_pieces(pieces: Iterable[str], max_tokens: int, overlap_tokens: int,
-                 window_chars: int = 1024 * 1024) -> Iterator[TextChunk]:
+                 window_chars: int = 256 * 1024) -> Iterator[TextChunk]:
     """chunk_text over text that arrives in pieces, holding about two windows of it at a time.
 
     Each full window is cut at a space or line end and chunked; all its chunks but the last are

@@ -1,10 +1,12 @@
 """The text of a file on disk in pieces: the same text as extract_text, read a block or a page at a time."""
 
 import io
+import tracemalloc
 
 import pytest
 
 from polystack.providers.utils.documents import file_text as module
+from polystack.providers.utils.documents.chunking import chunk_pieces
 from polystack.providers.utils.documents.file_text import file_text
 from polystack.providers.utils.documents.parsing import DocumentError, extract_text
 from tests.unit.providers.utils.documents.test_parsing import make_pdf
@@ -49,3 +51,20 @@ def test_a_pdf_is_read_page_by_page_into_the_same_text():
 def test_files_without_text_are_document_errors(content, filename, error):
     with pytest.raises(DocumentError, match=error):
         read(content, filename)
+
+
+def test_a_large_text_file_is_chunked_in_bounded_memory(tmp_path):
+    """6 MB of text: chunking it whole would hold its 1.3M tokens as Python objects (over 100 MB); read and
+    chunked in pieces, Python's peak stays at a few windows."""
+    line = b"Paragraph about the weather on an ordinary day in the valley, with some words.\n"
+    path = tmp_path / "big.txt"
+    path.write_bytes(line * (6 * 1024 * 1024 // len(line)))
+    tracemalloc.start()
+    try:
+        with path.open("rb") as file:
+            count = sum(1 for _ in chunk_pieces(file_text(file, "big.txt"), 800, 400))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count > 2000
+    assert peak < 40 * 1024 * 1024  # chunk_text over the whole text: ~125 MB, f"peak {peak / 2**20:.0f} MB"
