@@ -120,3 +120,15 @@ async def test_vector_io_bad_input_is_a_400_naming_the_field(library, path, body
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["param"] is not None and error["param"].startswith(param), error
+
+
+async def test_store_choices_can_come_in_the_metadata_as_llama_stack_allows(library):
+    store = await library.openai.vector_stores.create(name="m", metadata={
+        "provider_id": "sqlite-vec", "embedding_model": "onnx/all-MiniLM-L6-v2", "embedding_dimension": "384"})
+    assert store.metadata["provider_id"] == "sqlite-vec"
+    with pytest.raises(openai.BadRequestError) as wrong:
+        await library.openai.vector_stores.create(name="m", metadata={"embedding_dimension": "many"})
+    assert wrong.value.body["param"] == "metadata.embedding_dimension"
+    with pytest.raises(openai.BadRequestError) as unknown:
+        await library.openai.vector_stores.create(name="m", metadata={"provider_id": "nowhere"})
+    assert unknown.value.body["param"] == "provider_id"

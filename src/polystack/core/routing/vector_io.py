@@ -62,6 +62,24 @@ def _with_provider(metadata: dict[str, str], provider_id: str | None) -> dict[st
     return {**metadata, "provider_id": provider_id} if provider_id else dict(metadata)
 
 
+def _choices_from_metadata(request: CreateVectorStoreRequest) -> CreateVectorStoreRequest:
+    """Llama Stack also takes provider_id, embedding_model and embedding_dimension from the metadata
+    (clients that cannot send extra body fields); the fields themselves win."""
+    metadata = request.metadata
+    dimension = request.embedding_dimension
+    if dimension is None and "embedding_dimension" in metadata:
+        try:
+            dimension = int(metadata["embedding_dimension"])
+        except ValueError:
+            raise InvalidRequestError(f"metadata.embedding_dimension must be a whole number, not "
+                                      f"'{metadata['embedding_dimension']}'", param="metadata.embedding_dimension"
+                                      ) from None
+    return request.model_copy(update={
+        "provider_id": request.provider_id or metadata.get("provider_id"),
+        "embedding_model": request.embedding_model or metadata.get("embedding_model"),
+        "embedding_dimension": dimension})
+
+
 class VectorIORouter:
     def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
                  files: Any | None, *, default_provider_id: str | None, default_embedding_model: str | None,
@@ -121,6 +139,7 @@ class VectorIORouter:
         return self.providers[provider_id]
 
     async def create_vector_store(self, request: CreateVectorStoreRequest) -> VectorStore:
+        request = _choices_from_metadata(request)
         provider_id = request.provider_id or self.default_provider_id
         index = self._index(provider_id)
         model, dimension = await self._embedding_model(request.embedding_model, request.embedding_dimension)
