@@ -54,6 +54,7 @@ async def test_contextual_without_a_model_is_a_400_naming_it(tmp_path):
             await client.vector_stores.create(file_ids=[uploaded.id], chunking_strategy={
                 "type": "contextual", "contextual": {"model_id": "onnx/all-MiniLM-L6-v2"}})
         assert embedding.value.body["param"] == "chunking_strategy.contextual.model_id"
+        assert [s.id for s in (await client.vector_stores.list()).data] == [store.id]  # nothing half-made
         named = {"type": "contextual",
                  "contextual": {**CONTEXTUAL["contextual"], "model_id": "situator/scripted-model"}}
         attached = await client.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id,

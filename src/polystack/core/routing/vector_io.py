@@ -10,17 +10,14 @@ from typing import Any, Literal
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.models.types import ModelType
-from polystack.apis.vector_io.index import Chunk, ScoredChunk, VectorIndex
+from polystack.apis.vector_io.index import ScoredChunk, VectorIndex
 from polystack.apis.vector_io.types import (
     AttachFileRequest,
-    ChunkMetadata,
     ContentText,
     ContextualChunkingStrategy,
     CreateFileBatchRequest,
     CreateVectorStoreRequest,
     Deleted,
-    EmbeddedChunk,
-    InsertChunk,
     InsertChunksRequest,
     QueryChunksRequest,
     QueryChunksResponse,
@@ -43,10 +40,10 @@ from polystack.core.vector_stores.contextual import ContextualDefaults, Contextu
 from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
 from polystack.core.vector_stores.ingestion import Embedder, Ingestor
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
+from polystack.core.vector_stores.raw_chunks import embedded_chunk, indexed_chunk
 from polystack.core.vector_stores.records import VectorStoreRecords
 
 logger = logging.getLogger("polystack.vector_io")
-_CHUNK_METADATA = "chunk_metadata"  # where an inserted chunk's Llama Stack chunk_metadata is kept in the index
 Order = Literal["asc", "desc"]
 
 
@@ -143,6 +140,7 @@ class VectorIORouter:
         provider_id = request.provider_id or self.default_provider_id
         index = self._index(provider_id)
         model, dimension = await self._embedding_model(request.embedding_model, request.embedding_dimension)
+        strategy = await self._settled(request.chunking_strategy)
         for file_id in request.file_ids:
             await self._check_file(file_id)
         now = int(time.time())
@@ -153,7 +151,7 @@ class VectorIORouter:
         await index.create_store(store.id, dimension)
         await self.records.insert_store(store)
         for file_id in request.file_ids:
-            await self._attach(store, file_id, {}, request.chunking_strategy, None)
+            await self._attach(store, file_id, {}, strategy, None)
         return await self.get_vector_store(store.id)
 
     async def list_vector_stores(self, *, after: str | None, before: str | None, limit: int,
@@ -202,6 +200,10 @@ class VectorIORouter:
         if self.files is None:
             raise InvalidRequestError("This server has no files API; upload files is not possible", param="file_id")
         await self.files.get_file(file_id)  # NotFoundError names the id
+
+    async def _settled(self, strategy: Any) -> Any:
+        """A request's strategy with a contextual one's model settled, before anything is created."""
+        return await self._contextual(strategy) if isinstance(strategy, ContextualChunkingStrategy) else strategy
 
     async def _file_strategy(self, store: VectorStore, strategy: Any) -> StaticChunkingStrategy | \
             ContextualChunkingStrategy:
@@ -343,13 +345,14 @@ class VectorIORouter:
     async def create_file_batch(self, vector_store_id: str, request: CreateFileBatchRequest) -> VectorStoreFileBatch:
         store = await self.records.store(vector_store_id)
         self._check_store_choices(store, request)
+        strategy = await self._settled(request.chunking_strategy)
         for file_id in request.file_ids:
             await self._check_file(file_id)
         batch = VectorStoreFileBatch(id=f"vsfb_{uuid.uuid4().hex}", created_at=int(time.time()),
                                      vector_store_id=vector_store_id)
         await self.records.save_batch(batch, new=True)
         for file_id in dict.fromkeys(request.file_ids):
-            await self._attach(store, file_id, request.attributes, request.chunking_strategy, batch.id)
+            await self._attach(store, file_id, request.attributes, strategy, batch.id)
         return await self.get_file_batch(vector_store_id, batch.id)
 
     async def get_file_batch(self, vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
@@ -439,7 +442,7 @@ class VectorIORouter:
             if len(vector) != store.embedding_dimension:
                 raise InvalidRequestError(f"an embedding has {len(vector)} dimensions; the store takes "
                                           f"{store.embedding_dimension}", param="chunks")
-        chunks = [_inserted_chunk(c) for c in request.chunks]
+        chunks = [indexed_chunk(c) for c in request.chunks]
         await self._index(store.provider_id).add_chunks(store.id, chunks, vectors)
 
     async def query_chunks(self, request: QueryChunksRequest) -> QueryChunksResponse:
@@ -450,32 +453,5 @@ class VectorIORouter:
         store = await self.records.store(request.vector_store_id)
         ranked = await self._ranked(store, request.query, search, params.max_chunks)
         kept = [item for item in ranked if item.score >= params.score_threshold][:params.max_chunks]
-        return QueryChunksResponse(chunks=[_embedded_chunk(item.chunk, store) for item in kept],
+        return QueryChunksResponse(chunks=[embedded_chunk(item.chunk, store) for item in kept],
                                    scores=[item.score for item in kept])
-
-
-def _inserted_chunk(chunk: InsertChunk) -> Chunk:
-    """A vector-io chunk as indexed: its document is its file, and its source (or document) its filename."""
-    meta = chunk.chunk_metadata or ChunkMetadata()
-    chunk_id = chunk.chunk_id or meta.chunk_id or uuid.uuid4().hex
-    document_id = chunk.document_id
-    filename = chunk.metadata.get("filename") or meta.source or document_id or ""
-    metadata = dict(chunk.metadata)
-    if chunk.chunk_metadata is not None:
-        metadata[_CHUNK_METADATA] = chunk.chunk_metadata.model_dump(exclude_none=True)
-    return Chunk(chunk_id=chunk_id, content=chunk.content, file_id=document_id, filename=str(filename),
-                 metadata=metadata,
-                 attributes={k: v for k, v in chunk.metadata.items() if isinstance(v, str | int | float | bool)})
-
-
-def _embedded_chunk(chunk: Chunk, store: VectorStore) -> EmbeddedChunk:
-    metadata = dict(chunk.metadata)
-    given = metadata.pop(_CHUNK_METADATA, None) or {}
-    chunk_metadata = ChunkMetadata.model_validate({
-        "chunk_id": chunk.chunk_id, "document_id": chunk.file_id, "source": chunk.filename or None,
-        "content_token_count": metadata.get("tokens"), **given})
-    if chunk.file_id and "document_id" not in metadata:
-        metadata["document_id"] = chunk.file_id
-    return EmbeddedChunk(chunk_id=chunk.chunk_id, content=chunk.content, metadata=metadata,
-                         chunk_metadata=chunk_metadata, embedding_model=store.embedding_model or "",
-                         embedding_dimension=store.embedding_dimension or 0)
