@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -259,7 +260,11 @@ class VectorIORouter:
             previous.cancel()
         task = asyncio.create_task(self._run_ingestion(store, record, batch_id), name=f"ingest {key}")
         self._tasks[key] = task
-        task.add_done_callback(lambda t, k=key: self._tasks.pop(k, None) if self._tasks.get(k) is t else None)
+        task.add_done_callback(functools.partial(self._forget, key))
+
+    def _forget(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:  # a newer ingestion of the same file may have replaced it
+            del self._tasks[key]
 
     async def _run_ingestion(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
         index = self._index(store.provider_id)

@@ -57,10 +57,10 @@ class Contextualizer:
         timeout = settings.timeout_seconds or self.defaults.timeout_seconds
 
         async def context_of(chunk: str) -> str | None:
-            request = ChatCompletionRequest(
-                model=model, temperature=0.0, max_tokens=256, store=False,
-                messages=[{"role": "system", "content": system},
-                          {"role": "user", "content": user.replace(CHUNK_CONTENT, chunk)}])
+            request = ChatCompletionRequest.model_validate({
+                "model": model, "temperature": 0.0, "max_tokens": 256, "store": False,
+                "messages": [{"role": "system", "content": system},
+                             {"role": "user", "content": user.replace(CHUNK_CONTENT, chunk)}]})
             async with slots:
                 try:
                     completion = await asyncio.wait_for(self.inference.chat_completion(request), timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -53,8 +54,8 @@ class Embedder:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start:start + self.batch_size]
-            response = await self._with_retries(
-                lambda b=batch: self.inference.embeddings(EmbeddingsRequest(model=model, input=b)))
+            request = EmbeddingsRequest(model=model, input=batch)
+            response = await self._with_retries(functools.partial(self.inference.embeddings, request))
             vectors += [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
         return vectors
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import IO
 
 from polystack.providers.utils.documents.parsing import (
     DocumentError,
@@ -23,7 +23,7 @@ _HEAD_BYTES = 65536
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
-def file_text(file: BinaryIO, filename: str, mime_type: str | None = None) -> Iterator[str]:
+def file_text(file: IO[bytes], filename: str, mime_type: str | None = None) -> Iterator[str]:
     """Pieces whose concatenation is the file's text, line ends as \\n; DocumentError when it has none.
 
     The same types and rules as parsing.extract_text (which it uses for the whole-document types).
@@ -54,7 +54,7 @@ def _blank_line_separated(pages: Iterator[str]) -> Iterator[str]:
         yield f"\n\n{page}" if number else page
 
 
-def _text_blocks(file: BinaryIO, filename: str, head: bytes) -> Iterator[str]:
+def _text_blocks(file: IO[bytes], filename: str, head: bytes) -> Iterator[str]:
     if b"\x00" in head[:8192] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DocumentError(f"'{filename}' looks binary, not text")
     decoder = codecs.getincrementaldecoder(_codec(file, head))()
@@ -72,7 +72,7 @@ def _text_blocks(file: BinaryIO, filename: str, head: bytes) -> Iterator[str]:
             return
 
 
-def _codec(file: BinaryIO, head: bytes) -> str:
+def _codec(file: IO[bytes], head: bytes) -> str:
     """A BOM's codec, else UTF-8 if the whole file decodes as such, else Windows-1252, else Latin-1
     (which decodes anything); the file is read through once per codec tried, never held."""
     for bom, codec in _BOMS:
@@ -84,7 +84,7 @@ def _codec(file: BinaryIO, head: bytes) -> str:
     return "latin-1"
 
 
-def _decodes(file: BinaryIO, codec: str) -> bool:
+def _decodes(file: IO[bytes], codec: str) -> bool:
     decoder = codecs.getincrementaldecoder(codec)()
     try:
         while block := file.read(BLOCK_BYTES):

@@ -15,7 +15,7 @@ import mimetypes
 import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bs4 import NavigableString, Tag
@@ -238,7 +238,7 @@ def _pdf(content: bytes, filename: str) -> str:
     return "\n\n".join(pdf_pages(io.BytesIO(content), filename))
 
 
-def pdf_pages(stream: BinaryIO, filename: str) -> Iterator[str]:
+def pdf_pages(stream: IO[bytes], filename: str) -> Iterator[str]:
     """The text of each page that has some, read as it is needed.
 
     The reader works on the caller's stream (a file on disk, or BytesIO over bytes) and pypdf's own limits stop
