@@ -237,3 +237,23 @@ async def test_auto_chunking_fits_the_embedding_models_window_so_late_passages_a
     assert attached.chunking_strategy.static.chunk_overlap_tokens == 48
     hits = await library.openai.vector_stores.search(store.id, query="who repaints the lighthouse lantern?")
     assert "lighthouse keeper" in hits.data[0].content[0].text
+
+
+async def test_an_ingestion_that_is_no_longer_wanted_stops_and_leaves_no_chunks(library):
+    """Another replica detaching or cancelling a file only changes its row: the ingesting one checks the row
+    between batches, stops, and removes what it had indexed."""
+    from polystack.apis.datatypes import Api
+
+    store_id, md_id, _ = await make_store(library.openai)
+    router = library.stack.impls[Api.vector_io]
+    store, record = await router.records.store(store_id), await router.records.file(store_id, md_id)
+
+    async def unwanted() -> bool:
+        return False
+
+    assert await router.ingestor.ingest(store, record, router.providers["sqlite-vec"], unwanted) is None
+    hits = await library.openai.vector_stores.search(store_id, query="llama hay feeding",
+                                                     extra_body={"search_mode": "keyword"})
+    assert md_id not in {hit.file_id for hit in hits.data}
+    content = (await library.http.get(f"/v1/vector_stores/{store_id}/files/{md_id}/content")).json()
+    assert content["data"] == []
