@@ -42,7 +42,7 @@ async def test_attach_and_batch_accept_llama_stacks_embedding_model_key(library)
     store = await client.vector_stores.create(name="ls", extra_body={"embedding_model": "onnx/all-MiniLM-L6-v2"})
     first = await client.files.create(file=("a.md", MARKDOWN), purpose="assistants")
     second = await client.files.create(file=("b.md", MARKDOWN), purpose="assistants")
-    extra = {"embedding_model": "onnx/all-MiniLM-L6-v2", "embedding_dimension": 384}
+    extra = {"embedding_model": "onnx/all-MiniLM-L6-v2", "embedding_dimension": 384, "provider_id": "sqlite-vec"}
     attached = await client.vector_stores.files.create(vector_store_id=store.id, file_id=first.id, extra_body=extra)
     assert attached.id == first.id
     batch = await client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=[second.id],

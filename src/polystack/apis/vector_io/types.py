@@ -208,11 +208,12 @@ class UpdateVectorStoreRequest(_Strict):
 
 
 class _StoreChoices(_Strict):
-    """Llama Stack clients repeat the store's embedding model (and dimension) when attaching files; accepted,
-    and checked against the store."""
+    """Llama Stack clients repeat the store's embedding model, dimension or provider when attaching files;
+    accepted, and checked against the store."""
 
     embedding_model: str | None = None
     embedding_dimension: int | None = Field(default=None, ge=1)
+    provider_id: str | None = None
 
 
 class AttachFileRequest(_StoreChoices):

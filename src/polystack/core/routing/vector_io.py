@@ -293,10 +293,13 @@ class VectorIORouter:
 
     @staticmethod
     def _check_store_choices(store: VectorStore, request: AttachFileRequest | CreateFileBatchRequest) -> None:
-        """Llama Stack's embedding_model / embedding_dimension on an attach must be the store's own."""
+        """Llama Stack's embedding_model / embedding_dimension / provider_id on an attach must be the store's."""
         if request.embedding_model is not None and request.embedding_model != store.embedding_model:
             raise InvalidRequestError(f"vector store '{store.id}' embeds with '{store.embedding_model}', not "
                                       f"'{request.embedding_model}'", param="embedding_model")
+        if request.provider_id is not None and request.provider_id != store.provider_id:
+            raise InvalidRequestError(f"vector store '{store.id}' is kept by provider '{store.provider_id}', not "
+                                      f"'{request.provider_id}'", param="provider_id")
         if request.embedding_dimension is not None and request.embedding_dimension != store.embedding_dimension:
             raise InvalidRequestError(f"vector store '{store.id}' holds {store.embedding_dimension}-dimensional "
                                       f"vectors, not {request.embedding_dimension}", param="embedding_dimension")
