@@ -51,6 +51,7 @@ def file_text(file: IO[bytes], filename: str, mime_type: str | None = None) -> I
 
 def _blank_line_separated(pages: Iterator[str]) -> Iterator[str]:
     for number, page in enumerate(pages):
+        page = page.replace("\r\n", "\n").replace("\r", "\n")
         yield f"\n\n{page}" if number else page
 
 
