@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,21 @@ class Contextualizer:
         self.inference = inference
         self.defaults = defaults
 
+    def read_document(self, pieces: Iterable[str]) -> str:
+        """The whole document (every call sends it), read no further than the longest one allowed."""
+        parts: list[str] = []
+        length, limit = 0, 4 * self.defaults.max_document_tokens
+        for piece in pieces:
+            length += len(piece)
+            if length > limit:
+                raise ContextualError(self._too_long(f"over {self.defaults.max_document_tokens}"))
+            parts.append(piece)
+        return "".join(parts)
+
+    def _too_long(self, estimate: str) -> str:
+        return (f"the document is ~{estimate} tokens; contextual chunking takes documents of up to "
+                f"{self.defaults.max_document_tokens} (vector_stores.contextual_retrieval_params.max_document_tokens)")
+
     async def situate(self, settings: ContextualChunking, document: str, chunks: list[str]) -> list[str]:
         """The chunks, each prefixed with its context. A chunk whose call fails keeps its text alone;
         when every call fails (or the document is too long to send), ContextualError."""
@@ -47,9 +63,7 @@ class Contextualizer:
                                   "or set vector_stores.contextual_retrieval_params.model")
         estimate = len(document) // 4
         if estimate > self.defaults.max_document_tokens:
-            raise ContextualError(f"the document is ~{estimate} tokens; contextual chunking takes documents of up "
-                                  f"to {self.defaults.max_document_tokens} (vector_stores.contextual_retrieval_"
-                                  f"params.max_document_tokens)")
+            raise ContextualError(self._too_long(str(estimate)))
         cut = settings.context_prompt.index(CHUNK_CONTENT)
         system = settings.context_prompt[:cut].replace(WHOLE_DOCUMENT, document).rstrip()
         user = settings.context_prompt[cut:]

@@ -130,7 +130,9 @@ class Ingestor:
         pieces: Iterator[str] = file_text(spool, filename)
         document = None
         if isinstance(record.chunking_strategy, ContextualChunkingStrategy):
-            document = await asyncio.to_thread("".join, pieces)
+            if self.contextualizer is None:
+                raise ContextualError("this server does not do contextual chunking")
+            document = await asyncio.to_thread(self.contextualizer.read_document, pieces)
             pieces = iter([document])
         chunks = chunk_pieces(pieces, size, overlap)
         await index.delete_chunks(store.id, file_id=record.id)

@@ -62,3 +62,15 @@ async def test_without_a_model_anywhere_it_says_where_to_name_one():
     contextualizer = Contextualizer(Flaky(), ContextualDefaults())
     with pytest.raises(ContextualError, match="contextual_retrieval_params.model"):
         await contextualizer.situate(ContextualChunking(context_prompt=PROMPT), "doc", ["x"])
+
+
+def test_a_document_is_read_no_further_than_the_longest_allowed():
+    contextualizer = Contextualizer(Flaky(), ContextualDefaults(max_document_tokens=10))
+    assert contextualizer.read_document(["a" * 20, "b" * 20]) == "a" * 20 + "b" * 20
+
+    def endless():
+        while True:
+            yield "x" * 16
+
+    with pytest.raises(ContextualError, match="over 10 tokens"):
+        contextualizer.read_document(endless())
