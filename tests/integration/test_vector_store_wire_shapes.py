@@ -101,6 +101,7 @@ async def test_vector_io_query_chunks_carry_llama_stack_fields(library):
     assert chunk["embedding_model"] == "onnx/all-MiniLM-L6-v2" and chunk["embedding_dimension"] == 384
     assert chunk["chunk_metadata"]["document_id"] == "doc-1"
     assert chunk["chunk_metadata"]["chunk_id"] == chunk["chunk_id"]
+    assert chunk["chunk_metadata"]["chunk_embedding_model"] == "onnx/all-MiniLM-L6-v2"
     hits = await library.openai.vector_stores.search(store_id, query="penguins")
     assert all(isinstance(h.filename, str) and isinstance(h.file_id, str) for h in hits.data)
 

@@ -300,6 +300,8 @@ class ChunkMetadata(_Open):
     chunk_tokenizer: str | None = None
     content_token_count: int | None = None
     metadata_token_count: int | None = None
+    chunk_embedding_model: str | None = None  # older Llama Stack clients read the model here
+    chunk_embedding_dimension: int | None = None
 
 
 class InsertChunk(_Open):

@@ -30,7 +30,8 @@ def embedded_chunk(chunk: Chunk, store: VectorStore) -> EmbeddedChunk:
     given = metadata.pop(_CHUNK_METADATA, None) or {}
     chunk_metadata = ChunkMetadata.model_validate({
         "chunk_id": chunk.chunk_id, "document_id": chunk.file_id, "source": chunk.filename or None,
-        "content_token_count": metadata.get("tokens"), **given})
+        "content_token_count": metadata.get("tokens"), **given,
+        "chunk_embedding_model": store.embedding_model, "chunk_embedding_dimension": store.embedding_dimension})
     if chunk.file_id and "document_id" not in metadata:
         metadata["document_id"] = chunk.file_id
     return EmbeddedChunk(chunk_id=chunk.chunk_id, content=chunk.content, metadata=metadata,
