@@ -15,6 +15,8 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 import polystack
+from polystack.apis.datatypes import Api
+from polystack.apis.errors import NotFoundError
 from polystack.core.config import parse_run_config
 
 MARKDOWN = b"""# Llama care handbook
@@ -242,8 +244,6 @@ async def test_auto_chunking_fits_the_embedding_models_window_so_late_passages_a
 async def test_an_ingestion_that_is_no_longer_wanted_stops_and_leaves_no_chunks(library):
     """Another replica detaching or cancelling a file only changes its row: the ingesting one checks the row
     between batches, stops, and removes what it had indexed."""
-    from polystack.apis.datatypes import Api
-
     store_id, md_id, _ = await make_store(library.openai)
     router = library.stack.impls[Api.vector_io]
     store, record = await router.records.store(store_id), await router.records.file(store_id, md_id)
@@ -257,3 +257,14 @@ async def test_an_ingestion_that_is_no_longer_wanted_stops_and_leaves_no_chunks(
     assert md_id not in {hit.file_id for hit in hits.data}
     content = (await library.http.get(f"/v1/vector_stores/{store_id}/files/{md_id}/content")).json()
     assert content["data"] == []
+
+
+async def test_deleting_a_store_removes_its_files_and_their_chunk_texts(library):
+    client = library.openai
+    store_id, md_id, _ = await make_store(client)
+    assert (await client.vector_stores.delete(store_id)).deleted
+    with pytest.raises(openai.NotFoundError):
+        await client.vector_stores.files.retrieve(file_id=md_id, vector_store_id=store_id)
+    records = library.stack.impls[Api.vector_io].records
+    with pytest.raises(NotFoundError):
+        await records.chunk_texts(store_id, md_id)  # no texts left behind, and no row to fall back on
