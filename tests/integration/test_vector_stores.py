@@ -268,3 +268,19 @@ async def test_deleting_a_store_removes_its_files_and_their_chunk_texts(library)
     records = library.stack.impls[Api.vector_io].records
     with pytest.raises(NotFoundError):
         await records.chunk_texts(store_id, md_id)  # no texts left behind, and no row to fall back on
+
+
+async def test_files_a_stop_interrupts_are_ingested_after_the_restart(tmp_path):
+    """Stopping the server is not cancelling: files still in progress (or queued) resume at the next start."""
+    data = config(tmp_path).model_dump(mode="json")
+    data["vector_stores"]["ingestion_concurrency"] = 1
+    cfg = parse_run_config(data, env={})
+    async with polystack.connect(cfg) as stack:
+        client = stack.openai
+        ids = [(await client.files.create(file=(f"llamas-{n}.md", MARKDOWN), purpose="assistants")).id
+               for n in range(4)]
+        store = await client.vector_stores.create(name="interrupted", file_ids=ids)
+    async with polystack.connect(cfg) as stack:
+        await wait_completed(stack.openai, store.id)
+        files = (await stack.openai.vector_stores.files.list(store.id)).data
+        assert {f.status for f in files} == {"completed"} and len(files) == 4

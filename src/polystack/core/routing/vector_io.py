@@ -96,6 +96,7 @@ class VectorIORouter:
                                  contextualizer=Contextualizer(inference, self.contextual))
         self.rewriter = rewriter or QueryRewriter(inference, None)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -109,6 +110,8 @@ class VectorIORouter:
             self._spawn(store, record, batch_id)
 
     async def stop(self) -> None:
+        """Interrupt ingestions without cancelling them: their files stay in progress, for the next start."""
+        self._stopping = True
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -281,7 +284,8 @@ class VectorIORouter:
         try:
             done = await self.ingestor.ingest(store, record, index, still_wanted)
         except asyncio.CancelledError:
-            await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
+            if not self._stopping:  # a user's cancel; a stopping server leaves the file in progress
+                await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
             raise
         if done is None:
             return
