@@ -12,6 +12,7 @@ import pytest
 
 from polystack.testing.child_process import ChildProcess
 from polystack.testing.tcp_proxy import unused_port
+from polystack.testing.throwaway_postgres import ThrowawayPostgres, pgserver_bin_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 POLYSTACK = [sys.executable, "-m", "polystack.cli.main"]
@@ -55,3 +56,18 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
 @pytest.fixture(scope="session")
 def starter_server(server_factory) -> RunningServer:  # type: ignore[no-untyped-def]
     return server_factory("starter")
+
+
+@pytest.fixture(scope="session")
+def pgvector_port() -> Iterator[int]:
+    """A PostgreSQL 16 + pgvector (from the `pgserver` wheel) on a free port, for postgres-demo's vectors:
+    the machine's PostgreSQL has no pgvector."""
+    bin_dir = pgserver_bin_dir()
+    if bin_dir is None:
+        pytest.skip("postgres-demo's vectors need a PostgreSQL with pgvector: pip install pgserver==0.1.4")
+    server = ThrowawayPostgres(bin_dir)
+    try:
+        server.start()
+        yield server.port
+    finally:
+        server.stop()

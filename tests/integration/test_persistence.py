@@ -246,9 +246,10 @@ async def test_database_outage_gives_503_then_recovers(server_factory, tmp_path,
     proxy.close()
 
 
-async def test_two_postgres_demo_replicas_serve_one_state(server_factory, pg_db):
+async def test_two_postgres_demo_replicas_serve_one_state(server_factory, pg_db, pgvector_port, tmp_path):
     """The bundled distribution itself, twice, on one fresh database (embedded models in each)."""
-    env = {"POSTGRES_DB": pg_db}
+    env = {"POSTGRES_DB": pg_db, "PGVECTOR_PORT": str(pgvector_port), "PGVECTOR_DB": pg_db,
+           "POLYSTACK_FILES_DIR": str(tmp_path / "files")}
     a, b = server_factory("postgres-demo", env=env), server_factory("postgres-demo", env=env)
     chat = {"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4}
     async with httpx.AsyncClient(base_url=a.base_url, timeout=60) as on_a, \

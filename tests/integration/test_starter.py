@@ -249,5 +249,6 @@ async def test_search_with_rewrite_query_uses_the_embedded_chat_model(client):
         await asyncio.sleep(0.1)
     question = "how is the telescope mirror kept clean?"
     hits = await client.vector_stores.search(store.id, query=question, rewrite_query=True)
-    assert isinstance(hits.search_query, str) and hits.search_query.strip() and "\n" not in hits.search_query
+    (searched,) = hits.search_query
+    assert searched.strip() and "\n" not in searched
     assert hits.data and hits.data[0].file_id == uploaded.id

@@ -15,6 +15,8 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 import polystack
+from polystack.apis.datatypes import Api
+from polystack.apis.errors import NotFoundError
 from polystack.core.config import parse_run_config
 
 MARKDOWN = b"""# Llama care handbook
@@ -197,11 +199,11 @@ async def test_rewrite_query_searches_what_the_expansion_model_wrote(tmp_path):
         store_id, _, pdf_id = await make_store(stack.openai)
         hits = await stack.openai.vector_stores.search(store_id, query="shiny glass upkeep?",
                                                        rewrite_query=True, extra_body={"search_mode": "keyword"})
-        assert hits.search_query == "cerium oxide mirror polishing"
+        assert hits.search_query == ["cerium oxide mirror polishing"]
         assert hits.data and hits.data[0].file_id == pdf_id
         plain = await stack.openai.vector_stores.search(store_id, query="shiny glass upkeep?",
                                                         extra_body={"search_mode": "keyword"})
-        assert plain.search_query == "shiny glass upkeep?" and not plain.data
+        assert plain.search_query == ["shiny glass upkeep?"] and not plain.data
 
 
 async def test_rewrite_query_without_an_expansion_model_is_a_clear_400(library):
@@ -237,3 +239,48 @@ async def test_auto_chunking_fits_the_embedding_models_window_so_late_passages_a
     assert attached.chunking_strategy.static.chunk_overlap_tokens == 48
     hits = await library.openai.vector_stores.search(store.id, query="who repaints the lighthouse lantern?")
     assert "lighthouse keeper" in hits.data[0].content[0].text
+
+
+async def test_an_ingestion_that_is_no_longer_wanted_stops_and_leaves_no_chunks(library):
+    """Another replica detaching or cancelling a file only changes its row: the ingesting one checks the row
+    between batches, stops, and removes what it had indexed."""
+    store_id, md_id, _ = await make_store(library.openai)
+    router = library.stack.impls[Api.vector_io]
+    store, record = await router.records.store(store_id), await router.records.file(store_id, md_id)
+
+    async def unwanted() -> bool:
+        return False
+
+    assert await router.ingestor.ingest(store, record, router.providers["sqlite-vec"], unwanted) is None
+    hits = await library.openai.vector_stores.search(store_id, query="llama hay feeding",
+                                                     extra_body={"search_mode": "keyword"})
+    assert md_id not in {hit.file_id for hit in hits.data}
+    content = (await library.http.get(f"/v1/vector_stores/{store_id}/files/{md_id}/content")).json()
+    assert content["data"] == []
+
+
+async def test_deleting_a_store_removes_its_files_and_their_chunk_texts(library):
+    client = library.openai
+    store_id, md_id, _ = await make_store(client)
+    assert (await client.vector_stores.delete(store_id)).deleted
+    with pytest.raises(openai.NotFoundError):
+        await client.vector_stores.files.retrieve(file_id=md_id, vector_store_id=store_id)
+    records = library.stack.impls[Api.vector_io].records
+    with pytest.raises(NotFoundError):
+        await records.chunk_texts(store_id, md_id)  # no texts left behind, and no row to fall back on
+
+
+async def test_files_a_stop_interrupts_are_ingested_after_the_restart(tmp_path):
+    """Stopping the server is not cancelling: files still in progress (or queued) resume at the next start."""
+    data = config(tmp_path).model_dump(mode="json")
+    data["vector_stores"]["ingestion_concurrency"] = 1
+    cfg = parse_run_config(data, env={})
+    async with polystack.connect(cfg) as stack:
+        client = stack.openai
+        ids = [(await client.files.create(file=(f"llamas-{n}.md", MARKDOWN), purpose="assistants")).id
+               for n in range(4)]
+        store = await client.vector_stores.create(name="interrupted", file_ids=ids)
+    async with polystack.connect(cfg) as stack:
+        await wait_completed(stack.openai, store.id)
+        files = (await stack.openai.vector_stores.files.list(store.id)).data
+        assert {f.status for f in files} == {"completed"} and len(files) == 4

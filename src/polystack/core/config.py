@@ -100,6 +100,18 @@ class ModelsConfig(_Strict):
         default=5, ge=0, description="How stale this replica's view of models registered elsewhere may be.")
 
 
+class ContextualRetrievalParams(_Strict):
+    """Server defaults of chunking_strategy {type: contextual} (Llama Stack's contextual retrieval)."""
+
+    model: str | None = Field(default=None, description="Chat model used when a request names none, e.g. "
+                              "llama-cpp/SmolLM2-135M-Instruct; without one, a contextual request must name it.")
+    default_timeout_seconds: float = Field(default=120, gt=0, description="Per model call.")
+    default_max_concurrency: int = Field(default=3, ge=1, description="Model calls at once, per file.")
+    max_document_tokens: int = Field(
+        default=100_000, ge=1, description="Longest document (about 4 characters a token) whose chunks are "
+        "situated: each call carries the whole document; a longer one fails alone.")
+
+
 class VectorStoresConfig(_Strict):
     """Defaults for POST /v1/vector_stores and the ingestion pipeline."""
 
@@ -107,11 +119,17 @@ class VectorStoresConfig(_Strict):
     default_embedding_model: str | None = Field(default=None, description="e.g. onnx/all-MiniLM-L6-v2")
     ingestion_concurrency: int = Field(default=2, ge=1, description="Files parsed and embedded at once.")
     embedding_batch_size: int = Field(default=32, ge=1)
+    max_file_bytes: int | None = Field(
+        default=None, ge=1,
+        description="Largest file ingested into a vector store, checked from the file's recorded size before a "
+        "byte is read; a bigger file fails alone (last_error invalid_file). Default: the files provider's "
+        "max_upload_bytes (512 MiB), so every file the server accepts can be ingested.")
     default_query_expansion_model: str | None = Field(
         default=None, description="Chat model that rewrites queries of searches with rewrite_query=true.")
     query_expansion_prompt: str | None = Field(default=None, description="Its system prompt (default: built in).")
     query_expansion_max_tokens: int = Field(default=100, ge=1)
     query_expansion_temperature: float = Field(default=0.3, ge=0, le=2)
+    contextual_retrieval_params: ContextualRetrievalParams = Field(default_factory=ContextualRetrievalParams)
 
 
 class RunConfig(_Strict):

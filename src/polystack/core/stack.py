@@ -19,6 +19,7 @@ from polystack.core.routing.vector_io import VectorIORouter
 from polystack.core.storage.backends import Storage
 from polystack.core.stores.inference import InferenceStore
 from polystack.core.stores.journal import Journal, journal_directory, legacy_journal_directories
+from polystack.core.vector_stores.contextual import ContextualDefaults
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
 from polystack.core.vector_stores.records import VectorStoreRecords
 from polystack.providers.registry import all_specs
@@ -100,6 +101,7 @@ class Stack:
         records = VectorStoreRecords(await self.storage.sql(reference))
         await records.migrate()
         settings = self.config.vector_stores
+        contextual = settings.contextual_retrieval_params
         router = VectorIORouter(
             instances,
             records,
@@ -109,6 +111,10 @@ class Stack:
             default_embedding_model=settings.default_embedding_model,
             ingestion_concurrency=settings.ingestion_concurrency,
             embedding_batch_size=settings.embedding_batch_size,
+            max_file_bytes=settings.max_file_bytes,
+            contextual=ContextualDefaults(
+                model=contextual.model, timeout_seconds=contextual.default_timeout_seconds,
+                max_concurrency=contextual.default_max_concurrency, max_document_tokens=contextual.max_document_tokens),
             rewriter=QueryRewriter(
                 self.impls[Api.inference], settings.default_query_expansion_model,
                 prompt=settings.query_expansion_prompt,

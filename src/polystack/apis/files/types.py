@@ -54,10 +54,12 @@ class FileObject(BaseModel):
 
 
 class FileList(BaseModel):
+    """OpenAI's spec types first_id and last_id as strings: an empty list has ''."""
+
     object: Literal["list"] = "list"
     data: list[FileObject]
-    first_id: str | None = None
-    last_id: str | None = None
+    first_id: str = ""
+    last_id: str = ""
     has_more: bool = False
 
 

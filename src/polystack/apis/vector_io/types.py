@@ -50,7 +50,60 @@ class StaticChunkingStrategy(_Strict):
     static: StaticChunking
 
 
-ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]
+WHOLE_DOCUMENT, CHUNK_CONTENT = "{{WHOLE_DOCUMENT}}", "{{CHUNK_CONTENT}}"
+DEFAULT_CONTEXT_PROMPT = (
+    "<document>\n{{WHOLE_DOCUMENT}}\n</document>\n"
+    "Here is a chunk of that document:\n<chunk>\n{{CHUNK_CONTENT}}\n</chunk>\n"
+    "Write one or two short sentences that situate this chunk within the whole document, to improve "
+    "search retrieval of the chunk. Reply with those sentences only."
+)
+
+
+class ContextualChunking(_Strict):
+    """Llama Stack's contextual retrieval: token windows, each prefixed with what a chat model says about
+    where it sits in the document."""
+
+    model_id: str | None = Field(
+        default=None, min_length=1,
+        description="Chat model that writes each chunk's context; default: the server's "
+        "vector_stores.contextual_retrieval_params.model.")
+    context_prompt: str = Field(
+        default=DEFAULT_CONTEXT_PROMPT,
+        description="Prompt with {{WHOLE_DOCUMENT}} before {{CHUNK_CONTENT}}: the part up to the chunk goes in "
+        "the system message, the same for every chunk of a document, so providers can cache it.")
+    max_chunk_size_tokens: int = Field(default=700, ge=100, le=4096)
+    chunk_overlap_tokens: int = Field(default=400, ge=0)
+    timeout_seconds: int | None = Field(default=None, ge=1, description="Per model call; default: the server's.")
+    max_concurrency: int | None = Field(default=None, ge=1, description="Model calls at once; default: the server's.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContextualChunking:
+        if self.chunk_overlap_tokens >= self.max_chunk_size_tokens:
+            raise ValueError(f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be less than "
+                             f"max_chunk_size_tokens ({self.max_chunk_size_tokens})")
+        for placeholder in (WHOLE_DOCUMENT, CHUNK_CONTENT):
+            if placeholder not in self.context_prompt:
+                raise ValueError(f"context_prompt must contain {placeholder}")
+        if self.context_prompt.index(WHOLE_DOCUMENT) > self.context_prompt.index(CHUNK_CONTENT):
+            raise ValueError(f"context_prompt must have {WHOLE_DOCUMENT} before {CHUNK_CONTENT}")
+        return self
+
+
+class ContextualChunkingStrategy(_Strict):
+    type: Literal["contextual"] = "contextual"
+    contextual: ContextualChunking
+
+
+ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy | ContextualChunkingStrategy,
+                             Field(discriminator="type")]
+# What a file records: auto is resolved to static windows; contextual keeps its model and prompt.
+FileChunkingStrategy = Annotated[StaticChunkingStrategy | ContextualChunkingStrategy, Field(discriminator="type")]
+
+
+def windows_of(strategy: StaticChunkingStrategy | ContextualChunkingStrategy) -> tuple[int, int]:
+    """(max_chunk_size_tokens, chunk_overlap_tokens) of a file's strategy."""
+    sizes = strategy.static if isinstance(strategy, StaticChunkingStrategy) else strategy.contextual
+    return sizes.max_chunk_size_tokens, sizes.chunk_overlap_tokens
 
 
 def static_of(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None,
@@ -115,7 +168,7 @@ class VectorStoreFile(BaseModel):
     vector_store_id: str
     status: FileStatus = "in_progress"
     last_error: LastError | None = None
-    chunking_strategy: StaticChunkingStrategy
+    chunking_strategy: FileChunkingStrategy
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
 
 
@@ -154,7 +207,16 @@ class UpdateVectorStoreRequest(_Strict):
     metadata: dict[str, str] | None = Field(default=None, max_length=16)
 
 
-class AttachFileRequest(_Strict):
+class _StoreChoices(_Strict):
+    """Llama Stack clients repeat the store's embedding model, dimension or provider when attaching files;
+    accepted, and checked against the store."""
+
+    embedding_model: str | None = None
+    embedding_dimension: int | None = Field(default=None, ge=1)
+    provider_id: str | None = None
+
+
+class AttachFileRequest(_StoreChoices):
     file_id: str = Field(min_length=1)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=16)
     chunking_strategy: ChunkingStrategy | None = None
@@ -164,7 +226,7 @@ class UpdateFileRequest(_Strict):
     attributes: dict[str, AttributeValue] = Field(max_length=16)
 
 
-class CreateFileBatchRequest(_Strict):
+class CreateFileBatchRequest(_StoreChoices):
     file_ids: list[str] = Field(min_length=1, max_length=500)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=16)
     chunking_strategy: ChunkingStrategy | None = None
@@ -208,8 +270,8 @@ class ContentText(BaseModel):
 
 
 class SearchResult(BaseModel):
-    file_id: str | None
-    filename: str | None
+    file_id: str = Field(description="The file the chunk came from; '' for chunks inserted without a document.")
+    filename: str
     score: float
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
     content: list[ContentText]
@@ -217,7 +279,7 @@ class SearchResult(BaseModel):
 
 class SearchResultsPage(BaseModel):
     object: Literal["vector_store.search_results.page"] = "vector_store.search_results.page"
-    search_query: str | list[str]
+    search_query: list[str]
     data: list[SearchResult]
     has_more: bool = False
     next_page: str | None = None
@@ -226,11 +288,33 @@ class SearchResultsPage(BaseModel):
 # ---- Llama Stack vector-io --------------------------------------------------------------------
 
 
+class ChunkMetadata(_Open):
+    """Llama Stack's backend metadata of a chunk (not shown to models)."""
+
+    chunk_id: str | None = None
+    document_id: str | None = None
+    source: str | None = None
+    created_timestamp: int | None = None
+    updated_timestamp: int | None = None
+    chunk_window: str | None = None
+    chunk_tokenizer: str | None = None
+    content_token_count: int | None = None
+    metadata_token_count: int | None = None
+    chunk_embedding_model: str | None = None  # older Llama Stack clients read the model here
+    chunk_embedding_dimension: int | None = None
+
+
 class InsertChunk(_Open):
     content: str = Field(min_length=1)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    chunk_metadata: ChunkMetadata | None = None
     embedding: list[float] | None = None
     chunk_id: str | None = None
+
+    @property
+    def document_id(self) -> str | None:
+        """metadata.document_id, else chunk_metadata.document_id (Llama Stack's precedence)."""
+        return self.metadata.get("document_id") or (self.chunk_metadata.document_id if self.chunk_metadata else None)
 
 
 class InsertChunksRequest(_Strict):
@@ -239,12 +323,33 @@ class InsertChunksRequest(_Strict):
     ttl_seconds: int | None = None
 
 
+class QueryParams(_Open):
+    """Llama Stack's query params; unknown keys are ignored, known ones are checked."""
+
+    max_chunks: int = Field(default=10, ge=1, le=1000)
+    mode: Literal["vector", "keyword", "hybrid"] = "vector"
+    score_threshold: float = 0.0
+    filters: Filter | None = None
+    ranker: RRFRanker | WeightedRanker | None = Field(default=None, discriminator="type")
+
+
 class QueryChunksRequest(_Strict):
     vector_store_id: str
     query: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict, description="max_chunks, mode, score_threshold, ...")
+    params: QueryParams | None = Field(default=None, description="max_chunks, mode, score_threshold, filters, ranker")
+
+
+class EmbeddedChunk(BaseModel):
+    """A query result as Llama Stack returns it (without the vector itself, which indexes do not hand back)."""
+
+    chunk_id: str
+    content: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    chunk_metadata: ChunkMetadata
+    embedding_model: str
+    embedding_dimension: int
 
 
 class QueryChunksResponse(BaseModel):
-    chunks: list[dict[str, Any]]
+    chunks: list[EmbeddedChunk]
     scores: list[float]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -10,16 +11,19 @@ from typing import Any, Literal
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.models.types import ModelType
-from polystack.apis.vector_io.index import Chunk, ScoredChunk, VectorIndex
+from polystack.apis.vector_io.index import ScoredChunk, VectorIndex
 from polystack.apis.vector_io.types import (
     AttachFileRequest,
     ContentText,
+    ContextualChunkingStrategy,
     CreateFileBatchRequest,
     CreateVectorStoreRequest,
     Deleted,
     InsertChunksRequest,
     QueryChunksRequest,
     QueryChunksResponse,
+    QueryParams,
+    RankingOptions,
     RRFRanker,
     SearchRequest,
     SearchResult,
@@ -33,9 +37,11 @@ from polystack.apis.vector_io.types import (
     WeightedRanker,
     static_of,
 )
+from polystack.core.vector_stores.contextual import ContextualDefaults, Contextualizer
 from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
 from polystack.core.vector_stores.ingestion import Embedder, Ingestor
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
+from polystack.core.vector_stores.raw_chunks import embedded_chunk, indexed_chunk
 from polystack.core.vector_stores.records import VectorStoreRecords
 
 logger = logging.getLogger("polystack.vector_io")
@@ -43,16 +49,40 @@ Order = Literal["asc", "desc"]
 
 
 def _page(data: list[Any], has_more: bool) -> dict[str, Any]:
+    """OpenAI's list shape; its spec types first_id and last_id as strings, so an empty page has ''."""
     ids = [item.id for item in data]
-    return {"object": "list", "data": data, "first_id": ids[0] if ids else None,
-            "last_id": ids[-1] if ids else None, "has_more": has_more}
+    return {"object": "list", "data": data, "first_id": ids[0] if ids else "",
+            "last_id": ids[-1] if ids else "", "has_more": has_more}
+
+
+def _with_provider(metadata: dict[str, str], provider_id: str | None) -> dict[str, str]:
+    """The store's metadata as Llama Stack reports it: with the provider that keeps it."""
+    return {**metadata, "provider_id": provider_id} if provider_id else dict(metadata)
+
+
+def _choices_from_metadata(request: CreateVectorStoreRequest) -> CreateVectorStoreRequest:
+    """Llama Stack also takes provider_id, embedding_model and embedding_dimension from the metadata
+    (clients that cannot send extra body fields); the fields themselves win."""
+    metadata = request.metadata
+    dimension = request.embedding_dimension
+    if dimension is None and "embedding_dimension" in metadata:
+        try:
+            dimension = int(metadata["embedding_dimension"])
+        except ValueError:
+            raise InvalidRequestError(f"metadata.embedding_dimension must be a whole number, not "
+                                      f"'{metadata['embedding_dimension']}'", param="metadata.embedding_dimension"
+                                      ) from None
+    return request.model_copy(update={
+        "provider_id": request.provider_id or metadata.get("provider_id"),
+        "embedding_model": request.embedding_model or metadata.get("embedding_model"),
+        "embedding_dimension": dimension})
 
 
 class VectorIORouter:
     def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
                  files: Any | None, *, default_provider_id: str | None, default_embedding_model: str | None,
-                 ingestion_concurrency: int = 2, embedding_batch_size: int = 32,
-                 rewriter: QueryRewriter | None = None) -> None:
+                 ingestion_concurrency: int = 2, embedding_batch_size: int = 32, max_file_bytes: int | None = None,
+                 rewriter: QueryRewriter | None = None, contextual: ContextualDefaults | None = None) -> None:
         self.providers = providers
         self.records = records
         self.inference = inference
@@ -60,9 +90,13 @@ class VectorIORouter:
         self.default_provider_id = default_provider_id or next(iter(providers), None)
         self.default_embedding_model = default_embedding_model
         self.embedder = Embedder(inference, embedding_batch_size)
-        self.ingestor = Ingestor(files, self.embedder, concurrency=ingestion_concurrency)
+        self.contextual = contextual or ContextualDefaults()
+        self.ingestor = Ingestor(files, self.embedder, records, concurrency=ingestion_concurrency,
+                                 max_file_bytes=max_file_bytes,
+                                 contextualizer=Contextualizer(inference, self.contextual))
         self.rewriter = rewriter or QueryRewriter(inference, None)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -76,6 +110,8 @@ class VectorIORouter:
             self._spawn(store, record, batch_id)
 
     async def stop(self) -> None:
+        """Interrupt ingestions without cancelling them: their files stay in progress, for the next start."""
+        self._stopping = True
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -104,20 +140,22 @@ class VectorIORouter:
         return self.providers[provider_id]
 
     async def create_vector_store(self, request: CreateVectorStoreRequest) -> VectorStore:
+        request = _choices_from_metadata(request)
         provider_id = request.provider_id or self.default_provider_id
         index = self._index(provider_id)
         model, dimension = await self._embedding_model(request.embedding_model, request.embedding_dimension)
+        strategy = await self._settled(request.chunking_strategy)
         for file_id in request.file_ids:
             await self._check_file(file_id)
         now = int(time.time())
         store = VectorStore(id=f"vs_{uuid.uuid4().hex}", created_at=now, last_active_at=now, name=request.name,
-                            metadata=request.metadata, expires_after=request.expires_after,
+                            metadata=_with_provider(request.metadata, provider_id), expires_after=request.expires_after,
                             expires_at=now + request.expires_after.days * 86400 if request.expires_after else None,
                             provider_id=provider_id, embedding_model=model, embedding_dimension=dimension)
         await index.create_store(store.id, dimension)
         await self.records.insert_store(store)
         for file_id in request.file_ids:
-            await self._attach(store, file_id, {}, request.chunking_strategy, None)
+            await self._attach(store, file_id, {}, strategy, None)
         return await self.get_vector_store(store.id)
 
     async def list_vector_stores(self, *, after: str | None, before: str | None, limit: int,
@@ -137,13 +175,17 @@ class VectorIORouter:
     async def update_vector_store(self, vector_store_id: str, request: UpdateVectorStoreRequest) -> VectorStore:
         store = await self.records.store(vector_store_id)
         changes = request.model_dump(exclude_unset=True)
+        store.last_active_at = int(time.time())
         if "expires_after" in changes:
             store.expires_after = request.expires_after
-            store.expires_at = int(time.time()) + request.expires_after.days * 86400 if request.expires_after else None
+        if store.expires_after is not None:  # anchored on last_active_at, which just moved
+            store.expires_at = store.last_active_at + store.expires_after.days * 86400
+        else:
+            store.expires_at = None
         if "name" in changes:
             store.name = request.name
         if request.metadata is not None:
-            store.metadata = request.metadata
+            store.metadata = _with_provider(request.metadata, store.provider_id)
         await self.records.save_store(store)
         return await self.get_vector_store(vector_store_id)
 
@@ -163,11 +205,41 @@ class VectorIORouter:
             raise InvalidRequestError("This server has no files API; upload files is not possible", param="file_id")
         await self.files.get_file(file_id)  # NotFoundError names the id
 
+    async def _settled(self, strategy: Any) -> Any:
+        """A request's strategy with a contextual one's model settled, before anything is created."""
+        return await self._contextual(strategy) if isinstance(strategy, ContextualChunkingStrategy) else strategy
+
+    async def _file_strategy(self, store: VectorStore, strategy: Any) -> StaticChunkingStrategy | \
+            ContextualChunkingStrategy:
+        """What a file is chunked with: contextual with its model settled, or static windows."""
+        if isinstance(strategy, ContextualChunkingStrategy):
+            return await self._contextual(strategy)
+        context = None if isinstance(strategy, StaticChunkingStrategy) else await self._embedding_context(store)
+        return static_of(strategy, context)
+
+    async def _contextual(self, strategy: ContextualChunkingStrategy) -> ContextualChunkingStrategy:
+        """The strategy with its chat model named (the request's, else the server's), checked to exist."""
+        param = "chunking_strategy.contextual.model_id"
+        model_id = strategy.contextual.model_id or self.contextual.model
+        if model_id is None:
+            raise InvalidRequestError(
+                "chunking_strategy contextual needs a chat model, and this server has no default: pass "
+                "chunking_strategy.contextual.model_id, or set vector_stores.contextual_retrieval_params.model "
+                "in the server's config", param=param)
+        try:
+            model = await self.inference.table.get_model(model_id)
+        except NotFoundError as exc:
+            raise InvalidRequestError(f"contextual chunking: {exc.message}", param=param) from None
+        if model.model_type != ModelType.llm:
+            raise InvalidRequestError(f"contextual chunking needs a chat model; '{model_id}' is an "
+                                      f"{model.model_type.value} model", param=param)
+        return strategy.model_copy(update={"contextual": strategy.contextual.model_copy(
+            update={"model_id": model_id})})
+
     async def _attach(self, store: VectorStore, file_id: str, attributes: dict[str, Any], strategy: Any,
                       batch_id: str | None) -> VectorStoreFile:
-        context = None if isinstance(strategy, StaticChunkingStrategy) else await self._embedding_context(store)
         record = VectorStoreFile(id=file_id, created_at=int(time.time()), vector_store_id=store.id,
-                                 chunking_strategy=static_of(strategy, context), attributes=attributes)
+                                 chunking_strategy=await self._file_strategy(store, strategy), attributes=attributes)
         await self.records.upsert_file(record, batch_id, chunks=[])
         self._spawn(store, record, batch_id)
         return record
@@ -191,19 +263,54 @@ class VectorIORouter:
             previous.cancel()
         task = asyncio.create_task(self._run_ingestion(store, record, batch_id), name=f"ingest {key}")
         self._tasks[key] = task
-        task.add_done_callback(lambda t, k=key: self._tasks.pop(k, None) if self._tasks.get(k) is t else None)
+        task.add_done_callback(functools.partial(self._forget, key))
+
+    def _forget(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:  # a newer ingestion of the same file may have replaced it
+            del self._tasks[key]
 
     async def _run_ingestion(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
         index = self._index(store.provider_id)
+
+        async def still_wanted() -> bool:
+            """Whether the file is still attached and in progress: another replica may have detached or
+            cancelled it, which only its row says."""
+            try:
+                row = await self.records.file_row(store.id, record.id)
+            except NotFoundError:
+                return False
+            return bool(row["status"] == "in_progress")
+
         try:
-            done, chunks = await self.ingestor.ingest(store, record, index)
+            done = await self.ingestor.ingest(store, record, index, still_wanted)
         except asyncio.CancelledError:
-            await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
+            if not self._stopping:  # a user's cancel; a stopping server leaves the file in progress
+                await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
             raise
-        await self.records.upsert_file(done, batch_id, chunks=chunks)
+        if done is None:
+            return
+        if not await still_wanted():  # detached or cancelled during the last batch: do not bring it back
+            await index.delete_chunks(store.id, file_id=record.id)
+            await self.records.delete_chunk_texts(store.id, record.id)
+            return
+        await self.records.upsert_file(done, batch_id)
+
+    @staticmethod
+    def _check_store_choices(store: VectorStore, request: AttachFileRequest | CreateFileBatchRequest) -> None:
+        """Llama Stack's embedding_model / embedding_dimension / provider_id on an attach must be the store's."""
+        if request.embedding_model is not None and request.embedding_model != store.embedding_model:
+            raise InvalidRequestError(f"vector store '{store.id}' embeds with '{store.embedding_model}', not "
+                                      f"'{request.embedding_model}'", param="embedding_model")
+        if request.provider_id is not None and request.provider_id != store.provider_id:
+            raise InvalidRequestError(f"vector store '{store.id}' is kept by provider '{store.provider_id}', not "
+                                      f"'{request.provider_id}'", param="provider_id")
+        if request.embedding_dimension is not None and request.embedding_dimension != store.embedding_dimension:
+            raise InvalidRequestError(f"vector store '{store.id}' holds {store.embedding_dimension}-dimensional "
+                                      f"vectors, not {request.embedding_dimension}", param="embedding_dimension")
 
     async def attach_file(self, vector_store_id: str, request: AttachFileRequest) -> VectorStoreFile:
         store = await self.records.store(vector_store_id)
+        self._check_store_choices(store, request)
         await self._check_file(request.file_id)
         return await self._attach(store, request.file_id, request.attributes, request.chunking_strategy, None)
 
@@ -239,23 +346,25 @@ class VectorIORouter:
 
     async def get_file_content(self, vector_store_id: str, file_id: str) -> dict[str, Any]:
         await self.records.store(vector_store_id)
-        row = await self.records.file_row(vector_store_id, file_id)
-        record = VectorStoreFile.model_validate(row["data"])
+        record = await self.records.file(vector_store_id, file_id)
+        texts = await self.records.chunk_texts(vector_store_id, file_id)
         return {"object": "vector_store.file_content.page", "file_id": file_id, "attributes": record.attributes,
-                "data": [ContentText(text=text) for text in row.get("chunks") or []],
+                "data": [ContentText(text=text) for text in texts],
                 "has_more": False, "next_page": None}
 
     # ---- batches ------------------------------------------------------------------------------
 
     async def create_file_batch(self, vector_store_id: str, request: CreateFileBatchRequest) -> VectorStoreFileBatch:
         store = await self.records.store(vector_store_id)
+        self._check_store_choices(store, request)
+        strategy = await self._settled(request.chunking_strategy)
         for file_id in request.file_ids:
             await self._check_file(file_id)
         batch = VectorStoreFileBatch(id=f"vsfb_{uuid.uuid4().hex}", created_at=int(time.time()),
                                      vector_store_id=vector_store_id)
         await self.records.save_batch(batch, new=True)
         for file_id in dict.fromkeys(request.file_ids):
-            await self._attach(store, file_id, request.attributes, request.chunking_strategy, batch.id)
+            await self._attach(store, file_id, request.attributes, strategy, batch.id)
         return await self.get_file_batch(vector_store_id, batch.id)
 
     async def get_file_batch(self, vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
@@ -280,6 +389,9 @@ class VectorIORouter:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for record in files:  # those another replica ingests stop at their next batch when they see this
+            if f"{vector_store_id}:{record.id}" not in self._tasks:
+                await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
         batch.status = "cancelled"
         await self.records.save_batch(batch)
         return await self.records.batch(vector_store_id, batch_id)
@@ -321,15 +433,19 @@ class VectorIORouter:
         threshold = request.ranking_options.score_threshold if request.ranking_options else None
         if threshold is not None:
             results = [item for item in results if item.score >= threshold]
-        searched = queries[0] if isinstance(request.query, str) else queries
-        return SearchResultsPage(search_query=searched, data=[
-            SearchResult(file_id=item.chunk.file_id, filename=item.chunk.filename, score=item.score,
+        return SearchResultsPage(search_query=queries, data=[
+            SearchResult(file_id=item.chunk.file_id or "", filename=item.chunk.filename or "", score=item.score,
                          attributes=item.chunk.attributes, content=[ContentText(text=item.chunk.content)])
             for item in results[:k]])
 
     # ---- Llama Stack vector-io ------------------------------------------------------------------
 
     async def insert_chunks(self, request: InsertChunksRequest) -> None:
+        for number, chunk in enumerate(request.chunks):
+            value = chunk.metadata.get("document_id")
+            if value is not None and not isinstance(value, str):
+                raise InvalidRequestError(f"metadata.document_id must be a string, got {type(value).__name__}",
+                                          param=f"chunks[{number}].metadata.document_id")
         store = await self.records.store(request.vector_store_id)
         missing = [c.content for c in request.chunks if c.embedding is None]
         computed = iter(await self.embedder.embed(store.embedding_model or "", missing) if missing else [])
@@ -338,22 +454,16 @@ class VectorIORouter:
             if len(vector) != store.embedding_dimension:
                 raise InvalidRequestError(f"an embedding has {len(vector)} dimensions; the store takes "
                                           f"{store.embedding_dimension}", param="chunks")
-        chunks = [Chunk(chunk_id=c.chunk_id or uuid.uuid4().hex, content=c.content,
-                        file_id=c.metadata.get("document_id"), metadata=c.metadata,
-                        attributes={k: v for k, v in c.metadata.items() if isinstance(v, str | int | float | bool)})
-                  for c in request.chunks]
+        chunks = [indexed_chunk(c) for c in request.chunks]
         await self._index(store.provider_id).add_chunks(store.id, chunks, vectors)
 
     async def query_chunks(self, request: QueryChunksRequest) -> QueryChunksResponse:
-        params = request.params
-        search = SearchRequest(query=request.query, max_num_results=int(params.get("max_chunks", 10)),
-                               search_mode=params.get("mode", "vector"))
+        params = request.params or QueryParams()
+        search = SearchRequest(query=request.query, max_num_results=min(params.max_chunks, 50),
+                               search_mode=params.mode, filters=params.filters,
+                               ranking_options=RankingOptions(ranker=params.ranker) if params.ranker else None)
         store = await self.records.store(request.vector_store_id)
-        ranked = await self._ranked(store, request.query, search, search.max_num_results)
-        threshold = float(params.get("score_threshold", 0.0))
-        kept = [item for item in ranked if item.score >= threshold]
-        return QueryChunksResponse(
-            chunks=[{"chunk_id": i.chunk.chunk_id, "content": i.chunk.content, "metadata": i.chunk.metadata}
-                    for i in kept],
-            scores=[i.score for i in kept])
-
+        ranked = await self._ranked(store, request.query, search, params.max_chunks)
+        kept = [item for item in ranked if item.score >= params.score_threshold][:params.max_chunks]
+        return QueryChunksResponse(chunks=[embedded_chunk(item.chunk, store) for item in kept],
+                                   scores=[item.score for item in kept])

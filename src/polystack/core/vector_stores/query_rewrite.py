@@ -53,9 +53,10 @@ class QueryRewriter:
         examples = EXAMPLES if self.prompt == DEFAULT_PROMPT else ()  # a custom prompt brings its own
         shots = [{"role": role, "content": text} for pair in examples
                  for role, text in zip(("user", "assistant"), pair, strict=True)]
-        request = ChatCompletionRequest(
-            model=self.model, max_tokens=self.max_tokens, temperature=self.temperature, store=False, stop=["\n"],
-            messages=[{"role": "system", "content": self.prompt}, *shots, {"role": "user", "content": query}])
+        request = ChatCompletionRequest.model_validate({
+            "model": self.model, "max_tokens": self.max_tokens, "temperature": self.temperature, "store": False,
+            "stop": ["\n"], "messages": [{"role": "system", "content": self.prompt}, *shots,
+                                         {"role": "user", "content": query}]})
         try:
             completion = await self.inference.chat_completion(request)
         except NotFoundError as exc:  # a config mistake of the server's, said as such

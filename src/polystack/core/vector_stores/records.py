@@ -23,7 +23,14 @@ FILES = TableSchema("vector_store_files", {
     "created_at": Column(ColumnType.INTEGER, nullable=False),
     "status": Column(ColumnType.STRING, nullable=False),
     "data": Column(ColumnType.JSON, nullable=False),
-    "chunks": Column(ColumnType.JSON),  # chunk texts in order, for the file content route
+    "chunks": Column(ColumnType.JSON),  # before FILE_CHUNKS: all chunk texts in order, in the file's row
+})
+
+FILE_CHUNKS = TableSchema("vector_store_file_chunks", {
+    "id": Column(ColumnType.STRING, primary_key=True, nullable=False),  # "<store>:<file>:<part>"
+    "file_key": Column(ColumnType.STRING, nullable=False, index=True),  # "<store>:<file>"
+    "part": Column(ColumnType.INTEGER, nullable=False),
+    "texts": Column(ColumnType.JSON, nullable=False),  # one ingestion batch of chunk texts, in order
 })
 
 BATCHES = TableSchema("vector_store_file_batches", {
@@ -50,8 +57,11 @@ class VectorStoreRecords:
             for schema in (STORES, FILES, BATCHES):
                 await store.create_table(schema)
 
-        await self.sql.migrate("vector_stores", [create_tables])
-        for schema in (STORES, FILES, BATCHES):
+        async def chunk_texts_by_batch(store: SQLStore) -> None:
+            await store.create_table(FILE_CHUNKS)
+
+        await self.sql.migrate("vector_stores", [create_tables, chunk_texts_by_batch])
+        for schema in (STORES, FILES, BATCHES, FILE_CHUNKS):
             await self.sql.create_table(schema)
 
     # ---- stores -------------------------------------------------------------------------------
@@ -82,6 +92,9 @@ class VectorStoreRecords:
         return stores, page.has_more
 
     async def delete_store(self, store_id: str) -> None:
+        files, _ = await self.list_files(store_id, after=None, limit=None, order="asc", status=None)
+        for record in files:
+            await self.delete_chunk_texts(store_id, record.id)
         await self.sql.delete(FILES.name, {"vector_store_id": store_id})
         await self.sql.delete(BATCHES.name, {"vector_store_id": store_id})
         await self.sql.delete(STORES.name, {"id": store_id})
@@ -116,7 +129,7 @@ class VectorStoreRecords:
     async def file(self, store_id: str, file_id: str) -> VectorStoreFile:
         return VectorStoreFile.model_validate((await self.file_row(store_id, file_id))["data"])
 
-    async def list_files(self, store_id: str, *, after: str | None, limit: int, order: Literal["asc", "desc"],
+    async def list_files(self, store_id: str, *, after: str | None, limit: int | None, order: Literal["asc", "desc"],
                          status: str | None, batch_id: str | None = None) -> tuple[list[VectorStoreFile], bool]:
         where: dict[str, Any] = {"vector_store_id": store_id}
         if status:
@@ -133,7 +146,26 @@ class VectorStoreRecords:
         return [(row.get("batch_id"), VectorStoreFile.model_validate(row["data"])) for row in page.data]
 
     async def delete_file(self, store_id: str, file_id: str) -> None:
+        await self.delete_chunk_texts(store_id, file_id)
         await self.sql.delete(FILES.name, {"id": f"{store_id}:{file_id}"})
+
+    # ---- chunk texts (the file content route) ---------------------------------------------------
+
+    async def save_chunk_texts(self, store_id: str, file_id: str, part: int, texts: list[str]) -> None:
+        """One ingestion batch's chunk texts: a file's texts are written as they are made, never held whole."""
+        row = {"id": f"{store_id}:{file_id}:{part}", "file_key": f"{store_id}:{file_id}", "part": part, "texts": texts}
+        await self.sql.upsert(FILE_CHUNKS.name, row, ["id"])
+
+    async def delete_chunk_texts(self, store_id: str, file_id: str) -> None:
+        await self.sql.delete(FILE_CHUNKS.name, {"file_key": f"{store_id}:{file_id}"})
+
+    async def chunk_texts(self, store_id: str, file_id: str) -> list[str]:
+        """The file's chunk texts in order (those of files ingested before FILE_CHUNKS are in their row)."""
+        page = await self.sql.fetch_all(FILE_CHUNKS.name, Query(where={"file_key": f"{store_id}:{file_id}"},
+                                                                order_by=[("part", "asc")]))
+        if page.data:
+            return [text for row in page.data for text in row["texts"]]
+        return list((await self.file_row(store_id, file_id)).get("chunks") or [])
 
     # ---- batches ------------------------------------------------------------------------------
 

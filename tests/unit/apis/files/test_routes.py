@@ -87,7 +87,7 @@ async def test_list_rejects_an_unknown_purpose_and_a_limit_out_of_range(tmp_path
         assert (await stack.http.get("/v1/files", params={"limit": 10001})).status_code == 400
         assert (await stack.http.get("/v1/files", params={"limit": 0})).status_code == 400
         listed = (await stack.http.get("/v1/files")).json()
-        assert listed == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+        assert listed == {"object": "list", "data": [], "first_id": "", "last_id": "", "has_more": False}
 
 
 async def test_files_are_also_served_under_the_deprecated_openai_prefix(tmp_path):

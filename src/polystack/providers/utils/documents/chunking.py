@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -72,3 +73,43 @@ def chunk_text(text: str, max_tokens: int, overlap_tokens: int) -> list[TextChun
         if end >= total:
             return chunks
         start = boundaries.snap(end - overlap_tokens, floor=start)
+
+
+def chunk_pieces(pieces: Iterable[str], max_tokens: int, overlap_tokens: int,
+                 window_chars: int = 256 * 1024) -> Iterator[TextChunk]:
+    """chunk_text over text that arrives in pieces, holding about two windows of it at a time.
+
+    Each full window is cut at a space or line end and chunked; all its chunks but the last are
+    final, and the last one's text starts the next window, so windows and overlaps continue as
+    chunk_text would make them over the whole text (up to the tokenizer's view of the cut). Like
+    extract_text, the text is stripped at both ends.
+    """
+    buffer, index, start_token = "", 0, 0
+    for piece in pieces:
+        buffer = (buffer + piece) if buffer else piece.lstrip()
+        while len(buffer) > 2 * window_chars:
+            cut = _cut(buffer, window_chars)
+            chunks = chunk_text(buffer[:cut], max_tokens, overlap_tokens)
+            if len(chunks) == 1:  # a window within one chunk (tiny windows only): it cannot carry over
+                yield _shifted(chunks[0], index, start_token)
+                index, start_token, buffer = index + 1, start_token + chunks[0].token_count, buffer[cut:]
+                continue
+            last = chunks[-1]
+            for chunk in chunks[:-1]:
+                yield _shifted(chunk, index, start_token)
+            index += len(chunks) - 1
+            start_token += last.start_token
+            buffer = last.text + buffer[cut:]
+    for chunk in chunk_text(buffer.rstrip(), max_tokens, overlap_tokens):
+        yield _shifted(chunk, index, start_token)
+
+
+def _cut(text: str, size: int) -> int:
+    """Where to end a window of about `size` characters: after the last space or line end in its second half."""
+    at = max(text.rfind(" ", size // 2, size), text.rfind("\n", size // 2, size))
+    return at if at > 0 else size
+
+
+def _shifted(chunk: TextChunk, index: int, start_token: int) -> TextChunk:
+    return TextChunk(text=chunk.text, start_token=chunk.start_token + start_token, token_count=chunk.token_count,
+                     index=chunk.index + index)

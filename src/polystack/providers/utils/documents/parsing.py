@@ -13,9 +13,9 @@ import io
 import json
 import mimetypes
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bs4 import NavigableString, Tag
@@ -50,7 +50,7 @@ def extract_text(content: bytes, filename: str, mime_type: str | None) -> str:
     """The text of a file, ready for chunking; raises DocumentError when there is none to get."""
     if not content:
         raise DocumentError(f"'{filename}' is empty")
-    kind = _kind(content, filename, mime_type)
+    kind = kind_of(content, filename, mime_type)
     if kind is None:
         label = _type_label(filename, mime_type)
         raise DocumentError(f"unsupported file type '{label}' for '{filename}'; supported: {SUPPORTED}")
@@ -61,7 +61,8 @@ def extract_text(content: bytes, filename: str, mime_type: str | None) -> str:
     return text
 
 
-def _kind(content: bytes, filename: str, mime_type: str | None) -> str | None:
+def kind_of(content: bytes, filename: str, mime_type: str | None) -> str | None:
+    """The parser a file needs (text, markdown, html, json, csv, tsv, pdf), from its name, type or first bytes."""
     extension = PurePosixPath(filename).suffix.lower()
     if extension in _BY_EXTENSION:
         return _BY_EXTENSION[extension]
@@ -109,18 +110,19 @@ def decode_text(content: bytes, filename: str, declared: str | None = None) -> s
                 text = content.decode(fallback)
             except (UnicodeDecodeError, LookupError):
                 continue
-            return _check_control(text, filename)
-    return _check_control(content.decode("latin-1"), filename)
+            return check_control(text, filename)
+    return check_control(content.decode("latin-1"), filename)
 
 
 def _decode(content: bytes, codec: str, filename: str) -> str:
     try:
-        return _check_control(content.decode(codec), filename)
+        return check_control(content.decode(codec), filename)
     except UnicodeDecodeError as error:
         raise DocumentError(f"'{filename}' is not valid {codec} text: {error.reason}") from None
 
 
-def _check_control(text: str, filename: str) -> str:
+def check_control(text: str, filename: str) -> str:
+    """`text` itself, unless too many control characters say it was binary (DocumentError)."""
     sample = text[:65536]
     if sample and len(_CONTROL.findall(sample)) > _MAX_CONTROL_RATIO * len(sample):
         raise DocumentError(f"'{filename}' looks binary, not text")
@@ -233,9 +235,13 @@ def _open(tag: Tag, parts: list[str]) -> list[Tag | NavigableString | str]:
 
 
 def _pdf(content: bytes, filename: str) -> str:
-    """Page texts joined by blank lines.
+    return "\n\n".join(pdf_pages(io.BytesIO(content), filename))
 
-    The reader works on the caller's bytes (BytesIO shares them) and pypdf's own limits stop
+
+def pdf_pages(stream: IO[bytes], filename: str) -> Iterator[str]:
+    """The text of each page that has some, read as it is needed.
+
+    The reader works on the caller's stream (a file on disk, or BytesIO over bytes) and pypdf's own limits stop
     decompression bombs. Pages are read one at a time and only their text is kept. pypdf caches
     every object it resolves (decoded content streams, image data); emptying that cache after each
     page makes memory follow the largest page rather than the whole file.
@@ -243,18 +249,18 @@ def _pdf(content: bytes, filename: str) -> str:
     from pypdf import PasswordType, PdfReader
 
     try:
-        reader = PdfReader(io.BytesIO(content))
+        reader = PdfReader(stream)
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise DocumentError(f"'{filename}' is an encrypted PDF; upload it without a password")
-        pages = []
         for number in range(len(reader.pages)):
-            pages.append((reader.pages[number].extract_text() or "").strip())
+            page = (reader.pages[number].extract_text() or "").strip()
             reader.resolved_objects.clear()  # objects are re-read from the file when a later page needs them
+            if page:
+                yield page
     except DocumentError:
         raise
     except Exception as error:  # a malformed PDF can fail anywhere inside pypdf, with any exception type
         raise DocumentError(f"could not read PDF '{filename}': {error}") from None
-    return "\n\n".join(page for page in pages if page)
 
 
 _EXTRACTORS: dict[str, Callable[[bytes, str], str]] = {

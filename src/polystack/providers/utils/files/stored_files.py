@@ -94,8 +94,8 @@ class StoredFiles:
             kept += [record for record in records if not record.expired(now)]
             cursor = records[-1].id if records else cursor
         files = [record.to_file() for record in kept]
-        return FileList(data=files, first_id=files[0].id if files else None,
-                        last_id=files[-1].id if files else None, has_more=has_more)
+        return FileList(data=files, first_id=files[0].id if files else "",
+                        last_id=files[-1].id if files else "", has_more=has_more)
 
     async def get_file(self, file_id: str) -> FileObject:
         return (await self._record(file_id)).to_file()

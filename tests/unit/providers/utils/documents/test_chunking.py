@@ -1,11 +1,12 @@
 """Chunking strategies and token-window chunking."""
 
+import random
 import time
 from itertools import pairwise
 
 import pytest
 
-from polystack.providers.utils.documents.chunking import TextChunk, chunk_text
+from polystack.providers.utils.documents.chunking import TextChunk, chunk_pieces, chunk_text
 from polystack.providers.utils.documents.tokens import count_tokens, decode, encode
 
 PROSE = " ".join(f"Sentence number {i} talks about topic {i % 7} with some detail." for i in range(600))
@@ -85,3 +86,10 @@ def test_a_megabyte_of_text_is_chunked_in_well_under_a_second() -> None:
     assert elapsed < 1.0, f"chunking 1 MB took {elapsed:.2f}s"
 
 
+
+
+def test_chunk_pieces_gives_the_chunks_of_the_whole_text_while_holding_two_windows() -> None:
+    words = ["llama", "hay", "the", "mirror", "über", "naïve", "日本語", "🙂", "\n\n", "a."]
+    text = " ".join(random.Random(1).choice(words) for _ in range(20000))
+    pieces = [text[i:i + 777] for i in range(0, len(text), 777)]
+    assert list(chunk_pieces(pieces, 100, 20, window_chars=3000)) == chunk_text(text.strip(), 100, 20)
