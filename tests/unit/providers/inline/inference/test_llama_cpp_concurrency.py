@@ -57,6 +57,20 @@ async def test_a_cancelled_request_stops_its_generation(adapter: LlamaCppInferen
     assert time.monotonic() - started < 5
 
 
+async def test_a_request_cancelled_while_its_long_prompt_is_read_frees_the_model_at_once(
+        adapter: LlamaCppInferenceAdapter) -> None:
+    """Reading a 3,000-token prompt takes 5-50 s on two cores; a cancelled caller must not wait for it."""
+    long_prompt = [{"role": "user", "content": "A lazy dog sleeps under a quick brown fox. " * 280 + "Why?"}]
+    task = asyncio.create_task(adapter.chat_completion(chat(messages=long_prompt, max_tokens=1)))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    started = time.monotonic()
+    await adapter.chat_completion(chat(max_tokens=1, messages=[{"role": "user", "content": "hi"}]))
+    assert time.monotonic() - started < 4
+
+
 async def test_concurrent_requests_finish_in_arrival_order_without_blocking_the_loop(
         adapter: LlamaCppInferenceAdapter) -> None:
     ticks = 0

@@ -15,6 +15,10 @@ from polystack.providers.inline.inference.llama_cpp.sampling import SamplingPara
 
 FinishReason = Literal["stop", "length"]
 
+# Prompt tokens evaluated between two looks at the stop flag: llama.cpp cannot be interrupted inside
+# an evaluation, and a 3,000-token prompt takes tens of seconds on two busy cores.
+PREFILL_CHUNK = 64
+
 
 @dataclass(frozen=True)
 class TokenLogprob:
@@ -111,6 +115,8 @@ def generate(llama: Any, prompt: list[int], params: SamplingParams, stop_flag: t
 
     if params.max_tokens <= 0 or stop_flag.is_set():
         return Outcome("length" if params.max_tokens <= 0 else "stop", 0, "", stop_flag.is_set())
+    if not prefill(llama, prompt, stop_flag):
+        return Outcome("stop", 0, "", True)
     vocab = llama._model.vocab
     recorder = _LogprobRecorder(params.top_logprobs) if params.top_logprobs is not None else None
     tokens = _token_stream(llama, prompt, params, recorder)
@@ -150,6 +156,30 @@ def generate(llama: Any, prompt: list[int], params: SamplingParams, stop_flag: t
     if tail or pending:
         on_text(tail, pending)
     return Outcome(finish, count, matcher.text, stop_flag.is_set())
+
+
+def prefill(llama: Any, prompt: list[int], stop_flag: threading.Event) -> bool:
+    """Evaluate all but the prompt's last token in small chunks, looking at `stop_flag` between them.
+
+    `Llama.generate` then finds them cached and evaluates only the last token. Returns False when
+    stopped. A prefix already in the cache (the same conversation, one turn longer) is kept.
+    """
+    target = len(prompt) - 1
+    cached = 0
+    for have, want in zip(llama.input_ids[: min(llama.n_tokens, target)], prompt, strict=False):
+        if int(have) != want:
+            break
+        cached += 1
+    if cached >= target:
+        return True
+    if not llama._ctx.kv_cache_seq_rm(-1, cached, -1):  # a model whose cache cannot be cut: generate() resets
+        return not stop_flag.is_set()
+    llama.n_tokens = cached
+    for start in range(cached, target, PREFILL_CHUNK):
+        if stop_flag.is_set():
+            return False
+        llama.eval(prompt[start:min(target, start + PREFILL_CHUNK)])
+    return not stop_flag.is_set()
 
 
 def _token_stream(llama: Any, prompt: list[int], params: SamplingParams,
