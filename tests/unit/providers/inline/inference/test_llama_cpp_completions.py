@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -65,6 +67,27 @@ async def test_logprobs_list_tokens_offsets_and_alternatives(adapter: LlamaCppIn
     assert logprobs.text_offset and logprobs.text_offset[0] == 0
     assert logprobs.top_logprobs and all(len(top) == 2 for top in logprobs.top_logprobs)
     assert all(value <= 0 for value in logprobs.token_logprobs or [])
+
+
+async def test_top_logprobs_always_include_the_sampled_token(adapter: LlamaCppInferenceAdapter) -> None:
+    """OpenAI lists the sampled token among the alternatives too: up to logprobs + 1 entries."""
+    reply = await adapter.completion(complete(logprobs=1, max_tokens=16, temperature=1.8, seed=11))
+    logprobs = reply.choices[0].logprobs
+    assert logprobs and logprobs.tokens and logprobs.top_logprobs and logprobs.token_logprobs
+    for token, value, top in zip(logprobs.tokens, logprobs.token_logprobs, logprobs.top_logprobs, strict=True):
+        assert top is not None and 1 <= len(top) <= 2
+        assert top[token] == pytest.approx(value)
+
+
+async def test_streamed_logprobs_are_typed_and_serialise_without_warnings(adapter: LlamaCppInferenceAdapter) -> None:
+    stream = await adapter.completion(complete(logprobs=2, max_tokens=4, stream=True))
+    chunks = [chunk async for chunk in stream]  # type: ignore[union-attr]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bodies = [json.loads(chunk.model_dump_json()) for chunk in chunks]
+    pieces = [body["choices"][0] for body in bodies if body["choices"] and body["choices"][0]["text"]]
+    assert pieces and all(len(piece["logprobs"]["tokens"]) >= 1 for piece in pieces)
+    assert [body["choices"][0]["finish_reason"] for body in bodies][-1] == "length"
 
 
 async def test_stream_concatenates_to_the_whole_text(adapter: LlamaCppInferenceAdapter) -> None:
