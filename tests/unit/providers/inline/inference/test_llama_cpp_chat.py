@@ -71,6 +71,29 @@ async def test_max_tokens_cuts_the_answer_with_finish_reason_length(adapter: Lla
     assert reply.choices[0].finish_reason == "length" and reply.usage and reply.usage.completion_tokens == 3
 
 
+async def test_without_max_tokens_the_reply_stops_at_the_configured_default_limit() -> None:
+    impl = await create(LlamaCppConfig(default_max_tokens=5), {})
+    try:
+        reply = await impl.chat_completion(ChatCompletionRequest.model_validate({
+            "model": MODEL, "messages": [{"role": "user", "content": "Tell me a long story about a dragon."}]}))
+        assert reply.choices[0].finish_reason == "length"
+        assert reply.usage and reply.usage.completion_tokens == 5
+        asked = await impl.chat_completion(chat(max_tokens=7, temperature=1.0, logit_bias={"1": -100, "2": -100},
+                                                messages=[{"role": "user", "content": "Tell me a long story."}]))
+        assert asked.usage and asked.usage.completion_tokens == 7  # a request's own max_tokens still wins
+    finally:
+        await impl.shutdown()
+
+
+async def test_a_conversation_without_a_system_message_gets_the_templates_default(
+        adapter: LlamaCppInferenceAdapter) -> None:
+    assert adapter.models[MODEL].prompt_format.default_system.startswith("You are a helpful AI assistant named SmolLM")
+    bare = await adapter.chat_completion(chat(max_tokens=1, messages=[{"role": "user", "content": "hi"}]))
+    own = await adapter.chat_completion(chat(max_tokens=1, messages=[{"role": "system", "content": "x"},
+                                                                     {"role": "user", "content": "hi"}]))
+    assert bare.usage and own.usage and bare.usage.prompt_tokens > own.usage.prompt_tokens + 10
+
+
 async def test_stop_sequence_ends_the_answer_before_it(adapter: LlamaCppInferenceAdapter) -> None:
     whole = (await adapter.chat_completion(chat())).choices[0].message.content or ""
     assert " is " in whole

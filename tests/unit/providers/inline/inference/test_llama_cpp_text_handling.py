@@ -10,7 +10,13 @@ from polystack.apis.errors import UnsupportedParameterError
 from polystack.apis.inference.types import ChatCompletionRequest, Tool
 from polystack.providers.inline.inference.llama_cpp import grammars
 from polystack.providers.inline.inference.llama_cpp.generation import _StopMatcher
-from polystack.providers.inline.inference.llama_cpp.prompts import chatml_prompt, turns_of
+from polystack.providers.inline.inference.llama_cpp.prompts import (
+    PromptFormat,
+    chatml_prompt,
+    template_default_system,
+    template_turn_end,
+    turns_of,
+)
 from polystack.providers.inline.inference.llama_cpp.tool_protocol import (
     ArgumentsDelta,
     CallEvent,
@@ -97,3 +103,42 @@ def test_audio_and_file_parts_are_unsupported() -> None:
             {"role": "user", "content": [part]}]})
         with pytest.raises(UnsupportedParameterError):
             turns_of(request.messages, tools_text=None)
+
+
+SMOLLM2_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{% set role = 'model' if message['role'] == 'assistant' "
+    "else message['role'] %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}")
+
+
+def test_the_chat_templates_default_system_prompt_opens_a_conversation_without_one() -> None:
+    default = template_default_system(SMOLLM2_TEMPLATE)
+    assert default == "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+    request = ChatCompletionRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    prompt = chatml_prompt(turns_of(request.messages, tools_text=None, default_system=default))
+    assert prompt.startswith(f"<|im_start|>system\n{default}<|im_end|>\n<|im_start|>user\nhi<|im_end|>")
+
+
+def test_a_system_or_developer_message_replaces_the_default_system_prompt() -> None:
+    for role in ("system", "developer"):
+        request = ChatCompletionRequest.model_validate({"model": "m", "messages": [
+            {"role": role, "content": "Be brief."}, {"role": "user", "content": "hi"}]})
+        turns = turns_of(request.messages, tools_text=None, default_system="DEFAULT")
+        assert [(turn.role, turn.text) for turn in turns] == [("system", "Be brief."), ("user", "hi")]
+
+
+def test_a_template_without_a_default_system_prompt_gives_none() -> None:
+    assert template_default_system(GEMMA_TEMPLATE) == ""
+    assert template_default_system("{% raise %}") == ""
+
+
+def test_the_chat_templates_end_of_turn_marker_is_a_stop_sequence() -> None:
+    turn_end = template_turn_end(GEMMA_TEMPLATE, bos="<bos>", eos="<eos>")
+    assert turn_end == "<end_of_turn>"
+    stops = PromptFormat("gguf-template", template=GEMMA_TEMPLATE, bos="<bos>", eos="<eos>", turn_end=turn_end).stops
+    assert stops == ("<eos>", "<end_of_turn>")

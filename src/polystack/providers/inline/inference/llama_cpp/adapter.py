@@ -87,7 +87,8 @@ class LlamaCppInferenceAdapter:
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         model = self._model(request.model)
-        plan = chat.plan_chat(request, model, max_choices=self.config.max_choices)
+        plan = chat.plan_chat(request, model, max_choices=self.config.max_choices,
+                              default_max_tokens=self.config.default_max_tokens)
         job: Job[chat.ChatEvent] = self._job(chat.run_chat, model.llama, plan)
         want_logprobs = bool(request.logprobs)
         if request.stream:

@@ -39,7 +39,7 @@ class ChatPlan:
     sampling: SamplingParams
     n: int
     n_ctx: int
-    max_tokens: int | None
+    max_tokens: int
     text_grammar: str | None = None
     tool_grammar: str | None = None
     message_prefix: tuple[int, ...] = ()
@@ -80,7 +80,9 @@ ChatEvent = ChoiceStarted | TextPiece | CallPiece | ChoiceFinished
 # ---- planning (event loop) ------------------------------------------------------------------------
 
 
-def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices: int) -> ChatPlan:
+def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices: int,
+              default_max_tokens: int) -> ChatPlan:
+    """Check and tokenise a request; without max_tokens the reply stops at `default_max_tokens`."""
     n = request.n or 1
     if n > max_choices:
         raise UnsupportedParameterError(
@@ -93,9 +95,11 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
         callable_tools = [tool for tool in tools if tool.function.name == choice.function.name]
     else:
         callable_tools = tools
-    turns = turns_of(request.messages, tools_text=tools_block(tools) if mode != "text" else None)
+    turns = turns_of(request.messages, tools_text=tools_block(tools) if mode != "text" else None,
+                     default_system=model.prompt_format.default_system)
     prompt = model.tokenize(model.prompt_format.render(turns))
-    model.budget(len(prompt), request.max_output_tokens, param="messages")
+    room = model.budget(len(prompt), request.max_output_tokens, param="messages")
+    max_tokens = request.max_output_tokens or min(default_max_tokens, room)
 
     text_grammar = _response_grammar(request, model)
     tool_grammar = None
@@ -108,7 +112,7 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
     sampling = replace(sampling, stop=sampling.stop + model.prompt_format.stops)
     return ChatPlan(
         prompt=prompt, mode=mode, sampling=sampling, n=n, n_ctx=model.n_ctx,
-        max_tokens=request.max_output_tokens, text_grammar=text_grammar, tool_grammar=tool_grammar,
+        max_tokens=max_tokens, text_grammar=text_grammar, tool_grammar=tool_grammar,
         message_prefix=tuple(model.llama.tokenize(MESSAGE_PREFIX.encode(), add_bos=False, special=False)),
     )
 
@@ -140,8 +144,7 @@ def run_chat(llama: Any, plan: ChatPlan, emit: Callable[[ChatEvent], None], stop
             kind, prompt = _reply_kind(llama, plan, stop)
         emit(ChoiceStarted(choice, kind))
         room = plan.n_ctx - len(prompt)
-        params = replace(plan.sampling.with_seed_offset(choice),
-                         max_tokens=room if plan.max_tokens is None else min(plan.max_tokens, room))
+        params = replace(plan.sampling.with_seed_offset(choice), max_tokens=min(plan.max_tokens, room))
         run = _text_choice if kind == "text" else _tools_choice
         finish, tokens = run(llama, plan, prompt, params, choice, emit, stop)
         emit(ChoiceFinished(choice, finish, tokens))

@@ -20,6 +20,7 @@ from polystack.providers.inline.inference.llama_cpp.config import ChatFormat
 from polystack.providers.inline.inference.llama_cpp.tool_protocol import MESSAGE_PREFIX, format_call
 
 CHATML_STOPS = ("<|im_end|>", "<|im_start|>")
+_MARK = "\u2063polystack-mark\u2063"  # text no conversation contains, to find where a template puts content
 _PART_KINDS = {ImagePart: "image_url", AudioPart: "input_audio", FilePart: "file"}
 
 
@@ -29,10 +30,13 @@ class Turn:
     text: str
 
 
-def turns_of(messages: list[Message], *, tools_text: str | None) -> list[Turn]:
+def turns_of(messages: list[Message], *, tools_text: str | None, default_system: str = "") -> list[Turn]:
     """Plain-text turns. With `tools_text` the tools join the first system turn, and earlier
-    assistant replies are written in the tool protocol so the model sees it used."""
+    assistant replies are written in the tool protocol so the model sees it used. Without a system
+    message the model's `default_system` comes first, as its chat template would write it."""
     turns: list[Turn] = []
+    if default_system and not any(message.role in ("system", "developer") for message in messages):
+        turns.append(Turn("system", default_system))
     for index, message in enumerate(messages):
         if isinstance(message, UserMessage):
             _check_parts(message, index)
@@ -78,14 +82,47 @@ def chatml_prompt(turns: list[Turn]) -> str:
     return body + "<|im_start|>assistant\n"
 
 
-def template_prompt(turns: list[Turn], template: str, *, bos: str, eos: str) -> str:
-    """Render with the model's Jinja chat template; a template that rejects the turns is a 400."""
+def _render(template: str, messages: list[dict[str, str]], *, bos: str, eos: str, generation_prompt: bool) -> str:
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                                    add_generation_prompt=generation_prompt)
+    return str(formatter(messages=messages).prompt)
+
+
+def template_default_system(template: str) -> str:
+    """The system prompt a ChatML template writes when a conversation has none (SmolLM2, Qwen2.5 do).
+
+    Without it these small models answer "hi" with hundreds of tokens of unrelated text.
+    """
+    try:
+        text = _render(template, [{"role": "user", "content": _MARK}], bos="", eos="", generation_prompt=False)
+    except Exception:  # noqa: BLE001 - a template that cannot render a plain user turn has no default to give
+        return ""
+    head = text.split(_MARK, 1)[0]
+    start = head.find("<|im_start|>system\n")
+    if start < 0:
+        return ""
+    body = head[start + len("<|im_start|>system\n"):]
+    return body.split("<|im_end|>", 1)[0].strip()
+
+
+def template_turn_end(template: str, *, bos: str, eos: str) -> str:
+    """The marker a chat template writes after an assistant turn (`<end_of_turn>`, `<|eot_id|>`...): a stop."""
+    try:
+        text = _render(template, [{"role": "user", "content": "u"}, {"role": "assistant", "content": _MARK}],
+                       bos=bos, eos=eos, generation_prompt=False)
+    except Exception:  # noqa: BLE001 - templates raise anything; the EOS token still stops generation
+        return ""
+    after = text.split(_MARK, 1)[1] if _MARK in text else ""
+    return after.strip().split(maxsplit=1)[0] if after.strip() else ""
+
+
+def template_prompt(turns: list[Turn], template: str, *, bos: str, eos: str) -> str:
+    """Render with the model's Jinja chat template; a template that rejects the turns is a 400."""
     messages: list[Any] = [{"role": turn.role, "content": turn.text} for turn in turns]
     try:
-        return formatter(messages=messages).prompt
+        return _render(template, messages, bos=bos, eos=eos, generation_prompt=True)
     except Exception as exc:  # noqa: BLE001 - templates raise anything (often via raise_exception)
         raise InvalidRequestError(f"the model's chat template rejected these messages: {exc}",
                                   param="messages") from None
@@ -99,6 +136,8 @@ class PromptFormat:
     template: str | None = None
     bos: str = ""
     eos: str = ""
+    default_system: str = ""
+    turn_end: str = ""
 
     def render(self, turns: list[Turn]) -> str:
         if self.name == "gguf-template" and self.template:
@@ -108,5 +147,5 @@ class PromptFormat:
     @property
     def stops(self) -> tuple[str, ...]:
         if self.name == "gguf-template":
-            return (self.eos,) if self.eos else ()
+            return tuple(dict.fromkeys(stop for stop in (self.eos, self.turn_end) if stop))
         return CHATML_STOPS
