@@ -11,6 +11,7 @@ from polystack.apis.inference.types import ChatCompletionRequest, Tool
 from polystack.providers.inline.inference.llama_cpp import grammars
 from polystack.providers.inline.inference.llama_cpp.generation import _StopMatcher
 from polystack.providers.inline.inference.llama_cpp.prompts import (
+    ANSWER_FROM_RESULTS,
     PromptFormat,
     chatml_prompt,
     template_default_system,
@@ -93,7 +94,31 @@ def test_tools_join_the_system_prompt_and_past_calls_use_the_protocol() -> None:
     prompt = chatml_prompt(turns_of(request.messages, tools_text=tools_block([WEATHER])))
     assert prompt.startswith("<|im_start|>system\nBe brief.\n\nYou can call these functions:")
     assert '<|im_start|>assistant\nfunctions.get_weather:\n{"city": "Paris"}<|im_end|>' in prompt
-    assert "<|im_start|>tool\nsunny<|im_end|>" in prompt and prompt.endswith("<|im_start|>assistant\n")
+    assert '<|im_start|>user\nget_weather({"city": "Paris"}) returned: sunny<|im_end|>' in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_without_tools_a_result_is_shown_with_its_call_and_the_model_is_asked_to_answer() -> None:
+    request = ChatCompletionRequest.model_validate({"model": "m", "messages": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+                                              "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]})
+    prompt = chatml_prompt(turns_of(request.messages, tools_text=None))
+    assert "functions." not in prompt and "message:" not in prompt  # no protocol for the model to imitate
+    assert prompt.endswith('<|im_start|>user\nget_weather({"city": "Paris"}) returned: sunny\n\n'
+                           f"{ANSWER_FROM_RESULTS}<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_a_line_starting_with_protocol_text_ends_the_reply_before_it() -> None:
+    markers = ("functions.", "message:")
+    assert feed_all(_StopMatcher((), markers), ["funct", "ions.get_weather:\n{}"]) == ("", True)
+    pieces = ["It is sunny.", "\nfunc", "tions.get_weather:"]
+    assert feed_all(_StopMatcher((), markers), pieces) == ("It is sunny.", True)
+    assert feed_all(_StopMatcher((), markers), ["Use the functions.py file"]) == ("Use the functions.py file", False)
+    assert feed_all(_StopMatcher(("\n",), markers), ["a", "b\nc"]) == ("ab", True)  # the virtual newline is no stop
+    assert feed_all(_StopMatcher(("\n",), markers), ["x"]) == ("x", False)
 
 
 def test_audio_and_file_parts_are_unsupported() -> None:

@@ -11,7 +11,7 @@ import pytest
 from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.providers.inline.inference.llama_cpp import create
 from polystack.providers.inline.inference.llama_cpp.adapter import LlamaCppInferenceAdapter
-from polystack.providers.inline.inference.llama_cpp.config import LlamaCppConfig
+from polystack.providers.inline.inference.llama_cpp.config import LlamaCppConfig, LlamaCppModelConfig
 
 MODEL = "SmolLM2-135M-Instruct"
 WEATHER = {"type": "function", "function": {
@@ -105,13 +105,54 @@ async def test_auto_streams_tool_calls_too(adapter: LlamaCppInferenceAdapter) ->
     assert names == ["get_weather"]
 
 
-async def test_a_tool_result_in_the_history_is_used_in_the_answer(adapter: LlamaCppInferenceAdapter) -> None:
-    history = [
-        *ASK_WEATHER,
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
-            "name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 24 degrees celsius"},
-    ]
-    reply = await adapter.chat_completion(chat(messages=history, tool_choice="none", max_tokens=32))
-    content = (reply.choices[0].message.content or "").lower()
-    assert "24" in content or "sunny" in content
+WEATHER_RESULT = [
+    *ASK_WEATHER,
+    {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+        "name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 24 degrees celsius"},
+]
+
+
+def assert_no_protocol_text(content: str | None) -> None:
+    assert content is not None
+    lines = [line.strip().lower() for line in content.splitlines()]
+    assert not any(line.startswith(("functions.", "function.", "message:")) for line in lines), content
+
+
+async def test_after_a_tool_result_auto_answers_with_a_message_free_of_protocol_text(
+        adapter: LlamaCppInferenceAdapter) -> None:
+    reply = await adapter.chat_completion(chat(messages=WEATHER_RESULT, temperature=1.0, seed=1, n=3, max_tokens=24))
+    for choice in reply.choices:
+        assert not choice.message.tool_calls and choice.finish_reason in ("stop", "length")
+        assert_no_protocol_text(choice.message.content)
+
+
+async def test_with_no_tools_offered_no_protocol_text_ever_appears(adapter: LlamaCppInferenceAdapter) -> None:
+    request = chat(messages=WEATHER_RESULT, tools=None, temperature=1.0, seed=2, n=3, max_tokens=24)
+    reply = await adapter.chat_completion(request)
+    for choice in reply.choices:
+        assert not choice.message.tool_calls
+        assert_no_protocol_text(choice.message.content)
+    stream = await adapter.chat_completion(request.model_copy(update={"stream": True}))
+    streamed = ["", "", ""]
+    async for chunk in stream:  # type: ignore[union-attr]
+        for choice in chunk.choices:
+            streamed[choice.index] += choice.delta.content or ""
+    for text in streamed:
+        assert_no_protocol_text(text)
+
+
+async def test_a_model_set_to_choose_may_call_again_after_a_tool_result() -> None:
+    """`after_tool_results: choose` keeps auto open after results: a call or a message, never both."""
+    impl = await create(LlamaCppConfig(models=[LlamaCppModelConfig(after_tool_results="choose")]), {})
+    try:
+        reply = await impl.chat_completion(chat(messages=WEATHER_RESULT))
+        message = reply.choices[0].message
+        assert bool(message.tool_calls) != bool(message.content)
+        if message.tool_calls:  # which tool is the model's choice; that it fits the tool is guaranteed
+            (call,) = message.tool_calls
+            assert reply.choices[0].finish_reason == "tool_calls"
+            assert call.function.name in ("get_weather", "get_time")
+            assert isinstance(json.loads(call.function.arguments), dict)
+    finally:
+        await impl.shutdown()

@@ -9,10 +9,12 @@ from typing import Any, Literal
 
 from polystack.apis.errors import UnsupportedParameterError
 from polystack.apis.inference.types import (
+    AssistantMessage,
     ChatCompletionRequest,
     JSONObjectFormat,
     JSONSchemaFormat,
     NamedToolChoice,
+    ToolMessage,
 )
 from polystack.providers.inline.inference.llama_cpp import grammars
 from polystack.providers.inline.inference.llama_cpp.generation import TokenLogprob, generate
@@ -22,6 +24,7 @@ from polystack.providers.inline.inference.llama_cpp.served_model import ServedMo
 from polystack.providers.inline.inference.llama_cpp.tool_protocol import (
     CALL_PREFIX,
     MESSAGE_PREFIX,
+    PROTOCOL_MARKERS,
     CallEvent,
     CallParser,
     tools_block,
@@ -91,6 +94,8 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
     tools = list(request.tools or [])
     choice = request.tool_choice or ("auto" if tools else "none")
     mode: Mode = "text" if choice == "none" or not tools else "auto" if choice == "auto" else "tools"
+    if mode == "auto" and model.answer_after_tool_results and isinstance(request.messages[-1], ToolMessage):
+        mode = "text"
     if isinstance(choice, NamedToolChoice):
         callable_tools = [tool for tool in tools if tool.function.name == choice.function.name]
     else:
@@ -109,12 +114,18 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
         grammars.check(model.llama, tool_grammar, param="tools")
     top_logprobs = (request.top_logprobs or 0) if request.logprobs else None
     sampling = sampling_from(request, n_vocab=model.n_vocab, top_logprobs=top_logprobs)
-    sampling = replace(sampling, stop=sampling.stop + model.prompt_format.stops)
+    sampling = replace(sampling, stop=sampling.stop + model.prompt_format.stops,
+                       line_stops=PROTOCOL_MARKERS if tools or _has_tool_traffic(request) else ())
     return ChatPlan(
         prompt=prompt, mode=mode, sampling=sampling, n=n, n_ctx=model.n_ctx,
         max_tokens=max_tokens, text_grammar=text_grammar, tool_grammar=tool_grammar,
         message_prefix=tuple(model.llama.tokenize(MESSAGE_PREFIX.encode(), add_bos=False, special=False)),
     )
+
+
+def _has_tool_traffic(request: ChatCompletionRequest) -> bool:
+    return any(isinstance(message, ToolMessage) or (isinstance(message, AssistantMessage) and message.tool_calls)
+               for message in request.messages)
 
 
 def _response_grammar(request: ChatCompletionRequest, model: ServedModel) -> str | None:
@@ -163,7 +174,7 @@ def _tools_choice(llama: Any, plan: ChatPlan, prompt: list[int], params: Samplin
                   emit: Callable[[ChatEvent], None], stop: threading.Event) -> tuple[str, int]:
     """Calls under the tool grammar; the user's stop strings and logprobs apply to text, not to calls."""
     parser = CallParser(lambda event: emit(CallPiece(choice, event)))
-    params = replace(params, grammar=plan.tool_grammar, stop=(), top_logprobs=None)
+    params = replace(params, grammar=plan.tool_grammar, stop=(), line_stops=(), top_logprobs=None)
     outcome = generate(llama, prompt, params, stop, lambda text, _: parser.feed(text))
     finish = "tool_calls" if outcome.finish_reason == "stop" and parser.calls else outcome.finish_reason
     return finish, outcome.completion_tokens

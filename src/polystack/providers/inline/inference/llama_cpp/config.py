@@ -56,6 +56,12 @@ class LlamaCppModelConfig(BaseModel):
         description="Most tool calls in one reply when the request allows parallel calls. Small models "
         "tend to repeat a call until they run out of tokens, so 1 by default; raise it for Qwen.",
     )
+    after_tool_results: Literal["answer", "choose"] = Field(
+        default="answer",
+        description="With tool_choice 'auto' and the conversation ending in tool results: 'answer' replies "
+        "with a message built from them (small models otherwise call the same tool again); 'choose' lets "
+        "the model call more tools first (multi-step agents on a capable model such as Qwen).",
+    )
     extra_buffers: bool | None = Field(
         default=None,
         description="llama.cpp's extra weight buffers (repacking, AMX). Unset: on, except on CPUs that "

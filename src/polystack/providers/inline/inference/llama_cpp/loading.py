@@ -131,6 +131,7 @@ def load_served_model(model: LlamaCppModelConfig, cache_dir: Path, *, max_queued
             prompt_format=prompt_format_of(llama, model),
             metadata=describe(llama, path, model),
             max_parallel_tool_calls=model.max_parallel_tool_calls,
+            answer_after_tool_results=model.after_tool_results == "answer",
         )
     except BaseException:
         llama.close()

@@ -20,6 +20,9 @@ from polystack.providers.inline.inference.llama_cpp.config import ChatFormat
 from polystack.providers.inline.inference.llama_cpp.tool_protocol import MESSAGE_PREFIX, format_call
 
 CHATML_STOPS = ("<|im_end|>", "<|im_start|>")
+# Tool results are shown as the user's turn (as Qwen2.5's own template does); after the last one the
+# model is asked to answer, or small models call the same tool again.
+ANSWER_FROM_RESULTS = "Answer my question with this result."
 _MARK = "\u2063polystack-mark\u2063"  # text no conversation contains, to find where a template puts content
 _PART_KINDS = {ImagePart: "image_url", AudioPart: "input_audio", FilePart: "file"}
 
@@ -37,16 +40,24 @@ def turns_of(messages: list[Message], *, tools_text: str | None, default_system:
     turns: list[Turn] = []
     if default_system and not any(message.role in ("system", "developer") for message in messages):
         turns.append(Turn("system", default_system))
+    calls = {call.id: call.function for message in messages if isinstance(message, AssistantMessage)
+             for call in message.tool_calls or []}
     for index, message in enumerate(messages):
         if isinstance(message, UserMessage):
             _check_parts(message, index)
         if isinstance(message, AssistantMessage):
-            turns.append(Turn("assistant", _assistant_text(message, tools_text is not None)))
+            text = _assistant_text(message, tools_text is not None)
+            if text:
+                turns.append(Turn("assistant", text))
         elif isinstance(message, ToolMessage):
-            turns.append(Turn("tool", text_of(message.content)))
+            call = calls.get(message.tool_call_id)
+            source = f"{call.name}({call.arguments})" if call else "The tool"
+            turns.append(Turn("user", f"{source} returned: {text_of(message.content)}"))
         else:
             role = "system" if message.role in ("system", "developer") else "user"
             turns.append(Turn(role, text_of(message.content)))
+    if messages and isinstance(messages[-1], ToolMessage) and tools_text is None:
+        turns[-1] = Turn("user", f"{turns[-1].text}\n\n{ANSWER_FROM_RESULTS}")
     if tools_text is not None:
         first_system = next((i for i, turn in enumerate(turns) if turn.role == "system"), None)
         if first_system is None:
@@ -69,10 +80,12 @@ def _check_parts(message: UserMessage, index: int) -> None:
 
 
 def _assistant_text(message: AssistantMessage, tools_active: bool) -> str:
+    """Past calls in the tool protocol when tools are offered; otherwise left out (their results, which
+    name the call, follow), so a model that cannot call tools never sees protocol text to imitate."""
     text = text_of(message.content) or message.refusal or ""
-    calls = [format_call(call.function.name, call.function.arguments) for call in message.tool_calls or []]
     if not tools_active:
-        return "\n".join([text, *calls]) if text else "\n".join(calls)
+        return text
+    calls = [format_call(call.function.name, call.function.arguments) for call in message.tool_calls or []]
     parts = [MESSAGE_PREFIX + text] if text else []
     return "\n".join(parts + calls)
 
