@@ -94,6 +94,17 @@ async def test_without_max_tokens_the_reply_stops_at_the_configured_default_limi
         await impl.shutdown()
 
 
+async def test_warm_up_runs_a_generation_before_any_request() -> None:
+    impl = await create(LlamaCppConfig(), {})
+    try:
+        llama = impl.models[MODEL].llama
+        assert llama.n_tokens == 0
+        await impl.warm_up()
+        assert llama.n_tokens > 0  # llama.cpp has decoded: its first, slow run is behind it
+    finally:
+        await impl.shutdown()
+
+
 async def test_a_conversation_without_a_system_message_gets_the_templates_default(
         adapter: LlamaCppInferenceAdapter) -> None:
     assert adapter.models[MODEL].prompt_format.default_system.startswith("You are a helpful AI assistant named SmolLM")
