@@ -15,6 +15,7 @@ from polystack.providers.inline.inference.llama_cpp.prompts import (
     PromptFormat,
     chatml_prompt,
     template_default_system,
+    template_prompt,
     template_turn_end,
     turns_of,
 )
@@ -109,6 +110,9 @@ def test_without_tools_a_result_is_shown_with_its_call_and_the_model_is_asked_to
     assert "functions." not in prompt and "message:" not in prompt  # no protocol for the model to imitate
     assert prompt.endswith('<|im_start|>user\nget_weather({"city": "Paris"}) returned: sunny\n\n'
                            f"{ANSWER_FROM_RESULTS}<|im_end|>\n<|im_start|>assistant\n")
+    # a template that needs alternating roles gets the question and the result as one user turn
+    gemma = template_prompt(turns_of(request.messages, tools_text=None), GEMMA_TEMPLATE, bos="<bos>", eos="<eos>")
+    assert gemma.count("<start_of_turn>user") == 1 and "returned: sunny" in gemma
 
 
 def test_a_line_starting_with_protocol_text_ends_the_reply_before_it() -> None:

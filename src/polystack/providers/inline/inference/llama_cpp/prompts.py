@@ -67,6 +67,19 @@ def turns_of(messages: list[Message], *, tools_text: str | None, default_system:
     return turns
 
 
+def _merge_user_turns(turns: list[Turn]) -> list[Turn]:
+    """One user turn where results follow a question with no assistant text between them: many chat
+    templates (Gemma's, Llama's) refuse two user turns in a row. (ChatML takes them apart, and SmolLM2
+    answers from a result in a turn of its own better.)"""
+    merged: list[Turn] = []
+    for turn in turns:
+        if merged and turn.role == "user" and merged[-1].role == "user":
+            merged[-1] = Turn("user", f"{merged[-1].text}\n\n{turn.text}")
+        else:
+            merged.append(turn)
+    return merged
+
+
 def _check_parts(message: UserMessage, index: int) -> None:
     if isinstance(message.content, str):
         return
@@ -133,7 +146,7 @@ def template_turn_end(template: str, *, bos: str, eos: str) -> str:
 
 def template_prompt(turns: list[Turn], template: str, *, bos: str, eos: str) -> str:
     """Render with the model's Jinja chat template; a template that rejects the turns is a 400."""
-    messages: list[Any] = [{"role": turn.role, "content": turn.text} for turn in turns]
+    messages: list[Any] = [{"role": turn.role, "content": turn.text} for turn in _merge_user_turns(turns)]
     try:
         return _render(template, messages, bos=bos, eos=eos, generation_prompt=True)
     except Exception as exc:  # noqa: BLE001 - templates raise anything (often via raise_exception)
