@@ -1,6 +1,8 @@
 """The offline `starter` distribution end to end, over HTTP and in-process, with the official openai client.
 
 Every test runs twice: against a real `polystack run starter` subprocess and through the library client.
+The embedded model's exact words depend on the CPU's kernels: tests assert shapes, grammar-enforced
+structure and finish reasons, never wording.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ async def test_models_list_has_chat_and_embedding_models(client):
     assert embedding["provider_id"] == "onnx"
 
 
-async def test_chat_answers_paris(client):
+async def test_chat_reply_is_an_openai_chat_completion(client):
     reply = await client.chat.completions.create(
         model=CHAT_MODEL,
         temperature=0,
@@ -70,8 +72,9 @@ async def test_chat_answers_paris(client):
             {"role": "user", "content": "What is the capital of France?"},
         ],
     )
-    assert "paris" in reply.choices[0].message.content.lower()
-    assert reply.model == CHAT_MODEL and reply.usage.completion_tokens > 0
+    choice = reply.choices[0]
+    assert isinstance(choice.message.content, str) and choice.finish_reason in ("stop", "length")
+    assert reply.model == CHAT_MODEL and 0 < reply.usage.completion_tokens <= 24
 
 
 async def test_chat_stream_matches_the_whole_answer(client):
@@ -137,30 +140,35 @@ async def test_streamed_tool_call_reassembles(client):
 
 
 async def test_json_schema_output_validates(client):
-    schema = {
+    schema = {  # bounded, so the grammar's longest output fits in max_tokens and always finishes
         "type": "object",
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer", "maximum": 150}},
         "required": ["name", "age"],
         "additionalProperties": False,
     }
     reply = await client.chat.completions.create(
         model=CHAT_MODEL,
         temperature=0,
-        max_tokens=64,
+        max_tokens=96,
         response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": schema}},
         messages=[{"role": "user", "content": "Invent a person with a name and an age."}],
     )
+    assert reply.choices[0].finish_reason == "stop"
     person = json.loads(reply.choices[0].message.content)
     assert set(person) == {"name", "age"} and isinstance(person["age"], int)
 
 
 async def test_legacy_completion_and_stream(client):
+    no_end = {"2": -100}  # SmolLM2's end-of-text token: the text runs to max_tokens
     done = await client.completions.create(
-        model=CHAT_MODEL, prompt="The capital of France is", max_tokens=8, temperature=0
+        model=CHAT_MODEL, prompt="The capital of France is", max_tokens=8, temperature=0, logit_bias=no_end
     )
-    assert done.choices[0].text
-    stream = await client.completions.create(model=CHAT_MODEL, prompt="One, two,", max_tokens=8, stream=True)
-    assert "".join([c.choices[0].text async for c in stream if c.choices])
+    assert done.choices[0].text and done.choices[0].finish_reason == "length"
+    assert done.usage.completion_tokens == 8
+    stream = await client.completions.create(model=CHAT_MODEL, prompt="One, two,", max_tokens=8, stream=True,
+                                             logit_bias=no_end)
+    chunks = [chunk async for chunk in stream if chunk.choices]
+    assert "".join(chunk.choices[0].text for chunk in chunks) and chunks[-1].choices[0].finish_reason == "length"
 
 
 async def test_embeddings_float_and_base64_agree(client):

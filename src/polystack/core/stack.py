@@ -61,6 +61,9 @@ class Stack:
                         ) from exc
                     self.providers[provider.provider_id] = instance
                 await self._serve(api)
+            for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
+                if hasattr(instance.impl, "warm_up"):
+                    await instance.impl.warm_up()
         except PolystackError as exc:  # e.g. a storage backend that cannot be reached
             await self.stop()
             raise StackError(exc.message) from None

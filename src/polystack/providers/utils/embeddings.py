@@ -227,6 +227,11 @@ class EmbeddingsAdapter:
                                    prompt_tokens=sum(encoded.token_counts), dimensions=dimensions,
                                    encoding_format=request.encoding_format)
 
+    async def warm_up(self) -> None:
+        """Embed one short text before the server reports ready: the runtime's first run (allocations,
+        thread pool, tokenizer) costs more than any later one, and no user's request should pay it."""
+        await self._encode_all(self.encoder.encode_texts, ["warm up"])
+
     async def list_models(self) -> list[ProviderModel] | None:
         metadata = {"embedding_dimension": self.encoder.dimension, "context_length": self.encoder.max_tokens}
         return [ProviderModel(provider_resource_id=self.model, model_type=ModelType.embedding,

@@ -226,3 +226,9 @@ async def test_after_shutdown_requests_are_refused_and_health_says_so() -> None:
     assert (await adapter.health()).status == "Error"
     with pytest.raises(ServiceUnavailableError):
         await adapter.embeddings(request("hi"))
+
+
+async def test_warm_up_runs_the_encoder_once_on_its_worker_thread() -> None:
+    encoder = FakeEncoder()
+    await make_adapter(encoder).warm_up()
+    assert len(encoder.batches) == 1 and encoder.threads[0].startswith("fake-embeddings")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from polystack.core.config import DISTRIBUTIONS_DIR, load_run_config
 from polystack.providers.inline.inference.llama_cpp import model_files
 from polystack.providers.inline.inference.llama_cpp.config import (
     CACHE_DIR_ENV,
@@ -23,6 +24,25 @@ def test_the_default_config_serves_smollm2_and_the_switch_selects_qwen() -> None
     qwen = LlamaCppConfig(model_source="qwen2.5-coder-1.5b").served_models()
     assert [(m.served_name, m.source) for m in qwen] == [("Qwen2.5-Coder-1.5B-Instruct", "qwen2.5-coder-1.5b")]
     assert LlamaCppModelConfig(path=Path("/models/tiny.gguf")).served_name == "tiny"
+
+
+def test_the_providers_thread_count_applies_to_models_that_set_none() -> None:
+    config = LlamaCppConfig(n_threads=1, models=[LlamaCppModelConfig(), LlamaCppModelConfig(name="b", n_threads=3)])
+    assert [model.n_threads for model in config.served_models()] == [1, 3]
+    assert [model.n_threads for model in LlamaCppConfig(n_threads=2).served_models()] == [2]
+    assert LlamaCppConfig().served_models()[0].n_threads is None  # every usable core
+
+
+def test_the_starter_config_reads_threads_and_the_output_limit_from_the_environment() -> None:
+    def llama_config(env: dict[str, str]) -> LlamaCppConfig:
+        run = load_run_config(DISTRIBUTIONS_DIR / "starter" / "config.yaml", env=env)
+        entry = next(p for p in run.providers["inference"] if p.provider_type == "inline::llama-cpp")
+        return LlamaCppConfig.model_validate(entry.config)
+
+    default = llama_config({})
+    assert default.n_threads is None and default.default_max_tokens == 256
+    tuned = llama_config({"POLYSTACK_LLAMA_CPP_THREADS": "1", "POLYSTACK_LLAMA_CPP_MAX_TOKENS": "64"})
+    assert tuned.n_threads == 1 and tuned.default_max_tokens == 64
 
 
 def test_bad_configs_are_refused() -> None:

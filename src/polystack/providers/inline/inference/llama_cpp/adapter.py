@@ -87,7 +87,8 @@ class LlamaCppInferenceAdapter:
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         model = self._model(request.model)
-        plan = chat.plan_chat(request, model, max_choices=self.config.max_choices)
+        plan = chat.plan_chat(request, model, max_choices=self.config.max_choices,
+                              default_max_tokens=self.config.default_max_tokens)
         job: Job[chat.ChatEvent] = self._job(chat.run_chat, model.llama, plan)
         want_logprobs = bool(request.logprobs)
         if request.stream:
@@ -127,6 +128,19 @@ class LlamaCppInferenceAdapter:
     async def list_models(self) -> list[ProviderModel] | None:
         return [ProviderModel(provider_resource_id=name, model_type=ModelType.llm, metadata=dict(model.metadata))
                 for name, model in self.models.items()]
+
+    async def warm_up(self) -> None:
+        """One tiny chat per model, plain and JSON-constrained, before the server reports ready.
+
+        llama.cpp's first decode starts its threads, faults the weights in and repacks them; the first
+        prompt and grammar import Jinja and the schema converter. Without this the first request after
+        'ready' takes seconds longer than the next.
+        """
+        for name in self.models:
+            for extra in ({}, {"response_format": {"type": "json_object"}}):
+                await self.chat_completion(ChatCompletionRequest.model_validate(
+                    {"model": name, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1,
+                     "temperature": 0, **extra}))
 
     async def health(self) -> HealthStatus:
         if self._closed:

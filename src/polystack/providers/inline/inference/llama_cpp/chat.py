@@ -9,10 +9,12 @@ from typing import Any, Literal
 
 from polystack.apis.errors import UnsupportedParameterError
 from polystack.apis.inference.types import (
+    AssistantMessage,
     ChatCompletionRequest,
     JSONObjectFormat,
     JSONSchemaFormat,
     NamedToolChoice,
+    ToolMessage,
 )
 from polystack.providers.inline.inference.llama_cpp import grammars
 from polystack.providers.inline.inference.llama_cpp.generation import TokenLogprob, generate
@@ -22,6 +24,7 @@ from polystack.providers.inline.inference.llama_cpp.served_model import ServedMo
 from polystack.providers.inline.inference.llama_cpp.tool_protocol import (
     CALL_PREFIX,
     MESSAGE_PREFIX,
+    PROTOCOL_MARKERS,
     CallEvent,
     CallParser,
     tools_block,
@@ -39,7 +42,7 @@ class ChatPlan:
     sampling: SamplingParams
     n: int
     n_ctx: int
-    max_tokens: int | None
+    max_tokens: int
     text_grammar: str | None = None
     tool_grammar: str | None = None
     message_prefix: tuple[int, ...] = ()
@@ -80,7 +83,9 @@ ChatEvent = ChoiceStarted | TextPiece | CallPiece | ChoiceFinished
 # ---- planning (event loop) ------------------------------------------------------------------------
 
 
-def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices: int) -> ChatPlan:
+def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices: int,
+              default_max_tokens: int) -> ChatPlan:
+    """Check and tokenise a request; without max_tokens the reply stops at `default_max_tokens`."""
     n = request.n or 1
     if n > max_choices:
         raise UnsupportedParameterError(
@@ -89,13 +94,17 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
     tools = list(request.tools or [])
     choice = request.tool_choice or ("auto" if tools else "none")
     mode: Mode = "text" if choice == "none" or not tools else "auto" if choice == "auto" else "tools"
+    if mode == "auto" and model.answer_after_tool_results and isinstance(request.messages[-1], ToolMessage):
+        mode = "text"
     if isinstance(choice, NamedToolChoice):
         callable_tools = [tool for tool in tools if tool.function.name == choice.function.name]
     else:
         callable_tools = tools
-    turns = turns_of(request.messages, tools_text=tools_block(tools) if mode != "text" else None)
+    turns = turns_of(request.messages, tools_text=tools_block(tools) if mode != "text" else None,
+                     default_system=model.prompt_format.default_system)
     prompt = model.tokenize(model.prompt_format.render(turns))
-    model.budget(len(prompt), request.max_output_tokens, param="messages")
+    room = model.budget(len(prompt), request.max_output_tokens, param="messages")
+    max_tokens = request.max_output_tokens or min(default_max_tokens, room)
 
     text_grammar = _response_grammar(request, model)
     tool_grammar = None
@@ -105,12 +114,18 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
         grammars.check(model.llama, tool_grammar, param="tools")
     top_logprobs = (request.top_logprobs or 0) if request.logprobs else None
     sampling = sampling_from(request, n_vocab=model.n_vocab, top_logprobs=top_logprobs)
-    sampling = replace(sampling, stop=sampling.stop + model.prompt_format.stops)
+    sampling = replace(sampling, stop=sampling.stop + model.prompt_format.stops,
+                       line_stops=PROTOCOL_MARKERS if tools or _has_tool_traffic(request) else ())
     return ChatPlan(
         prompt=prompt, mode=mode, sampling=sampling, n=n, n_ctx=model.n_ctx,
-        max_tokens=request.max_output_tokens, text_grammar=text_grammar, tool_grammar=tool_grammar,
+        max_tokens=max_tokens, text_grammar=text_grammar, tool_grammar=tool_grammar,
         message_prefix=tuple(model.llama.tokenize(MESSAGE_PREFIX.encode(), add_bos=False, special=False)),
     )
+
+
+def _has_tool_traffic(request: ChatCompletionRequest) -> bool:
+    return any(isinstance(message, ToolMessage) or (isinstance(message, AssistantMessage) and message.tool_calls)
+               for message in request.messages)
 
 
 def _response_grammar(request: ChatCompletionRequest, model: ServedModel) -> str | None:
@@ -140,8 +155,7 @@ def run_chat(llama: Any, plan: ChatPlan, emit: Callable[[ChatEvent], None], stop
             kind, prompt = _reply_kind(llama, plan, stop)
         emit(ChoiceStarted(choice, kind))
         room = plan.n_ctx - len(prompt)
-        params = replace(plan.sampling.with_seed_offset(choice),
-                         max_tokens=room if plan.max_tokens is None else min(plan.max_tokens, room))
+        params = replace(plan.sampling.with_seed_offset(choice), max_tokens=min(plan.max_tokens, room))
         run = _text_choice if kind == "text" else _tools_choice
         finish, tokens = run(llama, plan, prompt, params, choice, emit, stop)
         emit(ChoiceFinished(choice, finish, tokens))
@@ -160,7 +174,7 @@ def _tools_choice(llama: Any, plan: ChatPlan, prompt: list[int], params: Samplin
                   emit: Callable[[ChatEvent], None], stop: threading.Event) -> tuple[str, int]:
     """Calls under the tool grammar; the user's stop strings and logprobs apply to text, not to calls."""
     parser = CallParser(lambda event: emit(CallPiece(choice, event)))
-    params = replace(params, grammar=plan.tool_grammar, stop=(), top_logprobs=None)
+    params = replace(params, grammar=plan.tool_grammar, stop=(), line_stops=(), top_logprobs=None)
     outcome = generate(llama, prompt, params, stop, lambda text, _: parser.feed(text))
     finish = "tool_calls" if outcome.finish_reason == "stop" and parser.calls else outcome.finish_reason
     return finish, outcome.completion_tokens

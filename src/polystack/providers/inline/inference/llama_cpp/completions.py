@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
-from polystack.apis.inference.responses import CompletionChoice, CompletionUsage
+from polystack.apis.inference.responses import CompletionChoice, CompletionLogprobs, CompletionUsage
 from polystack.apis.inference.types import Completion, CompletionRequest
 from polystack.providers.inline.inference.llama_cpp.generation import TokenLogprob, generate
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams, sampling_from
@@ -123,7 +123,7 @@ class _Offsets:
         for item in logprobs:
             piece["tokens"].append(item.token)
             piece["token_logprobs"].append(item.logprob)
-            piece["top_logprobs"].append({token: value for token, _, value in item.top})
+            piece["top_logprobs"].append(_alternatives(item))
             piece["text_offset"].append(self.offset)
             self.offset += len(item.token)
         if not logprobs:
@@ -131,6 +131,13 @@ class _Offsets:
         for key, values in piece.items():
             self.body[key].extend(values)
         return piece
+
+
+def _alternatives(item: TokenLogprob) -> dict[str, float]:
+    """The likeliest tokens and, as OpenAI always lists it, the sampled one (up to logprobs + 1 entries)."""
+    top = {token: value for token, _, value in item.top}
+    top.setdefault(item.token, item.logprob)
+    return top
 
 
 def build_completion(events: Iterable[CompletionEvent], *, model: str, prompt_tokens: int, choices: int,
@@ -163,11 +170,9 @@ async def stream_completions(events: AsyncIterator[CompletionEvent], *, model: s
     generated = 0
 
     def chunk(choice: int, text: str, finish: Any, logprobs: dict[str, list[Any]] | None) -> Completion:
-        # model_construct: OpenAI streams finish_reason null until the end, which the SDK type does not allow.
-        body = CompletionChoice.model_construct(index=choice, text=text, finish_reason=finish,
-                                                logprobs=logprobs if want_logprobs else None)
-        return Completion.model_construct(id=ident, object="text_completion", created=created, model=model,
-                                          choices=[body])
+        body = CompletionChoice(index=choice, text=text, finish_reason=finish,
+                                logprobs=CompletionLogprobs(**logprobs) if want_logprobs and logprobs else None)
+        return Completion(id=ident, object="text_completion", created=created, model=model, choices=[body])
 
     try:
         async for event in events:

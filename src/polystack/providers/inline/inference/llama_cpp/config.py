@@ -12,6 +12,7 @@ PackagedModel = Literal["smollm2", "qwen2.5-coder-1.5b", "gemma3-270m"]
 ChatFormat = Literal["chatml-function-calling", "gguf-template"]
 
 CACHE_DIR_ENV = "POLYSTACK_MODEL_CACHE_DIR"
+DEFAULT_MAX_TOKENS = 256
 
 # The name each packaged model is served under unless a model entry sets `name`.
 PACKAGED_MODEL_NAMES: dict[str, str] = {
@@ -54,6 +55,12 @@ class LlamaCppModelConfig(BaseModel):
         default=1, ge=1, le=16,
         description="Most tool calls in one reply when the request allows parallel calls. Small models "
         "tend to repeat a call until they run out of tokens, so 1 by default; raise it for Qwen.",
+    )
+    after_tool_results: Literal["answer", "choose"] = Field(
+        default="answer",
+        description="With tool_choice 'auto' and the conversation ending in tool results: 'answer' replies "
+        "with a message built from them (small models otherwise call the same tool again); 'choose' lets "
+        "the model call more tools first (multi-step agents on a capable model such as Qwen).",
     )
     extra_buffers: bool | None = Field(
         default=None,
@@ -102,6 +109,15 @@ class LlamaCppConfig(BaseModel):
         default=8, ge=1, le=128,
         description="Largest `n` accepted; choices are generated one after another on the same model.",
     )
+    default_max_tokens: int = Field(
+        default=DEFAULT_MAX_TOKENS, ge=1,
+        description="Output limit of a chat request that sets no max_tokens (finish_reason 'length' when "
+        "reached). Small models can ramble for thousands of tokens; a request may still ask for more.",
+    )
+    n_threads: int | None = Field(
+        default=None, ge=1,
+        description="CPU threads for models whose entry sets none; default: every usable core.",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> LlamaCppConfig:
@@ -113,7 +129,11 @@ class LlamaCppConfig(BaseModel):
 
     def served_models(self) -> list[LlamaCppModelConfig]:
         """The model entries to load: `models`, or one entry for `model_source`."""
-        return list(self.models) or [LlamaCppModelConfig(source=self.model_source)]
+        entries = list(self.models) or [LlamaCppModelConfig(source=self.model_source)]
+        if self.n_threads is None:
+            return entries
+        return [entry if entry.n_threads is not None else entry.model_copy(update={"n_threads": self.n_threads})
+                for entry in entries]
 
     def resolved_cache_dir(self) -> Path:
         if self.cache_dir is not None:
@@ -123,5 +143,6 @@ class LlamaCppConfig(BaseModel):
 
     @classmethod
     def sample_config(cls) -> dict[str, Any]:
-        """A run-config entry that serves SmolLM2, switchable to Qwen by an environment variable."""
-        return {"model_source": "${env.POLYSTACK_LLAMA_CPP_MODEL:=smollm2}"}
+        """A run-config entry that serves SmolLM2, switchable to Qwen and to fewer threads by environment variables."""
+        return {"model_source": "${env.POLYSTACK_LLAMA_CPP_MODEL:=smollm2}",
+                "n_threads": "${env.POLYSTACK_LLAMA_CPP_THREADS:=}"}

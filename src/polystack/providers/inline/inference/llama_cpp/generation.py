@@ -15,6 +15,10 @@ from polystack.providers.inline.inference.llama_cpp.sampling import SamplingPara
 
 FinishReason = Literal["stop", "length"]
 
+# Prompt tokens evaluated between two looks at the stop flag: llama.cpp cannot be interrupted inside
+# an evaluation, and a 3,000-token prompt takes tens of seconds on two busy cores.
+PREFILL_CHUNK = 64
+
 
 @dataclass(frozen=True)
 class TokenLogprob:
@@ -60,26 +64,39 @@ class _LogitBias:
 
 
 class _StopMatcher:
-    """Holds back text that might be the start of a stop string, so none is ever streamed."""
+    """Holds back text that might be the start of a stop string, so none is ever streamed.
 
-    def __init__(self, stops: tuple[str, ...]) -> None:
+    `line_stops` end the text only where a line starts with them (the text's start counts): the text
+    is kept after a virtual newline, never sent, so `\n<marker>` finds both.
+    """
+
+    def __init__(self, stops: tuple[str, ...], line_stops: tuple[str, ...] = ()) -> None:
         self.stops = tuple(stop for stop in stops if stop)
-        self.text = ""
-        self.sent = 0
+        self.line_stops = tuple(f"\n{stop}" for stop in line_stops if stop)
+        self.base = 1 if self.line_stops else 0
+        self.text = "\n" * self.base
+        self.sent = self.base
+
+    @property
+    def generated(self) -> str:
+        """The text kept so far (cut before a stop string once one is hit)."""
+        return self.text[self.base:]
 
     def feed(self, piece: str) -> tuple[str, bool]:
         """Add a piece; returns (text safe to send now, whether a stop string was hit)."""
         self.text += piece
-        if not self.stops:
+        every = self.stops + self.line_stops
+        if not every:
             return self._release(len(self.text)), False
-        start = max(0, self.sent - max(len(stop) for stop in self.stops))
-        hits = [index for stop in self.stops if (index := self.text.find(stop, start)) >= 0]
+        start = max(0, self.sent - max(len(stop) for stop in every))
+        hits = [index for stop in self.stops if (index := self.text.find(stop, max(start, self.base))) >= 0]
+        hits += [index for stop in self.line_stops if (index := self.text.find(stop, start)) >= 0]
         if hits:
             end = min(hits)
             out = self._release(end)
-            self.text = self.text[:end]
+            self.text = self.text[:max(end, self.base)]
             return out, True
-        held = max((_overlap(self.text, stop) for stop in self.stops), default=0)
+        held = max((_overlap(self.text, stop) for stop in every), default=0)
         return self._release(len(self.text) - held), False
 
     def flush(self) -> str:
@@ -111,10 +128,12 @@ def generate(llama: Any, prompt: list[int], params: SamplingParams, stop_flag: t
 
     if params.max_tokens <= 0 or stop_flag.is_set():
         return Outcome("length" if params.max_tokens <= 0 else "stop", 0, "", stop_flag.is_set())
+    if not prefill(llama, prompt, stop_flag):
+        return Outcome("stop", 0, "", True)
     vocab = llama._model.vocab
     recorder = _LogprobRecorder(params.top_logprobs) if params.top_logprobs is not None else None
     tokens = _token_stream(llama, prompt, params, recorder)
-    matcher = _StopMatcher(params.stop)
+    matcher = _StopMatcher(params.stop, params.line_stops)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending: list[TokenLogprob] = []
     count = 0
@@ -149,7 +168,31 @@ def generate(llama: Any, prompt: list[int], params: SamplingParams, stop_flag: t
     tail = matcher.flush()  # after a stop string the text was cut just before it: no stop text leaks
     if tail or pending:
         on_text(tail, pending)
-    return Outcome(finish, count, matcher.text, stop_flag.is_set())
+    return Outcome(finish, count, matcher.generated, stop_flag.is_set())
+
+
+def prefill(llama: Any, prompt: list[int], stop_flag: threading.Event) -> bool:
+    """Evaluate all but the prompt's last token in small chunks, looking at `stop_flag` between them.
+
+    `Llama.generate` then finds them cached and evaluates only the last token. Returns False when
+    stopped. A prefix already in the cache (the same conversation, one turn longer) is kept.
+    """
+    target = len(prompt) - 1
+    cached = 0
+    for have, want in zip(llama.input_ids[: min(llama.n_tokens, target)], prompt, strict=False):
+        if int(have) != want:
+            break
+        cached += 1
+    if cached >= target:
+        return True
+    if not llama._ctx.kv_cache_seq_rm(-1, cached, -1):  # a model whose cache cannot be cut: generate() resets
+        return not stop_flag.is_set()
+    llama.n_tokens = cached
+    for start in range(cached, target, PREFILL_CHUNK):
+        if stop_flag.is_set():
+            return False
+        llama.eval(prompt[start:min(target, start + PREFILL_CHUNK)])
+    return not stop_flag.is_set()
 
 
 def _token_stream(llama: Any, prompt: list[int], params: SamplingParams,

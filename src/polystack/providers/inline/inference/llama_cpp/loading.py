@@ -12,7 +12,11 @@ from typing import Any
 from polystack.core.errors import StackError
 from polystack.providers.inline.inference.llama_cpp.config import LlamaCppModelConfig
 from polystack.providers.inline.inference.llama_cpp.model_files import gguf_path
-from polystack.providers.inline.inference.llama_cpp.prompts import PromptFormat
+from polystack.providers.inline.inference.llama_cpp.prompts import (
+    PromptFormat,
+    template_default_system,
+    template_turn_end,
+)
 from polystack.providers.inline.inference.llama_cpp.runner import ModelRunner
 from polystack.providers.inline.inference.llama_cpp.served_model import ServedModel
 
@@ -98,9 +102,10 @@ def describe(llama: Any, path: Path, model: LlamaCppModelConfig) -> dict[str, An
 
 
 def prompt_format_of(llama: Any, model: LlamaCppModelConfig) -> PromptFormat:
-    if model.chat_format == "chatml-function-calling":
-        return PromptFormat("chatml-function-calling")
     template = llama.metadata.get("tokenizer.chat_template")
+    if model.chat_format == "chatml-function-calling":
+        return PromptFormat("chatml-function-calling",
+                            default_system=template_default_system(template) if template else "")
     if not template:
         raise StackError(f"inline::llama-cpp: model '{model.served_name}' has no chat template in its GGUF file; "
                          "use chat_format: chatml-function-calling")
@@ -109,7 +114,9 @@ def prompt_format_of(llama: Any, model: LlamaCppModelConfig) -> PromptFormat:
     def text(token: int) -> str:
         return str(vocab.token_get_text(token)) if token >= 0 else ""
 
-    return PromptFormat("gguf-template", template=template, bos=text(llama.token_bos()), eos=text(llama.token_eos()))
+    bos, eos = text(llama.token_bos()), text(llama.token_eos())
+    return PromptFormat("gguf-template", template=template, bos=bos, eos=eos,
+                        turn_end=template_turn_end(template, bos=bos, eos=eos))
 
 
 def load_served_model(model: LlamaCppModelConfig, cache_dir: Path, *, max_queued: int) -> ServedModel:
@@ -124,6 +131,7 @@ def load_served_model(model: LlamaCppModelConfig, cache_dir: Path, *, max_queued
             prompt_format=prompt_format_of(llama, model),
             metadata=describe(llama, path, model),
             max_parallel_tool_calls=model.max_parallel_tool_calls,
+            answer_after_tool_results=model.after_tool_results == "answer",
         )
     except BaseException:
         llama.close()

@@ -23,6 +23,7 @@ class SamplingParams:
     frequency_penalty: float = 0.0
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    line_stops: tuple[str, ...] = ()  # stop where a line (or the text) starts with one of these
     grammar: str | None = None
     logit_bias: dict[int, float] = field(default_factory=dict)
     top_logprobs: int | None = None  # None: no logprobs; 0: the chosen token's only

@@ -17,6 +17,7 @@ class ServedModel:
     prompt_format: PromptFormat
     metadata: dict[str, Any]
     max_parallel_tool_calls: int = 1
+    answer_after_tool_results: bool = True
 
     @property
     def llama(self) -> Any:

@@ -15,6 +15,8 @@ from polystack.apis.inference.types import Tool
 
 MESSAGE_PREFIX = "message:\n"
 CALL_PREFIX = "functions."
+# A line of a text reply starting with one of these is protocol, never the answer: the reply ends there.
+PROTOCOL_MARKERS = (CALL_PREFIX, "function.", MESSAGE_PREFIX.strip())
 
 
 def tools_block(tools: list[Tool]) -> str:
