@@ -24,6 +24,7 @@ from polystack.apis.inference.types import (
 from polystack.apis.models.types import ProviderModel
 from polystack.apis.providers.types import HealthStatus
 from polystack.core.request_context import provider_data
+from polystack.core.secrets import scrub
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.openai_compat.config import OpenAICompatConfig, OpenAICompatProviderData
 from polystack.providers.utils.sse import json_events
@@ -98,9 +99,8 @@ class OpenAICompatAdapter:
             async for data in events:
                 if "error" in data and "choices" not in data:
                     error = data["error"]
-                    raise ProviderError(
-                        self.provider_id, str(error.get("message", error)) if isinstance(error, dict) else str(error)
-                    )
+                    message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+                    raise ProviderError(self.provider_id, scrub(message))  # an upstream may echo the key
                 yield self._parse(chunk_type, data)
 
     # ---- the Inference API -----------------------------------------------------------------------
