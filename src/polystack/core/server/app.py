@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import ROUTED_APIS, Api
+from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import install_error_handlers
 from polystack.core.server.middleware import ProviderDataMiddleware
 from polystack.core.stack import Stack
@@ -53,5 +54,6 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     stack.route_table = routes
     install_error_handlers(app)
     app.add_middleware(ProviderDataMiddleware)
+    app.add_middleware(DisconnectMiddleware)
 
     return app

@@ -60,7 +60,8 @@ class NativeAPIAdapter(ABC, Generic[C]):
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
-        self.client = client or make_http_client(timeout=timeout)
+        self.client = client or make_http_client(
+            timeout=timeout, max_connections=config.max_connections, pool_timeout=config.pool_timeout_seconds)
 
     # ---- what each vendor does its own way ------------------------------------------------------
 

@@ -51,7 +51,9 @@ class OpenAICompatAdapter:
         self.api_key_field = api_key_field
         self.base_url = config.base_url.rstrip("/")
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
-        self.client = client or make_http_client(base_url=self.base_url, timeout=timeout, headers=config.extra_headers)
+        self.client = client or make_http_client(
+            base_url=self.base_url, timeout=timeout, headers=config.extra_headers,
+            max_connections=config.max_connections, pool_timeout=config.pool_timeout_seconds)
         self._urls: dict[str, httpx.URL] = {}  # parsed once: httpx parses a str URL on every request
 
     # ---- plumbing ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from polystack.apis.errors import (
     ProviderError,
     ProviderTimeoutError,
     QuotaExceededError,
+    ServiceUnavailableError,
 )
 from polystack.core.secrets import scrub
 
@@ -73,6 +74,8 @@ def transport_error(provider_id: str, url: str, exc: httpx.HTTPError) -> Polysta
 
     if isinstance(exc, RecordingError):  # its message says which recording is missing and how to make it
         return ProviderError(provider_id, scrub(str(exc)))
+    if isinstance(exc, httpx.PoolTimeout):
+        return ServiceUnavailableError(f"Provider '{provider_id}' is busy: {exc}; retry later")
     if isinstance(exc, httpx.TimeoutException) and not _refused(exc):
         return ProviderTimeoutError(provider_id, f"timed out talking to {url}")
     if isinstance(exc, httpx.ConnectError) or _refused(exc):
