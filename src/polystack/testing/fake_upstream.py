@@ -2,6 +2,7 @@
 
 Raw asyncio rather than a web framework, so a test sees exactly what happens to each connection:
 - model "slow": never answered; when the client closes that connection, the request counts as abandoned.
+- model "drop": the connection is closed unanswered, whether new or reused.
 - any other model: a chat completion at once, keeping the connection alive.
 - with `close_reused=True`, a connection that already served a request is closed as soon as the next
   request arrives on it, unanswered: a pooled connection the upstream had already closed.
@@ -65,6 +66,8 @@ class FakeUpstream:
                 if self.close_reused and served:
                     return  # closed unanswered: the client's pooled connection was stale
                 model = json.loads(body or b"{}").get("model", "")
+                if model == "drop":
+                    return
                 if model == "slow":
                     self.slow_started += 1
                     await reader.read()  # until the client closes the connection

@@ -83,13 +83,21 @@ def make_http_client(
 
 
 def _default_transport(max_connections: int) -> httpx.AsyncBaseTransport:
+    """aiohttp's pool, and a connection of its own for a request whose pooled connection was stale."""
     import aiohttp
     from httpx_aiohttp import AiohttpTransport
 
+    from polystack.providers.utils.stale_connections import RetryStale, reuse_tracing
+
     ssl_context = httpx.create_ssl_context(trust_env=True)
 
-    def session() -> aiohttp.ClientSession:  # called on first use, inside the running loop
+    def pooled() -> aiohttp.ClientSession:  # called on first use, inside the running loop
         connector = aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=30, ssl=ssl_context)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                     trace_configs=[reuse_tracing()])
+
+    def fresh() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=0, force_close=True, ssl=ssl_context)
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
-    return AiohttpTransport(client=session)
+    return RetryStale(AiohttpTransport(client=pooled), AiohttpTransport(client=fresh))
