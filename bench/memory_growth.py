@@ -70,9 +70,10 @@ def main() -> None:
     warm, last = samples[0][1], samples[-1][1]
     growth = (last - warm) / warm * 100
     print(f"growth after warm-up: {warm:.1f} -> {last:.1f} MB ({growth:+.1f}%) over {samples[-1][0]} requests")
-    save("memory_growth", {"store": args.store, "connections": args.connections, "warm_rss_mb": round(warm, 1), "final_rss_mb": round(last, 1),
-                           "growth_percent": round(growth, 1), "requests_after_warmup": samples[-1][0],
-                           "samples": [{"requests": n, "rss_mb": round(mb, 1)} for n, mb in samples]})
+    save("memory_growth", {
+        "store": args.store, "connections": args.connections, "warm_rss_mb": round(warm, 1),
+        "final_rss_mb": round(last, 1), "growth_percent": round(growth, 1), "requests_after_warmup": samples[-1][0],
+        "samples": [{"requests": n, "rss_mb": round(mb, 1)} for n, mb in samples]})
 
 
 if __name__ == "__main__":
