@@ -153,7 +153,7 @@ def scrub_error(error: E) -> E:
 
 # ---- what callers may read: secrets, file paths and database addresses out --------------------------------
 
-_PATH = re.compile(r"(?<![\w.:/-])(?:~|/(?!v1/|openai/))(?:/?[\w.@+-]+){2,}/?")
+_PATH = re.compile(r"(?<![\w.:/~-])~?(?!/v1/|/openai/)(?:/[\w.@+-]+){2,}/?")  # two segments at least
 
 
 def public_message(text: str) -> str:
@@ -175,6 +175,7 @@ def register_database_addresses(addresses: Iterable[str]) -> None:
 # ---- logs ---------------------------------------------------------------------------------------------------
 
 _installed = False
+_RECORD_FIELDS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
 def install_log_scrubbing() -> None:
@@ -206,6 +207,9 @@ def scrub_record(record: logging.LogRecord) -> None:
     clean = scrub(message)
     if clean != message:
         record.msg, record.args = clean, None
+    for name, value in record.__dict__.items():  # extra={...} fields, which formatters print too
+        if name not in _RECORD_FIELDS and isinstance(value, str):
+            record.__dict__[name] = scrub(value)
     if record.exc_info and record.exc_info[1] is not None:
         text = "".join(traceback.format_exception(*record.exc_info))
         clean_text = scrub(text)

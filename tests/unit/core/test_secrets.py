@@ -43,9 +43,10 @@ def test_public_message_hides_file_paths_and_database_addresses_but_not_routes()
     secrets.register_database_addresses(["db.internal:5432/polystack"])
     message = secrets.public_message(
         "cannot open /var/lib/polystack/stores/registry.db; db.internal:5432/polystack refused; "
-        "see GET /v1/providers or http://127.0.0.1:8321/v1/models")
-    assert "/var/lib" not in message and "db.internal" not in message
+        "see GET /v1/providers, /health or http://127.0.0.1:8321/v1/models; config ~/.polystack/run.yaml")
+    assert "/var/lib" not in message and "db.internal" not in message and ".polystack" not in message
     assert "registry.db" in message and "GET /v1/providers" in message and "http://127.0.0.1:8321/v1/models" in message
+    assert " /health " in message and "and/or" in secrets.public_message("and/or")
 
 
 def test_log_records_and_their_tracebacks_are_masked(caplog: pytest.LogCaptureFixture) -> None:
@@ -53,11 +54,13 @@ def test_log_records_and_their_tracebacks_are_masked(caplog: pytest.LogCaptureFi
     logger = logging.getLogger("polystack.test_secrets")
     with caplog.at_level(logging.INFO, logger="polystack"):
         logger.info("connecting with %s", "log-secret-3131")
+        logger.info("connecting", extra={"dsn": "postgresql://u:log-secret-3131@db/x"})
         try:
             raise RuntimeError("refused for log-secret-3131")
         except RuntimeError:
             logger.exception("failed")
     assert "log-secret-3131" not in caplog.text
+    assert all("log-secret-3131" not in str(record.__dict__) for record in caplog.records)
     assert caplog.text.count("********") >= 2 and "RuntimeError" in caplog.text
 
 
