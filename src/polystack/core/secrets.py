@@ -175,14 +175,14 @@ def register_database_addresses(addresses: Iterable[str]) -> None:
 # ---- logs ---------------------------------------------------------------------------------------------------
 
 _installed = False
-_RECORD_FIELDS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
 def install_log_scrubbing() -> None:
     """Make every log record, from any logger and library, mask known secrets (once per process).
 
     A record factory rather than a handler filter: it holds whatever handlers the app or tests install.
-    Records are only made for enabled levels, so disabled debug logging costs nothing.
+    Records are only made for enabled levels, so disabled debug logging costs nothing. Fields passed
+    with `extra=` are set after the factory runs and are not masked: never pass secrets that way.
     """
     global _installed
     if _installed:
@@ -207,9 +207,6 @@ def scrub_record(record: logging.LogRecord) -> None:
     clean = scrub(message)
     if clean != message:
         record.msg, record.args = clean, None
-    for name, value in record.__dict__.items():  # extra={...} fields, which formatters print too
-        if name not in _RECORD_FIELDS and isinstance(value, str):
-            record.__dict__[name] = scrub(value)
     if record.exc_info and record.exc_info[1] is not None:
         text = "".join(traceback.format_exception(*record.exc_info))
         clean_text = scrub(text)
