@@ -47,8 +47,10 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     elif b'"stream":true' in body.replace(b" ", b""):
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
+        stream_id = b"chatcmpl-" + uuid.uuid4().hex.encode()  # one id per stream, as real servers give
         for chunk in CHUNKS:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": chunk.replace(b"chatcmpl-instant", stream_id),
+                        "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     else:  # a fresh id each time, as real servers give (stored completions are keyed by it)
         await _send(send, COMPLETION.replace(b"chatcmpl-instant", b"chatcmpl-" + uuid.uuid4().hex.encode()),

@@ -8,6 +8,7 @@ from polystack import __version__
 from polystack.apis.errors import NotFoundError
 from polystack.apis.inspect.types import Health, RouteInfo, Version
 from polystack.apis.providers.types import HealthStatus, ProviderInfo
+from polystack.core import secrets
 from polystack.core.config import redact
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 class ProvidersImpl:
     def __init__(self, stack: Stack) -> None:
         self._stack = stack
+        for instance in stack.providers.values():  # validated configs: defaults and aliases resolved
+            secrets.register(instance.config)
 
     async def _info(self, instance: ProviderInstance) -> ProviderInfo:
         health = HealthStatus(status="Not Implemented")
@@ -27,6 +30,8 @@ class ProvidersImpl:
                 health = await check()
             except Exception as exc:  # noqa: BLE001
                 health = HealthStatus(status="Error", message=str(exc))
+        if health.message:  # health messages quote upstream errors, which may echo a key
+            health = health.model_copy(update={"message": secrets.public_message(health.message)})
         return ProviderInfo(
             api=instance.api.value,
             provider_id=instance.provider_id,

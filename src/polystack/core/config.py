@@ -275,23 +275,38 @@ def with_defaults(config: RunConfig) -> dict[str, Any]:
 
 
 def redact(value: Any) -> Any:
-    """A JSON-able copy of a config with secrets masked (SecretStr and secret-looking keys)."""
+    """A JSON-able copy of a config with every secret masked.
+
+    Masked: SecretStr values, values under secret-named keys (api_key, password, secret_access_key, ...),
+    header values (extra_headers), passwords inside URLs, and those values wherever else they appear.
+    """
+    from polystack.core import secrets
+
+    known = sorted(set(secrets.collect(value)), key=len, reverse=True)
+    return _redact(value, known, secret=False)
+
+
+def _redact(value: Any, known: list[str], *, secret: bool) -> Any:
+    from polystack.core import secrets
+
     if isinstance(value, BaseModel):
-        return redact(value.model_dump(mode="python"))
+        return _redact(value.model_dump(mode="python"), known, secret=secret)
     if isinstance(value, SecretStr):
-        return "********" if value.get_secret_value() else ""
+        return secrets.MASK if value.get_secret_value() else ""
     if isinstance(value, dict):
-        return {k: ("********" if _secret_key(str(k)) and v not in (None, "") else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
+        return {k: _redact(v, known, secret=secret or secrets.is_secret_name(str(k)) or secrets.is_headers_name(str(k)))
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, known, secret=secret) for v in value]
     if isinstance(value, Path):
-        return str(value)
+        value = str(value)
+    if isinstance(value, str):
+        if secret and value:
+            return secrets.MASK
+        for item in known:
+            value = value.replace(item, secrets.MASK)
+        return secrets.scrub(value)
     return value
-
-
-def _secret_key(key: str) -> bool:
-    lowered = key.lower()
-    return lowered.endswith(("api_key", "password", "secret", "_token", "credentials")) or lowered in ("token", "key")
 
 
 StoreKind = Literal["kv", "sql"]

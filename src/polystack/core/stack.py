@@ -8,6 +8,7 @@ from typing import Any
 
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import PolystackError
+from polystack.core import secrets
 from polystack.core.builtin import InspectImpl, ProvidersImpl
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
@@ -32,6 +33,7 @@ class Stack:
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
+        secrets.register(config)  # before anything starts: startup logs and errors are masked too
         self.storage = Storage(config.storage)
         self.registry: ResourceRegistry | None = None
         self.inference_store: InferenceStore | None = None

@@ -14,6 +14,7 @@ from polystack.apis.datatypes import ROUTED_APIS, Api
 from polystack.core.config import RunConfig
 from polystack.core.server.access_log import AccessLogMiddleware
 from polystack.core.server.body_limits import BodyLimitMiddleware
+from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
 from polystack.core.server.middleware import ProviderDataMiddleware
@@ -65,6 +66,7 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     limits = stack.config.server.limits
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
     app.add_middleware(ProviderDataMiddleware)
+    app.add_middleware(DisconnectMiddleware)  # cancels the handler when the client leaves before the response
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(AccessLogMiddleware)  # outermost: it sees every status, even the middleware's

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import PolystackError, error_body_for_status
 from polystack.core.config import location
+from polystack.core.secrets import public_message
 
 logger = logging.getLogger("polystack.server")
 
@@ -72,7 +73,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def polystack_error(_: Request, exc: PolystackError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.warning("%s: %s", type(exc).__name__, exc.message)
-        return JSONResponse(exc.to_body(), status_code=exc.status_code)
+        body = exc.to_body()
+        body["error"]["message"] = public_message(exc.message)  # no secret, file path or database address
+        return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=60.0)
+DEFAULT_MAX_CONNECTIONS = 512  # per provider
+DEFAULT_POOL_TIMEOUT = 30.0  # seconds a request may wait for one of them before a 503
 
 
 class _NoCookies(httpx.Cookies):
@@ -62,28 +64,40 @@ class ProviderHTTPClient(httpx.AsyncClient):
 
 def make_http_client(
     *, base_url: str = "", headers: dict[str, str] | None = None, timeout: httpx.Timeout | float | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: httpx.AsyncBaseTransport | None = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
 ) -> httpx.AsyncClient:
-    """An AsyncClient whose transport records or replays traffic when POLYSTACK_TEST_INFERENCE_MODE is set."""
+    """An AsyncClient with its own bounded pool (`max_connections`; a request waiting longer than
+    `pool_timeout` for one fails with httpx.PoolTimeout), whose transport records or replays traffic
+    when POLYSTACK_TEST_INFERENCE_MODE is set."""
+    from polystack.providers.utils.connection_limit import LimitedTransport
     from polystack.testing.recorder import wrap_transport
 
-    inner = transport or _default_transport()
+    inner = transport or _default_transport(max_connections)
     return ProviderHTTPClient(
         base_url=base_url,
         headers=headers,
         timeout=timeout or DEFAULT_TIMEOUT,
-        transport=wrap_transport(inner),
+        transport=LimitedTransport(wrap_transport(inner), limit=max_connections, pool_timeout=pool_timeout),
     )
 
 
-def _default_transport() -> httpx.AsyncBaseTransport:
+def _default_transport(max_connections: int) -> httpx.AsyncBaseTransport:
+    """aiohttp's pool, and a connection of its own for a request whose pooled connection was stale."""
     import aiohttp
     from httpx_aiohttp import AiohttpTransport
 
+    from polystack.providers.utils.stale_connections import RetryStale, reuse_tracing
+
     ssl_context = httpx.create_ssl_context(trust_env=True)
 
-    def session() -> aiohttp.ClientSession:  # called on first use, inside the running loop
-        connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=30, ssl=ssl_context)
+    def pooled() -> aiohttp.ClientSession:  # called on first use, inside the running loop
+        connector = aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=30, ssl=ssl_context)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                     trace_configs=[reuse_tracing()])
+
+    def fresh() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=0, force_close=True, ssl=ssl_context)
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
-    return AiohttpTransport(client=session)
+    return RetryStale(AiohttpTransport(client=pooled), AiohttpTransport(client=fresh))

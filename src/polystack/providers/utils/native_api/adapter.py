@@ -18,6 +18,7 @@ from polystack.apis.errors import NotImplementedByProviderError, PolystackError,
 from polystack.apis.inference.types import ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest
 from polystack.apis.models.types import ProviderModel
 from polystack.apis.providers.types import HealthStatus
+from polystack.core.secrets import scrub_error
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.native_api.config import NativeAPIConfig, NativeProviderData
 from polystack.providers.utils.openai_compat.errors import status_error
@@ -59,7 +60,8 @@ class NativeAPIAdapter(ABC, Generic[C]):
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
-        self.client = client or make_http_client(timeout=timeout)
+        self.client = client or make_http_client(
+            timeout=timeout, max_connections=config.max_connections, pool_timeout=config.pool_timeout_seconds)
 
     # ---- what each vendor does its own way ------------------------------------------------------
 
@@ -114,7 +116,11 @@ class NativeAPIAdapter(ABC, Generic[C]):
         """The translated chunks of a streamed response, then the usage chunk if the caller asked for it."""
         async with aclosing(json_events(response, self.provider_id, self.base_url)) as events:
             async for event in events:  # closed on leaving, even when the caller stops early
-                for chunk in translator.feed(event):
+                try:
+                    chunks = translator.feed(event)
+                except PolystackError as exc:  # a vendor's error event may echo the key
+                    raise scrub_error(exc) from None
+                for chunk in chunks:
                     yield chunk
                 if self.ends_stream(event):
                     break

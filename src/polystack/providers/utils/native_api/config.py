@@ -14,6 +14,9 @@ class NativeAPIConfig(BaseModel):
     base_url: str
     timeout_seconds: float = Field(default=600, gt=0, description="Read timeout for one request.")
     connect_timeout_seconds: float = Field(default=10, gt=0)
+    max_connections: int = Field(default=512, ge=1, description="Concurrent requests to this provider at most.")
+    pool_timeout_seconds: float = Field(
+        default=30, gt=0, description="How long a request waits for a free connection before a 503.")
     refresh_models: bool = Field(default=True, description="List the key's models at startup and periodically.")
 
 

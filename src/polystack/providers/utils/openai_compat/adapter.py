@@ -24,6 +24,7 @@ from polystack.apis.inference.types import (
 from polystack.apis.models.types import ProviderModel
 from polystack.apis.providers.types import HealthStatus
 from polystack.core.request_context import provider_data
+from polystack.core.secrets import scrub
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.openai_compat.config import OpenAICompatConfig, OpenAICompatProviderData
 from polystack.providers.utils.sse import json_events
@@ -50,7 +51,9 @@ class OpenAICompatAdapter:
         self.api_key_field = api_key_field
         self.base_url = config.base_url.rstrip("/")
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
-        self.client = client or make_http_client(base_url=self.base_url, timeout=timeout, headers=config.extra_headers)
+        self.client = client or make_http_client(
+            base_url=self.base_url, timeout=timeout, headers=config.extra_headers,
+            max_connections=config.max_connections, pool_timeout=config.pool_timeout_seconds)
         self._urls: dict[str, httpx.URL] = {}  # parsed once: httpx parses a str URL on every request
 
     # ---- plumbing ------------------------------------------------------------------------------
@@ -98,9 +101,8 @@ class OpenAICompatAdapter:
             async for data in events:
                 if "error" in data and "choices" not in data:
                     error = data["error"]
-                    raise ProviderError(
-                        self.provider_id, str(error.get("message", error)) if isinstance(error, dict) else str(error)
-                    )
+                    message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+                    raise ProviderError(self.provider_id, scrub(message))  # an upstream may echo the key
                 yield self._parse(chunk_type, data)
 
     # ---- the Inference API -----------------------------------------------------------------------

@@ -12,6 +12,9 @@ class OpenAICompatConfig(BaseModel):
     api_key: SecretStr | None = Field(default=None, description="Sent as a bearer token; never logged.")
     timeout_seconds: float = Field(default=600, gt=0, description="Read timeout for one request.")
     connect_timeout_seconds: float = Field(default=10, gt=0)
+    max_connections: int = Field(default=512, ge=1, description="Concurrent requests to this provider at most.")
+    pool_timeout_seconds: float = Field(
+        default=30, gt=0, description="How long a request waits for a free connection before a 503.")
     refresh_models: bool = Field(default=True, description="List the server's models at startup and periodically.")
     extra_headers: dict[str, str] = Field(default_factory=dict)
 

@@ -14,14 +14,21 @@ from polystack.apis.errors import (
     ProviderError,
     ProviderTimeoutError,
     QuotaExceededError,
+    ServiceUnavailableError,
 )
+from polystack.core.secrets import scrub
 
 
 def upstream_message(content: bytes) -> str:
     """The `error.message` of an OpenAI-style error body, or a short excerpt of the body.
 
-    Servers sometimes put their own stack trace in the message: it is cut off, never passed on.
+    Servers sometimes put their own stack trace in the message: it is cut off, never passed on; and
+    they may echo the request's key: every known secret is masked.
     """
+    return scrub(_message(content))
+
+
+def _message(content: bytes) -> str:
     try:
         body: Any = orjson.loads(content)
     except ValueError:
@@ -63,8 +70,12 @@ def status_error(provider_id: str, status: int, content: bytes) -> PolystackErro
 def transport_error(provider_id: str, url: str, exc: httpx.HTTPError) -> PolystackError:
     from polystack.testing.errors import RecordingError
 
+    url = scrub(url)  # a base URL may carry a password
+
     if isinstance(exc, RecordingError):  # its message says which recording is missing and how to make it
-        return ProviderError(provider_id, str(exc))
+        return ProviderError(provider_id, scrub(str(exc)))
+    if isinstance(exc, httpx.PoolTimeout):
+        return ServiceUnavailableError(f"Provider '{provider_id}' is busy: {exc}; retry later")
     if isinstance(exc, httpx.TimeoutException) and not _refused(exc):
         return ProviderTimeoutError(provider_id, f"timed out talking to {url}")
     if isinstance(exc, httpx.ConnectError) or _refused(exc):
