@@ -23,7 +23,7 @@ E = TypeVar("E", bound=BaseException)
 MASK = "********"
 MIN_LENGTH = 4  # shorter values would mask ordinary words; no real key or password is that short
 
-_SECRET_WORDS = {"password", "passwd", "secret", "token", "credential", "credentials", "apikey", "auth"}
+_SECRET_WORDS = {"password", "passwd", "secret", "token", "credential", "credentials", "apikey"}
 _URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\"]*:)([^/\s@'\"]+)@")
 _WORD = re.compile(r"[^a-z0-9]+")
 
@@ -67,8 +67,15 @@ def _collect_model(model: BaseModel) -> Iterator[str]:
 
 
 def _values(text: str) -> Iterator[str]:
-    """A secret and, for 'Bearer xyz'-style values, the credential alone (upstreams echo either)."""
+    """A secret and, for 'Bearer xyz'-style values, the credential alone (upstreams echo either).
+
+    In a URL kept as a secret (redis://:pw@host) only its password is: its address stays readable in logs.
+    """
     text = text.strip()
+    if "://" in text:
+        for match in _URL_PASSWORD.finditer(text):
+            yield from _values(match.group(2))
+        return
     if len(text) >= MIN_LENGTH:
         yield text
         last = text.split()[-1] if " " in text else ""

@@ -24,6 +24,12 @@ def test_secrets_are_found_by_value_whatever_their_key_is_called() -> None:
     assert "docs" not in found
 
 
+def test_a_url_kept_as_a_secret_hides_only_its_password() -> None:
+    found = set(secrets.collect({"url": SecretStr("redis://:cache-pw-31@cache:6379/0"),
+                                 "plain": SecretStr("redis://cache:6379/0")}))
+    assert found == {"cache-pw-31"}
+
+
 def test_scrub_masks_registered_secrets_and_any_password_in_a_url() -> None:
     secrets.register({"api_key": "sk-registered-4242"})
     text = secrets.scrub("bad key sk-registered-4242 for redis://:hunter22@cache:6379/0")

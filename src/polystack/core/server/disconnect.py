@@ -32,7 +32,7 @@ class DisconnectMiddleware:
         try:
             await self.app(scope, call.receive, call.send)
         except asyncio.CancelledError:
-            if not call.cancelled:
+            if not call.cancelled or call.task is None:
                 raise
             call.task.uncancel()  # our own cancellation, not the server's: nothing is left to answer
         finally:
