@@ -33,7 +33,10 @@ class StreamEvent:
     def payload(self) -> dict[str, Any]:
         """The JSON object sent as `data`: type first, the data's fields, sequence_number last."""
         data = self.data.model_dump(mode="json") if isinstance(self.data, BaseModel) else self.data
-        return {**data, "type": self.name, "sequence_number": self.sequence_number}
+        payload = {"type": self.name, **data}
+        payload["type"] = self.name  # the event's name wins over a stray "type" in its data
+        payload["sequence_number"] = self.sequence_number
+        return payload
 
     def to_sse(self) -> bytes:
         return b"event: " + self.name.encode() + b"\ndata: " + orjson.dumps(self.payload(), default=_model) + b"\n\n"

@@ -35,7 +35,7 @@ async def test_a_late_error_in_data_lines_is_an_error_body_and_no_done():
 
 async def test_stream_events_are_named_and_numbered_in_the_order_sent():
     sent = await body(chunks(StreamEvent("response.created", {"id": "r"}), StreamEvent("response.completed")))
-    assert sent == (b'event: response.created\ndata: {"id":"r","type":"response.created","sequence_number":0}\n\n'
+    assert sent == (b'event: response.created\ndata: {"type":"response.created","id":"r","sequence_number":0}\n\n'
                     b'event: response.completed\ndata: {"type":"response.completed","sequence_number":1}\n\n')
 
 
@@ -43,8 +43,8 @@ async def test_replayed_events_keep_their_numbers_and_live_ones_continue_after_t
     sent = await body(chunks(StreamEvent("a", {}, 7), StreamEvent("b"), error=InvalidRequestError("bad")))
     assert sent.count(b"event: ") == 3
     assert b'"sequence_number":7' in sent and b'"type":"b","sequence_number":8' in sent
-    assert sent.endswith(b'event: error\ndata: {"code":"invalid_request_error","message":"bad","param":null,'
-                         b'"type":"error","sequence_number":9}\n\n')
+    assert sent.endswith(b'event: error\ndata: {"type":"error","code":"invalid_request_error","message":"bad",'
+                         b'"param":null,"sequence_number":9}\n\n')
 
 
 async def test_an_unexpected_failure_is_a_generic_error_event_without_its_details():

@@ -56,7 +56,8 @@ class EventLog:
         self.poll_interval = poll_interval
         self._next: dict[str, int] = {}  # the next sequence number of each job this process writes
         self._locks: dict[str, asyncio.Lock] = {}
-        self._wakeups: dict[str, asyncio.Event] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}  # set (and replaced) on each append, for local followers
+        self._followers: dict[str, int] = {}
 
     async def create(self, job_id: str) -> None:
         """Open a job's stream: followers may subscribe from now on, before its first event."""
@@ -107,19 +108,26 @@ class EventLog:
         """Events after `after`, then live ones as they are appended, until the stream is finished."""
         check_job_id(job_id)
         cursor = after
-        while True:
-            woken = self._wakeups.setdefault(job_id, asyncio.Event())  # before reading: no wake-up is lost
-            state = await self._state(job_id)
-            for event in await self.read_after(job_id, cursor):
-                cursor = event.sequence_number  # type: ignore[assignment]
-                yield event
-            last = state.get("last")
-            if state.get("finished") and (last is None or cursor >= last):
-                return
-            try:
-                await asyncio.wait_for(woken.wait(), self.poll_interval)
-            except TimeoutError:
-                pass
+        self._followers[job_id] = self._followers.get(job_id, 0) + 1
+        try:
+            while True:
+                woken = self._wakeups.setdefault(job_id, asyncio.Event())  # before reading: no wake-up is lost
+                state = await self._state(job_id)
+                for event in await self.read_after(job_id, cursor):
+                    cursor = event.sequence_number  # type: ignore[assignment]
+                    yield event
+                last = state.get("last")
+                if state.get("finished") and (last is None or cursor >= last):
+                    return
+                try:
+                    await asyncio.wait_for(woken.wait(), self.poll_interval)
+                except TimeoutError:
+                    pass
+        finally:
+            self._followers[job_id] -= 1
+            if not self._followers[job_id]:  # the last local follower: forget the job's wake-up
+                del self._followers[job_id]
+                self._wakeups.pop(job_id, None)
 
     async def _state(self, job_id: str) -> dict[str, Any]:
         raw = await self._store.get(_job_key(job_id))
