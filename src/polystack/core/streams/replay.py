@@ -22,6 +22,6 @@ async def stream_from_log(log: EventLog, job_id: str, starting_after: int | None
         check_job_id(job_id)
         await log.is_finished(job_id)
     except (ValueError, UnknownStreamError):
-        raise NotFoundError(f"No stream found for {job_id!r}", param="id") from None
+        raise NotFoundError(f"No stream found for {job_id!r}") from None
     async for event in log.follow(job_id, -1 if starting_after is None else starting_after):
         yield event
