@@ -29,7 +29,7 @@ from polystack.core.streams.event_log import EventLog
 from polystack.core.streams.replay import stream_from_log
 from polystack.testing.tcp_proxy import unused_port
 
-EVENTS = 8  # ticks per job, then a final `test.done`
+EVENTS = 20  # ticks per job, then a final `test.done`
 DELAY = 0.1  # seconds between a producer's events
 
 
