@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import PolystackError, ServiceUnavailableError
+from polystack.apis.events import StreamEvent, error_event
 
 logger = logging.getLogger("polystack.server")
 
@@ -81,11 +82,49 @@ def end_open_streams() -> int:
     return len(_OPEN_STREAMS)
 
 
-def _event(body: Any) -> bytes:
-    return b"data: " + orjson.dumps(body) + b"\n\n"
-
-
 _SHUTTING_DOWN = ServiceUnavailableError("the server is shutting down; retry the request")
+_INTERNAL = PolystackError("internal error while streaming")
+
+
+class _DataLines:
+    """Chat completions' framing: `data: {chunk}` lines, an error as `data: {"error": ...}`, then `[DONE]`."""
+
+    __slots__ = ("end",)
+
+    def __init__(self, done_marker: bool) -> None:
+        self.end = b"data: [DONE]\n\n" if done_marker else b""
+
+    def frame(self, chunk: Any) -> bytes:
+        return b"data: " + dump_json(chunk) + b"\n\n"
+
+    def error(self, exc: PolystackError) -> bytes:
+        return b"data: " + orjson.dumps(exc.to_body()) + b"\n\n"
+
+
+class _NamedEvents:
+    """Named events (StreamEvent): `event:` + `data:`, every event numbered; an error is an `error` event.
+
+    An event that already has a sequence_number (replayed from an event log) keeps it; a live one gets the
+    next number, so numbers stay consecutive whichever the source.
+    """
+
+    __slots__ = ("next_number",)
+    end = b""
+
+    def __init__(self) -> None:
+        self.next_number = 0
+
+    def frame(self, event: StreamEvent) -> bytes:
+        if event.sequence_number is None:
+            event = event.numbered(self.next_number)
+        self.next_number = event.sequence_number + 1  # type: ignore[operator]
+        return event.to_sse()
+
+    def error(self, exc: PolystackError) -> bytes:
+        return self.frame(error_event(exc))
+
+
+_Framing = _DataLines | _NamedEvents
 
 
 async def _next_chunk(stream: _OpenStream, rest: AsyncIterator[Any]) -> Any:
@@ -106,37 +145,43 @@ async def _next_chunk(stream: _OpenStream, rest: AsyncIterator[Any]) -> Any:
         stream.pulling = False
 
 
-async def _sse_events(first: Any, rest: AsyncIterator[Any], done_marker: bool) -> AsyncIterator[bytes]:
-    """`first` (already pulled, see respond) then the rest, as SSE events; an error ends it with an error event."""
+async def _sse_events(first: Any, rest: AsyncIterator[Any], framing: _Framing) -> AsyncIterator[bytes]:
+    """`first` (already pulled, see respond) then the rest, as SSE events; an error ends it with an error event.
+
+    The one SSE writer: `framing` decides only how a chunk, an error and the end look on the wire.
+    """
     stream = _OpenStream(asyncio.current_task())
     _OPEN_STREAMS.add(stream)
     try:
         if first is not _NOTHING:
-            yield b"data: " + dump_json(first) + b"\n\n"
+            yield framing.frame(first)
             while (chunk := await _next_chunk(stream, rest)) is not _NOTHING:
                 if chunk is _ENDING:
-                    yield _event(_SHUTTING_DOWN.to_body())
+                    yield framing.error(_SHUTTING_DOWN)
                     return
-                yield b"data: " + dump_json(chunk) + b"\n\n"
+                yield framing.frame(chunk)
     except PolystackError as exc:
-        yield _event(exc.to_body())
+        yield framing.error(exc)
         return
     except Exception:  # noqa: BLE001 - a stream must end with an error event, never a broken socket
         logger.exception("stream failed")
-        yield _event({"error": {"message": "internal error while streaming", "type": "server_error",
-                                "param": None, "code": None}})
+        yield framing.error(_INTERNAL)
         return
     finally:
         _OPEN_STREAMS.discard(stream)
         aclose = getattr(rest, "aclose", None)
         if aclose is not None:
             await aclose()
-    if done_marker:
-        yield b"data: [DONE]\n\n"
+    if framing.end:
+        yield framing.end
 
 
 async def respond(result: Any, *, done_marker: bool = True) -> Response:
-    """Turn an API result into a response: SSE for async iterators, JSON otherwise."""
+    """Turn an API result into a response: SSE for async iterators, JSON otherwise.
+
+    A stream of StreamEvents is written as named events (OpenAI Responses' shape); any other stream as
+    `data:` lines ending with `data: [DONE]` unless `done_marker` is False (chat and text completions).
+    """
     if hasattr(result, "__aiter__"):
         # The first chunk is pulled before answering, so an early error is a plain 4xx/5xx, not a stream.
         rest = result.__aiter__()
@@ -144,8 +189,9 @@ async def respond(result: Any, *, done_marker: bool = True) -> Response:
             first = await rest.__anext__()
         except StopAsyncIteration:
             first = _NOTHING
+        framing: _Framing = _NamedEvents() if isinstance(first, StreamEvent) else _DataLines(done_marker)
         return StreamingResponse(
-            _sse_events(first, rest, done_marker),
+            _sse_events(first, rest, framing),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any
 
@@ -14,6 +15,7 @@ import httpx
 import orjson
 
 from polystack.core.asgi_transport import StreamingASGITransport
+from polystack.core.asgi_websocket import ASGIWebSocket, connect_websocket
 from polystack.core.config import RunConfig, load_run_config, resolve_config_path
 from polystack.core.server.app import create_app
 from polystack.core.stack import Stack
@@ -30,7 +32,17 @@ class LibraryStack:
         headers = {"X-LlamaStack-Provider-Data": orjson.dumps(dict(provider_data)).decode()} if provider_data else {}
         self.http = httpx.AsyncClient(transport=StreamingASGITransport(self.app), base_url=BASE_URL,
                                       headers=headers, timeout=None)
+        self._headers = headers
         self._openai: Any = None
+
+    def websocket(self, path: str, *, headers: Mapping[str, str] | None = None,
+                  subprotocols: list[str] | None = None) -> AbstractAsyncContextManager[ASGIWebSocket]:
+        """A WebSocket to this stack's app, in-process: `async with stack.websocket("/v1/...") as ws:`.
+
+        Same shape as the `websockets` client over the network (send, recv, close, `async for`).
+        """
+        return connect_websocket(self.app, path, headers={**self._headers, **(headers or {})},
+                                 subprotocols=subprotocols)
 
     @property
     def openai(self) -> Any:
