@@ -13,6 +13,7 @@ from polystack.apis.datatypes import Api
 from polystack.apis.models.types import ModelType
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
+from polystack.core.settings import not_implemented, refuse_other_values, refuse_unimplemented
 from polystack.core.storage.config import StorageConfig
 
 DISABLED = "__disabled__"
@@ -80,18 +81,28 @@ class LimitsConfig(_Strict):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(
+        default=1, description="One worker process per server; run more replicas behind a load balancer to scale "
+        "(several workers in one server are not implemented, so any other value stops the server).")
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
     auth: dict[str, Any] | None = None
-    quota: dict[str, Any] | None = None
-    cors: bool | dict[str, Any] | None = None
+    quota: Any = not_implemented("Per-user request quotas.")
+    cors: Any = not_implemented("CORS headers for browser clients.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")
+
+    _workers = refuse_other_values("workers", 1, "only 1 worker is implemented; run more replicas behind a "
+                                   "load balancer to scale")
+    _unimplemented = refuse_unimplemented("quota", "cors")
 
 
 class TelemetryConfig(_Strict):
-    enabled: bool = False
+    enabled: bool = Field(
+        default=False, description="Telemetry export is not implemented yet: only false is accepted.")
+
+    _enabled = refuse_other_values("enabled", False, "telemetry is not implemented yet; set enabled: false or "
+                                   "remove the telemetry section")
 
 
 class ModelsConfig(_Strict):
@@ -145,7 +156,9 @@ class RunConfig(_Strict):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
     logging: dict[str, str] | None = None
-    external_providers_dir: str | None = None
+    external_providers_dir: Any = not_implemented("A folder of external provider specs (use `module:` instead).")
+
+    _unimplemented = refuse_unimplemented("external_providers_dir")
 
     @model_validator(mode="after")
     def _one_store_dir(self, info: ValidationInfo) -> RunConfig:
@@ -167,6 +180,14 @@ def location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
+
+
+def problem_of(error: Any) -> str:
+    """A pydantic error as a user reads it: an unknown key says so; "Value error, " prefixes are dropped."""
+    if error["type"] == "extra_forbidden":
+        return "unknown setting: no such key here (check its spelling and its indentation)"
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ")
 
 
 def _drop_disabled_providers(raw: dict[str, Any], env: Mapping[str, str]) -> None:
@@ -215,7 +236,7 @@ def parse_run_config(raw: Any, *, file: str | None = None, env: Mapping[str, str
         return RunConfig.model_validate(expanded, context={"env": env})
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigError(first["msg"], path=location(first["loc"]), file=file) from None
+        raise ConfigError(problem_of(first), path=location(first["loc"]), file=file) from None
 
 
 def load_run_config(path: Path, env: Mapping[str, str] | None = None) -> RunConfig:
