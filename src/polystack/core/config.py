@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from polystack.apis.datatypes import Api
 from polystack.apis.models.types import ModelType
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
@@ -147,8 +155,8 @@ class RunConfig(_Strict):
     version: int = 2
     distro_name: str
     description: str = ""
-    apis: list[Api] = Field(default_factory=list)
-    providers: dict[Api, list[ProviderConfig]] = Field(default_factory=dict)
+    apis: list[str] = Field(default_factory=list, description="APIs to serve (default: those with providers).")
+    providers: dict[str, list[ProviderConfig]] = Field(default_factory=dict)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -170,7 +178,17 @@ class RunConfig(_Strict):
             self.storage.store_dir = env.get(STORE_DIR_ENV) or f"~/.polystack/distributions/{self.distro_name}"
         return self
 
-    def served_apis(self) -> list[Api]:
+    @field_validator("apis")
+    @classmethod
+    def _known_apis(cls, apis: list[str]) -> list[str]:
+        from polystack.apis.catalog import CATALOG
+
+        for api in apis:
+            if api not in CATALOG:
+                raise ValueError(f"unknown API '{api}' (known: {', '.join(sorted(CATALOG))})")
+        return apis
+
+    def served_apis(self) -> list[str]:
         return list(self.apis) if self.apis else list(self.providers)
 
 
@@ -284,7 +302,7 @@ def with_defaults(config: RunConfig) -> dict[str, Any]:
     specs = all_specs()
     shown = config.model_dump(mode="json")
     for api, entries in config.providers.items():
-        for entry, dumped in zip(entries, shown["providers"][api.value], strict=True):
+        for entry, dumped in zip(entries, shown["providers"][api], strict=True):
             spec = specs.get((api, entry.provider_type))
             if spec is None:
                 continue

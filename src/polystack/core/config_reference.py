@@ -147,11 +147,11 @@ def generate() -> str:
         parts += [f"### `type: {kind}`", table(rows(backend, "storage.backends.<name>."))]
     parts += ["## Stores (`storage.stores`)", table(rows(_stores_model(), "storage.stores."))]
     parts.append("## Provider configs (`providers.<api>[].config`)")
-    for spec in sorted(all_specs().values(), key=lambda s: (s.api.value, s.provider_type)):
+    for spec in sorted(all_specs().values(), key=lambda s: (str(s.api), s.provider_type)):
         config_class = spec.load_config_class()
         entries = list(rows(config_class, "config."))
         body = table(iter(entries)) if entries else "No settings."
-        parts += [f"### `{spec.provider_type}` ({spec.api.value})", _cell(spec.description), body]
+        parts += [f"### `{spec.provider_type}` ({str(spec.api)})", _cell(spec.description), body]
     parts.append("## Bundled distributions")
     for name in available_distributions():
         text = (DISTRIBUTIONS_DIR / name / "config.yaml").read_text().rstrip()
