@@ -10,8 +10,10 @@ needs to know about APIs reads the spec, never a hand-kept list or an `if api ==
 - the stack calls `serve`, a dotted `async def serve(context, providers) -> {api: impl}`, to build the
   API's router (or routing table) from its providers: without one, the API's single provider serves it;
 - the resolver starts the APIs in `needs` (those the router calls, when configured) before this one;
-- `serves_also` names the APIs the factory serves too (inference serves its routing table, models), and
-  `resource_type` the kind of resource its routing table registers (see core/routing/resource_table.py);
+- `serves_also` names the APIs the factory serves too (inference serves its routing table, models),
+  `resource_type` the kind of resource its routing table registers (see core/routing/resource_table.py),
+  and `registered_resources` the list of the run config's `registered_resources` its factory reads
+  (a list no served API reads stops the server: core/registered_resources.py);
 - `always` APIs (inspect, providers) are served by every stack, after the configured ones.
 
 Specs name runtime code with dotted strings (as provider specs do), so `apis/` imports nothing from
@@ -42,6 +44,7 @@ class ApiSpec:
     needs: tuple[str, ...] = ()
     serves_also: tuple[str, ...] = ()
     resource_type: str | None = None
+    registered_resources: str | None = None
     always: bool = False
 
     def router(self) -> APIRouter:
@@ -88,7 +91,7 @@ OPENAI_V1 = ("/v1/openai/v1",)
 register_api(ApiSpec(
     Api.inference, routes="polystack.apis.inference.routes", deprecated_prefixes=OPENAI_V1,
     providers="polystack.providers.registry.inference", serve="polystack.core.serving.inference.serve",
-    serves_also=(Api.models,), resource_type="model"))
+    serves_also=(Api.models,), resource_type="model", registered_resources="models"))
 register_api(ApiSpec(
     Api.vector_io, routes="polystack.apis.vector_io.routes", deprecated_prefixes=OPENAI_V1,
     providers="polystack.providers.registry.vector_io", serve="polystack.core.serving.vector_io.serve",

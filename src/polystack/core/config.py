@@ -18,9 +18,10 @@ from pydantic import (
     model_validator,
 )
 
-from polystack.apis.models.types import ModelType
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
+from polystack.core.registered_resources import ModelInput as ModelInput  # re-exported
+from polystack.core.registered_resources import RegisteredResources
 from polystack.core.settings import not_implemented, refuse_other_values, refuse_unimplemented
 from polystack.core.storage.config import StorageConfig
 
@@ -39,26 +40,6 @@ class ProviderConfig(_Strict):
     provider_type: str = Field(pattern=r"^(inline|remote)::[a-z0-9_.-]+$")
     config: dict[str, Any] = Field(default_factory=dict)
     module: str | None = Field(default=None, description="Module of an external provider package.")
-
-
-class ModelInput(_Strict):
-    model_id: str
-    provider_id: str | None = None
-    provider_model_id: str | None = None
-    model_type: ModelType | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class RegisteredResources(_Strict):
-    """Resources registered at startup; APIs added later read their own lists."""
-
-    models: list[ModelInput] = Field(default_factory=list)
-    shields: list[dict[str, Any]] = Field(default_factory=list)
-    vector_stores: list[dict[str, Any]] = Field(default_factory=list)
-    datasets: list[dict[str, Any]] = Field(default_factory=list)
-    scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
-    benchmarks: list[dict[str, Any]] = Field(default_factory=list)
-    tool_groups: list[dict[str, Any]] = Field(default_factory=list)
 
 
 MiB = 1024 * 1024

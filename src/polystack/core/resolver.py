@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from polystack.apis.catalog import CATALOG, serving_api
 from polystack.core.config import ProviderConfig, RunConfig, location
 from polystack.core.errors import ConfigError, StackError
+from polystack.core.registered_resources import check_registered_resources
 from polystack.core.storage.backends import Storage
 from polystack.providers.spec import ProviderSpec, import_dotted
 
@@ -76,6 +77,7 @@ def missing_package_message(spec: ProviderSpec, exc: ModuleNotFoundError) -> str
 
 def plan(config: RunConfig, specs: dict[tuple[str, str], ProviderSpec]) -> list[PlannedProvider]:
     """Validate every provider entry and order them so each API's dependencies come first."""
+    check_registered_resources(config.registered_resources, config.served_apis())
     planned: dict[str, list[PlannedProvider]] = {}
     seen_ids: dict[str, str] = {}
     for api, entries in config.providers.items():

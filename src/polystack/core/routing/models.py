@@ -9,7 +9,7 @@ from typing import Any
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError
 from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderModel, RegisterModelRequest
-from polystack.core.config import ModelInput
+from polystack.core.registered_resources import ModelInput
 from polystack.core.registry import ResourceRegistry
 from polystack.core.request_context import current_user
 from polystack.core.routing.resource_table import ResourceTable
