@@ -98,17 +98,30 @@ class PromptInput(_Strict):
     variables: list[str] = Field(default_factory=list)
 
 
+def _later(fields: str) -> str:
+    return f"{fields}. Typed and checked, but no API reads this list yet: an entry stops the server."
+
+
 class RegisteredResources(_Strict):
     """Resources registered at startup, each list read by the API whose spec claims it."""
 
-    models: list[ModelInput] = Field(default_factory=list)
-    shields: list[ShieldInput] = Field(default_factory=list)
-    vector_stores: list[VectorStoreInput] = Field(default_factory=list)
-    datasets: list[DatasetInput] = Field(default_factory=list)
-    scoring_fns: list[ScoringFnInput] = Field(default_factory=list)
-    benchmarks: list[BenchmarkInput] = Field(default_factory=list)
-    tool_groups: list[ToolGroupInput] = Field(default_factory=list)
-    prompts: list[PromptInput] = Field(default_factory=list)
+    models: list[ModelInput] = Field(default_factory=list, description=(
+        "Models or aliases, read by the inference API: `model_id`, `provider_id`, `provider_model_id`, "
+        "`model_type`, `metadata`."))
+    shields: list[ShieldInput] = Field(default_factory=list, description=_later(
+        "`shield_id`, `provider_id`, `provider_shield_id`, `params`"))
+    vector_stores: list[VectorStoreInput] = Field(default_factory=list, description=_later(
+        "`vector_store_id`, `embedding_model`, `embedding_dimension`, `provider_id`, `provider_vector_store_id`"))
+    datasets: list[DatasetInput] = Field(default_factory=list, description=_later(
+        "`dataset_id`, `purpose`, `source` ({type: uri, uri} or {type: rows, rows}), `provider_id`, `metadata`"))
+    scoring_fns: list[ScoringFnInput] = Field(default_factory=list, description=_later(
+        "`scoring_fn_id`, `description`, `return_type`, `provider_id`, `provider_scoring_fn_id`, `params`"))
+    benchmarks: list[BenchmarkInput] = Field(default_factory=list, description=_later(
+        "`benchmark_id`, `dataset_id`, `scoring_functions`, `provider_id`, `provider_benchmark_id`, `metadata`"))
+    tool_groups: list[ToolGroupInput] = Field(default_factory=list, description=_later(
+        "`toolgroup_id`, `provider_id`, `mcp_endpoint` ({uri}), `args`"))
+    prompts: list[PromptInput] = Field(default_factory=list, description=_later(
+        "`prompt_id` (pmpt_ + 48 hex digits), `prompt`, `variables`"))
 
 
 def check_registered_resources(resources: RegisteredResources, served: list[str]) -> None:
