@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from polystack.apis.catalog import CATALOG, serving_api
-from polystack.core.config import ProviderConfig, RunConfig, location
+from polystack.core.config import ProviderConfig, RunConfig, location, problem_of
 from polystack.core.errors import ConfigError, StackError
 from polystack.core.registered_resources import check_registered_resources
 from polystack.core.storage.backends import Storage
@@ -67,7 +67,7 @@ def _validate_config(spec: ProviderSpec, raw: dict[str, Any], path: str) -> Base
         return config_class.model_validate(raw)  # type: ignore[no-any-return]
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigError(first["msg"], path=f"{path}.config.{location(first['loc'])}") from None
+        raise ConfigError(problem_of(first), path=f"{path}.config.{location(first['loc'])}") from None
 
 
 def missing_package_message(spec: ProviderSpec, exc: ModuleNotFoundError) -> str:

@@ -51,3 +51,15 @@ def test_defaults_and_explicit_default_values_are_accepted() -> None:
     config = parse_run_config({"distro_name": "x", "server": {"workers": "${env.W:=1}", "cors": None},
                                "telemetry": {"enabled": False}}, env={})
     assert config.server.workers == 1 and config.telemetry.enabled is False
+
+
+def test_polystack_run_refuses_to_start_and_names_the_setting(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from polystack.cli.main import app
+
+    file = tmp_path / "run.yaml"
+    file.write_text("distro_name: x\nserver:\n  port: 1\n  cors: true\n")  # port 1: it must never get that far
+    result = CliRunner().invoke(app, ["run", str(file)], env={"COLUMNS": "300"})
+    assert result.exit_code == 1
+    assert "server.cors" in result.output and "not implemented" in result.output
