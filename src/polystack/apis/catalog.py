@@ -18,17 +18,22 @@ needs to know about APIs reads the spec, never a hand-kept list or an `if api ==
 
 Specs name runtime code with dotted strings (as provider specs do), so `apis/` imports nothing from
 `core/` or `providers/` and listing the catalog imports no router. Adding an API = adding its package and
-calling `register_api(ApiSpec(...))` (the built-in ones are registered below).
+its spec: the built-in ones are registered below; a package of its own declares its ApiSpec under the
+`polystack.apis` entry-point group (`echo = "my_package.api:SPEC"`), or calls `register_api` in-process.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from importlib import import_module
+from importlib.metadata import entry_points
 
 from fastapi import APIRouter
 
 from polystack.apis.datatypes import Api
+
+logger = logging.getLogger("polystack.apis")
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,18 @@ register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",
                      serve="polystack.core.builtin.serve_inspect", always=True))
+
+
+def register_plugin_apis() -> None:
+    """Register the ApiSpec of every installed `polystack.apis` entry point; a broken one is logged, not fatal."""
+    for entry in entry_points(group="polystack.apis"):
+        try:
+            spec = entry.load()
+            if not isinstance(spec, ApiSpec):
+                raise TypeError(f"{entry.value} is a {type(spec).__name__}, not an ApiSpec")
+            register_api(spec)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the server
+            logger.warning("API plugin %s failed to load: %s", entry.name, exc)
+
+
+register_plugin_apis()

@@ -1,6 +1,9 @@
 """An API is its spec: a new one is served, listed and ordered with no runtime change."""
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -17,6 +20,7 @@ from polystack.core.server.app import create_app
 from polystack.core.stack import Stack
 from polystack.providers.registry import all_specs
 from polystack.testing import echo_api
+from polystack.testing.child_process import ChildProcess
 from polystack.testing.tcp_proxy import unused_port
 
 
@@ -115,3 +119,33 @@ def test_runtime_has_no_branch_on_an_api_name():
     assert offenders == []
 
 
+
+
+def test_an_installed_api_package_is_served_by_polystack_run(tmp_path):
+    """A package declaring its ApiSpec under the `polystack.apis` entry point is served by a real server."""
+    dist = tmp_path / "site" / "echo_plugin-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[polystack.apis]\necho = polystack.testing.echo_api:SPEC\n")
+    config = tmp_path / "run.yaml"
+    port = unused_port()
+    config.write_text(
+        "distro_name: echo-plugin\n"
+        "providers:\n"
+        "  echo: [{provider_id: shouter, provider_type: 'inline::echo', config: {prefix: '! '}}]\n"
+        "  inference: [{provider_id: scripted, provider_type: 'inline::scripted'}]\n"
+        f"server: {{port: {port}}}\n"
+        f"storage: {{store_dir: {tmp_path / 'store'}}}\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
+    listing = subprocess.run([sys.executable, "-m", "polystack.cli", "list-apis"], env={**env, "COLUMNS": "200"},
+                             capture_output=True, text=True, check=True).stdout
+    assert "/v1/echo" in listing
+    server = ChildProcess("echo-plugin", [sys.executable, "-m", "polystack.cli", "run", str(config)],
+                          ready_url=f"http://127.0.0.1:{port}/v1/health", log_path=tmp_path / "server.log", env=env)
+    try:
+        server.wait_ready(60)
+        reply = httpx.post(f"http://127.0.0.1:{port}/v1/echo", json={"text": "plugged in"})
+        assert reply.status_code == 200
+        assert reply.json()["text"] == "! plugged in" and reply.json()["provider_id"] == "shouter"
+    finally:
+        server.stop()
