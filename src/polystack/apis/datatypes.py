@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 
 class Api(StrEnum):
-    """Every API Polystack knows. Routers pair with a routing table (see ROUTED_APIS)."""
+    """Names of the APIs Polystack ships or reserves. What an API is, and whether it is served at all, is
+    its `ApiSpec` in apis/catalog.py; an API added by a package needs no member here (names are strings)."""
 
     inference = "inference"
     safety = "safety"
@@ -22,7 +23,6 @@ class Api(StrEnum):
     files = "files"
     batches = "batches"
     post_training = "post_training"
-    # routing tables
     models = "models"
     shields = "shields"
     vector_stores = "vector_stores"
@@ -30,25 +30,10 @@ class Api(StrEnum):
     scoring_functions = "scoring_functions"
     benchmarks = "benchmarks"
     tool_groups = "tool_groups"
-    # built in
     inspect = "inspect"
     providers = "providers"
     prompts = "prompts"
     conversations = "conversations"
-
-
-# router API -> the routing table API that holds its resources
-ROUTED_APIS: dict[Api, Api] = {
-    Api.inference: Api.models,
-    Api.safety: Api.shields,
-    Api.vector_io: Api.vector_stores,
-    Api.datasetio: Api.datasets,
-    Api.scoring: Api.scoring_functions,
-    Api.eval: Api.benchmarks,
-    Api.tool_runtime: Api.tool_groups,
-}
-
-BUILTIN_APIS: frozenset[Api] = frozenset({Api.inspect, Api.providers})
 
 
 class User(BaseModel):

@@ -19,13 +19,13 @@ from polystack.apis.events import StreamEvent, error_event
 logger = logging.getLogger("polystack.server")
 
 
-def impl_of(api: Api) -> Callable[[Request], Awaitable[Any]]:
+def impl_of(api: Api | str) -> Callable[[Request], Awaitable[Any]]:
     """A FastAPI dependency returning the object that serves `api` in the running stack."""
 
     async def dependency(request: Request) -> Any:  # async: FastAPI runs sync dependencies in a thread
         return request.app.state.impls[api]
 
-    dependency.__name__ = f"impl_of_{api.value}"
+    dependency.__name__ = f"impl_of_{api}"
     return dependency
 
 

@@ -122,9 +122,11 @@ def list_apis() -> None:
 
     table = _table("API", "Method", "Route")
     for api, entry in CATALOG.items():
+        if entry.routes is None:
+            continue
         for route in entry.router().routes:
             for method in sorted(getattr(route, "methods", ())):
-                table.add_row(api.value, method, entry.prefixes[0] + getattr(route, "path", ""))
+                table.add_row(str(api), method, entry.prefixes[0] + getattr(route, "path", ""))
     console.print(table)
 
 
@@ -134,10 +136,10 @@ def list_providers(api: Annotated[str | None, typer.Argument(help="Only this API
     from polystack.providers.registry import all_specs
 
     table = _table("API", "Provider type", "Description", "Packages")
-    for spec in sorted(all_specs().values(), key=lambda s: (s.api.value, s.provider_type)):
-        if api and spec.api.value != api:
+    for spec in sorted(all_specs().values(), key=lambda s: (str(s.api), s.provider_type)):
+        if api and str(spec.api) != api:
             continue
-        table.add_row(spec.api.value, spec.provider_type, spec.description,
+        table.add_row(str(spec.api), spec.provider_type, spec.description,
                       "\n".join(spec.pip_packages) or "-")
     if api and not table.rows:
         raise _fail(f"no providers for API '{api}'")
@@ -173,7 +175,7 @@ def list_deps(config: Annotated[str, typer.Argument(help="A distribution name or
         for entry in entries:
             spec = specs.get((api, entry.provider_type))
             if spec is None:
-                raise _fail(f"unknown provider type '{entry.provider_type}' for API '{api.value}'")
+                raise _fail(f"unknown provider type '{entry.provider_type}' for API '{api}'")
             packages.update(dict.fromkeys(spec.pip_packages))
     for backend in run_config.storage.backends.values():
         packages.update(dict.fromkeys(BACKEND_PACKAGES.get(backend.type, ())))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from polystack import __version__
+from polystack.apis.datatypes import Api
 from polystack.apis.errors import NotFoundError
 from polystack.apis.inspect.types import Health, RouteInfo, Version
 from polystack.apis.providers.types import HealthStatus, ProviderInfo
@@ -13,7 +14,16 @@ from polystack.core.config import redact
 
 if TYPE_CHECKING:
     from polystack.core.resolver import ProviderInstance
+    from polystack.core.serving import ServeContext
     from polystack.core.stack import Stack
+
+
+async def serve_providers(context: ServeContext, _: dict[str, Any]) -> dict[str, Any]:
+    return {Api.providers: ProvidersImpl(context.stack)}
+
+
+async def serve_inspect(context: ServeContext, _: dict[str, Any]) -> dict[str, Any]:
+    return {Api.inspect: InspectImpl(context.stack)}
 
 
 class ProvidersImpl:
@@ -33,7 +43,7 @@ class ProvidersImpl:
         if health.message:  # health messages quote upstream errors, which may echo a key
             health = health.model_copy(update={"message": secrets.public_message(health.message)})
         return ProviderInfo(
-            api=instance.api.value,
+            api=str(instance.api),
             provider_id=instance.provider_id,
             provider_type=instance.spec.provider_type,
             config=redact(instance.config),

@@ -7,12 +7,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from polystack.apis.datatypes import Api
-from polystack.apis.models.types import ModelType
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
+from polystack.core.registered_resources import ModelInput as ModelInput  # re-exported
+from polystack.core.registered_resources import RegisteredResources
+from polystack.core.settings import not_implemented, refuse_other_values, refuse_unimplemented
 from polystack.core.storage.config import StorageConfig
 
 DISABLED = "__disabled__"
@@ -30,26 +40,6 @@ class ProviderConfig(_Strict):
     provider_type: str = Field(pattern=r"^(inline|remote)::[a-z0-9_.-]+$")
     config: dict[str, Any] = Field(default_factory=dict)
     module: str | None = Field(default=None, description="Module of an external provider package.")
-
-
-class ModelInput(_Strict):
-    model_id: str
-    provider_id: str | None = None
-    provider_model_id: str | None = None
-    model_type: ModelType | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class RegisteredResources(_Strict):
-    """Resources registered at startup; APIs added later read their own lists."""
-
-    models: list[ModelInput] = Field(default_factory=list)
-    shields: list[dict[str, Any]] = Field(default_factory=list)
-    vector_stores: list[dict[str, Any]] = Field(default_factory=list)
-    datasets: list[dict[str, Any]] = Field(default_factory=list)
-    scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
-    benchmarks: list[dict[str, Any]] = Field(default_factory=list)
-    tool_groups: list[dict[str, Any]] = Field(default_factory=list)
 
 
 MiB = 1024 * 1024
@@ -80,18 +70,28 @@ class LimitsConfig(_Strict):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(
+        default=1, description="One worker process per server; run more replicas behind a load balancer to scale "
+        "(several workers in one server are not implemented, so any other value stops the server).")
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
     auth: dict[str, Any] | None = None
-    quota: dict[str, Any] | None = None
-    cors: bool | dict[str, Any] | None = None
+    quota: Any = not_implemented("Per-user request quotas.")
+    cors: Any = not_implemented("CORS headers for browser clients.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")
+
+    _workers = refuse_other_values("workers", 1, "only 1 worker is implemented; run more replicas behind a "
+                                   "load balancer to scale")
+    _unimplemented = refuse_unimplemented("quota", "cors")
 
 
 class TelemetryConfig(_Strict):
-    enabled: bool = False
+    enabled: bool = Field(
+        default=False, description="Telemetry export is not implemented yet: only false is accepted.")
+
+    _enabled = refuse_other_values("enabled", False, "telemetry is not implemented yet; set enabled: false or "
+                                   "remove the telemetry section")
 
 
 class ModelsConfig(_Strict):
@@ -136,8 +136,8 @@ class RunConfig(_Strict):
     version: int = 2
     distro_name: str
     description: str = ""
-    apis: list[Api] = Field(default_factory=list)
-    providers: dict[Api, list[ProviderConfig]] = Field(default_factory=dict)
+    apis: list[str] = Field(default_factory=list, description="APIs to serve (default: those with providers).")
+    providers: dict[str, list[ProviderConfig]] = Field(default_factory=dict)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -145,7 +145,9 @@ class RunConfig(_Strict):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
     logging: dict[str, str] | None = None
-    external_providers_dir: str | None = None
+    external_providers_dir: Any = not_implemented("A folder of external provider specs (use `module:` instead).")
+
+    _unimplemented = refuse_unimplemented("external_providers_dir")
 
     @model_validator(mode="after")
     def _one_store_dir(self, info: ValidationInfo) -> RunConfig:
@@ -157,7 +159,17 @@ class RunConfig(_Strict):
             self.storage.store_dir = env.get(STORE_DIR_ENV) or f"~/.polystack/distributions/{self.distro_name}"
         return self
 
-    def served_apis(self) -> list[Api]:
+    @field_validator("apis")
+    @classmethod
+    def _known_apis(cls, apis: list[str]) -> list[str]:
+        from polystack.apis.catalog import CATALOG
+
+        for api in apis:
+            if api not in CATALOG:
+                raise ValueError(f"unknown API '{api}' (known: {', '.join(sorted(CATALOG))})")
+        return apis
+
+    def served_apis(self) -> list[str]:
         return list(self.apis) if self.apis else list(self.providers)
 
 
@@ -167,6 +179,14 @@ def location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
+
+
+def problem_of(error: Any) -> str:
+    """A pydantic error as a user reads it: an unknown key says so; "Value error, " prefixes are dropped."""
+    if error["type"] == "extra_forbidden":
+        return "unknown setting: no such key here (check its spelling and its indentation)"
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ")
 
 
 def _drop_disabled_providers(raw: dict[str, Any], env: Mapping[str, str]) -> None:
@@ -215,7 +235,7 @@ def parse_run_config(raw: Any, *, file: str | None = None, env: Mapping[str, str
         return RunConfig.model_validate(expanded, context={"env": env})
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigError(first["msg"], path=location(first["loc"]), file=file) from None
+        raise ConfigError(problem_of(first), path=location(first["loc"]), file=file) from None
 
 
 def load_run_config(path: Path, env: Mapping[str, str] | None = None) -> RunConfig:
@@ -263,7 +283,7 @@ def with_defaults(config: RunConfig) -> dict[str, Any]:
     specs = all_specs()
     shown = config.model_dump(mode="json")
     for api, entries in config.providers.items():
-        for entry, dumped in zip(entries, shown["providers"][api.value], strict=True):
+        for entry, dumped in zip(entries, shown["providers"][api], strict=True):
             spec = specs.get((api, entry.provider_type))
             if spec is None:
                 continue

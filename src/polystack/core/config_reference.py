@@ -35,27 +35,20 @@ NOTES = {
     "distro_name": "The distribution's name: in logs, `polystack list` and store folders.",
     "description": "One line shown by `polystack list`.",
     "apis": "APIs to serve; empty means every API that has a provider.",
-    "providers": "Provider instances per API (`inference`, `files`, `vector_io`); see below.",
+    "providers": "Provider instances per API (`inference`, `files`, `vector_io`: the catalog's APIs); see below.",
     "storage": "Named storage backends and which one each store uses; see below.",
     "registered_resources": "Resources registered at startup.",
-    "registered_resources.models": "Models or aliases: `model_id`, `provider_id`, `provider_model_id`, "
-                                   "`model_type`, `metadata`.",
     "server": "The HTTP server.",
     "server.host": "Address to bind; `--host` overrides it.",
     "server.port": "Port to listen on; `--port`, then POLYSTACK_PORT, override it.",
-    "server.workers": "Worker processes.",
     "server.tls_certfile": "PEM certificate: serve HTTPS.",
     "server.tls_keyfile": "PEM private key of the certificate.",
     "server.tls_cafile": "CA bundle: require client certificates signed by it.",
     "server.auth": "Authentication settings.",
-    "server.quota": "Request quotas (kept in the `quotas` store).",
-    "server.cors": "true for permissive CORS, or Starlette CORSMiddleware settings.",
     "telemetry": "Telemetry export.",
-    "telemetry.enabled": "Export traces and metrics.",
     "models": "The model registry.",
     "vector_stores": "Vector store defaults and ingestion.",
     "logging": "Log levels per logger, e.g. `{server: debug, access: warning}`; POLYSTACK_LOGGING overrides.",
-    "external_providers_dir": "Folder of external provider specs.",
     "providers.<api>[].provider_id": "Its id, the prefix of its model ids; an empty value (e.g. an unset "
                                      "`${env.X:+id}`) drops the entry.",
     "providers.<api>[].provider_type": "`inline::<name>` or `remote::<name>`; `polystack list-providers` lists them.",
@@ -147,11 +140,11 @@ def generate() -> str:
         parts += [f"### `type: {kind}`", table(rows(backend, "storage.backends.<name>."))]
     parts += ["## Stores (`storage.stores`)", table(rows(_stores_model(), "storage.stores."))]
     parts.append("## Provider configs (`providers.<api>[].config`)")
-    for spec in sorted(all_specs().values(), key=lambda s: (s.api.value, s.provider_type)):
+    for spec in sorted(all_specs().values(), key=lambda s: (str(s.api), s.provider_type)):
         config_class = spec.load_config_class()
         entries = list(rows(config_class, "config."))
         body = table(iter(entries)) if entries else "No settings."
-        parts += [f"### `{spec.provider_type}` ({spec.api.value})", _cell(spec.description), body]
+        parts += [f"### `{spec.provider_type}` ({str(spec.api)})", _cell(spec.description), body]
     parts.append("## Bundled distributions")
     for name in available_distributions():
         text = (DISTRIBUTIONS_DIR / name / "config.yaml").read_text().rstrip()

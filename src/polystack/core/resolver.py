@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from polystack.apis.datatypes import ROUTED_APIS, Api
-from polystack.core.config import ProviderConfig, RunConfig, location
+from polystack.apis.catalog import CATALOG, serving_api
+from polystack.core.config import ProviderConfig, RunConfig, location, problem_of
 from polystack.core.errors import ConfigError, StackError
+from polystack.core.registered_resources import check_registered_resources
 from polystack.core.storage.backends import Storage
 from polystack.providers.spec import ProviderSpec, import_dotted
 
@@ -24,7 +25,7 @@ logger = logging.getLogger("polystack.core")
 class ProviderInstance:
     """A running provider: its spec, validated config and implementation object."""
 
-    api: Api
+    api: str
     provider_id: str
     spec: ProviderSpec
     config: BaseModel
@@ -33,14 +34,14 @@ class ProviderInstance:
 
 @dataclass
 class PlannedProvider:
-    api: Api
+    api: str
     provider_id: str
     spec: ProviderSpec
     config: BaseModel
     path: str
 
 
-def _find_spec(api: Api, entry: ProviderConfig, specs: dict[tuple[Api, str], ProviderSpec], path: str) -> ProviderSpec:
+def _find_spec(api: str, entry: ProviderConfig, specs: dict[tuple[str, str], ProviderSpec], path: str) -> ProviderSpec:
     if entry.module:
         spec = import_module(entry.module).get_provider_spec()
         if not isinstance(spec, ProviderSpec):
@@ -50,9 +51,9 @@ def _find_spec(api: Api, entry: ProviderConfig, specs: dict[tuple[Api, str], Pro
     if spec is None:
         known = [ptype for (a, ptype) in specs if a == api]
         close = difflib.get_close_matches(entry.provider_type, known, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else f" Known for {api.value}: {', '.join(sorted(known))}."
+        hint = f" Did you mean {', '.join(close)}?" if close else f" Known for {api}: {', '.join(sorted(known))}."
         raise ConfigError(
-            f"unknown provider type '{entry.provider_type}' for API '{api.value}'.{hint}", path=f"{path}.provider_type"
+            f"unknown provider type '{entry.provider_type}' for API '{api}'.{hint}", path=f"{path}.provider_type"
         )
     return spec
 
@@ -66,7 +67,7 @@ def _validate_config(spec: ProviderSpec, raw: dict[str, Any], path: str) -> Base
         return config_class.model_validate(raw)  # type: ignore[no-any-return]
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigError(first["msg"], path=f"{path}.config.{location(first['loc'])}") from None
+        raise ConfigError(problem_of(first), path=f"{path}.config.{location(first['loc'])}") from None
 
 
 def missing_package_message(spec: ProviderSpec, exc: ModuleNotFoundError) -> str:
@@ -74,17 +75,21 @@ def missing_package_message(spec: ProviderSpec, exc: ModuleNotFoundError) -> str
     return f"provider {spec.provider_type} needs the package '{exc.name}', which is not installed. Run: {install}"
 
 
-def plan(config: RunConfig, specs: dict[tuple[Api, str], ProviderSpec]) -> list[PlannedProvider]:
+def plan(config: RunConfig, specs: dict[tuple[str, str], ProviderSpec]) -> list[PlannedProvider]:
     """Validate every provider entry and order them so each API's dependencies come first."""
-    planned: dict[Api, list[PlannedProvider]] = {}
+    check_registered_resources(config.registered_resources, config.served_apis())
+    planned: dict[str, list[PlannedProvider]] = {}
     seen_ids: dict[str, str] = {}
     for api, entries in config.providers.items():
-        if api in ROUTED_APIS.values() or api in (Api.inspect, Api.providers):
+        api_spec = CATALOG.get(api)
+        if api_spec is None:
+            raise ConfigError(f"unknown API '{api}' (known: {', '.join(sorted(CATALOG))})", path=f"providers.{api}")
+        if not api_spec.takes_providers:
             raise ConfigError(
-                f"'{api.value}' is served by the stack itself and takes no providers", path=f"providers.{api.value}"
+                f"'{api}' is served by the stack itself and takes no providers", path=f"providers.{api}"
             )
         for index, entry in enumerate(entries):
-            path = f"providers.{api.value}[{index}]"
+            path = f"providers.{api}[{index}]"
             if entry.provider_id in seen_ids:
                 raise ConfigError(
                     f"provider_id '{entry.provider_id}' is already used by {seen_ids[entry.provider_id]}",
@@ -100,41 +105,38 @@ def plan(config: RunConfig, specs: dict[tuple[Api, str], ProviderSpec]) -> list[
     return [provider for api in _api_order(planned) for provider in planned[api]]
 
 
-# APIs whose router (not providers) calls other APIs: those are served first when configured
-ROUTER_DEPENDENCIES: dict[Api, tuple[Api, ...]] = {Api.vector_io: (Api.inference, Api.files)}
-
-
-def _api_order(planned: dict[Api, list[PlannedProvider]]) -> list[Api]:
-    graph: dict[Api, set[Api]] = {}
+def _api_order(planned: dict[str, list[PlannedProvider]]) -> list[str]:
+    """APIs ordered so that those a router `needs` (its spec) and those its providers depend on come first."""
+    graph: dict[str, set[str]] = {}
     for api, providers in planned.items():
-        graph[api] = {dependency for dependency in ROUTER_DEPENDENCIES.get(api, ()) if dependency in planned}
+        graph[api] = {dependency for dependency in CATALOG[api].needs if dependency in planned}
         for provider in providers:
-            for dependency in provider.spec.api_dependencies:
+            for dependency in map(serving_api, provider.spec.api_dependencies):  # models -> inference
                 if dependency not in planned:
                     raise StackError(
                         f"provider '{provider.provider_id}' ({provider.spec.provider_type}) needs the "
-                        f"'{dependency.value}' API, but no provider for it is configured ({provider.path})"
+                        f"'{dependency}' API, but no provider for it is configured ({provider.path})"
                     )
                 graph[api].add(dependency)
-            graph[api].update(d for d in provider.spec.optional_api_dependencies if d in planned)
+            graph[api].update(d for d in map(serving_api, provider.spec.optional_api_dependencies) if d in planned)
     try:
         return list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
-        cycle = " -> ".join(api.value for api in exc.args[1])
+        cycle = " -> ".join(api for api in exc.args[1])
         raise StackError(f"provider dependencies form a cycle: {cycle}") from None
 
 
-class ProviderDeps(dict[Api, Any]):
+class ProviderDeps(dict[str, Any]):
     """What a provider's factory receives: the routers of its declared APIs, and the storage backends
     (for providers that keep metadata, e.g. `await deps.storage.sql(config.metadata_store)`)."""
 
-    def __init__(self, apis: dict[Api, Any], storage: Storage | None = None) -> None:
+    def __init__(self, apis: dict[str, Any], storage: Storage | None = None) -> None:
         super().__init__(apis)
         self.storage = storage
 
 
 async def instantiate(
-    provider: PlannedProvider, deps: dict[Api, Any], storage: Storage | None = None
+    provider: PlannedProvider, deps: dict[str, Any], storage: Storage | None = None
 ) -> ProviderInstance:
     """Import the provider's module and call its factory: `await create(config, deps)`."""
     try:

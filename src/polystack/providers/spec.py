@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
-from polystack.apis.datatypes import Api
-
 
 @dataclass(frozen=True)
 class ProviderSpec:
@@ -17,15 +15,15 @@ class ProviderSpec:
     its pydantic config. `api_dependencies` are APIs whose routers it receives in `deps`.
     """
 
-    api: Api
+    api: str  # an API name of the catalog (apis/catalog.py); Api members are strings too
     provider_type: str
     module: str
     config_class: str
     description: str = ""
     pip_packages: tuple[str, ...] = ()
     extra: str | None = None
-    api_dependencies: tuple[Api, ...] = ()
-    optional_api_dependencies: tuple[Api, ...] = ()
+    api_dependencies: tuple[str, ...] = ()
+    optional_api_dependencies: tuple[str, ...] = ()
     provider_data_validator: str | None = None
     deprecated: bool = False
     sample_config: dict[str, Any] = field(default_factory=dict)

@@ -7,6 +7,13 @@ from polystack.core.config import parse_run_config
 from polystack.core.errors import ConfigError, StackError
 from polystack.core.resolver import plan
 from polystack.providers.registry import all_specs
+from polystack.testing import echo_api
+
+
+@pytest.fixture
+def echo():
+    with echo_api.registered():
+        yield "echo"
 
 
 def _config(providers):
@@ -41,23 +48,23 @@ def test_missing_dependency_names_the_provider_and_the_api():
         plan(_config({"inference": [{"provider_id": "s", "provider_type": "inline::scripted"}]}), specs)
 
 
-def test_dependency_cycle_is_reported():
+def test_dependency_cycle_is_reported(echo):
     specs = dict(all_specs())
     specs[(Api.inference, "inline::scripted")] = replace(specs[(Api.inference, "inline::scripted")],
-                                                         api_dependencies=(Api.safety,))
-    specs[(Api.safety, "inline::scripted")] = replace(specs[(Api.inference, "inline::scripted")],
-                                                      api=Api.safety, api_dependencies=(Api.inference,))
+                                                         api_dependencies=(echo,))
+    specs[(echo, "inline::scripted")] = replace(specs[(Api.inference, "inline::scripted")],
+                                                api=echo, api_dependencies=(Api.inference,))
     config = _config({"inference": [{"provider_id": "a", "provider_type": "inline::scripted"}],
-                      "safety": [{"provider_id": "b", "provider_type": "inline::scripted"}]})
+                      echo: [{"provider_id": "b", "provider_type": "inline::scripted"}]})
     with pytest.raises(StackError, match="cycle"):
         plan(config, specs)
 
 
-def test_dependencies_come_first():
+def test_dependencies_come_first(echo):
     specs = dict(all_specs())
-    specs[(Api.safety, "inline::scripted")] = replace(specs[(Api.inference, "inline::scripted")],
-                                                      api=Api.safety, api_dependencies=(Api.inference,))
-    config = _config({"safety": [{"provider_id": "b", "provider_type": "inline::scripted"}],
+    specs[(echo, "inline::scripted")] = replace(specs[(Api.inference, "inline::scripted")],
+                                                api=echo, api_dependencies=(Api.inference,))
+    config = _config({echo: [{"provider_id": "b", "provider_type": "inline::scripted"}],
                       "inference": [{"provider_id": "a", "provider_type": "inline::scripted"}]})
     assert [p.provider_id for p in plan(config, specs)] == ["a", "b"]
 

@@ -9,58 +9,47 @@ from typing import Any
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError
 from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderModel, RegisterModelRequest
-from polystack.core.config import ModelInput
+from polystack.core.registered_resources import ModelInput
 from polystack.core.registry import ResourceRegistry
 from polystack.core.request_context import current_user
+from polystack.core.routing.resource_table import ResourceTable
 
 logger = logging.getLogger("polystack.models")
 
 
-class ModelsRoutingTable:
-    """Knows which provider serves each model identifier; serves the Models API."""
+class ModelsRoutingTable(ResourceTable[Model]):
+    """Knows which provider serves each model identifier; serves the Models API.
+
+    A ResourceTable of models (registry, owner, cross-replica lookups: see resource_table.py) plus what is
+    special about models: providers list their own models (refreshed periodically), registrations may be
+    aliases of listed models, and a model can be reached by its provider's short name.
+    """
 
     def __init__(self, providers: dict[str, Any], registry: ResourceRegistry) -> None:
-        self.providers = providers  # provider_id -> inference provider impl
-        self._registry = registry
-        self._models: dict[str, Model] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        super().__init__(Model, "model", providers, registry)
+        self.providers: dict[str, Any] = providers  # provider_id -> inference provider impl
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(
+    async def start(  # type: ignore[override]
         self, configured: list[ModelInput], refresh_interval: float, registry_cache_seconds: float = 5.0
     ) -> None:
-        await self.reload_registered()
+        self.cache_seconds = registry_cache_seconds
+        await self.reload()
         await self.refresh()
         for entry in configured:
             await self.register_model(RegisterModelRequest(**entry.model_dump()), replace=True)
         if refresh_interval > 0:
-            self._tasks.append(asyncio.create_task(self._every(refresh_interval, self.refresh)))
+            self.every(refresh_interval, self.refresh)
         if registry_cache_seconds > 0:
-            self._tasks.append(asyncio.create_task(self._every(registry_cache_seconds, self.reload_registered)))
+            self.every(registry_cache_seconds, self.reload)
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-
-    @staticmethod
-    async def _every(interval: float, job: Any) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await job()
-            except Exception as exc:  # noqa: BLE001 - keep refreshing; the next round may work
-                logger.warning("background refresh failed: %s", exc)
+    def kept_in_registry(self, resource: Model) -> bool:
+        return resource.source == ModelSource.via_register_api  # listed ones come back from their provider
 
     async def reload_registered(self) -> None:
         """Take in what other replicas registered or removed in the shared registry."""
-        stored = {m.identifier: m for m in await self._registry.all(Model, "model")}
-        for identifier, model in list(self._models.items()):
-            if model.source == ModelSource.via_register_api and identifier not in stored:
-                del self._models[identifier]
-        for identifier, model in stored.items():
-            if model.source == ModelSource.via_register_api or identifier not in self._models:
-                self._models[identifier] = model
+        await self.reload()
 
     async def refresh(self) -> None:
         """Ask every provider for its models; a provider that fails keeps its previous list."""
@@ -80,7 +69,7 @@ class ModelsRoutingTable:
         fresh = {}
         for item in listed:
             identifier = f"{provider_id}/{item.provider_resource_id}"
-            existing = self._models.get(identifier)
+            existing = self._cache.get(identifier)
             if existing and existing.source == ModelSource.via_register_api:
                 continue
             fresh[identifier] = Model(
@@ -94,18 +83,16 @@ class ModelsRoutingTable:
             )
         stale = [
             m.identifier
-            for m in self._models.values()
+            for m in self._cache.values()
             if m.provider_id == provider_id
             and m.source == ModelSource.listed_from_provider
             and m.identifier not in fresh
         ]
         for identifier in stale:
-            del self._models[identifier]
-            await self._registry.delete("model", identifier)
+            await self.forget(identifier)
         for model in fresh.values():
-            if self._models.get(model.identifier) != model:
-                self._models[model.identifier] = model
-                await self._registry.put(model)
+            if self._cache.get(model.identifier) != model:
+                await self.store(model)
 
     # ---- lookups used by the router ------------------------------------------------------------
 
@@ -115,11 +102,7 @@ class ModelsRoutingTable:
         A miss is checked against the shared registry, so a model another replica registered a moment
         ago is served at once.
         """
-        model = self._models.get(model_id)
-        if model is None:
-            model = await self._registry.get(Model, "model", model_id)
-            if model is not None:
-                self._models[model_id] = model
+        model = await self.get(model_id)
         if model is None:
             provider_id, _, name = model_id.partition("/")
             if (
@@ -138,7 +121,7 @@ class ModelsRoutingTable:
     def _by_short_name(self, name: str) -> Model:
         """The one served model whose provider calls it `name`; a 404 naming the candidates otherwise."""
         candidates = sorted(
-            (m for m in self._models.values() if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
+            (m for m in self._cache.values() if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
             key=lambda m: m.identifier,
         )
         if len(candidates) == 1:
@@ -148,15 +131,15 @@ class ModelsRoutingTable:
     # ---- the Models API ------------------------------------------------------------------------
 
     async def list_models(self) -> list[Model]:
-        return sorted(self._models.values(), key=lambda m: m.identifier)
+        return await self.list()
 
     async def get_model(self, model_id: str) -> Model:
-        model = self._models.get(model_id) or await self._registry.get(Model, "model", model_id)
+        model = await self.get(model_id)
         return model if model is not None else self._by_short_name(model_id)
 
     async def register_model(self, request: RegisterModelRequest, *, replace: bool = False) -> Model:
         provider_id, provider_model_id = self._target_of(request)
-        target = self._models.get(f"{provider_id}/{provider_model_id}")
+        target = self._cache.get(f"{provider_id}/{provider_model_id}")
         model_type = request.model_type or (target.model_type if target else ModelType.llm)
         metadata = {**(target.metadata if target else {}), **request.metadata}
         if model_type == ModelType.embedding and "embedding_dimension" not in metadata:
@@ -171,7 +154,7 @@ class ModelsRoutingTable:
             created=int(time.time()),
             owner=current_user.get(),  # kept with the resource, for access policies to filter on
         )
-        existing = self._models.get(model.identifier)
+        existing = self._cache.get(model.identifier)
         if existing and not replace and existing.source == ModelSource.listed_from_provider:
             # a registration would shadow the listed entry, and then unregistering it would delete it
             raise ConflictError(
@@ -188,8 +171,7 @@ class ModelsRoutingTable:
                     param="model_id",
                 )
             model.created = existing.created
-        self._models[model.identifier] = model
-        await self._registry.put(model)
+        await self.store(model)
         return model
 
     def _target_of(self, request: RegisterModelRequest) -> tuple[str, str]:
@@ -219,14 +201,13 @@ class ModelsRoutingTable:
 
     async def unregister_model(self, model_id: str) -> None:
         """Remove by exact identifier: a short name is never enough to delete something."""
-        model = self._models.get(model_id) or await self._registry.get(Model, "model", model_id)
+        model = await self.get(model_id)
         if model is None:
             raise ModelNotFoundError(model_id)
-        if model.source == ModelSource.listed_from_provider:
+        if not self.kept_in_registry(model):
             raise InvalidRequestError(
                 f"model '{model_id}' is listed by provider '{model.provider_id}' and comes back on every "
                 "refresh; only registered models and aliases can be unregistered",
                 param="model_id",
             )
-        self._models.pop(model_id, None)
-        await self._registry.delete("model", model_id)
+        await self.forget(model_id)

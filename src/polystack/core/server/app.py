@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 
 from polystack import __version__
 from polystack.apis.catalog import CATALOG
-from polystack.apis.datatypes import ROUTED_APIS, Api
+from polystack.apis.datatypes import Api
 from polystack.core.config import RunConfig
 from polystack.core.server.access_log import AccessLogMiddleware
 from polystack.core.server.body_limits import BodyLimitMiddleware
@@ -22,12 +22,12 @@ from polystack.core.server.openapi import install_openapi
 from polystack.core.stack import Stack
 
 
-def served_apis(stack: Stack) -> list[Api]:
-    """The APIs of the config, their routing tables, and the built-in APIs."""
+def served_apis(stack: Stack) -> list[str]:
+    """The APIs of the config, those their specs serve too (routing tables), and the `always` ones."""
     apis = list(stack.config.served_apis())
-    apis += [ROUTED_APIS[api] for api in apis if api in ROUTED_APIS]
-    apis += [Api.providers, Api.inspect]
-    return [api for api in dict.fromkeys(apis) if api in CATALOG]
+    apis += [also for api in apis if api in CATALOG for also in CATALOG[api].serves_also]
+    apis += [spec.api for spec in CATALOG.values() if spec.always]
+    return [api for api in dict.fromkeys(apis) if api in CATALOG and CATALOG[api].routes is not None]
 
 
 def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
@@ -47,7 +47,7 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
                   description="OpenAI-compatible AI application server with pluggable providers.")
     app.state.impls = stack.impls
     app.state.stack = stack
-    routes: list[tuple[str, str, Api]] = []
+    routes: list[tuple[str, str, str]] = []
     served: list[tuple[str, str]] = []
     for api in served_apis(stack):
         entry = CATALOG[api]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from polystack.core.settings import not_implemented, refuse_unimplemented
 
 
 class _Backend(BaseModel):
@@ -114,12 +116,14 @@ class StoresConfig(_Backend):
 
     metadata: KVStoreReference | None = Field(default=None, description="The resource registry.")
     inference: InferenceStoreReference | None = Field(default=None, description="Stored chat completions.")
-    conversations: SQLStoreReference | None = None
-    responses: SQLStoreReference | None = None
-    files: SQLStoreReference | None = None
     vector_stores: SQLStoreReference | None = Field(default=None, description="Vector stores, their files, batches.")
-    prompts: KVStoreReference | None = None
-    quotas: KVStoreReference | None = None
+    conversations: Any = not_implemented("Conversations (the Conversations API).")
+    responses: Any = not_implemented("Stored responses (the Responses API).")
+    files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
+    prompts: Any = not_implemented("Stored prompts (the Prompts API).")
+    quotas: Any = not_implemented("Quota counters.")
+
+    _unimplemented = refuse_unimplemented("conversations", "responses", "files", "prompts", "quotas")
 
 
 class StorageConfig(_Backend):
@@ -139,7 +143,7 @@ class StorageConfig(_Backend):
     def _references_exist(self) -> StorageConfig:
         for name in StoresConfig.model_fields:
             reference = getattr(self.stores, name)
-            if reference is None:
+            if not isinstance(reference, KVStoreReference | SQLStoreReference):
                 continue
             backend = self.backends.get(reference.backend)
             if backend is None:

@@ -1,4 +1,5 @@
-"""All provider specs: the built-in registry files plus third-party ones from entry points.
+"""All provider specs: those of the catalog's APIs (each ApiSpec names its registry module), plus
+third-party ones from entry points.
 
 Third-party packages register a callable returning a list of ProviderSpec under the
 `polystack.providers` entry-point group. Listing specs imports no provider code.
@@ -11,21 +12,20 @@ from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 
-from polystack.apis.datatypes import Api
+from polystack.apis.catalog import CATALOG
 from polystack.providers.spec import ProviderSpec
 
 logger = logging.getLogger("polystack.providers")
 
-REGISTRY_MODULES: dict[Api, str] = {
-    Api.inference: "polystack.providers.registry.inference",
-    Api.files: "polystack.providers.registry.files",
-    Api.vector_io: "polystack.providers.registry.vector_io",
-}
+
+def registry_modules() -> tuple[str, ...]:
+    """The provider registry module of every API in the catalog that takes providers."""
+    return tuple(spec.providers for spec in CATALOG.values() if spec.providers is not None)
 
 
-def builtin_specs() -> list[ProviderSpec]:
+def builtin_specs(modules: tuple[str, ...] | None = None) -> list[ProviderSpec]:
     specs: list[ProviderSpec] = []
-    for module in REGISTRY_MODULES.values():
+    for module in registry_modules() if modules is None else modules:
         specs.extend(import_module(module).available_providers())
     return specs
 
@@ -41,10 +41,14 @@ def external_specs() -> list[ProviderSpec]:
 
 
 @cache
-def all_specs() -> dict[tuple[Api, str], ProviderSpec]:
-    """Every known provider spec keyed by (api, provider_type)."""
-    return {(spec.api, spec.provider_type): spec for spec in [*builtin_specs(), *external_specs()]}
+def _specs_of(modules: tuple[str, ...]) -> dict[tuple[str, str], ProviderSpec]:
+    return {(spec.api, spec.provider_type): spec for spec in [*builtin_specs(modules), *external_specs()]}
 
 
-def specs_for(api: Api) -> list[ProviderSpec]:
+def all_specs() -> dict[tuple[str, str], ProviderSpec]:
+    """Every known provider spec keyed by (api, provider_type); an API registered later is seen at once."""
+    return _specs_of(registry_modules())
+
+
+def specs_for(api: str) -> list[ProviderSpec]:
     return [spec for (spec_api, _), spec in all_specs().items() if spec_api == api]

@@ -30,7 +30,7 @@ async def test_unserialisable_metadata_is_400_at_registration_and_never_stored()
 async def test_one_unwritable_model_is_left_out_of_the_listing_not_a_500():
     async with polystack.connect(scripted_config()) as stack:
         table = stack.stack.impls["models"]
-        table._models["bad"] = Model.model_construct(
+        table._cache["bad"] = Model.model_construct(
             identifier="bad", provider_id="scripted", provider_resource_id="x", type="model", owner=None,
             metadata={"n": 2**70}, model_type=ModelType.llm, source=ModelSource.via_register_api, created=0)
         listing = await stack.http.get("/v1/models")

@@ -1,0 +1,46 @@
+"""How the stack builds the object serving each API: the context a spec's `serve` factory receives.
+
+An ApiSpec (apis/catalog.py) may name `serve`, a dotted `async def serve(context, providers) -> {api: impl}`:
+`providers` maps provider_id -> implementation for that API, and `context` gives the run config, the
+storage backends, the resource registry, the APIs already served and a hook for background work to stop.
+An API without `serve` is served by its single provider (`single_provider`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from polystack.core.errors import StackError
+
+if TYPE_CHECKING:
+    from polystack.core.config import RunConfig
+    from polystack.core.registry import ResourceRegistry
+    from polystack.core.storage.backends import Storage
+
+
+@dataclass
+class ServeContext:
+    """What a serve factory may use; it reads other APIs from `impls`, never from the stack itself."""
+
+    config: RunConfig
+    storage: Storage
+    registry: ResourceRegistry
+    impls: dict[str, Any]
+    stack: Any = None  # the Stack, for the built-in APIs that describe it (inspect, providers)
+    stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def on_stop(self, stop: Callable[[], Awaitable[None]]) -> None:
+        """Run `stop` when the stack stops, before the providers shut down (in reverse order of registration)."""
+        self.stoppers.append(stop)
+
+
+Serve = Callable[[ServeContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def single_provider(api: str, providers: dict[str, Any]) -> dict[str, Any]:
+    """The default: an API without a router is served by its one provider."""
+    if len(providers) != 1:
+        raise StackError(f"API '{api}' takes exactly one provider; {len(providers)} are configured")
+    return {api: next(iter(providers.values()))}
