@@ -31,6 +31,8 @@ from polystack.core.storage.sql.schema import (
 
 DDL_LOCK = "polystack:ddl"
 
+MAX_PAGE_ROWS = 10_000  # the most rows one page returns, whatever limit a caller asks for
+
 
 class SQLAlchemyStore:
     """Rows as dicts over tables declared with create_table; one transaction per call.
@@ -99,14 +101,17 @@ class SQLAlchemyStore:
         if query.limit is not None:
             if query.limit < 0:
                 raise InvalidRequestError("'limit' must not be negative.", param="limit")
-            stmt = stmt.limit(query.limit + 1)  # one more than asked tells whether there are more
+            # one more than asked tells whether there are more; a page never exceeds MAX_PAGE_ROWS (callers
+            # may ask for any size, as OpenAI's list routes allow, but a database takes a 64-bit LIMIT at most)
+            stmt = stmt.limit(min(query.limit, MAX_PAGE_ROWS) + 1)
         async with self._connection(table) as conn:
             if query.after is not None:
                 cursor = await self._cursor_values(conn, t, query.after, keys, query.owner)
                 stmt = stmt.where(queries.after(keys, cursor))
             rows = [dict(row) for row in (await conn.execute(stmt)).mappings()]
-        has_more = query.limit is not None and len(rows) > query.limit
-        return Page(data=rows[: query.limit] if has_more else rows, has_more=has_more)
+        limit = None if query.limit is None else min(query.limit, MAX_PAGE_ROWS)
+        has_more = limit is not None and len(rows) > limit
+        return Page(data=rows[:limit] if has_more else rows, has_more=has_more)
 
     async def fetch_one(self, table: str, where: Mapping[str, Any]) -> dict[str, Any] | None:
         t = self._table(table)

@@ -151,6 +151,14 @@ async def test_fetch_all_filters_by_columns_and_json_keys_orders_and_limits(stor
         await store.fetch_all("items", Query(where={"nope": 1}))
 
 
+async def test_a_page_size_beyond_64_bits_is_served_not_an_overflow(store: SQLStore) -> None:
+    await store.create_table(ITEMS)
+    await store.insert("items", [_item(1), _item(2)])
+    page = await store.fetch_all("items", Query(order_by=[("rank", "asc")], limit=2**70))
+    assert _ids(page.data) == ["item-01", "item-02"]
+    assert not page.has_more
+
+
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 async def test_cursor_pages_never_skip_or_repeat_rows_with_equal_timestamps(
     store: SQLStore, direction: str
