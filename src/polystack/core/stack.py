@@ -14,6 +14,7 @@ from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
 from polystack.core.registry import ResourceRegistry
 from polystack.core.resolver import ProviderInstance, instantiate, plan
+from polystack.core.routing.hooks import load_hook
 from polystack.core.routing.inference import InferenceRouter
 from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.routing.vector_io import VectorIORouter
@@ -63,6 +64,7 @@ class Stack:
                         ) from exc
                     self.providers[provider.provider_id] = instance
                 await self._serve(api)
+            await self._load_inference_hooks()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 if hasattr(instance.impl, "warm_up"):
                     await instance.impl.warm_up()
@@ -94,6 +96,16 @@ class Stack:
             self.impls[api] = next(iter(instances.values()))
         else:
             raise StackError(f"API '{api.value}' takes exactly one provider; {len(instances)} are configured")
+
+    async def _load_inference_hooks(self) -> None:
+        """The configured hooks, made once every API is served (a guard may use any of them)."""
+        router = self.impls.get(Api.inference)
+        if router is None:
+            if self.config.inference_hooks:
+                raise StackError("inference_hooks are configured but no inference provider is")
+            return
+        for hook in self.config.inference_hooks:
+            router.hooks.add(await load_hook(hook.factory, hook.config, self.impls))
 
     async def _vector_io_router(self, instances: dict[str, Any]) -> VectorIORouter:
         reference = self.config.storage.stores.vector_stores
