@@ -38,6 +38,7 @@ def mint_completion_id() -> str:
 
 
 _END: Any = object()  # a stream's end, in place of a chunk
+_WITH_USAGE = StreamOptions(include_usage=True)  # shared: providers read it, never change it
 
 
 async def _close(chunks: AsyncIterator[Any]) -> None:
@@ -86,12 +87,14 @@ class InferenceRouter:
 
     def _upstream(self, request: Any, model: Model) -> Any:
         """The request the provider gets: its own model name, and a stream always asks for usage (see _relay)."""
-        update: dict[str, Any] = {"model": model.provider_resource_id}
-        if getattr(request, "stream", False):
-            options = request.stream_options
-            if options is None or not options.include_usage:
-                update["stream_options"] = (options or StreamOptions()).model_copy(update={"include_usage": True})
-        return request.model_copy(update=update)
+        if not getattr(request, "stream", False):
+            return request.model_copy(update={"model": model.provider_resource_id})
+        options = request.stream_options
+        if options is None:
+            options = _WITH_USAGE
+        elif not options.include_usage:
+            options = options.model_copy(update={"include_usage": True})
+        return request.model_copy(update={"model": model.provider_resource_id, "stream_options": options})
 
     async def _enter(self, kind: CallKind, request: Any, model: Model, impl: Any, wanted: ModelType
                      ) -> tuple[InferenceCall, Any, Model, Any]:
@@ -116,17 +119,16 @@ class InferenceRouter:
         except Exception:  # noqa: BLE001
             logger.exception("an inference hook failed after a failed call")
 
-    async def _finish(self, call: InferenceCall | None, result: Any) -> None:
-        if call is not None:
-            call.result, call.usage = result, result.usage
-            await self.hooks.after(call)
+    async def _finish(self, call: InferenceCall, result: Any) -> None:
+        call.result, call.usage = result, result.usage
+        await self.hooks.after(call)
 
-    async def _call(self, method: str, request: Any, model: Model, impl: Any, call: InferenceCall | None) -> Any:
+    async def _call(self, method: str, request: Any, model: Model, impl: Any, call: InferenceCall) -> Any:
+        """The provider's answer, with the hooks' `after` run if it fails."""
         try:
             return await getattr(impl, method)(self._upstream(request, model))
         except BaseException as exc:
-            if call is not None:
-                await self._leave(call, exc)
+            await self._leave(call, exc)
             raise
 
     async def chat_completion(
@@ -136,7 +138,10 @@ class InferenceRouter:
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("chat_completion", request, model, impl, ModelType.llm)
-        result = await self._call("chat_completion", request, model, impl, call)
+        if call is None:
+            result = await impl.chat_completion(self._upstream(request, model))
+        else:
+            result = await self._call("chat_completion", request, model, impl, call)
         stored = self.store is not None and request.store is not False
         if hasattr(result, "__aiter__"):
             return await self._open(result, _Stream(model.identifier, request, stored, mint_completion_id()), call)
@@ -146,7 +151,8 @@ class InferenceRouter:
             assert self.store is not None
             await self.store.record(result, request.messages, request.metadata, current_user.get(),
                                     upstream_id=upstream_id)
-        await self._finish(call, result)
+        if call is not None:
+            await self._finish(call, result)
         return result  # type: ignore[no-any-return]
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
@@ -154,11 +160,15 @@ class InferenceRouter:
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("completion", request, model, impl, ModelType.llm)
-        result = await self._call("completion", request, model, impl, call)
+        if call is None:
+            result = await impl.completion(self._upstream(request, model))
+        else:
+            result = await self._call("completion", request, model, impl, call)
         if hasattr(result, "__aiter__"):
             return await self._open(result, _Stream(model.identifier, request), call)
         result.model = model.identifier
-        await self._finish(call, result)
+        if call is not None:
+            await self._finish(call, result)
         return result  # type: ignore[no-any-return]
 
     async def _open(self, chunks: AsyncIterator[Any], stream: _Stream, call: InferenceCall | None
@@ -190,6 +200,7 @@ class InferenceRouter:
         hooks = self.hooks if call is not None else None
         usage: Any = None
         upstream_id: str | None = None
+        pull = rest.__anext__
         try:
             while chunk is not _END:
                 chunk.model = identifier
@@ -209,7 +220,7 @@ class InferenceRouter:
                 if chunk is not None:
                     yield chunk
                 try:
-                    chunk = await rest.__anext__()
+                    chunk = await pull()
                 except StopAsyncIteration:
                     chunk = _END
         except BaseException as exc:
@@ -232,9 +243,13 @@ class InferenceRouter:
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("embeddings", request, model, impl, ModelType.embedding)
-        result = await self._call("embeddings", request, model, impl, call)
+        if call is None:
+            result = await impl.embeddings(self._upstream(request, model))
+        else:
+            result = await self._call("embeddings", request, model, impl, call)
         result.model = model.identifier
-        await self._finish(call, result)
+        if call is not None:
+            await self._finish(call, result)
         return result  # type: ignore[no-any-return]
 
     # ---- stored chat completions -------------------------------------------------------------
