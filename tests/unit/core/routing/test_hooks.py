@@ -249,3 +249,22 @@ async def test_a_failing_after_does_not_keep_the_others_from_running():
     with pytest.raises(PolystackError, match="quota store down"):
         await chain.after(call)
     assert meter.calls == [("completion", False, None, None)]
+
+
+async def test_the_embedded_model_streams_usage_to_hooks_but_not_to_a_caller_who_did_not_ask(tmp_path):
+    meter = Meter()
+    run_config = config(tmp_path).model_copy(update={"providers": parse_run_config({
+        "distro_name": "x", "providers": {"inference": [{"provider_id": "llama-cpp",
+                                                          "provider_type": "inline::llama-cpp"}]}}, env={}).providers})
+    async with polystack.connect(run_config) as library:
+        router_of(library).hooks.add(meter)
+        stream = await library.openai.chat.completions.create(
+            model="llama-cpp/SmolLM2-135M-Instruct", messages=[{"role": "user", "content": "Hi"}], max_tokens=4,
+            temperature=0, stream=True)
+        chunks = [chunk async for chunk in stream]
+        stored = await library.openai.chat.completions.retrieve(chunks[0].id)
+    assert all(chunk.choices for chunk in chunks) and not any(chunk.usage for chunk in chunks)
+    [(kind, streamed, (prompt, completion, total), error)] = meter.calls
+    assert (kind, streamed, error) == ("chat_completion", True, None)
+    assert prompt > 0 and 0 < completion <= 4 and total == prompt + completion
+    assert stored.usage.total_tokens == total
