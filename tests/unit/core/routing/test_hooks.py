@@ -81,10 +81,12 @@ async def test_a_metering_hook_gets_the_usage_of_plain_and_streamed_calls(tmp_pa
             **ask("streamed with usage"), stream=True, stream_options={"include_usage": True})
         [chunk async for chunk in stream]
         await library.openai.embeddings.create(model="scripted/scripted-embedding", input=["a", "b"])
+        await library.openai.completions.create(model=MODEL, prompt="legacy")
     assert meter.calls == [("chat_completion", False, (1, 1, 2), None),
                            ("chat_completion", True, (1, 1, 2), None),
                            ("chat_completion", True, (1, 1, 2), None),
-                           ("embeddings", False, (2, None, 2), None)]
+                           ("embeddings", False, (2, None, 2), None),
+                           ("completion", False, None, None)]  # the scripted provider counts no legacy tokens
 
 
 async def test_a_stream_without_include_usage_hides_usage_from_the_caller_but_stores_it(tmp_path):
