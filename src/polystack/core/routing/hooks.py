@@ -2,13 +2,14 @@
 
 How the seam works, for a newcomer:
 
-- An `InferenceHook` has three optional steps. `before(call)` runs once the model is resolved and before
-  the provider is called; it may return a changed request or raise a `PolystackError` to refuse (the
-  caller gets that error's 4xx in OpenAI's shape). `on_chunk(call, chunk)` sees each streamed chunk the
-  caller is about to get; it returns the chunk (maybe changed), None to drop it, or raises to stop the
-  stream (the caller gets an error event). `after(call)` runs exactly once for every call whose `before`
-  ran, when it ends: `call.usage` holds the token usage (streams too: the router always asks the upstream
-  for it), `call.result` the non-streamed result, `call.error` what went wrong, if anything.
+- An `InferenceHook` has three steps (subclass `HookBase` to write only the ones it needs).
+  `before(call)` runs once the model is resolved, before the provider is called; it may return a
+  changed request, or raise a `PolystackError` to refuse (the caller gets that error's 4xx in OpenAI's
+  shape). `on_chunk(call, chunk)` sees each streamed chunk the caller is about to get; it returns the
+  chunk (maybe changed), None to drop it, or raises to stop the stream (the caller gets an error event).
+  `after(call)` runs exactly once for every call whose `before` ran, when it ends: `call.usage` holds the
+  token usage (streams too: the router always asks the upstream for it), `call.result` the non-streamed
+  result, `call.error` what went wrong, if anything.
 - The chain is a plain list, run in order for every step. `InferenceRouter.hooks` holds it; the stack fills
   it from `inference_hooks` in the run config (each `module:factory`, called as `await factory(config,
   impls)`), and later APIs may `add()` hooks of their own at startup. An empty chain costs nothing: the
@@ -64,7 +65,7 @@ class InferenceCall:
 
 @runtime_checkable
 class InferenceHook(Protocol):
-    """Code run around inference calls; implement any of the three steps (HookBase gives no-op defaults)."""
+    """Code run around inference calls: all three steps (subclass HookBase to write only those you need)."""
 
     async def before(self, call: InferenceCall) -> BaseModel | None:
         """Check or change the request before the provider sees it: a request replaces it, None keeps it."""
