@@ -11,6 +11,8 @@ class PolystackError(Exception):
     status_code = 500
     error_type = "server_error"
     code: str | None = None
+    # Response headers the caller should get with the error, e.g. an upstream's Retry-After and rate limits.
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)

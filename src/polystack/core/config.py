@@ -132,6 +132,14 @@ class VectorStoresConfig(_Strict):
     contextual_retrieval_params: ContextualRetrievalParams = Field(default_factory=ContextualRetrievalParams)
 
 
+class InferenceHookConfig(_Strict):
+    """One hook of the chain run around every inference call (see polystack/core/routing/hooks.py)."""
+
+    factory: str = Field(pattern=r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$",
+                         description="'package.module:function': an async (config, impls) -> hook.")
+    config: dict[str, Any] = Field(default_factory=dict, description="Passed to the factory as is.")
+
+
 class RunConfig(_Strict):
     version: int = 2
     distro_name: str
@@ -144,6 +152,9 @@ class RunConfig(_Strict):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
+    inference_hooks: list[InferenceHookConfig] = Field(
+        default_factory=list, description="Run in this order around every inference call: guardrails, "
+        "quotas, metering, tracing. Empty: no cost.")
     logging: dict[str, str] | None = None
     external_providers_dir: Any = not_implemented("A folder of external provider specs (use `module:` instead).")
 

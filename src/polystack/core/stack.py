@@ -17,6 +17,7 @@ from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
 from polystack.core.registry import ResourceRegistry
 from polystack.core.resolver import ProviderInstance, instantiate, plan
+from polystack.core.routing.hooks import load_hook
 from polystack.core.serving import ServeContext, single_provider
 from polystack.core.storage.backends import Storage
 from polystack.providers.registry import all_specs
@@ -51,6 +52,7 @@ class Stack:
                 for provider in group:
                     self.providers[provider.provider_id] = await self._start_provider(provider)
                 await self._serve(api)
+            await self._load_inference_hooks()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 if hasattr(instance.impl, "warm_up"):
                     await instance.impl.warm_up()
@@ -64,6 +66,16 @@ class Stack:
             await self.stop()
             raise
         self._started = True
+
+    async def _load_inference_hooks(self) -> None:
+        """The configured hooks, made once every API is served (a guard may use any of them)."""
+        router = self.impls.get("inference")
+        if router is None:
+            if self.config.inference_hooks:
+                raise StackError("inference_hooks are configured but no inference provider is")
+            return
+        for hook in self.config.inference_hooks:
+            router.hooks.add(await load_hook(hook.factory, hook.config, self.impls))
 
     async def _start_provider(self, provider: Any) -> ProviderInstance:
         logger.info("starting provider %s (%s)", provider.provider_id, provider.spec.provider_type)

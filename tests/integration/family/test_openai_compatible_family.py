@@ -115,6 +115,15 @@ async def test_streamed_chat_chunks_concatenate_to_the_answer(stack: Any, provid
         assert usage == chunks[-1:] and not chunks[-1].choices and chunks[-1].usage.completion_tokens > 0
 
 
+async def test_a_stream_always_asks_the_upstream_for_usage_but_shows_it_only_to_callers_who_asked(
+        stack: Any, provider: str) -> None:
+    # The same upstream request as the test above (its cassette answers it): the router adds include_usage.
+    stream = await stack.openai.chat.completions.create(
+        model=f"{provider}/smollm2", messages=QUESTION, max_tokens=8, temperature=0, stream=True)
+    chunks = [chunk async for chunk in stream]
+    assert chunks and all(chunk.choices for chunk in chunks) and not any(chunk.usage for chunk in chunks)
+
+
 async def test_legacy_completion_continues_the_prompt(stack: Any, provider: str) -> None:
     reply = await stack.openai.completions.create(
         model=f"{provider}/smollm2", prompt="The capital of France is", max_tokens=8, temperature=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,13 +19,17 @@ from polystack.apis.inference.types import (
     CompletionRequest,
     CreateEmbeddingResponse,
     EmbeddingsRequest,
+    StreamOptions,
 )
 from polystack.apis.models.types import Model, ModelType
 from polystack.core.request_context import current_user
 from polystack.core.request_log import note_model
+from polystack.core.routing.hooks import CallKind, HookChain, InferenceCall, StreamAbandoned
 from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.stores.chat_stream import ChatStreamAccumulator
 from polystack.core.stores.inference import InferenceStore
+
+logger = logging.getLogger("polystack.core")
 
 
 def mint_completion_id() -> str:
@@ -31,12 +37,42 @@ def mint_completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-class InferenceRouter:
-    """Implements the Inference API over every configured inference provider, and stores chat completions."""
+_END: Any = object()  # a stream's end, in place of a chunk
+_WITH_USAGE = StreamOptions(include_usage=True)  # shared: providers read it, never change it
 
-    def __init__(self, table: ModelsRoutingTable, store: InferenceStore | None = None) -> None:
+
+async def _close(chunks: AsyncIterator[Any]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class _Stream:
+    """What relaying one stream needs to know about the call."""
+
+    __slots__ = ("identifier", "request", "completion_id", "wants_usage", "accumulator")
+
+    def __init__(self, identifier: str, request: ChatCompletionRequest | CompletionRequest, stored: bool = False,
+                 completion_id: str | None = None) -> None:
+        self.identifier = identifier
+        self.completion_id = completion_id
+        options = request.stream_options
+        self.wants_usage = bool(options is not None and options.include_usage)
+        self.request = request if stored else None
+        self.accumulator = ChatStreamAccumulator() if stored else None
+
+
+class InferenceRouter:
+    """Implements the Inference API over every configured inference provider, and stores chat completions.
+
+    Every call passes through `hooks` (see core/routing/hooks.py); with none configured, that is one check.
+    """
+
+    def __init__(self, table: ModelsRoutingTable, store: InferenceStore | None = None,
+                 hooks: HookChain | None = None) -> None:
         self.table = table
         self.store = store
+        self.hooks = hooks if hooks is not None else HookChain()
 
     async def _route(self, model_id: str, wanted: ModelType) -> tuple[Model, Any]:
         note_model(model_id)
@@ -49,61 +85,171 @@ class InferenceRouter:
             )
         return model, impl
 
+    def _upstream(self, request: Any, model: Model) -> Any:
+        """The request the provider gets: its own model name, and a stream always asks for usage (see _relay)."""
+        if not getattr(request, "stream", False):
+            return request.model_copy(update={"model": model.provider_resource_id})
+        options = request.stream_options
+        if options is None:
+            options = _WITH_USAGE
+        elif not options.include_usage:
+            options = options.model_copy(update={"include_usage": True})
+        return request.model_copy(update={"model": model.provider_resource_id, "stream_options": options})
+
+    async def _enter(self, kind: CallKind, request: Any, model: Model, impl: Any, wanted: ModelType
+                     ) -> tuple[InferenceCall, Any, Model, Any]:
+        """Run the hooks' `before`; the request they leave, routed again if a hook changed its model."""
+        call = InferenceCall(kind, request, model, current_user.get())
+        named = request.model
+        try:
+            request = await self.hooks.before(call)
+            if request.model != named:
+                model, impl = await self._route(request.model, wanted)
+                call.model = model
+        except BaseException as exc:
+            await self._leave(call, exc)
+            raise
+        return call, request, model, impl
+
+    async def _leave(self, call: InferenceCall, error: BaseException) -> None:
+        """The hooks' `after` for a failed call: the call's own error wins over any a hook raises."""
+        call.error = StreamAbandoned() if isinstance(error, GeneratorExit | asyncio.CancelledError) else error
+        try:
+            await self.hooks.after(call)
+        except Exception:  # noqa: BLE001
+            logger.exception("an inference hook failed after a failed call")
+
+    async def _finish(self, call: InferenceCall, result: Any) -> None:
+        call.result, call.usage = result, result.usage
+        await self.hooks.after(call)
+
+    async def _call(self, method: str, request: Any, model: Model, impl: Any, call: InferenceCall) -> Any:
+        """The provider's answer, with the hooks' `after` run if it fails."""
+        try:
+            return await getattr(impl, method)(self._upstream(request, model))
+        except BaseException as exc:
+            await self._leave(call, exc)
+            raise
+
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         model, impl = await self._route(request.model, ModelType.llm)
-        result = await impl.chat_completion(request.model_copy(update={"model": model.provider_resource_id}))
+        call = None
+        if self.hooks:
+            call, request, model, impl = await self._enter("chat_completion", request, model, impl, ModelType.llm)
+        if call is None:
+            result = await impl.chat_completion(self._upstream(request, model))
+        else:
+            result = await self._call("chat_completion", request, model, impl, call)
         stored = self.store is not None and request.store is not False
         if hasattr(result, "__aiter__"):
-            return self._relay(result, model.identifier, request if stored else None, mint_completion_id())
+            return await self._open(result, _Stream(model.identifier, request, stored, mint_completion_id()), call)
         result.model = model.identifier
         upstream_id, result.id = result.id, mint_completion_id()
         if stored:
             assert self.store is not None
             await self.store.record(result, request.messages, request.metadata, current_user.get(),
                                     upstream_id=upstream_id)
+        if call is not None:
+            await self._finish(call, result)
         return result  # type: ignore[no-any-return]
 
-    async def _relay(self, chunks: AsyncIterator[Any], identifier: str,
-                     stored: ChatCompletionRequest | None = None,
-                     completion_id: str | None = None) -> AsyncIterator[Any]:
-        """Pass chunks through under the caller's model name (and `completion_id`); once a stream to store
-        has ended, store it.
+    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
+        model, impl = await self._route(request.model, ModelType.llm)
+        call = None
+        if self.hooks:
+            call, request, model, impl = await self._enter("completion", request, model, impl, ModelType.llm)
+        if call is None:
+            result = await impl.completion(self._upstream(request, model))
+        else:
+            result = await self._call("completion", request, model, impl, call)
+        if hasattr(result, "__aiter__"):
+            return await self._open(result, _Stream(model.identifier, request), call)
+        result.model = model.identifier
+        if call is not None:
+            await self._finish(call, result)
+        return result  # type: ignore[no-any-return]
 
-        One generator for both jobs: each layer of async generator costs every chunk a few microseconds.
-        """
-        accumulator = ChatStreamAccumulator() if stored is not None else None
-        upstream_id: str | None = None
+    async def _open(self, chunks: AsyncIterator[Any], stream: _Stream, call: InferenceCall | None
+                    ) -> AsyncIterator[Any]:
+        """Pull the first chunk here, not in the HTTP layer: an error before it is the call's plain error
+        (and the place where a fallback could still switch provider); then relay the rest."""
+        rest = chunks.__aiter__()
         try:
-            async for chunk in chunks:
+            first = await rest.__anext__()
+        except StopAsyncIteration:
+            first = _END
+        except BaseException as exc:
+            await _close(rest)
+            if call is not None:
+                await self._leave(call, exc)
+            raise
+        return self._relay(first, rest, stream, call)
+
+    async def _relay(self, chunk: Any, rest: AsyncIterator[Any], stream: _Stream,
+                     call: InferenceCall | None) -> AsyncIterator[Any]:
+        """Pass `chunk`, then the rest, through under the caller's model name (and completion id); hand the
+        usage to the store and the hooks, and to the caller only if it asked; once a stream to store has
+        ended, store it.
+
+        One generator for all of it: each layer of async generator costs every chunk a few microseconds.
+        """
+        accumulator = stream.accumulator
+        identifier, completion_id, wants_usage = stream.identifier, stream.completion_id, stream.wants_usage
+        hooks = self.hooks if call is not None else None
+        usage: Any = None
+        upstream_id: str | None = None
+        pull = rest.__anext__
+        try:
+            while chunk is not _END:
                 chunk.model = identifier
                 if completion_id is not None:
                     upstream_id = upstream_id or chunk.id
                     chunk.id = completion_id
                 if accumulator is not None:
                     accumulator.add(chunk)
-                yield chunk
-        finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        if accumulator is not None and stored is not None and self.store is not None:
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                    if not wants_usage:  # asked for on the caller's behalf: not the caller's to see
+                        chunk.usage = None
+                        if not chunk.choices:
+                            chunk = None
+                if hooks is not None and chunk is not None:
+                    chunk = await hooks.on_chunk(call, chunk)  # type: ignore[arg-type]  # set with hooks
+                if chunk is not None:
+                    yield chunk
+                try:
+                    chunk = await pull()
+                except StopAsyncIteration:
+                    chunk = _END
+        except BaseException as exc:
+            await _close(rest)
+            if call is not None:
+                call.usage = usage
+                await self._leave(call, exc)
+            raise
+        await _close(rest)
+        stored = stream.request
+        if accumulator is not None and isinstance(stored, ChatCompletionRequest) and self.store is not None:
             await self.store.record(accumulator.completion(), stored.messages, stored.metadata, current_user.get(),
                                     upstream_id=upstream_id)
-
-    async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
-        model, impl = await self._route(request.model, ModelType.llm)
-        result = await impl.completion(request.model_copy(update={"model": model.provider_resource_id}))
-        if hasattr(result, "__aiter__"):
-            return self._relay(result, model.identifier)
-        result.model = model.identifier
-        return result  # type: ignore[no-any-return]
+        if call is not None:
+            call.usage = usage
+            await self.hooks.after(call)
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
         model, impl = await self._route(request.model, ModelType.embedding)
-        result = await impl.embeddings(request.model_copy(update={"model": model.provider_resource_id}))
+        call = None
+        if self.hooks:
+            call, request, model, impl = await self._enter("embeddings", request, model, impl, ModelType.embedding)
+        if call is None:
+            result = await impl.embeddings(self._upstream(request, model))
+        else:
+            result = await self._call("embeddings", request, model, impl, call)
         result.model = model.identifier
+        if call is not None:
+            await self._finish(call, result)
         return result  # type: ignore[no-any-return]
 
     # ---- stored chat completions -------------------------------------------------------------

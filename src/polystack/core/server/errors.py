@@ -75,7 +75,7 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.warning("%s: %s", type(exc).__name__, exc.message)
         body = exc.to_body()
         body["error"]["message"] = public_message(exc.message)  # no secret, file path or database address
-        return JSONResponse(body, status_code=exc.status_code)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, SecretStr
 
 from polystack.apis.errors import AuthenticationError, PolystackError, ProviderError
 from polystack.core.request_context import provider_data
-from polystack.providers.utils.openai_compat.errors import status_error, transport_error
+from polystack.providers.utils.openai_compat.errors import passed_on_headers, status_error, transport_error
 
 StatusError = Callable[[str, int, bytes], PolystackError]
 
@@ -19,6 +19,8 @@ StatusError = Callable[[str, int, bytes], PolystackError]
 async def send(client: httpx.AsyncClient, request: httpx.Request, *, provider_id: str, base_url: str,
                stream: bool = False, on_status: StatusError = status_error) -> httpx.Response:
     """The response, or the Polystack error for a failed connection or an error status.
+
+    An error status's Retry-After and rate-limit headers ride on the error to our caller's response.
 
     An error status is raised here, before any streaming starts, so the caller answers with a plain
     4xx/5xx instead of a broken stream.
@@ -28,7 +30,9 @@ async def send(client: httpx.AsyncClient, request: httpx.Request, *, provider_id
         if response.status_code >= 400:
             await response.aread()
             await response.aclose()
-            raise on_status(provider_id, response.status_code, response.content)
+            error = on_status(provider_id, response.status_code, response.content)
+            error.headers = passed_on_headers(response.headers)
+            raise error
     except httpx.HTTPError as exc:
         raise transport_error(provider_id, base_url, exc) from None
     return response

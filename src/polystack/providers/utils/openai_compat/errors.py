@@ -50,6 +50,19 @@ def _without_trace(message: str) -> str:
     return "\n".join(kept).strip() or "no details"
 
 
+# What a caller needs to back off as the upstream asks: Retry-After and the rate-limit headers of OpenAI
+# (x-ratelimit-*), the IETF draft (ratelimit-*) and Anthropic (anthropic-ratelimit-*).
+_PASSED_ON_PREFIXES = ("x-ratelimit-", "ratelimit-", "anthropic-ratelimit-")
+_PASSED_ON = frozenset({"retry-after", "retry-after-ms"})
+
+
+def passed_on_headers(headers: httpx.Headers) -> dict[str, str] | None:
+    """The upstream response headers an error passes on to our caller; None when there are none."""
+    kept = {name: value for name, value in headers.items()
+            if name in _PASSED_ON or name.startswith(_PASSED_ON_PREFIXES)}
+    return kept or None
+
+
 def status_error(provider_id: str, status: int, content: bytes) -> PolystackError:
     """The Polystack error for an upstream error status."""
     if status in (401, 403):
@@ -64,6 +77,8 @@ def status_error(provider_id: str, status: int, content: bytes) -> PolystackErro
         error = InvalidRequestError(f"Provider '{provider_id}' rejected the request: {message}")
         error.status_code = 400 if status in (400, 422) else status
         return error
+    if status == 503:  # overloaded or down for maintenance: the caller may retry (after Retry-After)
+        return ProviderError(provider_id, f"HTTP {status}: {message}", status_code=503)
     return ProviderError(provider_id, f"HTTP {status}: {message}")
 
 
