@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, V
 
 from polystack.apis.datatypes import Api
 from polystack.apis.models.types import ModelType
+from polystack.core.access.config import AuthConfig
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
 from polystack.core.storage.config import StorageConfig
@@ -84,7 +85,8 @@ class ServerConfig(_Strict):
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
-    auth: dict[str, Any] | None = None
+    auth: AuthConfig | None = Field(default=None, description="API keys and the access policy; unset: no "
+                                     "authentication, every caller sees everything.")
     quota: dict[str, Any] | None = None
     cors: bool | dict[str, Any] | None = None
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")

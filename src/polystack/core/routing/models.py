@@ -9,8 +9,9 @@ from typing import Any
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError
 from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderModel, RegisterModelRequest
+from polystack.core.access.resources import Action
 from polystack.core.config import ModelInput
-from polystack.core.registry import ResourceRegistry
+from polystack.core.registry import ResourceRegistry, authorize, can, can_read, readable
 from polystack.core.request_context import current_user
 
 logger = logging.getLogger("polystack.models")
@@ -130,6 +131,8 @@ class ModelsRoutingTable:
                 model = Model(identifier=model_id, provider_id=provider_id, provider_resource_id=name)
             else:
                 model = self._by_short_name(model_id)
+        if not can_read(model):  # another caller's alias: as if it did not exist
+            raise ModelNotFoundError(model_id)
         impl = self.providers.get(model.provider_id)
         if impl is None:
             raise ModelNotFoundError(model_id)
@@ -138,7 +141,8 @@ class ModelsRoutingTable:
     def _by_short_name(self, name: str) -> Model:
         """The one served model whose provider calls it `name`; a 404 naming the candidates otherwise."""
         candidates = sorted(
-            (m for m in self._models.values() if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
+            (m for m in readable(self._models.values())
+             if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
             key=lambda m: m.identifier,
         )
         if len(candidates) == 1:
@@ -148,10 +152,12 @@ class ModelsRoutingTable:
     # ---- the Models API ------------------------------------------------------------------------
 
     async def list_models(self) -> list[Model]:
-        return sorted(self._models.values(), key=lambda m: m.identifier)
+        return sorted(readable(self._models.values()), key=lambda m: m.identifier)
 
     async def get_model(self, model_id: str) -> Model:
         model = self._models.get(model_id) or await self._registry.get(Model, "model", model_id)
+        if model is not None and not can_read(model):
+            model = None
         return model if model is not None else self._by_short_name(model_id)
 
     async def register_model(self, request: RegisterModelRequest, *, replace: bool = False) -> Model:
@@ -172,6 +178,10 @@ class ModelsRoutingTable:
             owner=current_user.get(),  # kept with the resource, for access policies to filter on
         )
         existing = self._models.get(model.identifier)
+        if existing and existing.source == ModelSource.via_register_api and not can(Action.UPDATE, existing):
+            raise ConflictError(f"model_id '{model.identifier}' is taken; register under another model_id",
+                                param="model_id")  # says nothing of whose, nor of its target
+        authorize(Action.CREATE, model)
         if existing and not replace and existing.source == ModelSource.listed_from_provider:
             # a registration would shadow the listed entry, and then unregistering it would delete it
             raise ConflictError(
@@ -220,8 +230,9 @@ class ModelsRoutingTable:
     async def unregister_model(self, model_id: str) -> None:
         """Remove by exact identifier: a short name is never enough to delete something."""
         model = self._models.get(model_id) or await self._registry.get(Model, "model", model_id)
-        if model is None:
+        if model is None or not can_read(model):
             raise ModelNotFoundError(model_id)
+        authorize(Action.DELETE, model)
         if model.source == ModelSource.listed_from_provider:
             raise InvalidRequestError(
                 f"model '{model_id}' is listed by provider '{model.provider_id}' and comes back on every "

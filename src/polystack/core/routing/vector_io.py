@@ -191,11 +191,11 @@ class VectorIORouter:
 
     async def delete_vector_store(self, vector_store_id: str) -> Deleted:
         store = await self.records.store(vector_store_id)
+        await self.records.delete_store(vector_store_id)  # first: it enforces the access policy (403)
         for key, task in list(self._tasks.items()):
             if key.startswith(f"{vector_store_id}:"):
                 task.cancel()
         await self._index(store.provider_id).delete_store(vector_store_id)
-        await self.records.delete_store(vector_store_id)
         return Deleted(id=vector_store_id, object="vector_store.deleted")
 
     # ---- files --------------------------------------------------------------------------------
