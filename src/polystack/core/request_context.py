@@ -39,6 +39,8 @@ class RequestContext:
     @property
     def request_id(self) -> str:
         if self._request_id is None:
+            if self is _EMPTY:  # outside any request: nothing to share an id with
+                return f"req_{uuid.uuid4().hex}"
             self._request_id = f"req_{uuid.uuid4().hex}"
         return self._request_id
 
@@ -66,7 +68,8 @@ def as_system() -> Iterator[RequestContext]:
     The policy allows the system principal everything, so internal calls are explicit rather than
     borrowing the caller's rights; the caller's provider data and ids are kept.
     """
-    token = _context.set(replace(_context.get(), user=SYSTEM))
+    current = _context.get()
+    token = _context.set(replace(current, user=SYSTEM, _request_id=current.request_id))
     try:
         yield _context.get()
     finally:
@@ -78,7 +81,8 @@ def acting_as(user: User | None, policy: AccessPolicy | None = None) -> Iterator
     """Run in-process code as `user` (under `policy`, else the current one): for work done on a caller's
     behalf outside its request (a background job) and for tests."""
     current = _context.get()
-    token = _context.set(replace(current, user=user, policy=policy or current.policy))
+    token = _context.set(replace(current, user=user, policy=policy or current.policy,
+                                 _request_id=current.request_id))
     try:
         yield _context.get()
     finally:
