@@ -15,8 +15,9 @@ class ApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: SecretStr = Field(description="The bearer token; a secret, never logged.")
-    principal: str = Field(min_length=1)
-    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    principal: str = Field(min_length=1, description="Who the key's holder is; owner of what they create.")
+    attributes: dict[str, list[str]] = Field(default_factory=dict, description="roles, teams, projects, "
+                                             "namespaces...: what access rules' conditions test.")
 
     @model_validator(mode="after")
     def _usable(self) -> ApiKey:
@@ -30,8 +31,9 @@ class ApiKey(BaseModel):
 class ApiKeysAuthConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["api_keys"] = "api_keys"
-    keys: list[ApiKey] = Field(min_length=1)
+    type: Literal["api_keys"] = Field(default="api_keys", description="Static keys from the run config "
+                                      "(the only authenticator so far).")
+    keys: list[ApiKey] = Field(min_length=1, description="Callers send `Authorization: Bearer <key>`.")
 
     @model_validator(mode="after")
     def _distinct(self) -> ApiKeysAuthConfig:
@@ -52,8 +54,10 @@ class AuthConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider_config: AuthProviderConfig
-    access_policy: list[AccessRule] = Field(default_factory=list)
+    provider_config: AuthProviderConfig = Field(description="How callers are authenticated.")
+    access_policy: list[AccessRule] = Field(default_factory=list, description="Llama Stack's rules (permit/forbid, "
+                                            "actions, resource, when/unless), first match decides, none: deny. "
+                                            "Empty: each caller's own resources, and the config's read-only.")
 
     def policy(self) -> AccessPolicy:
         return AccessPolicy(self.access_policy)
