@@ -20,6 +20,7 @@ from polystack.core.request_context import (
 
 OPEN_PATHS = frozenset({"/v1/health", "/v1/version"})  # liveness probes and clients' version checks need no key
 _PROVIDER_DATA_PARAM = "X-LlamaStack-Provider-Data"
+_READ = frozenset({*PROVIDER_DATA_HEADERS, b"authorization", b"x-request-id", b"traceparent"})
 
 
 class RequestContextMiddleware:
@@ -42,15 +43,17 @@ class RequestContextMiddleware:
             return
         raw_data = authorization = request_id = traceparent = None
         for name, value in scope["headers"]:
-            if name in PROVIDER_DATA_HEADERS:
-                raw_data = value
-            elif name == b"authorization":
+            if name not in _READ:  # most headers: one set lookup
+                continue
+            if name == b"authorization":
                 authorization = value
             elif name == b"x-request-id":
                 request_id = value
             elif name == b"traceparent":
                 traceparent = value
-        context = RequestContext(policy=self._policy)
+            else:
+                raw_data = value
+        context = RequestContext(None, None, self._policy)
         try:
             if raw_data is not None:
                 context.provider_data = parse_provider_data(raw_data)
