@@ -13,7 +13,8 @@ import httpx
 import pytest
 import yaml
 
-ALICE, BOB = "alice-key-4f1c0b", "bob-key-9d2e77"
+ALICE, BOB, CAROL = "alice-key-4f1c0b", "bob-key-9d2e77", "carol-key-31aa08"
+ENV = {"ALICE_KEY": ALICE, "BOB_KEY": BOB, "CAROL_KEY": CAROL}
 CONFIGURED_ALIAS = "shared-chat"
 
 
@@ -43,6 +44,8 @@ def write_config(tmp_path: Path, access_policy: list[dict[str, object]] | None =
             "provider_config": {"type": "api_keys", "keys": [
                 {"key": "${env.ALICE_KEY}", "principal": "alice", "attributes": {"roles": ["user"], "teams": ["blue"]}},
                 {"key": "${env.BOB_KEY}", "principal": "bob", "attributes": {"roles": ["user"], "teams": ["red"]}},
+                {"key": "${env.CAROL_KEY}", "principal": "carol",
+                 "attributes": {"roles": ["admin"], "teams": ["blue"]}},
             ]},
             "access_policy": access_policy or [],
         }},
@@ -54,7 +57,7 @@ def write_config(tmp_path: Path, access_policy: list[dict[str, object]] | None =
 
 @pytest.fixture(scope="module")
 def server(server_factory, tmp_path_factory):  # type: ignore[no-untyped-def]
-    return server_factory(write_config(tmp_path_factory.mktemp("access")), env={"ALICE_KEY": ALICE, "BOB_KEY": BOB})
+    return server_factory(write_config(tmp_path_factory.mktemp("access")), env=ENV)
 
 
 def client(server, key: str | None) -> httpx.Client:  # type: ignore[no-untyped-def]
@@ -73,16 +76,18 @@ def create_everything(alice: httpx.Client) -> dict[str, str]:
     assert store.status_code == 200, store.text
     attached = alice.post(f"/v1/vector_stores/{store.json()['id']}/files", json={"file_id": file.json()["id"]})
     assert attached.status_code == 200, attached.text
+    batch = alice.post(f"/v1/vector_stores/{store.json()['id']}/file_batches", json={"file_ids": [file.json()["id"]]})
+    assert batch.status_code == 200, batch.text
     alias = alice.post("/v1/models", json={"model_id": "alice-alias", "provider_id": "scripted",
                                            "provider_model_id": "scripted-model"})
     assert alias.status_code == 200, alias.text
     return {"completion": completion.json()["id"], "file": file.json()["id"], "store": store.json()["id"],
-            "alias": "alice-alias"}
+            "batch": batch.json()["id"], "alias": "alice-alias"}
 
 
 def operations(ids: dict[str, str]) -> list[tuple[str, str, dict[str, object] | None]]:
     """Every read, list, update and delete route over alice's resources."""
-    c, f, s, a = ids["completion"], ids["file"], ids["store"], ids["alias"]
+    c, f, s, b, a = ids["completion"], ids["file"], ids["store"], ids["batch"], ids["alias"]
     return [
         ("GET", "/v1/chat/completions", None),
         ("GET", f"/v1/chat/completions/{c}", None),
@@ -96,6 +101,13 @@ def operations(ids: dict[str, str]) -> list[tuple[str, str, dict[str, object] | 
         ("GET", f"/v1/vector_stores/{s}/files", None),
         ("GET", f"/v1/vector_stores/{s}/files/{f}", None),
         ("GET", f"/v1/vector_stores/{s}/files/{f}/content", None),
+        ("POST", f"/v1/vector_stores/{s}/files/{f}", {"attributes": {"by": "intruder"}}),
+        ("GET", f"/v1/vector_stores/{s}/file_batches/{b}", None),
+        ("GET", f"/v1/vector_stores/{s}/file_batches/{b}/files", None),
+        ("POST", f"/v1/vector_stores/{s}/file_batches/{b}/cancel", None),
+        ("POST", f"/v1/vector_stores/{s}/file_batches", {"file_ids": [f]}),
+        ("POST", "/v1/vector-io/query", {"vector_store_id": s, "query": "notes"}),
+        ("POST", "/v1/vector-io/insert", {"vector_store_id": s, "chunks": [{"content": "planted", "metadata": {}}]}),
         ("POST", f"/v1/vector_stores/{s}/files", {"file_id": f}),
         ("DELETE", f"/v1/vector_stores/{s}/files/{f}", None),
         ("DELETE", f"/v1/vector_stores/{s}", None),
@@ -132,7 +144,7 @@ def test_other_users_and_anonymous_callers_see_nothing_of_alices(server):  # typ
     unknown = unknown_ids(ids)
     probes, found = 0, []
     for (method, path, body), (_, other_path, other_body) in zip(operations(ids), operations(unknown), strict=True):
-        for caller, expected in ((bob, (404, 200)), (anonymous, (401,)), (wrong, (401,))):
+        for caller, expected in ((bob, (404, 200, 204)), (anonymous, (401,)), (wrong, (401,))):
             response = caller.request(method, path, json=body)
             baseline = caller.request(method, other_path, json=other_body)
             probes += 1
@@ -150,6 +162,8 @@ def test_other_users_and_anonymous_callers_see_nothing_of_alices(server):  # typ
     for method, path, body in operations(ids):  # and every operation works for her
         response = alice.request(method, path, json=body)
         assert response.status_code in (200, 204), (method, path, response.text)
+    assert "planted" not in alice.post("/v1/vector-io/query", json={"vector_store_id": ids["store"],
+                                                                    "query": "planted"}).text
 
 
 def test_lists_hold_only_the_callers_own_and_the_configured(server):  # type: ignore[no-untyped-def]
@@ -193,23 +207,31 @@ def test_keys_never_reach_the_log(server):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def admin_only_server(server_factory, tmp_path_factory):  # type: ignore[no-untyped-def]
+def team_server(server_factory, tmp_path_factory):  # type: ignore[no-untyped-def]
     policy = [
         {"forbid": {"actions": ["create", "delete"], "resource": "vector_store::*"},
          "unless": "user with admin in roles", "description": "only admins create or delete vector stores"},
-        {"permit": {"actions": ["read", "update", "delete"]}, "when": "user in owners teams"},
-        {"permit": {"actions": ["create"]}},
+        {"permit": {"actions": ["create", "read", "update", "delete"]}, "when": "user is owner"},
+        {"permit": {"actions": ["read"]}, "when": "user in owners teams", "description": "teammates read"},
     ]
-    env = {"ALICE_KEY": ALICE, "BOB_KEY": BOB}
-    return server_factory(write_config(tmp_path_factory.mktemp("admin"), policy), env=env)
+    return server_factory(write_config(tmp_path_factory.mktemp("team"), policy), env=ENV)
 
 
-def test_configured_rules_decide_and_a_forbidden_action_is_403(admin_only_server):  # type: ignore[no-untyped-def]
-    alice, bob = client(admin_only_server, ALICE), client(admin_only_server, BOB)
+def test_configured_rules_decide_and_a_forbidden_action_is_403(team_server):  # type: ignore[no-untyped-def]
+    alice, bob, carol = (client(team_server, key) for key in (ALICE, BOB, CAROL))
     refused = alice.post("/v1/vector_stores", json={"name": "x"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "access_denied"
-    file = alice.post("/v1/files", data={"purpose": "assistants"}, files={"file": ("a.txt", b"team blue")})
-    assert file.status_code == 200  # creating files is permitted
-    assert bob.get(f"/v1/files/{file.json()['id']}").status_code == 404  # other team: unseen
-    assert file.json()["id"] not in json.dumps(bob.get("/v1/files").json())
-    assert alice.get(f"/v1/files/{file.json()['id']}").status_code == 200
+    store = carol.post("/v1/vector_stores", json={"name": "carols"}).json()["id"]  # an admin may
+    file = alice.post("/v1/files", data={"purpose": "assistants"}, files={"file": ("a.txt", b"team blue")}).json()["id"]
+    assert alice.get(f"/v1/vector_stores/{store}").status_code == 200  # a teammate reads
+    assert alice.post(f"/v1/vector_stores/{store}/files", json={"file_id": file}).status_code == 403  # not writes
+    assert alice.post("/v1/vector-io/insert", json={"vector_store_id": store,
+                                                    "chunks": [{"content": "x", "metadata": {}}]}).status_code == 403
+    assert alice.delete(f"/v1/vector_stores/{store}").status_code == 403
+    assert carol.get(f"/v1/files/{file}").status_code == 200
+    assert carol.delete(f"/v1/files/{file}").status_code == 403
+    assert bob.get(f"/v1/vector_stores/{store}").status_code == 404  # another team: unseen
+    assert bob.get(f"/v1/files/{file}").status_code == 404
+    assert file not in json.dumps(bob.get("/v1/files").json())
+    assert carol.get(f"/v1/vector_stores/{store}").json()["file_counts"]["total"] == 0
+    assert carol.delete(f"/v1/vector_stores/{store}").status_code == 200

@@ -44,7 +44,8 @@ class VectorStoreRecords:
     """Reads and writes of store, file and batch rows; file counts are derived from the file rows.
 
     Store rows are owned (the SQL store enforces the access policy on them). A store's files and
-    batches are reached only through `store()` by the router, so they share their store's access."""
+    batches share their store's access: the router reaches files through `store()` (with `change=True`
+    before changing them), and `batch()` checks the store itself."""
 
     def __init__(self, sql: SQLStore) -> None:
         self.sql = sql
@@ -70,8 +71,12 @@ class VectorStoreRecords:
     async def save_store(self, store: VectorStore) -> None:
         await self.sql.update(STORES.name, {"data": store.model_dump(mode="json")}, {"id": store.id})
 
-    async def store(self, store_id: str) -> VectorStore:
+    async def store(self, store_id: str, change: bool = False) -> VectorStore:
+        """The store; with `change`, AccessDeniedError (403) unless the caller may also update it (its
+        files, batches and chunks change with it), checked before the caller changes anything."""
         row = await self.sql.fetch_one(STORES.name, {"id": store_id})
+        if row is not None and change:
+            await self.sql.authorize(STORES.name, {"id": store_id}, "update")
         if row is None:  # also when the caller may not read it: never a hint that it exists
             raise NotFoundError(f"No vector store with id '{store_id}'", param="vector_store_id")
         store = VectorStore.model_validate(row["data"])
@@ -176,7 +181,8 @@ class VectorStoreRecords:
 
     async def batch(self, store_id: str, batch_id: str) -> VectorStoreFileBatch:
         row = await self.sql.fetch_one(BATCHES.name, {"id": batch_id})
-        if row is None or row["vector_store_id"] != store_id:
+        hidden = row is None or row["vector_store_id"] != store_id
+        if hidden or await self.sql.fetch_one(STORES.name, {"id": store_id}) is None:  # its store decides
             raise NotFoundError(f"No file batch '{batch_id}' in vector store '{store_id}'", param="batch_id")
         batch = VectorStoreFileBatch.model_validate(row["data"])
         batch.file_counts = await self.file_counts(store_id, batch_id)

@@ -100,6 +100,12 @@ class SQLStore(Protocol):
 
     async def delete(self, table: str, where: Mapping[str, Any]) -> int: ...
 
+    async def authorize(self, table: str, where: Mapping[str, Any], action: Literal["update", "delete"]) -> int:
+        """How many rows of `where` the caller can see, once AccessDeniedError has not said that `action` is
+        forbidden on one of them: for changes a store makes elsewhere on a row's behalf (a vector store's
+        files and chunks), checked before it makes them."""
+        ...
+
     async def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
         """Run, in order and once each, the migrations of `component` not yet applied; returns how many ran.
 

@@ -6,7 +6,7 @@ import contextlib
 import copy
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -175,6 +175,15 @@ class SQLAlchemyStore:
             if conditions is None:
                 return 0
             return (await conn.execute(t.delete().where(*conditions))).rowcount
+
+    async def authorize(self, table: str, where: Mapping[str, Any], action: Literal["update", "delete"]) -> int:
+        t = self._table(table)
+        async with self._connection(table) as conn:
+            conditions = await self._permitted(conn, t, where, Action(action))
+            if conditions is None:
+                return 0
+            stmt = sa.select(sa.func.count()).select_from(t).where(*conditions)
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         async with self._connection(lock=DDL_LOCK) as conn:
