@@ -176,3 +176,13 @@ async def test_custom_rules_decide_per_row_by_attributes(store):
         assert await store.count("notes") == 6  # alice's five (same team) and the unowned one
         with pytest.raises(AccessDeniedError):
             await store.delete("notes", {"id": "a0"})
+
+
+async def test_authorize_checks_a_change_before_a_store_makes_it_elsewhere(store, policy):
+    await _seed(store, policy)
+    with acting_as(BOB, policy):
+        assert await store.authorize("notes", {"id": "b0"}, "update") == 1
+        assert await store.authorize("notes", {"id": "a0"}, "update") == 0  # unseen: nothing to change
+        with pytest.raises(AccessDeniedError):
+            await store.authorize("notes", {"id": "cfg"}, "delete")
+    assert await store.authorize("notes", {"id": "cfg"}, "delete") == 1  # auth off
