@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from polystack.apis.datatypes import User
 from polystack.core.access.resources import ProtectedResource
@@ -19,7 +19,7 @@ class Condition:
     """One parsed condition; `text` is kept for error messages and the config dump."""
 
     text: str
-    test: Test
+    test: Test = field(repr=False, compare=False)
 
     def __call__(self, user: User, resource: ProtectedResource) -> bool:
         return self.test(user, resource)
