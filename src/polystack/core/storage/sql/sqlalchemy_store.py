@@ -32,6 +32,7 @@ from polystack.core.storage.sql.schema import (
 )
 
 DDL_LOCK = "polystack:ddl"
+UNBOUNDED = 2**62  # a page size this large asks for everything
 
 
 class SQLAlchemyStore:
@@ -113,7 +114,7 @@ class SQLAlchemyStore:
         if query.limit is not None:
             if query.limit < 0:
                 raise InvalidRequestError("'limit' must not be negative.", param="limit")
-            if per_row is None:
+            if per_row is None and query.limit < UNBOUNDED:  # beyond: no LIMIT (SQLite's integers are 64-bit)
                 stmt = stmt.limit(query.limit + 1)  # one more than asked tells whether there are more
         async with self._connection(table) as conn:
             if query.after is not None:
