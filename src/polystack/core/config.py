@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from polystack.core.access.config import AuthConfig
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
 from polystack.core.registered_resources import ModelInput as ModelInput  # re-exported
@@ -76,7 +77,8 @@ class ServerConfig(_Strict):
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
-    auth: dict[str, Any] | None = None
+    auth: AuthConfig | None = Field(default=None, description="API keys and the access policy; unset: no "
+                                     "authentication, every caller sees everything.")
     quota: Any = not_implemented("Per-user request quotas.")
     cors: Any = not_implemented("CORS headers for browser clients.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")

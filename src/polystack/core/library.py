@@ -26,10 +26,14 @@ BASE_URL = "http://polystack.local"
 class LibraryStack:
     """A started Stack with an httpx client and an `openai.AsyncOpenAI` client bound to its app."""
 
-    def __init__(self, config: RunConfig, *, provider_data: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, config: RunConfig, *, provider_data: Mapping[str, Any] | None = None,
+                 api_key: str | None = None) -> None:
         self.stack = Stack(config)
         self.app = create_app(self.stack, manage_lifecycle=False)
         headers = {"X-LlamaStack-Provider-Data": orjson.dumps(dict(provider_data)).decode()} if provider_data else {}
+        if api_key is not None:  # with server.auth, the caller is whoever this key names, as over HTTP
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._api_key = api_key
         self.http = httpx.AsyncClient(transport=StreamingASGITransport(self.app), base_url=BASE_URL,
                                       headers=headers, timeout=None)
         self._headers = headers
@@ -50,7 +54,8 @@ class LibraryStack:
         if self._openai is None:
             from openai import AsyncOpenAI
 
-            self._openai = AsyncOpenAI(base_url=f"{BASE_URL}/v1", api_key="in-process", http_client=self.http)
+            self._openai = AsyncOpenAI(base_url=f"{BASE_URL}/v1", api_key=self._api_key or "in-process",
+                                       http_client=self.http)
         return self._openai
 
     async def start(self) -> LibraryStack:
@@ -70,11 +75,13 @@ class LibraryStack:
 
 
 def connect(config: str | RunConfig, *, env: Mapping[str, str] | None = None,
-            provider_data: Mapping[str, Any] | None = None) -> LibraryStack:
-    """A LibraryStack for a distribution name, a YAML path or a RunConfig; use it with `async with`."""
+            provider_data: Mapping[str, Any] | None = None, api_key: str | None = None) -> LibraryStack:
+    """A LibraryStack for a distribution name, a YAML path or a RunConfig; use it with `async with`.
+
+    `api_key` authenticates the caller when the config has `server.auth`."""
     if not isinstance(config, RunConfig):
         import os
 
         merged = {**os.environ, **(env or {})}
         config = load_run_config(resolve_config_path(config), env=merged)
-    return LibraryStack(config, provider_data=provider_data)
+    return LibraryStack(config, provider_data=provider_data, api_key=api_key)

@@ -1,15 +1,25 @@
-"""The resource registry: resources by type and identifier, kept in a KV store so they survive restarts."""
+"""The resource registry: resources by type and identifier, kept in a KV store so they survive restarts.
+
+Every read and write obeys the caller's access policy (core/access): a resource a caller may not read
+is absent for them, and writes need create/update/delete. Routing tables that cache resources in
+memory ask `can_read`/`authorize` for their cached copies, so models and aliases are judged alike.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from typing import TypeVar
 
 from pydantic import ValidationError
 
 from polystack.apis.datatypes import Resource
+from polystack.apis.errors import AccessDeniedError
+from polystack.core.access.policy import SYSTEM_PRINCIPAL
+from polystack.core.access.resources import Action, ProtectedResource
+from polystack.core.request_context import request_context
 from polystack.core.storage.kv.api import KVStore
 
 R = TypeVar("R", bound=Resource)
@@ -33,21 +43,68 @@ class ResourceRegistry:
     async def get(self, cls: type[R], resource_type: str, identifier: str) -> R | None:
         """The stored resource; None (logged) also when its record no longer validates."""
         raw = await self._kv.get(self._key(resource_type, identifier))
-        return _validated(cls, resource_type, raw) if raw is not None else None
+        resource = _validated(cls, resource_type, raw) if raw is not None else None
+        return resource if resource is not None and can_read(resource) else None
 
     async def all(self, cls: type[R], resource_type: str) -> list[R]:
         """Every stored resource of the type; a record that no longer validates is skipped and logged."""
         found = (_validated(cls, resource_type, raw)
                  for raw in await self._kv.values_with_prefix(f"{KEY_PREFIX}{resource_type}:"))
-        return [resource for resource in found if resource is not None]
+        return readable(resource for resource in found if resource is not None)
 
     async def put(self, resource: Resource) -> None:
+        """Create (or, when the caller may update it, replace) the resource."""
         async with self._lock:
-            await self._kv.set(self._key(resource.type, resource.identifier), resource.model_dump_json())
+            key = self._key(resource.type, resource.identifier)
+            if _judged():
+                raw = await self._kv.get(key)
+                existing = _validated(type(resource), resource.type, raw) if raw is not None else None
+                authorize(Action.UPDATE if existing is not None else Action.CREATE, existing or resource)
+            await self._kv.set(key, resource.model_dump_json())
 
     async def delete(self, resource_type: str, identifier: str) -> None:
         async with self._lock:
-            await self._kv.delete(self._key(resource_type, identifier))
+            key = self._key(resource_type, identifier)
+            if _judged():
+                raw = await self._kv.get(key)
+                existing = _validated(Resource, resource_type, raw) if raw is not None else None
+                if existing is not None:
+                    authorize(Action.DELETE, existing)
+            await self._kv.delete(key)
+
+
+def _judged() -> bool:
+    """Whether the caller is subject to the policy (not with auth off, nor for the server's own calls)."""
+    user = request_context().user
+    return user is not None and user.principal != SYSTEM_PRINCIPAL
+
+
+def _protected(resource: Resource) -> ProtectedResource:
+    return ProtectedResource(resource.type, resource.identifier, resource.owner)
+
+
+def can(action: Action, resource: Resource) -> bool:
+    context = request_context()
+    return context.policy.allows(action, _protected(resource), context.user)
+
+
+def can_read(resource: Resource) -> bool:
+    return can(Action.READ, resource)
+
+
+def readable(resources: Iterable[R]) -> list[R]:
+    """The resources the caller may read (all of them with auth off)."""
+    if not _judged():
+        return list(resources)
+    return [resource for resource in resources if can_read(resource)]
+
+
+def authorize(action: Action, resource: Resource) -> None:
+    """AccessDeniedError (403) unless the caller may `action` the resource."""
+    if not can(action, resource):
+        user = request_context().user
+        raise AccessDeniedError(f"'{user.principal if user else ''}' may not {action.value} "
+                                f"{resource.type} '{resource.identifier}'")
 
 
 def _validated(cls: type[R], resource_type: str, raw: str) -> R | None:

@@ -190,3 +190,26 @@ async def test_library_transport_streams_before_the_body_ends():
             release.set()
             rest = [line async for line in lines if line]
             assert rest == ["data: second"]
+
+
+async def test_the_library_client_is_authenticated_and_judged_as_http_callers_are(tmp_path):
+    def config():
+        raw = scripted_config().model_dump(mode="json", exclude_none=True)
+        raw["server"]["auth"] = {"provider_config": {"type": "api_keys", "keys": [
+            {"key": "k-alice", "principal": "alice"}, {"key": "k-bob", "principal": "bob"}]}}
+        raw["storage"] = {"backends": {"sql": {"type": "sql_sqlite", "db_path": str(tmp_path / "sql.db")},
+                                       "kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
+                          "stores": {"metadata": {"backend": "kv"}, "inference": {"backend": "sql"}}}
+        return parse_run_config(raw, env={})
+
+    async with polystack.connect(config()) as anonymous:
+        with pytest.raises(openai.AuthenticationError):
+            await anonymous.openai.models.list()
+    async with polystack.connect(config(), api_key="k-alice") as alice:
+        reply = await alice.openai.chat.completions.create(model="my-alias",
+                                                           messages=[{"role": "user", "content": "x"}])
+        assert (await alice.openai.chat.completions.retrieve(reply.id)).id == reply.id
+    async with polystack.connect(config(), api_key="k-bob") as bob:
+        with pytest.raises(openai.NotFoundError):
+            await bob.openai.chat.completions.retrieve(reply.id)
+        assert (await bob.openai.chat.completions.list()).data == []

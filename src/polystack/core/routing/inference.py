@@ -260,28 +260,22 @@ class InferenceRouter:
                 "Stored chat completions are not enabled on this server (configure storage.stores.inference)")
         return self.store
 
-    @staticmethod
-    def _owner() -> str | None:
-        user = current_user.get()
-        return user.principal if user else None
-
     async def list_chat_completions(self, *, after: str | None, limit: int, model: str | None,
                                     order: Any, metadata: dict[str, str]) -> dict[str, Any]:
         return await self._need_store().list(after=after, limit=limit, model=model, order=order,
-                                             metadata=metadata, owner=self._owner())
+                                             metadata=metadata)
 
     async def get_chat_completion(self, completion_id: str) -> dict[str, Any]:
-        return await self._need_store().get(completion_id, self._owner())
+        return await self._need_store().get(completion_id)
 
     async def list_chat_completion_messages(self, completion_id: str, *, after: str | None, limit: int,
                                             order: Any) -> dict[str, Any]:
-        return await self._need_store().messages(completion_id, after=after, limit=limit, order=order,
-                                                 owner=self._owner())
+        return await self._need_store().messages(completion_id, after=after, limit=limit, order=order)
 
     async def update_chat_completion(self, completion_id: str, request: UpdateChatCompletionRequest
                                      ) -> dict[str, Any]:
-        return await self._need_store().update_metadata(completion_id, request.metadata, self._owner())
+        return await self._need_store().update_metadata(completion_id, request.metadata)
 
     async def delete_chat_completion(self, completion_id: str) -> dict[str, Any]:
-        return await self._need_store().delete(completion_id, self._owner())
+        return await self._need_store().delete(completion_id)
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError
 from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderModel, RegisterModelRequest
+from polystack.core.access.resources import Action
 from polystack.core.registered_resources import ModelInput
-from polystack.core.registry import ResourceRegistry
+from polystack.core.registry import ResourceRegistry, authorize, can, can_read, readable
 from polystack.core.request_context import current_user
 from polystack.core.routing.resource_table import ResourceTable
 
@@ -102,7 +103,9 @@ class ModelsRoutingTable(ResourceTable[Model]):
         A miss is checked against the shared registry, so a model another replica registered a moment
         ago is served at once.
         """
-        model = await self.get(model_id)
+        model = await self.lookup(model_id)
+        if model is not None and not can_read(model):  # another caller's alias: as if it did not exist
+            raise ModelNotFoundError(model_id)
         if model is None:
             provider_id, _, name = model_id.partition("/")
             if (
@@ -121,7 +124,8 @@ class ModelsRoutingTable(ResourceTable[Model]):
     def _by_short_name(self, name: str) -> Model:
         """The one served model whose provider calls it `name`; a 404 naming the candidates otherwise."""
         candidates = sorted(
-            (m for m in self._cache.values() if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
+            (m for m in readable(self._cache.values())
+             if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
             key=lambda m: m.identifier,
         )
         if len(candidates) == 1:
@@ -155,6 +159,10 @@ class ModelsRoutingTable(ResourceTable[Model]):
             owner=current_user.get(),  # kept with the resource, for access policies to filter on
         )
         existing = self._cache.get(model.identifier)
+        if existing and existing.source == ModelSource.via_register_api and not can(Action.UPDATE, existing):
+            raise ConflictError(f"model_id '{model.identifier}' is taken; register under another model_id",
+                                param="model_id")  # says nothing of whose, nor of its target
+        authorize(Action.CREATE, model)
         if existing and not replace and existing.source == ModelSource.listed_from_provider:
             # a registration would shadow the listed entry, and then unregistering it would delete it
             raise ConflictError(
@@ -204,6 +212,7 @@ class ModelsRoutingTable(ResourceTable[Model]):
         model = await self.get(model_id)
         if model is None:
             raise ModelNotFoundError(model_id)
+        authorize(Action.DELETE, model)
         if not self.kept_in_registry(model):
             raise InvalidRequestError(
                 f"model '{model_id}' is listed by provider '{model.provider_id}' and comes back on every "

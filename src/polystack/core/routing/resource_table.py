@@ -23,7 +23,8 @@ from typing import Generic, TypeVar
 
 from polystack.apis.datatypes import Resource
 from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError
-from polystack.core.registry import ResourceRegistry
+from polystack.core.access.resources import Action
+from polystack.core.registry import ResourceRegistry, authorize, can, can_read, readable
 from polystack.core.request_context import current_user
 
 logger = logging.getLogger("polystack.registry")
@@ -80,10 +81,16 @@ class ResourceTable(Generic[R]):
     # ---- reads ---------------------------------------------------------------------------------
 
     async def list(self) -> list[R]:
-        return sorted(self._cache.values(), key=lambda r: r.identifier)
+        """The resources the caller may read."""
+        return sorted(readable(self._cache.values()), key=lambda r: r.identifier)
 
     async def get(self, identifier: str) -> R | None:
-        """The resource from the cache, else from the registry (registered by another replica)."""
+        """The resource if the caller may read it; another caller's is as if it did not exist."""
+        resource = await self.lookup(identifier)
+        return resource if resource is not None and can_read(resource) else None
+
+    async def lookup(self, identifier: str) -> R | None:
+        """The resource from the cache, else from the registry (registered by another replica); no access check."""
         resource = self._cache.get(identifier)
         if resource is None:
             resource = await self._registry.get(self.resource_class, self.resource_type, identifier)
@@ -106,7 +113,10 @@ class ResourceTable(Generic[R]):
             raise NotFoundError(
                 f"provider '{resource.provider_id}' does not serve {self.resource_type}s on this server "
                 f"(have: {', '.join(sorted(self.providers)) or 'none'})", param="provider_id")
-        existing = await self.get(resource.identifier)
+        existing = await self.lookup(resource.identifier)
+        if existing is not None and not replace and not can(Action.UPDATE, existing):
+            raise ConflictError(f"{self.resource_type}_id '{resource.identifier}' is taken; register under another "
+                                f"{self.resource_type}_id", param=f"{self.resource_type}_id")  # never whose, nor what
         if existing is not None and not replace:
             same = (existing.provider_id, existing.provider_resource_id) == (
                 resource.provider_id, resource.provider_resource_id)
@@ -116,6 +126,7 @@ class ResourceTable(Generic[R]):
                     f"{existing.provider_id}/{existing.provider_resource_id}; unregister it first",
                     param=f"{self.resource_type}_id")
         resource = resource.model_copy(update={"owner": current_user.get()})
+        authorize(Action.CREATE, resource)
         await self.store(resource)
         return resource
 
@@ -127,6 +138,7 @@ class ResourceTable(Generic[R]):
     async def unregister(self, identifier: str) -> R:
         """Remove by exact identifier, here and in the registry; the removed resource is returned."""
         resource = await self.get_or_404(identifier)
+        authorize(Action.DELETE, resource)
         if not self.kept_in_registry(resource):
             raise InvalidRequestError(
                 f"{self.resource_type} '{identifier}' comes from provider '{resource.provider_id}' and cannot be "

@@ -191,11 +191,11 @@ class VectorIORouter:
 
     async def delete_vector_store(self, vector_store_id: str) -> Deleted:
         store = await self.records.store(vector_store_id)
+        await self.records.delete_store(vector_store_id)  # first: it enforces the access policy (403)
         for key, task in list(self._tasks.items()):
             if key.startswith(f"{vector_store_id}:"):
                 task.cancel()
         await self._index(store.provider_id).delete_store(vector_store_id)
-        await self.records.delete_store(vector_store_id)
         return Deleted(id=vector_store_id, object="vector_store.deleted")
 
     # ---- files --------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ class VectorIORouter:
                                       f"vectors, not {request.embedding_dimension}", param="embedding_dimension")
 
     async def attach_file(self, vector_store_id: str, request: AttachFileRequest) -> VectorStoreFile:
-        store = await self.records.store(vector_store_id)
+        store = await self.records.store(vector_store_id, change=True)
         self._check_store_choices(store, request)
         await self._check_file(request.file_id)
         return await self._attach(store, request.file_id, request.attributes, request.chunking_strategy, None)
@@ -326,7 +326,7 @@ class VectorIORouter:
         return await self.records.file(vector_store_id, file_id)
 
     async def update_file(self, vector_store_id: str, file_id: str, request: UpdateFileRequest) -> VectorStoreFile:
-        store = await self.records.store(vector_store_id)
+        store = await self.records.store(vector_store_id, change=True)
         record = await self.records.file(vector_store_id, file_id)
         record.attributes = request.attributes
         await self._index(store.provider_id).update_attributes(vector_store_id, file_id, request.attributes)
@@ -334,7 +334,7 @@ class VectorIORouter:
         return record
 
     async def delete_file(self, vector_store_id: str, file_id: str) -> Deleted:
-        store = await self.records.store(vector_store_id)
+        store = await self.records.store(vector_store_id, change=True)
         await self.records.file(vector_store_id, file_id)
         task = self._tasks.get(f"{vector_store_id}:{file_id}")
         if task is not None:
@@ -355,7 +355,7 @@ class VectorIORouter:
     # ---- batches ------------------------------------------------------------------------------
 
     async def create_file_batch(self, vector_store_id: str, request: CreateFileBatchRequest) -> VectorStoreFileBatch:
-        store = await self.records.store(vector_store_id)
+        store = await self.records.store(vector_store_id, change=True)
         self._check_store_choices(store, request)
         strategy = await self._settled(request.chunking_strategy)
         for file_id in request.file_ids:
@@ -383,6 +383,7 @@ class VectorIORouter:
 
     async def cancel_file_batch(self, vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
         batch = await self.records.batch(vector_store_id, batch_id)
+        await self.records.store(vector_store_id, change=True)
         files, _ = await self.records.list_files(vector_store_id, after=None, limit=100000, order="asc",
                                                  status="in_progress", batch_id=batch_id)
         tasks = [self._tasks[key] for f in files if (key := f"{vector_store_id}:{f.id}") in self._tasks]
@@ -446,7 +447,7 @@ class VectorIORouter:
             if value is not None and not isinstance(value, str):
                 raise InvalidRequestError(f"metadata.document_id must be a string, got {type(value).__name__}",
                                           param=f"chunks[{number}].metadata.document_id")
-        store = await self.records.store(request.vector_store_id)
+        store = await self.records.store(request.vector_store_id, change=True)
         missing = [c.content for c in request.chunks if c.embedding is None]
         computed = iter(await self.embedder.embed(store.embedding_model or "", missing) if missing else [])
         vectors = [c.embedding if c.embedding is not None else next(computed) for c in request.chunks]

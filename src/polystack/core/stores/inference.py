@@ -30,7 +30,7 @@ def _schema(table: str) -> TableSchema:
         "input_messages": Column(ColumnType.JSON, nullable=False),
         "metadata": Column(ColumnType.JSON),
         "upstream_id": Column(ColumnType.STRING),  # the provider's id: not unique (see mint_completion_id)
-    }, owned=True)
+    }, owned=True, resource_type="chat_completion")
 
 
 Durability = Literal["journal", "commit", "none"]
@@ -170,7 +170,8 @@ class InferenceStore:
     # ---- reads ------------------------------------------------------------------------------------
 
     async def list(self, *, after: str | None, limit: int, model: str | None, order: Literal["asc", "desc"],
-                   metadata: dict[str, str], owner: str | None) -> dict[str, Any]:
+                   metadata: dict[str, str]) -> dict[str, Any]:
+        """The completions the caller may read (the SQL store applies the access policy)."""
         await self._queue.barrier()  # read your own writes
         query = Query(
             where={"model": model} if model else {},
@@ -178,23 +179,23 @@ class InferenceStore:
             order_by=[("created", order), ("stored_at", order)],
             after=("id", after) if after else None,
             limit=limit,
-            owner=owner,
         )
         page = await self.sql.fetch_all(self.table, query)
         data = [self._completion(row) for row in page.data]
         return {"object": "list", "data": data, "has_more": page.has_more,
                 "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
 
-    async def get(self, completion_id: str, owner: str | None) -> dict[str, Any]:
+    async def get(self, completion_id: str) -> dict[str, Any]:
+        """NotFoundError also when the caller may not read it: never a hint that it exists."""
         await self._queue.barrier()
         row = await self.sql.fetch_one(self.table, {"id": completion_id})
-        if row is None or (owner is not None and row.get("owner_principal") not in (None, owner)):
+        if row is None:
             raise NotFoundError(f"No stored chat completion with id '{completion_id}'", param="completion_id")
         return self._completion(row)
 
     async def messages(self, completion_id: str, *, after: str | None, limit: int,
-                       order: Literal["asc", "desc"], owner: str | None) -> dict[str, Any]:
-        completion = await self.get(completion_id, owner)
+                       order: Literal["asc", "desc"]) -> dict[str, Any]:
+        completion = await self.get(completion_id)
         messages = [{"id": f"{completion_id}-{index}", **message}
                     for index, message in enumerate(completion["input_messages"])]
         if order == "desc":
@@ -208,15 +209,14 @@ class InferenceStore:
         return {"object": "list", "data": page, "has_more": len(messages) > limit,
                 "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
 
-    async def update_metadata(self, completion_id: str, metadata: dict[str, str] | None,
-                              owner: str | None) -> dict[str, Any]:
-        """Replace the metadata of a completion `owner` may see (NotFoundError otherwise)."""
-        await self.get(completion_id, owner)
+    async def update_metadata(self, completion_id: str, metadata: dict[str, str] | None) -> dict[str, Any]:
+        """Replace the metadata of a completion the caller may see (NotFoundError otherwise)."""
+        await self.get(completion_id)
         await self.sql.update(self.table, {"metadata": metadata or None}, {"id": completion_id})
-        return await self.get(completion_id, owner)
+        return await self.get(completion_id)
 
-    async def delete(self, completion_id: str, owner: str | None) -> dict[str, Any]:
-        await self.get(completion_id, owner)
+    async def delete(self, completion_id: str) -> dict[str, Any]:
+        await self.get(completion_id)
         await self.sql.delete(self.table, {"id": completion_id})
         return {"id": completion_id, "object": "chat.completion.deleted", "deleted": True}
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError
 from polystack.apis.inference.types import ChatCompletionRequest
+from polystack.core.request_context import as_system
 from polystack.core.vector_stores.ingestion import TRANSIENT
 
 logger = logging.getLogger("polystack.vector_io")
@@ -58,7 +59,8 @@ class QueryRewriter:
             "stop": ["\n"], "messages": [{"role": "system", "content": self.prompt}, *shots,
                                          {"role": "user", "content": query}]})
         try:
-            completion = await self.inference.chat_completion(request)
+            with as_system():  # the server's own call, with the server's model: not the caller's to allow
+                completion = await self.inference.chat_completion(request)
         except NotFoundError as exc:  # a config mistake of the server's, said as such
             raise InvalidRequestError(f"rewrite_query: the server's query expansion model '{self.model}' is not "
                                       f"available: {exc.message}", param="rewrite_query") from None

@@ -6,14 +6,13 @@ from typing import Any, Literal
 
 from polystack.apis.errors import NotFoundError
 from polystack.apis.vector_io.types import FileCounts, VectorStore, VectorStoreFile, VectorStoreFileBatch
-from polystack.core.request_context import current_user
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 
 STORES = TableSchema("vector_stores", {
     "id": Column(ColumnType.STRING, primary_key=True, nullable=False),
     "created_at": Column(ColumnType.INTEGER, nullable=False, index=True),
     "data": Column(ColumnType.JSON, nullable=False),
-}, owned=True)
+}, owned=True, resource_type="vector_store")
 
 FILES = TableSchema("vector_store_files", {
     "id": Column(ColumnType.STRING, primary_key=True, nullable=False),  # "<store>:<file>"
@@ -41,13 +40,12 @@ BATCHES = TableSchema("vector_store_file_batches", {
 })
 
 
-def _owner() -> str | None:
-    user = current_user.get()
-    return user.principal if user else None
-
-
 class VectorStoreRecords:
-    """Reads and writes of store, file and batch rows; file counts are derived from the file rows."""
+    """Reads and writes of store, file and batch rows; file counts are derived from the file rows.
+
+    Store rows are owned (the SQL store enforces the access policy on them). A store's files and
+    batches share their store's access: the router reaches files through `store()` (with `change=True`
+    before changing them), and `batch()` checks the store itself."""
 
     def __init__(self, sql: SQLStore) -> None:
         self.sql = sql
@@ -68,15 +66,18 @@ class VectorStoreRecords:
 
     async def insert_store(self, store: VectorStore) -> None:
         await self.sql.insert(STORES.name, {"id": store.id, "created_at": store.created_at,
-                                            "data": store.model_dump(mode="json")}, owner=current_user.get())
+                                            "data": store.model_dump(mode="json")})
 
     async def save_store(self, store: VectorStore) -> None:
         await self.sql.update(STORES.name, {"data": store.model_dump(mode="json")}, {"id": store.id})
 
-    async def store(self, store_id: str) -> VectorStore:
+    async def store(self, store_id: str, change: bool = False) -> VectorStore:
+        """The store; with `change`, AccessDeniedError (403) unless the caller may also update it (its
+        files, batches and chunks change with it), checked before the caller changes anything."""
         row = await self.sql.fetch_one(STORES.name, {"id": store_id})
-        owner = _owner()
-        if row is None or (owner is not None and row.get("owner_principal") not in (None, owner)):
+        if row is not None and change:
+            await self.sql.authorize(STORES.name, {"id": store_id}, "update")
+        if row is None:  # also when the caller may not read it: never a hint that it exists
             raise NotFoundError(f"No vector store with id '{store_id}'", param="vector_store_id")
         store = VectorStore.model_validate(row["data"])
         store.file_counts = await self.file_counts(store_id)
@@ -85,19 +86,20 @@ class VectorStoreRecords:
     async def list_stores(self, *, after: str | None, limit: int, order: Literal["asc", "desc"]) -> tuple[
             list[VectorStore], bool]:
         page = await self.sql.fetch_all(STORES.name, Query(order_by=[("created_at", order)], limit=limit,
-                                                            after=("id", after) if after else None, owner=_owner()))
+                                                            after=("id", after) if after else None))
         stores = [VectorStore.model_validate(row["data"]) for row in page.data]
         for store in stores:
             store.file_counts = await self.file_counts(store.id)
         return stores, page.has_more
 
     async def delete_store(self, store_id: str) -> None:
+        """The store row goes first: the access policy may refuse (403), and then nothing else may go."""
+        await self.sql.delete(STORES.name, {"id": store_id})
         files, _ = await self.list_files(store_id, after=None, limit=None, order="asc", status=None)
         for record in files:
             await self.delete_chunk_texts(store_id, record.id)
         await self.sql.delete(FILES.name, {"vector_store_id": store_id})
         await self.sql.delete(BATCHES.name, {"vector_store_id": store_id})
-        await self.sql.delete(STORES.name, {"id": store_id})
 
     # ---- files --------------------------------------------------------------------------------
 
@@ -179,7 +181,8 @@ class VectorStoreRecords:
 
     async def batch(self, store_id: str, batch_id: str) -> VectorStoreFileBatch:
         row = await self.sql.fetch_one(BATCHES.name, {"id": batch_id})
-        if row is None or row["vector_store_id"] != store_id:
+        hidden = row is None or row["vector_store_id"] != store_id
+        if hidden or await self.sql.fetch_one(STORES.name, {"id": store_id}) is None:  # its store decides
             raise NotFoundError(f"No file batch '{batch_id}' in vector store '{store_id}'", param="batch_id")
         batch = VectorStoreFileBatch.model_validate(row["data"])
         batch.file_counts = await self.file_counts(store_id, batch_id)

@@ -67,3 +67,27 @@ async def test_a_bad_stored_record_looked_up_by_id_is_a_404_not_a_500():
         await table.resolve("broken")
     with pytest.raises(ModelNotFoundError):
         await table.get_model("broken")
+
+
+async def test_a_users_alias_is_theirs_alone_and_configured_models_are_read_only():
+    from polystack.apis.datatypes import User
+    from polystack.apis.errors import AccessDeniedError
+    from polystack.core.request_context import acting_as
+
+    table, _ = await table_of(a=["base"])
+    alice, bob = User(principal="alice"), User(principal="bob")
+    with acting_as(alice):
+        await table.register_model(RegisterModelRequest(model_id="mine", provider_id="a", provider_model_id="base"))
+        assert (await table.resolve("mine"))[0].owner == alice
+    with acting_as(bob):
+        assert "mine" not in {m.identifier for m in await table.list_models()}
+        for lookup in (table.resolve, table.get_model, table.unregister_model):
+            with pytest.raises(ModelNotFoundError):
+                await lookup("mine")
+        with pytest.raises(ConflictError):  # no takeover, and no word of whose it is
+            await table.register_model(RegisterModelRequest(model_id="mine", provider_id="a", provider_model_id="base"))
+        assert (await table.resolve("base"))[0].identifier == "a/base"  # listed: everyone's to read
+        with pytest.raises(AccessDeniedError):
+            await table.unregister_model("a/base")
+    with acting_as(alice):
+        assert (await table.get_model("mine")).owner == alice

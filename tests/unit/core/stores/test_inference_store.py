@@ -10,6 +10,7 @@ from polystack.apis.datatypes import User
 from polystack.apis.errors import NotFoundError
 from polystack.apis.inference.types import ChatCompletion
 from polystack.core.config import parse_run_config
+from polystack.core.request_context import acting_as
 from polystack.core.storage.config import SqliteSQLConfig
 from polystack.core.storage.sql.api import TableSchema
 from polystack.core.storage.sql.factory import open_sql_store
@@ -144,10 +145,11 @@ async def test_another_users_completion_cannot_be_updated(tmp_path):
     await store.start()
     try:
         await store.record(scripted_completion("chatcmpl-alice"), [], {"k": "v"}, User(principal="alice"))
-        with pytest.raises(NotFoundError):
-            await store.update_metadata("chatcmpl-alice", {"k": "bob"}, owner="bob")
-        assert (await store.get("chatcmpl-alice", "alice"))["metadata"] == {"k": "v"}
-        assert (await store.update_metadata("chatcmpl-alice", None, "alice")).get("metadata") is None
+        with acting_as(User(principal="bob")), pytest.raises(NotFoundError):
+            await store.update_metadata("chatcmpl-alice", {"k": "bob"})
+        with acting_as(User(principal="alice")):
+            assert (await store.get("chatcmpl-alice"))["metadata"] == {"k": "v"}
+            assert (await store.update_metadata("chatcmpl-alice", None)).get("metadata") is None
     finally:
         await store.close()
         await sql.close()

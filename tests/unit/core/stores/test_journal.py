@@ -56,7 +56,7 @@ async def test_records_of_a_dead_process_are_replayed_at_start(tmp_path):
     segment.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows) + b'{"torn')
     sql, store = await open_store(tmp_path)
     try:
-        stored = await store.list(after=None, limit=10, model=None, order="asc", metadata={}, owner=None)
+        stored = await store.list(after=None, limit=10, model=None, order="asc", metadata={})
         assert [c["id"] for c in stored["data"]] == ["chatcmpl-1", "chatcmpl-2"]
         assert not segment.exists()
     finally:
@@ -119,7 +119,7 @@ async def test_a_refused_record_is_quarantined_and_the_journal_keeps_rotating(tm
         assert segments(tmp_path) != first_segment  # rotated: the refused record no longer holds it open
         assert [(q["record"]["id"], "conflict" in q["reason"]) for q in quarantined(tmp_path)] == [
             ("chatcmpl-1", True)]
-        stored = await store.list(after=None, limit=10, model=None, order="asc", metadata={}, owner=None)
+        stored = await store.list(after=None, limit=10, model=None, order="asc", metadata={})
         assert [c["id"] for c in stored["data"]] == [f"chatcmpl-{n}" for n in range(1, 6)]
     finally:
         await store.close()
@@ -137,7 +137,7 @@ async def test_records_that_cannot_be_replayed_are_quarantined_and_the_rest_repl
     segment.write_bytes(b"\n".join(lines) + b'\n{"torn')
     sql, store = await open_store(tmp_path)
     try:
-        stored = await store.list(after=None, limit=10, model=None, order="asc", metadata={}, owner=None)
+        stored = await store.list(after=None, limit=10, model=None, order="asc", metadata={})
         assert [c["id"] for c in stored["data"]] == ["chatcmpl-1", "chatcmpl-4"]
         kept = quarantined(tmp_path)
         assert [q.get("record", {}).get("id") for q in kept] == [None, "chatcmpl-2", "chatcmpl-3"]
@@ -157,7 +157,7 @@ async def test_replay_never_overwrites_a_record_already_stored(tmp_path):
     segment.write_bytes(orjson.dumps(journal_row(1, input_messages=[{"role": "user", "content": "theirs"}])) + b"\n")
     sql, store = await open_store(tmp_path)
     try:
-        stored = await store.get("chatcmpl-1", None)
+        stored = await store.get("chatcmpl-1")
         assert stored["input_messages"] == [{"role": "user", "content": "mine"}] and stored["metadata"] == {"v": "1"}
     finally:
         await store.close()

@@ -11,7 +11,7 @@ import polystack
 from polystack.apis.datatypes import Api, User
 from polystack.apis.errors import NotFoundError
 from polystack.apis.files.types import CreateFileRequest
-from polystack.core.request_context import current_user
+from polystack.core.request_context import acting_as
 
 MB = 1024 * 1024
 
@@ -155,21 +155,15 @@ async def test_a_user_sees_only_their_own_files(backend):
 
     async with polystack.connect(backend.config()) as stack:
         files = stack.stack.impls[Api.files]  # called in-process, as the vector-store ingestion does
-        token = current_user.set(User(principal="alice"))
-        try:
+        with acting_as(User(principal="alice")):
             mine = await files.create_file(CreateFileRequest(purpose="assistants", filename="a.txt"), content())
             listed = await files.list_files(after=None, limit=10, order="desc", purpose=None)
             assert [f.id for f in listed.data] == [mine.id]
             assert b"".join([chunk async for chunk in await files.open_file_content(mine.id)]) == b"alice's notes"
-        finally:
-            current_user.reset(token)
-        token = current_user.set(User(principal="bob"))
-        try:
+        with acting_as(User(principal="bob")):
             assert (await files.list_files(after=None, limit=10, order="desc", purpose=None)).data == []
             with pytest.raises(NotFoundError):
                 await files.get_file(mine.id)
-        finally:
-            current_user.reset(token)
 
 
 async def test_upload_is_written_while_it_streams_never_held_whole(backend):

@@ -30,11 +30,16 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSchema:
-    """A table. With `owned`, rows also keep `owner_principal` and `owner_attributes` (JSON)."""
+    """A table. With `owned`, rows also keep `owner_principal` and `owner_attributes` (JSON), and every
+    operation is subject to the caller's access policy (see core/storage/sql/access.py): a row is
+    created as the caller's, and rows the caller may not read are invisible to fetch, count, update
+    and delete. `resource_type` names the rows in access rules (`<resource_type>::<id>`; default: the
+    table's name); their identifier is the primary key."""
 
     name: str
     columns: Mapping[str, Column]
     owned: bool = False
+    resource_type: str | None = None
 
 
 @dataclass
@@ -49,7 +54,8 @@ class Query:
 
     `json_equals` = {"metadata": {"topic": "x"}} keeps rows whose metadata["topic"] == "x".
     `after` = (column, value) continues after the row whose `column` equals `value`, in `order_by` order.
-    `owner` keeps only rows owned by that principal (None: no owner filter).
+    `owner` keeps only rows owned by that principal (None: no owner filter), on top of what the caller
+    may read anyway.
     """
 
     where: Mapping[str, Any] = field(default_factory=dict)
@@ -73,7 +79,10 @@ class SQLStore(Protocol):
 
     async def insert(self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
                      owner: User | None = None, *, ignore_existing: bool = False) -> None:
-        """Insert all rows or none; with `ignore_existing`, rows whose key is taken are skipped (replays)."""
+        """Insert all rows or none; with `ignore_existing`, rows whose key is taken are skipped (replays).
+
+        In an owned table the rows belong to `owner`, else to the caller; AccessDeniedError if the
+        policy forbids the caller to create them."""
         ...
 
     async def upsert(self, table: str, row: Mapping[str, Any], conflict_columns: Sequence[str],
@@ -90,6 +99,12 @@ class SQLStore(Protocol):
         ...
 
     async def delete(self, table: str, where: Mapping[str, Any]) -> int: ...
+
+    async def authorize(self, table: str, where: Mapping[str, Any], action: Literal["update", "delete"]) -> int:
+        """How many rows of `where` the caller can see, once AccessDeniedError has not said that `action` is
+        forbidden on one of them: for changes a store makes elsewhere on a row's behalf (a vector store's
+        files and chunks), checked before it makes them."""
+        ...
 
     async def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
         """Run, in order and once each, the migrations of `component` not yet applied; returns how many ran.

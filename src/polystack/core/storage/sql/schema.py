@@ -14,6 +14,7 @@ from polystack.core.storage.sql.nul_escape import escape_text, unescape_text
 
 OWNER_PRINCIPAL = "owner_principal"
 OWNER_ATTRIBUTES = "owner_attributes"
+RESOURCE_TYPE = "resource_type"  # Table.info key: how access rules name an owned table's rows
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -106,7 +107,8 @@ def build_table(schema: TableSchema, metadata: sa.MetaData) -> sa.Table:
         columns.append(sa.Column(OWNER_ATTRIBUTES, json_type()))
     if schema.name in metadata.tables:
         metadata.remove(metadata.tables[schema.name])
-    return sa.Table(schema.name, metadata, *columns)
+    info = {RESOURCE_TYPE: schema.resource_type or schema.name} if schema.owned else {}
+    return sa.Table(schema.name, metadata, *columns, info=info)
 
 
 MIGRATIONS = TableSchema(

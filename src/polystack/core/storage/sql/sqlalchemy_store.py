@@ -6,7 +6,7 @@ import contextlib
 import copy
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateColumn
 
 from polystack.apis.datatypes import User
-from polystack.apis.errors import InvalidRequestError
+from polystack.apis.errors import AccessDeniedError, InvalidRequestError
+from polystack.core.access.resources import Action
 from polystack.core.storage.config import PostgresSQLConfig, SqliteSQLConfig
 from polystack.core.storage.sql import migrations as ledger
 from polystack.core.storage.sql import queries
+from polystack.core.storage.sql.access import Guard, guard_for
 from polystack.core.storage.sql.api import Column, Migration, Page, Query, TableSchema
 from polystack.core.storage.sql.engines import SQLITE_BEGIN, create_engine, describe
 from polystack.core.storage.sql.errors import DatabaseException, translate
@@ -38,6 +40,7 @@ class SQLAlchemyStore:
     """Rows as dicts over tables declared with create_table; one transaction per call.
 
     The Table objects declared by create_table are kept, so no call reflects the database.
+    Operations on owned tables obey the caller's access policy (see access.py).
     Inside a migration the store passed to the migration is bound to the migration's transaction.
     """
 
@@ -67,7 +70,12 @@ class SQLAlchemyStore:
     async def insert(self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
                      owner: User | None = None, *, ignore_existing: bool = False) -> None:
         t = self._table(table)
+        guard = guard_for(t)
+        if guard is not None and owner is None:
+            owner = guard.user
         batch = self._writable(t, [rows] if isinstance(rows, Mapping) else list(rows), owner)
+        if guard is not None:
+            guard.check(Action.CREATE, batch)
         stmt = t.insert()
         if ignore_existing:
             stmt = (postgresql.insert(t) if self.dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing()
@@ -78,68 +86,109 @@ class SQLAlchemyStore:
     async def upsert(self, table: str, row: Mapping[str, Any], conflict_columns: Sequence[str],
                      owner: User | None = None) -> None:
         t = self._table(table)
-        values = self._writable(t, [row], owner)[0]
+        guard = guard_for(t)
+        values = self._writable(t, [row], owner or (guard.user if guard else None))[0]
         targets = [queries.column(t, name) for name in conflict_columns]
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         stmt = dialect_insert(t).values(values)
-        changes = {name: stmt.excluded[name] for name in values if name not in conflict_columns}
+        kept = set(conflict_columns) | ({OWNER_PRINCIPAL, OWNER_ATTRIBUTES} if guard is not None else set())
+        changes = {name: stmt.excluded[name] for name in values if name not in kept}  # a row keeps its owner
         if changes:
             stmt = stmt.on_conflict_do_update(index_elements=targets, set_=changes)
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=targets)
         async with self._connection(table) as conn:
+            if guard is not None:
+                await self._check_upsert(conn, t, guard, values, conflict_columns)
             await conn.execute(stmt)
 
     async def fetch_all(self, table: str, query: Query | None = None) -> Page:
         query = query or Query()
         t = self._table(table)
-        conditions = self._conditions(t, query.where, query.owner)
+        guard = guard_for(t)
+        conditions = self._conditions(t, query.where, query.owner, guard)
         conditions += queries.json_equalities(t, self.dialect, query.json_equals)
         tiebreakers = [c.name for c in t.primary_key.columns] + ([query.after[0]] if query.after else [])
         keys = queries.order_keys(t, query.order_by, tiebreakers)
         stmt = sa.select(t).where(*conditions).order_by(*queries.order_clauses(keys))
-        if query.limit is not None:
-            if query.limit < 0:
+        per_row = _per_row(t, guard)
+        # a page never exceeds MAX_PAGE_ROWS: callers may ask for any size, as OpenAI's list routes allow,
+        # but a database takes a 64-bit LIMIT at most
+        limit = None if query.limit is None else min(query.limit, MAX_PAGE_ROWS)
+        if limit is not None:
+            if limit < 0:
                 raise InvalidRequestError("'limit' must not be negative.", param="limit")
-            # one more than asked tells whether there are more; a page never exceeds MAX_PAGE_ROWS (callers
-            # may ask for any size, as OpenAI's list routes allow, but a database takes a 64-bit LIMIT at most)
-            stmt = stmt.limit(min(query.limit, MAX_PAGE_ROWS) + 1)
+            if per_row is None:
+                stmt = stmt.limit(limit + 1)  # one more than asked tells whether there are more
         async with self._connection(table) as conn:
             if query.after is not None:
-                cursor = await self._cursor_values(conn, t, query.after, keys, query.owner)
+                cursor = await self._cursor_values(conn, t, query.after, keys, query.owner, guard)
                 stmt = stmt.where(queries.after(keys, cursor))
-            rows = [dict(row) for row in (await conn.execute(stmt)).mappings()]
-        limit = None if query.limit is None else min(query.limit, MAX_PAGE_ROWS)
+            if per_row is None:
+                rows = [dict(row) for row in (await conn.execute(stmt)).mappings()]
+            else:  # custom rules: judged row by row, stopping once a page and one more are found
+                rows = []
+                async for row in await conn.stream(stmt):
+                    if per_row.allows(Action.READ, row._mapping):
+                        rows.append(dict(row._mapping))
+                        if limit is not None and len(rows) > limit:
+                            break
         has_more = limit is not None and len(rows) > limit
         return Page(data=rows[:limit] if has_more else rows, has_more=has_more)
 
     async def fetch_one(self, table: str, where: Mapping[str, Any]) -> dict[str, Any] | None:
         t = self._table(table)
-        stmt = sa.select(t).where(*queries.equalities(t, where)).limit(1)
+        guard = guard_for(t)
+        stmt = sa.select(t).where(*self._conditions(t, where, None, guard))
+        per_row = _per_row(t, guard)
         async with self._connection(table) as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        return dict(row) if row is not None else None
+            if per_row is None:
+                row = (await conn.execute(stmt.limit(1))).mappings().first()
+                return dict(row) if row is not None else None
+            async for found in await conn.stream(stmt):
+                if per_row.allows(Action.READ, found._mapping):
+                    return dict(found._mapping)
+        return None
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         t = self._table(table)
-        stmt = sa.select(sa.func.count()).select_from(t).where(*queries.equalities(t, where or {}))
+        guard = guard_for(t)
+        conditions = self._conditions(t, where or {}, None, guard)
+        per_row = _per_row(t, guard)
         async with self._connection(table) as conn:
-            return int((await conn.execute(stmt)).scalar_one())
+            if per_row is None:
+                stmt = sa.select(sa.func.count()).select_from(t).where(*conditions)
+                return int((await conn.execute(stmt)).scalar_one())
+            rows = (await conn.execute(sa.select(t).where(*conditions))).mappings()
+            return sum(1 for row in rows if per_row.allows(Action.READ, row))
 
     async def update(self, table: str, values: Mapping[str, Any], where: Mapping[str, Any]) -> int:
         t = self._table(table)
         changes = self._writable(t, [values], None)[0] if values else {}
         if not changes:
             return 0
-        stmt = t.update().where(*queries.equalities(t, where)).values(changes)
         async with self._connection(table) as conn:
-            return (await conn.execute(stmt)).rowcount
+            conditions = await self._permitted(conn, t, where, Action.UPDATE)
+            if conditions is None:
+                return 0
+            return (await conn.execute(t.update().where(*conditions).values(changes))).rowcount
 
     async def delete(self, table: str, where: Mapping[str, Any]) -> int:
         t = self._table(table)
-        stmt = t.delete().where(*queries.equalities(t, where))
         async with self._connection(table) as conn:
-            return (await conn.execute(stmt)).rowcount
+            conditions = await self._permitted(conn, t, where, Action.DELETE)
+            if conditions is None:
+                return 0
+            return (await conn.execute(t.delete().where(*conditions))).rowcount
+
+    async def authorize(self, table: str, where: Mapping[str, Any], action: Literal["update", "delete"]) -> int:
+        t = self._table(table)
+        async with self._connection(table) as conn:
+            conditions = await self._permitted(conn, t, where, Action(action))
+            if conditions is None:
+                return 0
+            stmt = sa.select(sa.func.count()).select_from(t).where(*conditions)
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         async with self._connection(lock=DDL_LOCK) as conn:
@@ -243,11 +292,44 @@ class SQLAlchemyStore:
             raise ValueError(f"Table '{name}' is not declared in this store: call create_table() first.")
         return table
 
-    def _conditions(self, t: sa.Table, where: Mapping[str, Any], owner: str | None) -> list[Any]:
+    def _conditions(self, t: sa.Table, where: Mapping[str, Any], owner: str | None, guard: Guard | None
+                    ) -> list[Any]:
+        """`where`, the explicit `owner` filter, and the default policy's read filter when it applies."""
         conditions: list[Any] = queries.equalities(t, where)
         if owner is not None:
             conditions.append(self._owner_column(t) == owner)
+        clause = guard.clause(t) if guard is not None else None
+        if clause is not None:
+            conditions.append(clause)
         return conditions
+
+    async def _permitted(self, conn: AsyncConnection, t: sa.Table, where: Mapping[str, Any], action: Action
+                         ) -> list[Any] | None:
+        """Conditions selecting the rows of `where` the caller may read, once `action` is allowed on all
+        of them (AccessDeniedError otherwise); None when the caller can read none of them."""
+        conditions = queries.equalities(t, where)
+        guard = guard_for(t)
+        if guard is None:
+            return conditions
+        visible = self._conditions(t, where, None, guard)
+        rows = [dict(row) for row in (await conn.execute(sa.select(t).where(*visible))).mappings()]
+        rows = guard.readable(rows) if guard.clause(t) is None else rows
+        guard.check(action, rows)
+        if not rows:
+            return None
+        return [*conditions, t.c[guard.key].in_([row[guard.key] for row in rows])]
+
+    async def _check_upsert(self, conn: AsyncConnection, t: sa.Table, guard: Guard, values: Mapping[str, Any],
+                            conflict_columns: Sequence[str]) -> None:
+        """An upsert creates a row (create) or changes one the caller can read (update)."""
+        stmt = sa.select(t).where(*queries.equalities(t, {name: values[name] for name in conflict_columns}))
+        existing = (await conn.execute(stmt.limit(1))).mappings().first()
+        if existing is None:
+            guard.check(Action.CREATE, [values])
+        elif not guard.allows(Action.READ, existing):
+            raise AccessDeniedError(f"'{guard.user.principal}' may not write this {guard.resource_type}")
+        else:
+            guard.check(Action.UPDATE, [existing])
 
     def _owner_column(self, t: sa.Table) -> sa.Column[Any]:
         if OWNER_PRINCIPAL not in t.c:
@@ -255,11 +337,16 @@ class SQLAlchemyStore:
         return t.c[OWNER_PRINCIPAL]
 
     async def _cursor_values(self, conn: AsyncConnection, t: sa.Table, after: tuple[str, Any],
-                             keys: Sequence[queries.OrderKey], owner: str | None) -> list[Any]:
-        """The order-key values of the row the cursor names (one the owner may see)."""
+                             keys: Sequence[queries.OrderKey], owner: str | None, guard: Guard | None
+                             ) -> list[Any]:
+        """The order-key values of the row the cursor names (one the caller may see)."""
         name, value = after
-        stmt = sa.select(*[col for col, _ in keys]).where(*self._conditions(t, {name: value}, owner)).limit(1)
-        row = (await conn.execute(stmt)).first()
+        stmt = sa.select(t).where(*self._conditions(t, {name: value}, owner, guard)).limit(1)
+        found = (await conn.execute(stmt)).mappings().first()
+        per_row = _per_row(t, guard)
+        if found is not None and per_row is not None and not per_row.allows(Action.READ, found):
+            found = None
+        row = [found[col.name] for col, _ in keys] if found is not None else None
         if row is None:
             raise InvalidRequestError(
                 f"Invalid 'after': no row of '{t.name}' has {name} = {value!r}.", param="after"
@@ -279,6 +366,11 @@ class SQLAlchemyStore:
                 row[OWNER_PRINCIPAL] = owner.principal
                 row[OWNER_ATTRIBUTES] = owner.attributes
         return result
+
+
+def _per_row(t: sa.Table, guard: Guard | None) -> Guard | None:
+    """The guard when its rules must be judged row by row (custom rules), else None (SQL did it)."""
+    return guard if guard is not None and guard.clause(t) is None else None
 
 
 def _column_names(sync_conn: sa.Connection, table: str) -> set[str]:

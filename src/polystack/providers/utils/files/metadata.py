@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from polystack.apis.datatypes import User
 from polystack.apis.files.types import FileObject, FilePurpose
 from polystack.core.storage.backends import Storage
 from polystack.core.storage.config import SqliteSQLConfig, SQLStoreReference
@@ -27,7 +26,7 @@ def files_schema(table: str) -> TableSchema:
         # ordered by expires_at, without reading the ones kept forever.
         "expiring": Column(ColumnType.BOOLEAN, nullable=False, index=True),
         "storage_key": Column(ColumnType.TEXT, nullable=False),
-    }, owned=True)
+    }, owned=True, resource_type="file")
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class FileRecord:
 
 
 class FilesMetadata:
-    """Rows of the files table; a caller sees the rows it owns and the rows nobody owns (auth off)."""
+    """Rows of the files table; which ones a caller sees is the SQL store's access policy's business."""
 
     def __init__(self, store: SQLStore, table: str = DEFAULT_TABLE) -> None:
         self.store = store
@@ -64,22 +63,23 @@ class FilesMetadata:
     async def create_table(self) -> None:
         await self.store.create_table(files_schema(self.table))
 
-    async def insert(self, record: FileRecord, owner: User | None) -> None:
+    async def insert(self, record: FileRecord) -> None:
+        """The row belongs to the caller (the store sets the owner)."""
         row = {**asdict(record), "expiring": record.expires_at is not None}
-        await self.store.insert(self.table, row, owner=owner)
+        await self.store.insert(self.table, row)
 
-    async def get(self, file_id: str, owner: User | None) -> FileRecord | None:
+    async def get(self, file_id: str) -> FileRecord | None:
+        """None also when the caller may not read it."""
         row = await self.store.fetch_one(self.table, {"id": file_id})
-        if row is None or (owner is not None and row.get("owner_principal") not in (None, owner.principal)):
+        if row is None:
             return None
         return FileRecord.from_row(row)
 
     async def page(self, *, after: str | None, limit: int, order: Literal["asc", "desc"],
-                   purpose: str | None, owner: User | None) -> tuple[list[FileRecord], bool]:
+                   purpose: str | None) -> tuple[list[FileRecord], bool]:
         """Up to `limit` records after the file `after`, by creation time (then id), and whether more follow."""
         query = Query(where={"purpose": purpose} if purpose else {}, order_by=[("created_at", order)],
-                      after=("id", after) if after else None, limit=limit,
-                      owner=owner.principal if owner else None)
+                      after=("id", after) if after else None, limit=limit)
         page: Page = await self.store.fetch_all(self.table, query)
         return [FileRecord.from_row(row) for row in page.data], page.has_more
 

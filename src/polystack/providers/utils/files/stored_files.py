@@ -12,7 +12,6 @@ from typing import Literal
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError, ProviderError
 from polystack.apis.files.types import CreateFileRequest, DeletedFile, FileList, FileObject, FilePurpose
-from polystack.core.request_context import current_user
 from polystack.core.storage.sql.api import SQLStore
 from polystack.providers.utils.files.byte_store import ByteStore, ByteStoreError, SizeLimitedStream, first_chunk
 from polystack.providers.utils.files.config import FilesProviderConfig
@@ -76,7 +75,7 @@ class StoredFiles:
                             expires_at=created_at + expires_in if expires_in is not None else None,
                             storage_key=file_id)
         try:
-            await self.metadata.insert(record, current_user.get())
+            await self.metadata.insert(record)
         except BaseException:
             await self._delete_bytes(record)
             raise
@@ -90,7 +89,7 @@ class StoredFiles:
         while has_more and len(kept) < limit:
             records, has_more = await self.metadata.page(
                 after=cursor, limit=limit - len(kept), order=order,
-                purpose=purpose.value if purpose else None, owner=current_user.get())
+                purpose=purpose.value if purpose else None)
             kept += [record for record in records if not record.expired(now)]
             cursor = records[-1].id if records else cursor
         files = [record.to_file() for record in kept]
@@ -152,7 +151,7 @@ class StoredFiles:
         return seconds
 
     async def _record(self, file_id: str) -> FileRecord:
-        record = await self.metadata.get(file_id, current_user.get())
+        record = await self.metadata.get(file_id)
         if record is None or record.expired(time.time()):
             raise _not_found(file_id)
         return record

@@ -401,3 +401,10 @@ async def test_insert_ignoring_existing_rows_keeps_them_and_adds_the_rest(store:
     await store.insert("items", [_item(1, body="replayed"), _item(2)], ignore_existing=True)
     rows = (await store.fetch_all("items", Query(order_by=[("id", "asc")]))).data
     assert [(row["id"], row["body"]) for row in rows] == [("item-01", "first"), ("item-02", "body 2")]
+
+
+async def test_a_page_size_beyond_64_bit_integers_means_every_row(store: SQLStore) -> None:
+    await store.create_table(ITEMS)
+    await store.insert("items", [_item(1), _item(2)])
+    page = await store.fetch_all("items", Query(limit=2**70))
+    assert _ids(page.data) == ["item-01", "item-02"] and not page.has_more
