@@ -9,7 +9,7 @@ import pytest
 from polystack.apis.datatypes import Resource, User
 from polystack.apis.errors import ConflictError, NotFoundError
 from polystack.core.registry import ResourceRegistry
-from polystack.core.request_context import current_user
+from polystack.core.request_context import acting_as
 from polystack.core.routing.resource_table import ResourceTable
 from polystack.core.storage.config import RedisKVConfig
 from polystack.core.storage.kv.factory import open_kv_store
@@ -61,11 +61,8 @@ async def test_register_list_get_unregister_round_trip():
 
 async def test_the_caller_is_recorded_as_owner_and_survives_a_restart():
     kv = MemoryKVStore()
-    token = current_user.set(User(principal="alice", attributes={"teams": ["red"]}))
-    try:
+    with acting_as(User(principal="alice", attributes={"teams": ["red"]})):
         await table_on(ResourceRegistry(kv)).register(shield("mine"))
-    finally:
-        current_user.reset(token)
     restarted = table_on(ResourceRegistry(kv))
     await restarted.start()
     owner = (await restarted.get_or_404("mine")).owner
