@@ -12,6 +12,8 @@ from polystack.core import secrets
 from polystack.core.builtin import InspectImpl, ProvidersImpl
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
+from polystack.core.jobs.records import JobRecords
+from polystack.core.jobs.runner import JobRunner
 from polystack.core.registry import ResourceRegistry
 from polystack.core.resolver import ProviderInstance, instantiate, plan
 from polystack.core.routing.inference import InferenceRouter
@@ -40,6 +42,7 @@ class Stack:
         self.providers: dict[str, ProviderInstance] = {}
         self.impls: dict[Api, Any] = {}
         self.route_table: list[tuple[str, str, Api]] = []  # (path, method, api), set by the server app
+        self.jobs: JobRunner | None = None  # background work of every API, made by the first API that needs it
         self._stoppable: list[Any] = []  # routers with background work, stopped before the providers
         self._started = False
 
@@ -63,6 +66,8 @@ class Stack:
                         ) from exc
                     self.providers[provider.provider_id] = instance
                 await self._serve(api)
+            if self.jobs is not None:  # once every API has registered its job kinds
+                await self.jobs.start()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 if hasattr(instance.impl, "warm_up"):
                     await instance.impl.warm_up()
@@ -106,12 +111,14 @@ class Stack:
         records = VectorStoreRecords(await self.storage.sql(reference))
         await records.migrate()
         settings = self.config.vector_stores
+        jobs = await self._job_runner(reference, settings.ingestion_concurrency)
         contextual = settings.contextual_retrieval_params
         router = VectorIORouter(
             instances,
             records,
             self.impls[Api.inference],
             self.impls.get(Api.files),
+            jobs,
             default_provider_id=settings.default_provider_id,
             default_embedding_model=settings.default_embedding_model,
             ingestion_concurrency=settings.ingestion_concurrency,
@@ -126,8 +133,15 @@ class Stack:
                 max_tokens=settings.query_expansion_max_tokens, temperature=settings.query_expansion_temperature),
         )
         await router.start()
-        self._stoppable.append(router)
         return router
+
+    async def _job_runner(self, reference: Any, concurrency: int) -> JobRunner:
+        """The one job runner, its jobs table in `reference`'s SQL store."""
+        if self.jobs is None:
+            records = JobRecords(await self.storage.sql(reference))
+            await records.migrate()
+            self.jobs = JobRunner(records, concurrency=concurrency)
+        return self.jobs
 
     async def _inference_store(self) -> InferenceStore | None:
         reference = self.config.storage.stores.inference
@@ -163,6 +177,9 @@ class Stack:
         table = self.impls.get(Api.models)
         if table is not None:
             await table.stop()
+        if self.jobs is not None:  # running jobs go back to the queue, for this server's next start or a peer
+            await self.jobs.stop()
+            self.jobs = None
         for router in reversed(self._stoppable):
             await router.stop()
         self._stoppable.clear()
