@@ -50,6 +50,13 @@ class JobContext:
         if self.stop_reason is not None:
             raise JobStopped(self.stop_reason.value)
 
+    async def stop_if_cancelled(self) -> None:
+        """Read the cancel flag now rather than at the next heartbeat; raise JobStopped if someone asked."""
+        fresh = await self._runner.records.get(self.job.id)
+        if fresh is not None and fresh.cancel_requested and self.stop_reason is None:
+            self.stop_reason = StopReason.CANCELLED
+        self.checkpoint()
+
     async def progress(self, values: dict[str, Any]) -> None:
         """Persist the job's progress (while its lease is ours) and tell the on_progress hook."""
         self.checkpoint()

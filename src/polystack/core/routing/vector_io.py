@@ -333,10 +333,10 @@ class VectorIORouter:
         batch = await self.records.batch(vector_store_id, batch_id)
         files, _ = await self.records.list_files(vector_store_id, after=None, limit=100000, order="asc",
                                                  status="in_progress", batch_id=batch_id)
-        for record in files:  # the status first: OpenAI shows them cancelled whoever ingests them
+        for record in files:  # their jobs first (here at once, on another replica at its next heartbeat), so
+            await self.ingestion.cancel(vector_store_id, record.id)  # the flag is set before the file's status
+        for record in files:
             await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
-        for record in files:  # then their jobs, here at once, on another replica at its next heartbeat
-            await self.ingestion.cancel(vector_store_id, record.id)
         batch.status = "cancelled"
         await self.records.save_batch(batch)
         return await self.records.batch(vector_store_id, batch_id)

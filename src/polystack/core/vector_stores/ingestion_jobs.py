@@ -103,6 +103,7 @@ class IngestionJobs:
             if done is not None:  # detached or cancelled during the last batch: do not bring it back
                 await index.delete_chunks(store_id, file_id=file_id)
                 await self.records.delete_chunk_texts(store_id, file_id)
+            await ctx.stop_if_cancelled()  # a cancel sets the job's flag before the file's status
             return {"file_status": "abandoned"}
         await self.records.upsert_file(done, batch_id)
         return {"file_status": done.status, "usage_bytes": done.usage_bytes}
