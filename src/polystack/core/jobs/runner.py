@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from polystack.core.jobs.records import Job, JobRecords, JobStatus
+from polystack.core.secrets import public_message
 
 logger = logging.getLogger("polystack.jobs")
 
@@ -238,7 +239,8 @@ class JobRunner:
                 await self._stopped(ctx)
             except Exception as exc:  # noqa: BLE001 - the job fails, never the runner
                 logger.exception("job %s (%s) failed", job.id, job.kind)
-                await self._finish(ctx.job, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+                error = public_message(f"{type(exc).__name__}: {exc}")  # a job's error is for its caller to read
+                await self._finish(ctx.job, status=JobStatus.FAILED, error=error)
             else:
                 await self._finish(ctx.job, status=JobStatus.SUCCEEDED, result=result or {})
         finally:

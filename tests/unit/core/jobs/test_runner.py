@@ -255,14 +255,15 @@ async def test_progress_is_persisted_and_published(replicas) -> None:
 
 async def test_a_failing_handler_fails_its_job_with_the_error_and_the_runner_goes_on(replicas) -> None:
     async def broken(ctx: JobContext) -> dict[str, Any]:
-        raise ValueError("the input was bad")
+        raise ValueError("the input was bad (postgresql://app:hunter2@db/x)")
 
     async def fine(ctx: JobContext) -> dict[str, Any]:
         return {"ok": True}
 
     runner = await replicas({"broken": broken, "fine": fine})
     failed = await runner.wait((await runner.submit("broken", {})).id, timeout=10)
-    assert failed.status == JobStatus.FAILED and failed.error == "ValueError: the input was bad"
+    assert failed.status == JobStatus.FAILED and failed.error is not None
+    assert failed.error.startswith("ValueError: the input was bad") and "hunter2" not in failed.error
     assert (await runner.wait((await runner.submit("fine", {})).id, timeout=10)).result == {"ok": True}
 
 
