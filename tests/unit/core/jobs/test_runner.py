@@ -21,11 +21,12 @@ FAST = {"lease_seconds": 1.0, "heartbeat_seconds": 0.2, "poll_seconds": 0.1}
 
 
 async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    async with asyncio.timeout(60):  # a busy shared server fails the test, never hangs it
+        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
