@@ -9,7 +9,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +18,7 @@ from polystack.core.secrets import public_message
 
 logger = logging.getLogger("polystack.jobs")
 
-Handler = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
+Handler = Callable[["JobContext"], Coroutine[Any, Any, dict[str, Any] | None]]
 ProgressHook = Callable[[Job], Awaitable[None]]
 
 
@@ -229,7 +229,7 @@ class JobRunner:
 
     async def _run(self, ctx: JobContext) -> None:
         job = ctx.job
-        work = asyncio.create_task(self._handlers[job.kind](ctx))
+        work: asyncio.Task[dict[str, Any] | None] = asyncio.create_task(self._handlers[job.kind](ctx))
         ctx._task = work
         beat = asyncio.create_task(self._heartbeats(ctx))
         try:
