@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -40,7 +41,12 @@ class IngestionJobs:
     async def submit(self, store_id: str, file_id: str, batch_id: str | None) -> Job:
         """Ingest the file (already recorded in progress); a re-attach replaces an ingestion still running."""
         key = job_key(store_id, file_id)
-        await self.runner.cancel_key(key)
+        for earlier in await self.runner.records.by_key(key):
+            # wait for it to stop (on another replica: at its next heartbeat), or it would remove the
+            # chunks the new job writes when it discards its own; a dead replica's job is never run again
+            await self.runner.cancel(earlier.id)
+            with contextlib.suppress(TimeoutError):
+                await self.runner.wait(earlier.id, timeout=self.runner.lease_seconds)
         return await self.runner.submit(KIND, {"vector_store_id": store_id, "file_id": file_id,
                                                "batch_id": batch_id}, key=key)
 
