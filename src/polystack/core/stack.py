@@ -15,6 +15,7 @@ from polystack.apis.errors import PolystackError
 from polystack.core import secrets
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
+from polystack.core.jobs.runner import JobRunner
 from polystack.core.registry import ResourceRegistry
 from polystack.core.resolver import ProviderInstance, instantiate, plan
 from polystack.core.routing.hooks import load_hook
@@ -59,6 +60,8 @@ class Stack:
             for spec in CATALOG.values():
                 if spec.always:
                     await self._serve(spec.api)
+            if self._context.jobs is not None:  # once every API has registered its job kinds
+                await self._context.jobs.start()
         except PolystackError as exc:  # e.g. a storage backend that cannot be reached
             await self.stop()
             raise StackError(exc.message) from None
@@ -99,12 +102,21 @@ class Stack:
             served = await import_dotted(spec.serve)(self._context, instances)
         self.impls.update(served)
 
+    @property
+    def jobs(self) -> JobRunner | None:
+        """The stack's job runner, once an API that runs background work is served."""
+        return self._context.jobs if self._context is not None else None
+
     def provider_types_of(self, api: str) -> list[str]:
         source = serving_api(api)
         return sorted({inst.spec.provider_type for inst in self.providers.values() if inst.api == source})
 
     async def stop(self) -> None:
         """Stop routers and routing tables, then providers in reverse start order; failures are logged."""
+        jobs = self._context.jobs if self._context is not None else None
+        if jobs is not None:  # running jobs go back to the queue, for this server's next start or a peer
+            await jobs.stop()
+            self._context.jobs = None  # type: ignore[union-attr]
         stoppers = self._context.stoppers if self._context is not None else []
         for stop in reversed(stoppers):
             try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import time
 import uuid
@@ -37,9 +35,11 @@ from polystack.apis.vector_io.types import (
     WeightedRanker,
     static_of,
 )
+from polystack.core.jobs.runner import JobRunner
 from polystack.core.vector_stores.contextual import ContextualDefaults, Contextualizer
 from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
 from polystack.core.vector_stores.ingestion import Embedder, Ingestor
+from polystack.core.vector_stores.ingestion_jobs import IngestionJobs
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
 from polystack.core.vector_stores.raw_chunks import embedded_chunk, indexed_chunk
 from polystack.core.vector_stores.records import VectorStoreRecords
@@ -80,7 +80,8 @@ def _choices_from_metadata(request: CreateVectorStoreRequest) -> CreateVectorSto
 
 class VectorIORouter:
     def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
-                 files: Any | None, *, default_provider_id: str | None, default_embedding_model: str | None,
+                 files: Any | None, jobs: JobRunner, *, default_provider_id: str | None,
+                 default_embedding_model: str | None,
                  ingestion_concurrency: int = 2, embedding_batch_size: int = 32, max_file_bytes: int | None = None,
                  rewriter: QueryRewriter | None = None, contextual: ContextualDefaults | None = None) -> None:
         self.providers = providers
@@ -95,26 +96,14 @@ class VectorIORouter:
                                  max_file_bytes=max_file_bytes,
                                  contextualizer=Contextualizer(inference, self.contextual))
         self.rewriter = rewriter or QueryRewriter(inference, None)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._stopping = False
+        self.ingestion = IngestionJobs(jobs, records, self.ingestor, self._index)
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Resume files whose ingestion a stop or crash interrupted."""
-        for batch_id, record in await self.records.files_in_progress():
-            try:
-                store = await self.records.store(record.vector_store_id)
-            except NotFoundError:
-                continue
-            self._spawn(store, record, batch_id)
-
-    async def stop(self) -> None:
-        """Interrupt ingestions without cancelling them: their files stay in progress, for the next start."""
-        self._stopping = True
-        for task in list(self._tasks.values()):
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        """Give a job to files left in progress without one. Interrupted ingestions need nothing here: their
+        jobs are resumed by whichever replica takes their lease (the job runner stops them, too)."""
+        await self.ingestion.adopt_orphans()
 
     # ---- stores -------------------------------------------------------------------------------
 
@@ -190,11 +179,12 @@ class VectorIORouter:
         return await self.get_vector_store(vector_store_id)
 
     async def delete_vector_store(self, vector_store_id: str) -> Deleted:
-        store = await self.records.store(vector_store_id)
-        await self.records.delete_store(vector_store_id)  # first: it enforces the access policy (403)
-        for key, task in list(self._tasks.items()):
-            if key.startswith(f"{vector_store_id}:"):
-                task.cancel()
+        store = await self.records.store(vector_store_id, change=True)  # first: it enforces the access policy (403)
+        ingesting, _ = await self.records.list_files(vector_store_id, after=None, limit=None, order="asc",
+                                                     status="in_progress")
+        for record in ingesting:
+            await self.ingestion.cancel(vector_store_id, record.id)
+        await self.records.delete_store(vector_store_id)
         await self._index(store.provider_id).delete_store(vector_store_id)
         return Deleted(id=vector_store_id, object="vector_store.deleted")
 
@@ -241,7 +231,7 @@ class VectorIORouter:
         record = VectorStoreFile(id=file_id, created_at=int(time.time()), vector_store_id=store.id,
                                  chunking_strategy=await self._file_strategy(store, strategy), attributes=attributes)
         await self.records.upsert_file(record, batch_id, chunks=[])
-        self._spawn(store, record, batch_id)
+        await self.ingestion.submit(store.id, record.id, batch_id)
         return record
 
     async def _embedding_context(self, store: VectorStore) -> int | None:
@@ -255,45 +245,6 @@ class VectorIORouter:
             return None
         value = (model.metadata or {}).get("context_length")
         return value if isinstance(value, int) and value > 0 else None
-
-    def _spawn(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
-        key = f"{store.id}:{record.id}"
-        previous = self._tasks.get(key)
-        if previous is not None:
-            previous.cancel()
-        task = asyncio.create_task(self._run_ingestion(store, record, batch_id), name=f"ingest {key}")
-        self._tasks[key] = task
-        task.add_done_callback(functools.partial(self._forget, key))
-
-    def _forget(self, key: str, task: asyncio.Task[None]) -> None:
-        if self._tasks.get(key) is task:  # a newer ingestion of the same file may have replaced it
-            del self._tasks[key]
-
-    async def _run_ingestion(self, store: VectorStore, record: VectorStoreFile, batch_id: str | None) -> None:
-        index = self._index(store.provider_id)
-
-        async def still_wanted() -> bool:
-            """Whether the file is still attached and in progress: another replica may have detached or
-            cancelled it, which only its row says."""
-            try:
-                row = await self.records.file_row(store.id, record.id)
-            except NotFoundError:
-                return False
-            return bool(row["status"] == "in_progress")
-
-        try:
-            done = await self.ingestor.ingest(store, record, index, still_wanted)
-        except asyncio.CancelledError:
-            if not self._stopping:  # a user's cancel; a stopping server leaves the file in progress
-                await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
-            raise
-        if done is None:
-            return
-        if not await still_wanted():  # detached or cancelled during the last batch: do not bring it back
-            await index.delete_chunks(store.id, file_id=record.id)
-            await self.records.delete_chunk_texts(store.id, record.id)
-            return
-        await self.records.upsert_file(done, batch_id)
 
     @staticmethod
     def _check_store_choices(store: VectorStore, request: AttachFileRequest | CreateFileBatchRequest) -> None:
@@ -336,10 +287,7 @@ class VectorIORouter:
     async def delete_file(self, vector_store_id: str, file_id: str) -> Deleted:
         store = await self.records.store(vector_store_id, change=True)
         await self.records.file(vector_store_id, file_id)
-        task = self._tasks.get(f"{vector_store_id}:{file_id}")
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self.ingestion.cancel(vector_store_id, file_id)
         await self._index(store.provider_id).delete_chunks(vector_store_id, file_id=file_id)
         await self.records.delete_file(vector_store_id, file_id)
         return Deleted(id=file_id, object="vector_store.file.deleted")
@@ -386,13 +334,10 @@ class VectorIORouter:
         await self.records.store(vector_store_id, change=True)
         files, _ = await self.records.list_files(vector_store_id, after=None, limit=100000, order="asc",
                                                  status="in_progress", batch_id=batch_id)
-        tasks = [self._tasks[key] for f in files if (key := f"{vector_store_id}:{f.id}") in self._tasks]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for record in files:  # those another replica ingests stop at their next batch when they see this
-            if f"{vector_store_id}:{record.id}" not in self._tasks:
-                await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
+        for record in files:  # their jobs first (here at once, on another replica at its next heartbeat), so
+            await self.ingestion.cancel(vector_store_id, record.id)  # the flag is set before the file's status
+        for record in files:
+            await self.records.upsert_file(record.model_copy(update={"status": "cancelled"}), batch_id)
         batch.status = "cancelled"
         await self.records.save_batch(batch)
         return await self.records.batch(vector_store_id, batch_id)

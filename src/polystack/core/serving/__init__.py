@@ -16,6 +16,7 @@ from polystack.core.errors import StackError
 
 if TYPE_CHECKING:
     from polystack.core.config import RunConfig
+    from polystack.core.jobs.runner import JobRunner
     from polystack.core.registry import ResourceRegistry
     from polystack.core.storage.backends import Storage
 
@@ -30,6 +31,19 @@ class ServeContext:
     impls: dict[str, Any]
     stack: Any = None  # the Stack, for the built-in APIs that describe it (inspect, providers)
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    jobs: JobRunner | None = None  # background work of every API, made by the first API that needs it
+
+    async def job_runner(self, reference: Any, concurrency: int) -> JobRunner:
+        """The one job runner of the stack, its jobs table in `reference`'s SQL store. APIs register their job
+        kinds on it while they are served; the stack starts it once every API is served, and stops it first."""
+        if self.jobs is None:
+            from polystack.core.jobs.records import JobRecords
+            from polystack.core.jobs.runner import JobRunner
+
+            records = JobRecords(await self.storage.sql(reference))
+            await records.migrate()
+            self.jobs = JobRunner(records, concurrency=concurrency)
+        return self.jobs
 
     def on_stop(self, stop: Callable[[], Awaitable[None]]) -> None:
         """Run `stop` when the stack stops, before the providers shut down (in reverse order of registration)."""

@@ -26,11 +26,13 @@ async def serve(context: ServeContext, providers: dict[str, Any]) -> dict[str, A
     await records.migrate()
     settings = context.config.vector_stores
     contextual = settings.contextual_retrieval_params
+    jobs = await context.job_runner(reference, settings.ingestion_concurrency)
     router = VectorIORouter(
         providers,
         records,
         inference,
         context.impls.get(Api.files),
+        jobs,
         default_provider_id=settings.default_provider_id,
         default_embedding_model=settings.default_embedding_model,
         ingestion_concurrency=settings.ingestion_concurrency,
@@ -45,5 +47,4 @@ async def serve(context: ServeContext, providers: dict[str, Any]) -> dict[str, A
             max_tokens=settings.query_expansion_max_tokens, temperature=settings.query_expansion_temperature),
     )
     await router.start()
-    context.on_stop(router.stop)
     return {Api.vector_io: router}

@@ -32,6 +32,7 @@ DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's upload limit, and the fil
 
 CHUNK_BATCH = 256  # chunks parsed, embedded and indexed at a time
 StillWanted = Callable[[], Awaitable[bool]]
+Superseded = Callable[[], bool]
 
 
 class FileTooLarge(Exception):
@@ -92,10 +93,12 @@ class Ingestor:
         return limit if isinstance(limit, int) else DEFAULT_MAX_FILE_BYTES
 
     async def ingest(self, store: VectorStore, record: VectorStoreFile, index: VectorIndex,
-                     still_wanted: StillWanted | None = None) -> VectorStoreFile | None:
+                     still_wanted: StillWanted | None = None,
+                     superseded: Superseded | None = None) -> VectorStoreFile | None:
         """The file record with its final status (its chunk texts are saved in the records), or None when
         `still_wanted` said, between batches, that the file was detached or cancelled meanwhile (possibly
-        by another replica). Chunks of a file that does not complete are removed from the index."""
+        by another replica). Chunks of a file that does not complete are removed from the index, unless
+        `superseded()` says another replica took the file over: its chunks are that replica's now."""
         from polystack.providers.utils.documents.parsing import DocumentError
 
         async with self._slots:
@@ -106,10 +109,12 @@ class Ingestor:
                     await self._spool(record.id, meta.filename, spool)
                     usage = await self._index_file(store, record, meta.filename, spool, index, still_wanted)
             except Abandoned:
-                await self._discard(store, record, index)
+                if superseded is None or not superseded():
+                    await self._discard(store, record, index)
                 return None
             except asyncio.CancelledError:
-                await self._discard(store, record, index)
+                if superseded is None or not superseded():
+                    await self._discard(store, record, index)
                 raise
             except Exception as exc:  # noqa: BLE001 - a bad file fails alone, never the batch or the server
                 await self._discard(store, record, index)
