@@ -57,6 +57,11 @@ class LimitsConfig(_Strict):
     header_timeout_seconds: float = Field(
         default=10, gt=0,
         description="A connection whose request line and headers are not all in by then gets 408 and is closed.")
+    keep_alive_timeout_seconds: float = Field(
+        default=30, gt=0,
+        description="An idle keep-alive connection is closed after this long. Longer than the 5 s clients keep idle "
+        "connections by default (httpx, the openai SDK), so a client never sends a request on a connection the "
+        "server is closing at that moment.")
     body_timeout_seconds: float = Field(
         default=30, gt=0,
         description="A body must arrive within this many seconds of its headers, plus the time its bytes take at "

@@ -59,6 +59,7 @@ def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
         ssl_ca_certs=server.tls_cafile,
         ssl_cert_reqs=2 if server.tls_cafile else 0,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        timeout_keep_alive=server.limits.keep_alive_timeout_seconds,
         lifespan="on",
     )
 
