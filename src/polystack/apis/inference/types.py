@@ -1,4 +1,4 @@
-"""OpenAI-shaped inference request types (responses are in responses.py, re-exported here).
+"""OpenAI-shaped inference request types (result objects are in results.py, re-exported here).
 
 Requests accept unknown fields (`extra="allow"`), as OpenAI-compatible servers do, so providers
 can receive vendor extensions sent through the SDK's `extra_body`.
@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from polystack.apis.inference.responses import (
+from polystack.apis.inference.results import (
     ChatCompletion,
     ChatCompletionChunk,
     Completion,

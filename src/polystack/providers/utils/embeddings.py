@@ -24,7 +24,7 @@ from polystack.apis.errors import (
     ServiceUnavailableError,
     UnsupportedParameterError,
 )
-from polystack.apis.inference.responses import EmbeddingUsage
+from polystack.apis.inference.results import EmbeddingUsage
 from polystack.apis.inference.types import (
     ChatCompletion,
     ChatCompletionChunk,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
-from polystack.apis.inference.responses import CompletionChoice, CompletionLogprobs, CompletionUsage
+from polystack.apis.inference.results import CompletionChoice, CompletionLogprobs, CompletionUsage
 from polystack.apis.inference.types import Completion, CompletionRequest
 from polystack.providers.inline.inference.llama_cpp.generation import TokenLogprob, generate
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams, sampling_from

@@ -1,7 +1,8 @@
-"""OpenAI's inference response objects as pydantic models.
+"""OpenAI's inference result objects (chat completions, completions, embeddings) as pydantic models.
 
-Defined here rather than imported from the `openai` SDK: importing the SDK's types costs 0.6-0.9 s of
-server start-up, and a server needs only these few. Unknown fields are kept (`extra="allow"`), so
+Named "results", not "responses", so it never collides with the Responses API. Defined here rather
+than imported from the `openai` SDK: importing the SDK's types costs 0.6-0.9 s of server start-up,
+and a server needs only these few. Unknown fields are kept (`extra="allow"`), so
 provider extensions pass through. Field names follow OpenAI's API reference exactly.
 """
 
