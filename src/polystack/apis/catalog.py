@@ -7,6 +7,8 @@ needs to know about APIs reads the spec, never a hand-kept list or an `if api ==
   the library client drives that same app, and /v1/inspect/routes and `polystack list-apis` list it;
 - the provider registry imports `providers` (a module with `available_providers()`) to know the
   provider types of the API; an API without one is served by the stack itself and takes no providers;
+- the resolver checks each provider instance against `protocol`, the dotted Protocol its providers
+  implement (core/provider_protocols.py), so a provider missing a method stops the server at startup;
 - the stack calls `serve`, a dotted `async def serve(context, providers) -> {api: impl}`, to build the
   API's router (or routing table) from its providers: without one, the API's single provider serves it;
 - the resolver starts the APIs in `needs` (those the router calls, when configured) before this one;
@@ -45,6 +47,7 @@ class ApiSpec:
     prefixes: tuple[str, ...] = ("/v1",)
     deprecated_prefixes: tuple[str, ...] = ()
     providers: str | None = None
+    protocol: str | None = None
     serve: str | None = None
     needs: tuple[str, ...] = ()
     serves_also: tuple[str, ...] = ()
@@ -95,16 +98,18 @@ OPENAI_V1 = ("/v1/openai/v1",)
 
 register_api(ApiSpec(
     Api.inference, routes="polystack.apis.inference.routes", deprecated_prefixes=OPENAI_V1,
-    providers="polystack.providers.registry.inference", serve="polystack.core.serving.inference.serve",
+    providers="polystack.providers.registry.inference", protocol="polystack.apis.inference.protocol.InferenceProvider",
+    serve="polystack.core.serving.inference.serve",
     serves_also=(Api.models,), resource_type="model", registered_resources="models"))
 register_api(ApiSpec(
     Api.vector_io, routes="polystack.apis.vector_io.routes", deprecated_prefixes=OPENAI_V1,
-    providers="polystack.providers.registry.vector_io", serve="polystack.core.serving.vector_io.serve",
+    providers="polystack.providers.registry.vector_io", protocol="polystack.apis.vector_io.index.VectorIndex",
+    serve="polystack.core.serving.vector_io.serve",
     needs=(Api.inference, Api.files)))
 register_api(ApiSpec(Api.models, routes="polystack.apis.models.routes", deprecated_prefixes=OPENAI_V1))
 register_api(ApiSpec(
     Api.files, routes="polystack.apis.files.routes", deprecated_prefixes=OPENAI_V1,
-    providers="polystack.providers.registry.files"))
+    providers="polystack.providers.registry.files", protocol="polystack.apis.files.protocol.Files"))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",

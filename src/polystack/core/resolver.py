@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 import logging
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from polystack.apis.catalog import CATALOG, serving_api
 from polystack.core.config import ProviderConfig, RunConfig, location, problem_of
 from polystack.core.errors import ConfigError, StackError
+from polystack.core.provider_protocols import check_provider
 from polystack.core.registered_resources import check_registered_resources
 from polystack.core.storage.backends import Storage
 from polystack.providers.spec import ProviderSpec, import_dotted
@@ -159,7 +161,23 @@ async def instantiate(
         raise StackError(missing_package_message(provider.spec, exc)) from None
     if hasattr(impl, "provider_id"):
         impl.provider_id = provider.provider_id
+    await _check_protocol(provider, impl)
     return ProviderInstance(provider.api, provider.provider_id, provider.spec, provider.config, impl)
+
+
+async def _check_protocol(provider: PlannedProvider, impl: Any) -> None:
+    """Fail at startup, not mid-request, when the instance lacks a method of its API's protocol."""
+    api_spec = CATALOG.get(provider.api)
+    if api_spec is None or api_spec.protocol is None:
+        return
+    try:
+        check_provider(impl, import_dotted(api_spec.protocol), api=provider.api,
+                       provider_id=provider.provider_id, provider_type=provider.spec.provider_type)
+    except StackError:
+        shutdown = getattr(impl, "shutdown", None)
+        if shutdown is not None and inspect.iscoroutinefunction(shutdown):
+            await shutdown()  # the instance never joins the stack, so the stack's stop() would not reach it
+        raise
 
 
 def provider_data_validator(spec: ProviderSpec) -> type[BaseModel] | None:
