@@ -9,9 +9,18 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from polystack.apis.datatypes import Api
+from polystack.apis.documented import returns, returns_bytes
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.files.protocol import Files
-from polystack.apis.files.types import MAX_EXPIRY_SECONDS, CreateFileRequest, ExpiresAfter, FilePurpose
+from polystack.apis.files.types import (
+    MAX_EXPIRY_SECONDS,
+    CreateFileRequest,
+    DeletedFile,
+    ExpiresAfter,
+    FileList,
+    FileObject,
+    FilePurpose,
+)
 from polystack.apis.files.upload import MultipartUpload, spooled_chunks
 from polystack.apis.http import JSONBody, impl_of
 
@@ -76,7 +85,7 @@ def create_file_request(fields: dict[str, str], filename: str) -> CreateFileRequ
 
 
 @router.post("/files", summary="Upload a file (multipart/form-data: file, purpose, expires_after)",
-             openapi_extra=_UPLOAD_SCHEMA)
+             openapi_extra=_UPLOAD_SCHEMA, responses=returns(FileObject))
 async def create_file(request: Request, impl: Files = files) -> Response:
     upload = MultipartUpload(request)
     try:
@@ -101,7 +110,7 @@ async def create_file(request: Request, impl: Files = files) -> Response:
         await upload.aclose()
 
 
-@router.get("/files", summary="List files")
+@router.get("/files", summary="List files", responses=returns(FileList))
 async def list_files(
     after: str | None = Query(default=None, description="Continue after this file id."),
     limit: int = Query(default=10000, ge=1, le=10000),
@@ -113,12 +122,14 @@ async def list_files(
     return _json(await impl.list_files(after=after, limit=limit, order=order, purpose=wanted))
 
 
-@router.get("/files/{file_id}", summary="Retrieve a file's metadata")
+@router.get("/files/{file_id}", summary="Retrieve a file's metadata", responses=returns(FileObject))
 async def get_file(file_id: str, impl: Files = files) -> Response:
     return _json(await impl.get_file(file_id))
 
 
-@router.get("/files/{file_id}/content", summary="Download a file's bytes")
+@router.get("/files/{file_id}/content", summary="Download a file's bytes",
+             responses=returns_bytes("application/octet-stream"),
+             response_class=StreamingResponse)  # documents no JSON body
 async def get_file_content(file_id: str, impl: Files = files) -> Response:
     file = await impl.get_file(file_id)
     chunks = await impl.open_file_content(file_id)
@@ -126,6 +137,6 @@ async def get_file_content(file_id: str, impl: Files = files) -> Response:
                              headers={"Content-Length": str(file.bytes)})
 
 
-@router.delete("/files/{file_id}", summary="Delete a file")
+@router.delete("/files/{file_id}", summary="Delete a file", responses=returns(DeletedFile))
 async def delete_file(file_id: str, impl: Files = files) -> Response:
     return _json(await impl.delete_file(file_id))

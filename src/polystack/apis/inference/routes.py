@@ -8,26 +8,41 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from polystack.apis.datatypes import Api
+from polystack.apis.documented import ListPage, returns
 from polystack.apis.http import JSONBody, impl_of, respond
 from polystack.apis.inference.protocol import Inference, StoredChatCompletions
-from polystack.apis.inference.stored import UpdateChatCompletionRequest
-from polystack.apis.inference.types import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
+from polystack.apis.inference.stored import (
+    DeletedChatCompletion,
+    StoredChatCompletion,
+    StoredChatMessage,
+    UpdateChatCompletionRequest,
+)
+from polystack.apis.inference.types import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    CreateEmbeddingResponse,
+    EmbeddingsRequest,
+)
 
 router = APIRouter(tags=["inference"])
 inference = Depends(impl_of(Api.inference))
 
 
-@router.post("/chat/completions", summary="Create a chat completion (SSE when stream=true)")
+@router.post("/chat/completions", summary="Create a chat completion (SSE when stream=true)",
+             responses=returns(ChatCompletion))
 async def create_chat_completion(body: ChatCompletionRequest, impl: Inference = inference) -> Response:
     return await respond(await impl.chat_completion(body))
 
 
-@router.post("/completions", summary="Create a legacy text completion (SSE when stream=true)")
+@router.post("/completions", summary="Create a legacy text completion (SSE when stream=true)",
+             responses=returns(Completion))
 async def create_completion(body: CompletionRequest, impl: Inference = inference) -> Response:
     return await respond(await impl.completion(body))
 
 
-@router.post("/embeddings", summary="Create embeddings")
+@router.post("/embeddings", summary="Create embeddings", responses=returns(CreateEmbeddingResponse))
 async def create_embeddings(body: EmbeddingsRequest, impl: Inference = inference) -> Response:
     return await respond(await impl.embeddings(body))
 
@@ -41,7 +56,8 @@ def _metadata_filter(request: Request) -> dict[str, str]:
             if key.startswith("metadata[") and key.endswith("]")}
 
 
-@router.get("/chat/completions", summary="List stored chat completions")
+@router.get("/chat/completions", summary="List stored chat completions",
+             responses=returns(ListPage[StoredChatCompletion]))
 async def list_chat_completions(
     request: Request,
     after: str | None = Query(default=None, description="Continue after this completion id."),
@@ -54,18 +70,21 @@ async def list_chat_completions(
                                                      metadata=_metadata_filter(request)))
 
 
-@router.get("/chat/completions/{completion_id}", summary="Retrieve a stored chat completion")
+@router.get("/chat/completions/{completion_id}", summary="Retrieve a stored chat completion",
+             responses=returns(StoredChatCompletion))
 async def get_chat_completion(completion_id: str, impl: StoredChatCompletions = inference) -> Response:
     return JSONBody(await impl.get_chat_completion(completion_id))
 
 
-@router.post("/chat/completions/{completion_id}", summary="Update a stored chat completion's metadata")
+@router.post("/chat/completions/{completion_id}", summary="Update a stored chat completion's metadata",
+             responses=returns(StoredChatCompletion))
 async def update_chat_completion(completion_id: str, body: UpdateChatCompletionRequest,
                                  impl: StoredChatCompletions = inference) -> Response:
     return JSONBody(await impl.update_chat_completion(completion_id, body))
 
 
-@router.get("/chat/completions/{completion_id}/messages", summary="List a stored completion's input messages")
+@router.get("/chat/completions/{completion_id}/messages", summary="List a stored completion's input messages",
+             responses=returns(ListPage[StoredChatMessage]))
 async def list_chat_completion_messages(
     completion_id: str,
     after: str | None = None,
@@ -76,6 +95,7 @@ async def list_chat_completion_messages(
     return JSONBody(await impl.list_chat_completion_messages(completion_id, after=after, limit=limit, order=order))
 
 
-@router.delete("/chat/completions/{completion_id}", summary="Delete a stored chat completion")
+@router.delete("/chat/completions/{completion_id}", summary="Delete a stored chat completion",
+             responses=returns(DeletedChatCompletion))
 async def delete_chat_completion(completion_id: str, impl: StoredChatCompletions = inference) -> Response:
     return JSONBody(await impl.delete_chat_completion(completion_id))

@@ -1,8 +1,12 @@
-"""Request bodies of the stored chat completions routes (OpenAI's /v1/chat/completions/{id} family)."""
+"""Bodies of the stored chat completions routes (OpenAI's /v1/chat/completions/{id} family)."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from polystack.apis.inference.results import ChatCompletion
 
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
@@ -31,3 +35,24 @@ class UpdateChatCompletionRequest(BaseModel):
             if len(value) > MAX_METADATA_VALUE:
                 raise ValueError(f"the value of '{key}' is longer than {MAX_METADATA_VALUE} characters")
         return metadata
+
+
+class StoredChatCompletion(ChatCompletion):
+    """A stored chat completion as GET returns it: the completion plus the messages that produced it."""
+
+    input_messages: list[dict[str, Any]]
+
+
+class StoredChatMessage(BaseModel):
+    """One input message of a stored completion, with the id the messages page uses as cursor."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    role: str
+
+
+class DeletedChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion.deleted"] = "chat.completion.deleted"
+    deleted: bool

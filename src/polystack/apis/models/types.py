@@ -99,3 +99,21 @@ def check_embedding_dimension(metadata: dict[str, Any]) -> dict[str, Any]:
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[dict[str, Any]]
+
+
+class OpenAIModel(BaseModel):
+    """The model object the routes answer with (`Model.to_openai()`): OpenAI's fields plus `custom_metadata`."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+    custom_metadata: dict[str, Any] = Field(
+        description="model_type, provider_id, provider_resource_id and the model's metadata.")
+
+
+class OpenAIModelList(BaseModel):
+    """GET /v1/models as documented (ModelList, with its entries typed)."""
+
+    object: Literal["list"] = "list"
+    data: list[OpenAIModel]

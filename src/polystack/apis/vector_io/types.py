@@ -285,6 +285,17 @@ class SearchResultsPage(BaseModel):
     next_page: str | None = None
 
 
+class VectorStoreFileContent(BaseModel):
+    """GET .../files/{file_id}/content: the parsed text of an attached file, as its chunks in order."""
+
+    object: Literal["vector_store.file_content.page"] = "vector_store.file_content.page"
+    file_id: str
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    data: list[ContentText]
+    has_more: bool = False
+    next_page: str | None = None
+
+
 # ---- Llama Stack vector-io --------------------------------------------------------------------
 
 
