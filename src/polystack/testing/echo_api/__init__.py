@@ -17,6 +17,7 @@ SPEC = ApiSpec(
     "echo",
     routes="polystack.testing.echo_api.routes",
     providers="polystack.testing.echo_api.registry",
+    protocol="polystack.testing.echo_api.protocol.Echo",  # each provider is checked against it at startup
     needs=(Api.inference,),  # started after inference when both are configured
 )
 
