@@ -17,20 +17,18 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from typing_extensions import get_protocol_members
+
 from polystack.core.errors import StackError
 
 
 def protocol_methods(protocol: type) -> dict[str, bool]:
-    """The public methods `protocol` declares (its protocol bases included), each with whether it is async."""
-    methods: dict[str, bool] = {}
-    for base in reversed(protocol.__mro__):
-        if not getattr(base, "_is_protocol", False) or base.__module__ == "typing":
-            continue
-        for name, member in vars(base).items():
-            if name.startswith("_") or not callable(member):
-                continue
-            methods[name] = inspect.iscoroutinefunction(member)
-    return methods
+    """The methods `protocol` declares (its protocol bases included), each with whether it is async.
+
+    Data members (e.g. `provider_id: str`) are left out: the resolver sets those itself.
+    """
+    members = {name: getattr(protocol, name, None) for name in get_protocol_members(protocol)}
+    return {name: inspect.iscoroutinefunction(member) for name, member in members.items() if callable(member)}
 
 
 def protocol_problems(impl: Any, protocol: type) -> list[str]:
