@@ -121,7 +121,7 @@ class Stack:
         for stop in reversed(stoppers):
             try:
                 await stop()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("stopping %s failed", getattr(stop, "__qualname__", stop))
         stoppers.clear()
         for instance in reversed(list(self.providers.values())):
@@ -130,7 +130,7 @@ class Stack:
                 continue
             try:
                 await shutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("provider %s failed to shut down", instance.provider_id)
         self.providers.clear()
         self.impls.clear()

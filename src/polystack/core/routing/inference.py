@@ -116,7 +116,7 @@ class InferenceRouter:
         call.error = StreamAbandoned() if isinstance(error, GeneratorExit | asyncio.CancelledError) else error
         try:
             await self.hooks.after(call)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("an inference hook failed after a failed call")
 
     async def _finish(self, call: InferenceCall, result: Any) -> None:

@@ -136,7 +136,7 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, send_watching)
-        except Exception:  # noqa: BLE001 - the one place that turns a bug into a plain 500
+        except Exception:  # the one place that turns a bug into a plain 500
             logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return  # the response is under way; ending it here is all that is left to do

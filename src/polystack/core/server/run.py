@@ -88,7 +88,7 @@ async def serve(config: RunConfig, *, status: object | None = None) -> None:
     server = DrainingServer(_uvicorn_config(guard, config), guard)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started and not serving.done():
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers a flag, not an event
             await asyncio.sleep(0.01)
         if server.started:
             scheme = "https" if config.server.tls_certfile else "http"

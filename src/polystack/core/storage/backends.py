@@ -42,7 +42,7 @@ class Storage:
         for store in [*self._kv.values(), *self._sql.values()]:
             try:
                 await store.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("closing a storage backend failed")
         self._kv.clear()
         self._sql.clear()

@@ -177,7 +177,7 @@ class Ingestor:
         try:
             await index.delete_chunks(store.id, file_id=record.id)
             await self.records.delete_chunk_texts(store.id, record.id)
-        except Exception:  # noqa: BLE001 - the file is failing already; leftover chunks are logged
+        except Exception:  # the file is failing already; leftover chunks are logged
             logger.exception("could not remove the chunks of file %s from %s", record.id, store.id)
 
     async def _situated(self, record: VectorStoreFile, document: str, texts: list[str]) -> list[str]:

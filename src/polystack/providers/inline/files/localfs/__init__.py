@@ -13,7 +13,7 @@ async def create(config: LocalfsFilesConfig, deps: Any) -> Any:
     from polystack.providers.utils.files.metadata import open_files_metadata
     from polystack.providers.utils.files.stored_files import StoredFiles
 
-    root = Path(config.storage_dir).expanduser()
+    root = Path(config.storage_dir).expanduser()  # noqa: ASYNC240 - expanduser reads $HOME, not the disk
     blobs = DiskByteStore(root)
     metadata, owned = await open_files_metadata(config.metadata_store, getattr(deps, "storage", None),
                                                 root / "files_metadata.db")

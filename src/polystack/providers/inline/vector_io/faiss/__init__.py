@@ -26,6 +26,7 @@ async def create(config: FaissConfig, deps: Any) -> Any:
     def new_searcher(store: StoredStore, rows: StoreRows) -> VectorSearcher:
         return FaissSearcher(store.dimension, config)
 
-    database = Database(os.path.join(os.path.expanduser(config.persist_dir), "faiss.db"))
+    folder = os.path.expanduser(config.persist_dir)  # noqa: ASYNC240 - start-up, once
+    database = Database(os.path.join(folder, "faiss.db"))
     index = SQLiteVectorIndex("faiss", database, ChunkStore(BlobEmbeddings()), new_searcher, threads=config.threads)
     return await index.open()

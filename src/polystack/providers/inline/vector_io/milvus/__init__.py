@@ -21,7 +21,7 @@ async def create(config: MilvusConfig, deps: Any) -> Any:
     from polystack.providers.utils.vector_index.engine_index import EngineVectorIndex
     from polystack.providers.utils.vector_index.keyword_sidecar import KeywordSidecar
 
-    folder = os.path.expanduser(config.persist_dir)
+    folder = os.path.expanduser(config.persist_dir)  # noqa: ASYNC240 - start-up, once
     os.makedirs(folder, exist_ok=True)
     engine = await MilvusEngine.open(os.path.join(folder, "milvus.db"), config.collection_prefix)
     return await EngineVectorIndex("milvus", engine, KeywordSidecar(os.path.join(folder, "keywords.db"))).open()

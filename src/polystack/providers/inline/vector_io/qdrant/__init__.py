@@ -20,6 +20,6 @@ async def create(config: QdrantConfig, deps: Any) -> Any:
     from polystack.providers.utils.vector_index.engine_index import EngineVectorIndex
     from polystack.providers.utils.vector_index.keyword_sidecar import KeywordSidecar
 
-    folder = os.path.expanduser(config.persist_dir)
+    folder = os.path.expanduser(config.persist_dir)  # noqa: ASYNC240 - start-up, once
     engine = await QdrantEngine.open(os.path.join(folder, "qdrant"), config.collection_prefix)
     return await EngineVectorIndex("qdrant", engine, KeywordSidecar(os.path.join(folder, "keywords.db"))).open()
