@@ -55,7 +55,7 @@ class LibraryStack:
             from openai import AsyncOpenAI
 
             self._openai = AsyncOpenAI(base_url=f"{BASE_URL}/v1", api_key=self._api_key or "in-process",
-                                       http_client=self.http)
+                                       http_client=self.http)  # type: ignore[arg-type]  # openai takes an httpx client; its types name httpx2's
         return self._openai
 
     async def start(self) -> LibraryStack:

@@ -64,7 +64,7 @@ def _validate_config(spec: ProviderSpec, raw: dict[str, Any], path: str) -> Base
     except ModuleNotFoundError as exc:
         raise StackError(missing_package_message(spec, exc)) from None
     try:
-        return config_class.model_validate(raw)  # type: ignore[no-any-return]
+        return config_class.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(problem_of(first), path=f"{path}.config.{location(first['loc'])}") from None

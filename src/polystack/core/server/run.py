@@ -59,7 +59,8 @@ def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
         ssl_ca_certs=server.tls_cafile,
         ssl_cert_reqs=2 if server.tls_cafile else 0,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        timeout_keep_alive=server.limits.keep_alive_timeout_seconds,
+        # uvicorn arms a float timer with it; its annotation says int
+        timeout_keep_alive=server.limits.keep_alive_timeout_seconds,  # type: ignore[arg-type]
         lifespan="on",
     )
 
