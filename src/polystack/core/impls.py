@@ -5,17 +5,21 @@ provider. Code that needs another API (a serve factory, a provider's `deps`, an 
 by name *and* protocol, e.g. `impls.require(Api.inference, Inference)`: the type checker then knows its
 methods, and an object missing one fails at startup with a StackError naming them, not later with an
 AttributeError. A new API (responses, conversations, safety, agents, batches, eval) adds its name to the
-catalog and a `@runtime_checkable` Protocol to apis/<api>/protocol.py; nothing here changes.
+catalog and a `@runtime_checkable` Protocol to apis/<api>/protocol.py; nothing here changes. A provider's
+factory receives its declared APIs the same way, as `ProviderDeps` (an Impls that also carries the storage).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from typing_extensions import get_protocol_members
 
 from polystack.core.errors import StackError
+
+if TYPE_CHECKING:
+    from polystack.core.storage.backends import Storage
 
 P = TypeVar("P")
 
@@ -48,3 +52,13 @@ def as_protocol(impl: object, protocol: type[P], what: str) -> P:
 def all_as(impls: Mapping[str, object], protocol: type[P], api: str) -> dict[str, P]:
     """Every provider of `api` (provider_id -> impl) typed as `protocol`, checked like `as_protocol`."""
     return {pid: as_protocol(impl, protocol, f"provider '{pid}' of {api}") for pid, impl in impls.items()}
+
+
+class ProviderDeps(Impls):
+    """What a provider's factory receives: the routers of its declared APIs (`deps.require(Api.inference,
+    Inference)`), and the storage backends (for providers that keep metadata, e.g.
+    `await deps.storage.sql(config.metadata_store)`)."""
+
+    def __init__(self, apis: Mapping[str, object], storage: Storage | None = None) -> None:
+        super().__init__(apis)
+        self.storage = storage

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from polystack.apis.catalog import CATALOG, serving_api
 from polystack.core.config import ProviderConfig, RunConfig, location, problem_of
 from polystack.core.errors import ConfigError, StackError
-from polystack.core.impls import Impls
+from polystack.core.impls import ProviderDeps
 from polystack.core.registered_resources import check_registered_resources
 from polystack.core.storage.backends import Storage
 from polystack.providers.spec import ProviderSpec, import_dotted
@@ -126,16 +126,6 @@ def _api_order(planned: dict[str, list[PlannedProvider]]) -> list[str]:
     except CycleError as exc:
         cycle = " -> ".join(api for api in exc.args[1])
         raise StackError(f"provider dependencies form a cycle: {cycle}") from None
-
-
-class ProviderDeps(Impls):
-    """What a provider's factory receives: the routers of its declared APIs (`deps.require(Api.inference,
-    Inference)`), and the storage backends (for providers that keep metadata, e.g.
-    `await deps.storage.sql(config.metadata_store)`)."""
-
-    def __init__(self, apis: Mapping[str, object], storage: Storage | None = None) -> None:
-        super().__init__(apis)
-        self.storage = storage
 
 
 async def instantiate(

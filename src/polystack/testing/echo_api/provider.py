@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from polystack.apis.datatypes import Api
 from polystack.testing.echo_api.protocol import EchoReply, EchoRequest
+
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
 
 class EchoConfig(BaseModel):
@@ -27,5 +30,5 @@ class EchoProvider:
         return EchoReply(text=self.config.prefix + request.text, provider_id=self.provider_id, models_served=served)
 
 
-async def create(config: EchoConfig, deps: dict[str, Any]) -> EchoProvider:
+async def create(config: EchoConfig, deps: ProviderDeps) -> EchoProvider:
     return EchoProvider(config, deps[Api.models])

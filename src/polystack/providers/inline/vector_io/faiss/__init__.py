@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.vector_io.faiss.config import FaissConfig
 
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
-async def create(config: FaissConfig, deps: Any) -> Any:
+
+async def create(config: FaissConfig, deps: ProviderDeps) -> Any:
     """Open `<persist_dir>/faiss.db` and rebuild every store's FAISS index from it, in a worker thread."""
     import faiss
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.vector_io.qdrant.config import QdrantConfig
+
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
 INSTALL_HINT = "pip install 'polystack[qdrant]'"
 
 
-async def create(config: QdrantConfig, deps: Any) -> Any:
+async def create(config: QdrantConfig, deps: ProviderDeps) -> Any:
     """Open (or create) the local Qdrant storage and the keyword index; loading is ~2 s per 10,000 chunks."""
     try:
         import qdrant_client  # noqa: F401
