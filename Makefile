@@ -42,7 +42,7 @@ test: install services lint
 bench: install
 	$(BIN)/python bench/proxy_overhead.py
 
-# mypy is strict on the contracts (apis/) and the runtime (core/), see [tool.mypy] in pyproject.toml
+# mypy checks all of src/, strictly the contracts (apis/) and the runtime (core/): see [tool.mypy] in pyproject.toml
 lint: install
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/polystack/apis src/polystack/core
+	$(BIN)/mypy src
