@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from polystack.apis.datatypes import Api
+from polystack.apis.models.protocol import Models
 from polystack.testing.echo_api.protocol import EchoReply, EchoRequest
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ class EchoConfig(BaseModel):
 
 
 class EchoProvider:
-    def __init__(self, config: EchoConfig, models: Any) -> None:
+    def __init__(self, config: EchoConfig, models: Models) -> None:
         self.config = config
         self.models = models
         self.provider_id = ""
@@ -31,4 +32,4 @@ class EchoProvider:
 
 
 async def create(config: EchoConfig, deps: ProviderDeps) -> EchoProvider:
-    return EchoProvider(config, deps[Api.models])
+    return EchoProvider(config, deps.require(Api.models, Models))
