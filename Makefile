@@ -35,11 +35,14 @@ services:
 	bash scripts/ensure-services
 	bash scripts/chroma-server-venv
 
-test: install services
+# lint first: a ruff finding or a type error fails CI before the suite runs
+test: install services lint
 	$(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python bench/proxy_overhead.py
 
+# mypy checks all of src/, strictly the contracts (apis/) and the runtime (core/): see [tool.mypy] in pyproject.toml
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src

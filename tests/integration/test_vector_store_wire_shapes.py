@@ -5,7 +5,7 @@ Same in-process stack as test_vector_stores.py: the embedded all-MiniLM-L6-v2, l
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import openai
 import pytest
@@ -31,7 +31,7 @@ async def test_search_query_is_a_list_of_strings(library):
 async def test_updating_a_store_moves_last_active_at(library):
     store = await library.openai.vector_stores.create(name="old", expires_after={"anchor": "last_active_at",
                                                                                   "days": 1})
-    time.sleep(1.1)
+    await asyncio.sleep(1.1)
     updated = await library.openai.vector_stores.update(store.id, name="new")
     assert updated.last_active_at > store.last_active_at
     assert updated.expires_at == updated.last_active_at + 86400

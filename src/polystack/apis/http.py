@@ -163,7 +163,7 @@ async def _sse_events(first: Any, rest: AsyncIterator[Any], framing: _Framing) -
     except PolystackError as exc:
         yield framing.error(exc)
         return
-    except Exception:  # noqa: BLE001 - a stream must end with an error event, never a broken socket
+    except Exception:  # a stream must end with an error event, never a broken socket
         logger.exception("stream failed")
         yield framing.error(_INTERNAL)
         return

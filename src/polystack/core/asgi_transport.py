@@ -90,7 +90,7 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
         async def run() -> None:
             try:
                 await self.app(scope, receive, send)
-            except BaseException as exc:  # noqa: BLE001 - surfaced to the caller below
+            except BaseException as exc:  # surfaced to the caller below
                 if not started.done():
                     started.set_exception(exc)
                 else:

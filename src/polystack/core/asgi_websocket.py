@@ -133,7 +133,7 @@ class ASGIWebSocket:
     async def _run(self) -> None:
         try:
             await self._app(self._scope, self._receive, self._send)
-        except BaseException as exc:  # noqa: BLE001 - surfaced to the caller's next recv or the handshake
+        except BaseException as exc:  # surfaced to the caller's next recv or the handshake
             if not self._accepted.done():
                 self._accepted.set_exception(exc)
             else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from polystack import __version__
 from polystack.apis.datatypes import Api
@@ -14,15 +14,15 @@ from polystack.core.config import redact
 
 if TYPE_CHECKING:
     from polystack.core.resolver import ProviderInstance
-    from polystack.core.serving import ServeContext
+    from polystack.core.serving import Providers, ServeContext
     from polystack.core.stack import Stack
 
 
-async def serve_providers(context: ServeContext, _: dict[str, Any]) -> dict[str, Any]:
+async def serve_providers(context: ServeContext, _: Providers) -> dict[str, object]:
     return {Api.providers: ProvidersImpl(context.stack)}
 
 
-async def serve_inspect(context: ServeContext, _: dict[str, Any]) -> dict[str, Any]:
+async def serve_inspect(context: ServeContext, _: Providers) -> dict[str, object]:
     return {Api.inspect: InspectImpl(context.stack)}
 
 

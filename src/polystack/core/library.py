@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -19,6 +19,9 @@ from polystack.core.asgi_websocket import ASGIWebSocket, connect_websocket
 from polystack.core.config import RunConfig, load_run_config, resolve_config_path
 from polystack.core.server.app import create_app
 from polystack.core.stack import Stack
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 BASE_URL = "http://polystack.local"
 
@@ -37,7 +40,7 @@ class LibraryStack:
         self.http = httpx.AsyncClient(transport=StreamingASGITransport(self.app), base_url=BASE_URL,
                                       headers=headers, timeout=None)
         self._headers = headers
-        self._openai: Any = None
+        self._openai: AsyncOpenAI | None = None
 
     def websocket(self, path: str, *, headers: Mapping[str, str] | None = None,
                   subprotocols: list[str] | None = None) -> AbstractAsyncContextManager[ASGIWebSocket]:
@@ -49,13 +52,13 @@ class LibraryStack:
                                  subprotocols=subprotocols)
 
     @property
-    def openai(self) -> Any:
+    def openai(self) -> AsyncOpenAI:
         """An `openai.AsyncOpenAI` client speaking to this stack in-process (streaming included)."""
         if self._openai is None:
             from openai import AsyncOpenAI
 
             self._openai = AsyncOpenAI(base_url=f"{BASE_URL}/v1", api_key=self._api_key or "in-process",
-                                       http_client=self.http)
+                                       http_client=self.http)  # type: ignore[arg-type]  # openai takes an httpx client; its types name httpx2's
         return self._openai
 
     async def start(self) -> LibraryStack:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from importlib import import_module
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from polystack.apis.catalog import CATALOG, serving_api
 from polystack.core.config import ProviderConfig, RunConfig, location, problem_of
 from polystack.core.errors import ConfigError, StackError
+from polystack.core.impls import ProviderDeps
 from polystack.core.provider_protocols import check_provider
 from polystack.core.registered_resources import check_registered_resources
 from polystack.core.storage.backends import Storage
@@ -31,7 +33,7 @@ class ProviderInstance:
     provider_id: str
     spec: ProviderSpec
     config: BaseModel
-    impl: Any = None
+    impl: object = None
 
 
 @dataclass
@@ -66,7 +68,7 @@ def _validate_config(spec: ProviderSpec, raw: dict[str, Any], path: str) -> Base
     except ModuleNotFoundError as exc:
         raise StackError(missing_package_message(spec, exc)) from None
     try:
-        return config_class.model_validate(raw)  # type: ignore[no-any-return]
+        return config_class.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(problem_of(first), path=f"{path}.config.{location(first['loc'])}") from None
@@ -128,17 +130,8 @@ def _api_order(planned: dict[str, list[PlannedProvider]]) -> list[str]:
         raise StackError(f"provider dependencies form a cycle: {cycle}") from None
 
 
-class ProviderDeps(dict[str, Any]):
-    """What a provider's factory receives: the routers of its declared APIs, and the storage backends
-    (for providers that keep metadata, e.g. `await deps.storage.sql(config.metadata_store)`)."""
-
-    def __init__(self, apis: dict[str, Any], storage: Storage | None = None) -> None:
-        super().__init__(apis)
-        self.storage = storage
-
-
 async def instantiate(
-    provider: PlannedProvider, deps: dict[str, Any], storage: Storage | None = None
+    provider: PlannedProvider, deps: Mapping[str, object], storage: Storage | None = None
 ) -> ProviderInstance:
     """Import the provider's module and call its factory: `await create(config, deps)`."""
     try:
@@ -156,11 +149,11 @@ async def instantiate(
         storage,
     )
     try:
-        impl = await module.create(provider.config, wanted)
+        impl: object = await module.create(provider.config, wanted)
     except ModuleNotFoundError as exc:
         raise StackError(missing_package_message(provider.spec, exc)) from None
     if hasattr(impl, "provider_id"):
-        impl.provider_id = provider.provider_id
+        setattr(impl, "provider_id", provider.provider_id)  # noqa: B010 - any provider may carry its id
     await _check_protocol(provider, impl)
     return ProviderInstance(provider.api, provider.provider_id, provider.spec, provider.config, impl)
 

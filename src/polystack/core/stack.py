@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 from itertools import groupby
-from typing import Any
 
 from polystack.apis.catalog import CATALOG, serving_api
+from polystack.apis.datatypes import Api
 from polystack.apis.errors import PolystackError
 from polystack.core import secrets
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
+from polystack.core.impls import Impls
 from polystack.core.jobs.runner import JobRunner
 from polystack.core.registry import ResourceRegistry
-from polystack.core.resolver import ProviderInstance, instantiate, plan
+from polystack.core.resolver import PlannedProvider, ProviderInstance, instantiate, plan
 from polystack.core.routing.hooks import load_hook
-from polystack.core.serving import ServeContext, single_provider
+from polystack.core.routing.inference import InferenceRouter
+from polystack.core.serving import Serve, ServeContext, single_provider
 from polystack.core.storage.backends import Storage
 from polystack.providers.registry import all_specs
 from polystack.providers.spec import import_dotted
@@ -36,7 +38,7 @@ class Stack:
         self.storage = Storage(config.storage)
         self.registry: ResourceRegistry | None = None
         self.providers: dict[str, ProviderInstance] = {}
-        self.impls: dict[str, Any] = {}
+        self.impls = Impls()
         self.route_table: list[tuple[str, str, str]] = []  # (path, method, api), set by the server app
         self._context: ServeContext | None = None
         self._started = False
@@ -55,8 +57,9 @@ class Stack:
                 await self._serve(api)
             await self._load_inference_hooks()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
-                if hasattr(instance.impl, "warm_up"):
-                    await instance.impl.warm_up()
+                warm_up = getattr(instance.impl, "warm_up", None)
+                if warm_up is not None:
+                    await warm_up()
             for spec in CATALOG.values():
                 if spec.always:
                     await self._serve(spec.api)
@@ -72,15 +75,15 @@ class Stack:
 
     async def _load_inference_hooks(self) -> None:
         """The configured hooks, made once every API is served (a guard may use any of them)."""
-        router = self.impls.get("inference")
-        if router is None:
+        router = self.impls.get(Api.inference)
+        if not isinstance(router, InferenceRouter):
             if self.config.inference_hooks:
                 raise StackError("inference_hooks are configured but no inference provider is")
             return
         for hook in self.config.inference_hooks:
             router.hooks.add(await load_hook(hook.factory, hook.config, self.impls))
 
-    async def _start_provider(self, provider: Any) -> ProviderInstance:
+    async def _start_provider(self, provider: PlannedProvider) -> ProviderInstance:
         logger.info("starting provider %s (%s)", provider.provider_id, provider.spec.provider_type)
         try:
             return await instantiate(provider, self.impls, self.storage)
@@ -99,7 +102,8 @@ class Stack:
         if spec is None or spec.serve is None:
             served = await single_provider(api, instances)
         else:
-            served = await import_dotted(spec.serve)(self._context, instances)
+            serve: Serve = import_dotted(spec.serve)
+            served = await serve(self._context, instances)
         self.impls.update(served)
 
     @property
@@ -116,12 +120,13 @@ class Stack:
         jobs = self._context.jobs if self._context is not None else None
         if jobs is not None:  # running jobs go back to the queue, for this server's next start or a peer
             await jobs.stop()
-            self._context.jobs = None  # type: ignore[union-attr]
+            assert self._context is not None  # the jobs came from it
+            self._context.jobs = None
         stoppers = self._context.stoppers if self._context is not None else []
         for stop in reversed(stoppers):
             try:
                 await stop()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("stopping %s failed", getattr(stop, "__qualname__", stop))
         stoppers.clear()
         for instance in reversed(list(self.providers.values())):
@@ -130,7 +135,7 @@ class Stack:
                 continue
             try:
                 await shutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("provider %s failed to shut down", instance.provider_id)
         self.providers.clear()
         self.impls.clear()

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
+from pydantic import BaseModel
+
 
 @dataclass(frozen=True)
 class ProviderSpec:
@@ -32,7 +34,7 @@ class ProviderSpec:
     def is_remote(self) -> bool:
         return self.provider_type.startswith("remote::")
 
-    def load_config_class(self) -> type:
+    def load_config_class(self) -> type[BaseModel]:
         return import_dotted(self.config_class)  # type: ignore[no-any-return]
 
 

@@ -41,7 +41,7 @@ class FakeUpstream:
             task.cancel()
         await asyncio.gather(*self._handlers, return_exceptions=True)
 
-    async def wait_for(self, what: str, count: int, timeout: float = 5.0) -> bool:
+    async def wait_for(self, what: str, count: int, timeout: float = 5.0) -> bool:  # noqa: ASYNC109 - a test helper's deadline
         """Whether counter `what` reaches `count` within `timeout` seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

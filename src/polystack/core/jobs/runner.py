@@ -143,7 +143,7 @@ class JobRunner:
         for job in await self.records.by_key(key):
             await self.cancel(job.id)
 
-    async def wait(self, job_id: str, timeout: float) -> Job:
+    async def wait(self, job_id: str, timeout: float) -> Job:  # noqa: ASYNC109 - callers pass a deadline, not a scope
         """The job once it has finished; TimeoutError after `timeout` seconds."""
         async with asyncio.timeout(timeout):
             while True:
@@ -159,7 +159,7 @@ class JobRunner:
             return
         try:
             await self.on_progress(job)
-        except Exception:  # noqa: BLE001 - a listener never breaks the job
+        except Exception:  # a listener never breaks the job
             logger.exception("the on_progress hook failed for job %s", job.id)
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class JobRunner:
             self._wake.clear()
             try:
                 await self._claim_some()
-            except Exception:  # noqa: BLE001 - e.g. the database blinked: try again at the next poll
+            except Exception:  # e.g. the database blinked: try again at the next poll
                 logger.exception("claiming jobs failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -237,7 +237,7 @@ class JobRunner:
                 result = await work
             except (asyncio.CancelledError, JobStopped):
                 await self._stopped(ctx)
-            except Exception as exc:  # noqa: BLE001 - the job fails, never the runner
+            except Exception as exc:  # the job fails, never the runner
                 logger.exception("job %s (%s) failed", job.id, job.kind)
                 error = public_message(f"{type(exc).__name__}: {exc}")  # a job's error is for its caller to read
                 await self._finish(ctx.job, status=JobStatus.FAILED, error=error)
@@ -271,7 +271,7 @@ class JobRunner:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
                 fresh = await self.records.heartbeat(ctx.job, self.lease_seconds)
-            except Exception:  # noqa: BLE001 - the database blinked: keep working while the lease holds
+            except Exception:  # the database blinked: keep working while the lease holds
                 logger.warning("job %s: heartbeat failed", ctx.job.id, exc_info=True)
                 if time.time() >= held_until:
                     ctx.interrupt(StopReason.LEASE_LOST)

@@ -149,10 +149,10 @@ async def _as_hook(first: int, step: Callable[..., Awaitable[Any]], *args: Any) 
         _first_hook.reset(token)
 
 
-HookFactory = Callable[[dict[str, Any], Mapping[Any, Any]], Awaitable[InferenceHook]]
+HookFactory = Callable[[dict[str, Any], Mapping[str, object]], Awaitable[InferenceHook]]
 
 
-async def load_hook(factory: str, config: dict[str, Any], impls: Mapping[Any, Any]) -> InferenceHook:
+async def load_hook(factory: str, config: dict[str, Any], impls: Mapping[str, object]) -> InferenceHook:
     """The hook made by `factory` ("package.module:function", an async `(config, impls) -> hook`)."""
     module_name, _, attr = factory.partition(":")
     try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, NotImplementedByProviderError
+from polystack.apis.inference.protocol import InferenceProvider
 from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import (
     ChatCompletion,
@@ -74,7 +75,7 @@ class InferenceRouter:
         self.store = store
         self.hooks = hooks if hooks is not None else HookChain()
 
-    async def _route(self, model_id: str, wanted: ModelType) -> tuple[Model, Any]:
+    async def _route(self, model_id: str, wanted: ModelType) -> tuple[Model, InferenceProvider]:
         note_model(model_id)
         model, impl = await self.table.resolve(model_id)
         if wanted == ModelType.embedding and model.model_type != ModelType.embedding:
@@ -96,8 +97,8 @@ class InferenceRouter:
             options = options.model_copy(update={"include_usage": True})
         return request.model_copy(update={"model": model.provider_resource_id, "stream_options": options})
 
-    async def _enter(self, kind: CallKind, request: Any, model: Model, impl: Any, wanted: ModelType
-                     ) -> tuple[InferenceCall, Any, Model, Any]:
+    async def _enter(self, kind: CallKind, request: Any, model: Model, impl: InferenceProvider, wanted: ModelType
+                     ) -> tuple[InferenceCall, Any, Model, InferenceProvider]:
         """Run the hooks' `before`; the request they leave, routed again if a hook changed its model."""
         call = InferenceCall(kind, request, model, current_user.get())
         named = request.model
@@ -116,14 +117,15 @@ class InferenceRouter:
         call.error = StreamAbandoned() if isinstance(error, GeneratorExit | asyncio.CancelledError) else error
         try:
             await self.hooks.after(call)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("an inference hook failed after a failed call")
 
     async def _finish(self, call: InferenceCall, result: Any) -> None:
         call.result, call.usage = result, result.usage
         await self.hooks.after(call)
 
-    async def _call(self, method: str, request: Any, model: Model, impl: Any, call: InferenceCall) -> Any:
+    async def _call(self, method: str, request: Any, model: Model, impl: InferenceProvider, call: InferenceCall
+                    ) -> Any:
         """The provider's answer, with the hooks' `after` run if it fails."""
         try:
             return await getattr(impl, method)(self._upstream(request, model))
@@ -138,12 +140,13 @@ class InferenceRouter:
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("chat_completion", request, model, impl, ModelType.llm)
+        result: ChatCompletion | AsyncIterator[ChatCompletionChunk]
         if call is None:
             result = await impl.chat_completion(self._upstream(request, model))
         else:
             result = await self._call("chat_completion", request, model, impl, call)
         stored = self.store is not None and request.store is not False
-        if hasattr(result, "__aiter__"):
+        if isinstance(result, AsyncIterable):
             return await self._open(result, _Stream(model.identifier, request, stored, mint_completion_id()), call)
         result.model = model.identifier
         upstream_id, result.id = result.id, mint_completion_id()
@@ -153,23 +156,24 @@ class InferenceRouter:
                                     upstream_id=upstream_id)
         if call is not None:
             await self._finish(call, result)
-        return result  # type: ignore[no-any-return]
+        return result
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
         model, impl = await self._route(request.model, ModelType.llm)
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("completion", request, model, impl, ModelType.llm)
+        result: Completion | AsyncIterator[CompletionChunk]
         if call is None:
             result = await impl.completion(self._upstream(request, model))
         else:
             result = await self._call("completion", request, model, impl, call)
-        if hasattr(result, "__aiter__"):
+        if isinstance(result, AsyncIterable):
             return await self._open(result, _Stream(model.identifier, request), call)
         result.model = model.identifier
         if call is not None:
             await self._finish(call, result)
-        return result  # type: ignore[no-any-return]
+        return result
 
     async def _open(self, chunks: AsyncIterator[Any], stream: _Stream, call: InferenceCall | None
                     ) -> AsyncIterator[Any]:
@@ -250,7 +254,7 @@ class InferenceRouter:
         result.model = model.identifier
         if call is not None:
             await self._finish(call, result)
-        return result  # type: ignore[no-any-return]
+        return result
 
     # ---- stored chat completions -------------------------------------------------------------
 

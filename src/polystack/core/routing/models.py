@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError
+from polystack.apis.inference.protocol import InferenceProvider
 from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderModel, RegisterModelRequest
 from polystack.core.access.resources import Action
 from polystack.core.registered_resources import ModelInput
@@ -18,7 +18,7 @@ from polystack.core.routing.resource_table import ResourceTable
 logger = logging.getLogger("polystack.models")
 
 
-class ModelsRoutingTable(ResourceTable[Model]):
+class ModelsRoutingTable(ResourceTable[Model, InferenceProvider]):
     """Knows which provider serves each model identifier; serves the Models API.
 
     A ResourceTable of models (registry, owner, cross-replica lookups: see resource_table.py) plus what is
@@ -26,9 +26,8 @@ class ModelsRoutingTable(ResourceTable[Model]):
     aliases of listed models, and a model can be reached by its provider's short name.
     """
 
-    def __init__(self, providers: dict[str, Any], registry: ResourceRegistry) -> None:
+    def __init__(self, providers: dict[str, InferenceProvider], registry: ResourceRegistry) -> None:
         super().__init__(Model, "model", providers, registry)
-        self.providers: dict[str, Any] = providers  # provider_id -> inference provider impl
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -59,9 +58,9 @@ class ModelsRoutingTable(ResourceTable[Model]):
             if listed is not None:
                 await self._replace_listed(provider_id, listed)
 
-    async def _list_one(self, provider_id: str, impl: Any) -> list[ProviderModel] | None:
+    async def _list_one(self, provider_id: str, impl: InferenceProvider) -> list[ProviderModel] | None:
         try:
-            return await impl.list_models()  # type: ignore[no-any-return]
+            return await impl.list_models()
         except Exception as exc:  # noqa: BLE001 - an unreachable provider must not stop the others
             logger.warning("listing models of provider %s failed: %s", provider_id, exc)
             return None
@@ -97,7 +96,7 @@ class ModelsRoutingTable(ResourceTable[Model]):
 
     # ---- lookups used by the router ------------------------------------------------------------
 
-    async def resolve(self, model_id: str) -> tuple[Model, Any]:
+    async def resolve(self, model_id: str) -> tuple[Model, InferenceProvider]:
         """The model and the provider impl serving it; `provider_id/name` reaches unlisted models too.
 
         A miss is checked against the shared registry, so a model another replica registered a moment

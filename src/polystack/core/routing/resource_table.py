@@ -21,6 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
+from typing_extensions import TypeVar as DefaultedTypeVar
+
 from polystack.apis.datatypes import Resource
 from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError
 from polystack.core.access.resources import Action
@@ -30,12 +32,13 @@ from polystack.core.request_context import current_user
 logger = logging.getLogger("polystack.registry")
 
 R = TypeVar("R", bound=Resource)
+Impl = DefaultedTypeVar("Impl", default=object)  # what serves the resources, e.g. an InferenceProvider
 
 
-class ResourceTable(Generic[R]):
+class ResourceTable(Generic[R, Impl]):
     """Resources of `resource_class` (its `type` field names them in the registry), served by `providers`."""
 
-    def __init__(self, resource_class: type[R], resource_type: str, providers: dict[str, object],
+    def __init__(self, resource_class: type[R], resource_type: str, providers: dict[str, Impl],
                  registry: ResourceRegistry, *, cache_seconds: float = 5.0) -> None:
         self.resource_class = resource_class
         self.resource_type = resource_type

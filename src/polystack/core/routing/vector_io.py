@@ -8,6 +8,7 @@ import uuid
 from typing import Any, Literal
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
+from polystack.apis.files.protocol import Files
 from polystack.apis.models.types import ModelType
 from polystack.apis.vector_io.index import ScoredChunk, VectorIndex
 from polystack.apis.vector_io.types import (
@@ -36,6 +37,7 @@ from polystack.apis.vector_io.types import (
     static_of,
 )
 from polystack.core.jobs.runner import JobRunner
+from polystack.core.routing.inference import InferenceRouter
 from polystack.core.vector_stores.contextual import ContextualDefaults, Contextualizer
 from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
 from polystack.core.vector_stores.ingestion import Embedder, Ingestor
@@ -79,8 +81,8 @@ def _choices_from_metadata(request: CreateVectorStoreRequest) -> CreateVectorSto
 
 
 class VectorIORouter:
-    def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: Any,
-                 files: Any | None, jobs: JobRunner, *, default_provider_id: str | None,
+    def __init__(self, providers: dict[str, VectorIndex], records: VectorStoreRecords, inference: InferenceRouter,
+                 files: Files | None, jobs: JobRunner, *, default_provider_id: str | None,
                  default_embedding_model: str | None,
                  ingestion_concurrency: int = 2, embedding_batch_size: int = 32, max_file_bytes: int | None = None,
                  rewriter: QueryRewriter | None = None, contextual: ContextualDefaults | None = None) -> None:

@@ -25,7 +25,8 @@ _SAFE_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 
 def request_id_of(scope: Scope) -> str:
     """The caller's X-Request-ID if it is a safe token, else a new one."""
-    for name, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
         if name == REQUEST_ID_HEADER:
             if _SAFE_ID.fullmatch(value):
                 return value.decode()

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.routing import compile_path, get_route_path
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import PolystackError, error_body_for_status
@@ -136,7 +137,7 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, send_watching)
-        except Exception:  # noqa: BLE001 - the one place that turns a bug into a plain 500
+        except Exception:  # the one place that turns a bug into a plain 500
             logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return  # the response is under way; ending it here is all that is left to do

@@ -59,7 +59,8 @@ def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
         ssl_ca_certs=server.tls_cafile,
         ssl_cert_reqs=2 if server.tls_cafile else 0,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        timeout_keep_alive=server.limits.keep_alive_timeout_seconds,
+        # uvicorn arms a float timer with it; its annotation says int
+        timeout_keep_alive=server.limits.keep_alive_timeout_seconds,  # type: ignore[arg-type]
         lifespan="on",
     )
 
@@ -88,7 +89,7 @@ async def serve(config: RunConfig, *, status: object | None = None) -> None:
     server = DrainingServer(_uvicorn_config(guard, config), guard)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started and not serving.done():
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers a flag, not an event
             await asyncio.sleep(0.01)
         if server.started:
             scheme = "https" if config.server.tls_certfile else "http"

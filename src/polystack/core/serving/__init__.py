@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from polystack.core.errors import StackError
+from polystack.core.impls import Impls
 
 if TYPE_CHECKING:
     from polystack.core.config import RunConfig
     from polystack.core.jobs.runner import JobRunner
     from polystack.core.registry import ResourceRegistry
+    from polystack.core.stack import Stack
     from polystack.core.storage.backends import Storage
+    from polystack.core.storage.config import SQLStoreReference
 
 
 @dataclass
@@ -28,12 +31,12 @@ class ServeContext:
     config: RunConfig
     storage: Storage
     registry: ResourceRegistry
-    impls: dict[str, Any]
-    stack: Any = None  # the Stack, for the built-in APIs that describe it (inspect, providers)
+    impls: Impls
+    stack: Stack  # the Stack, for the built-in APIs that describe it (inspect, providers)
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     jobs: JobRunner | None = None  # background work of every API, made by the first API that needs it
 
-    async def job_runner(self, reference: Any, concurrency: int) -> JobRunner:
+    async def job_runner(self, reference: SQLStoreReference, concurrency: int) -> JobRunner:
         """The one job runner of the stack, its jobs table in `reference`'s SQL store. APIs register their job
         kinds on it while they are served; the stack starts it once every API is served, and stops it first."""
         if self.jobs is None:
@@ -50,10 +53,12 @@ class ServeContext:
         self.stoppers.append(stop)
 
 
-Serve = Callable[[ServeContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+# provider_id -> the provider's implementation, for one API; a serve factory checks it against the API's protocol
+Providers = dict[str, object]
+Serve = Callable[[ServeContext, Providers], Awaitable[dict[str, object]]]
 
 
-async def single_provider(api: str, providers: dict[str, Any]) -> dict[str, Any]:
+async def single_provider(api: str, providers: Providers) -> dict[str, object]:
     """The default: an API without a router is served by its one provider."""
     if len(providers) != 1:
         raise StackError(f"API '{api}' takes exactly one provider; {len(providers)} are configured")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from polystack.apis.datatypes import Api
+from polystack.apis.inference.protocol import InferenceProvider
+from polystack.core.impls import all_as
 from polystack.core.routing.inference import InferenceRouter
 from polystack.core.routing.models import ModelsRoutingTable
-from polystack.core.serving import ServeContext
+from polystack.core.serving import Providers, ServeContext
 from polystack.core.stores.inference import InferenceStore
 from polystack.core.stores.journal import Journal, journal_directory, legacy_journal_directories
 
 
-async def serve(context: ServeContext, providers: dict[str, Any]) -> dict[str, Any]:
+async def serve(context: ServeContext, providers: Providers) -> dict[str, object]:
     config = context.config
-    table = ModelsRoutingTable(providers, context.registry)
+    table = ModelsRoutingTable(all_as(providers, InferenceProvider, Api.inference), context.registry)
     await table.start(config.registered_resources.models, config.models.refresh_interval_seconds,
                       config.models.registry_cache_seconds)
     context.on_stop(table.stop)

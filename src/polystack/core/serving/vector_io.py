@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from polystack.apis.datatypes import Api
+from polystack.apis.files.protocol import Files
+from polystack.apis.vector_io.index import VectorIndex
 from polystack.core.errors import StackError
+from polystack.core.impls import all_as
+from polystack.core.routing.inference import InferenceRouter
 from polystack.core.routing.vector_io import VectorIORouter
-from polystack.core.serving import ServeContext
+from polystack.core.serving import Providers, ServeContext
 from polystack.core.vector_stores.contextual import ContextualDefaults
 from polystack.core.vector_stores.query_rewrite import QueryRewriter
 from polystack.core.vector_stores.records import VectorStoreRecords
 
 
-async def serve(context: ServeContext, providers: dict[str, Any]) -> dict[str, Any]:
+async def serve(context: ServeContext, providers: Providers) -> dict[str, object]:
     reference = context.config.storage.stores.vector_stores
     if reference is None:
         raise StackError(
             "the vector_io API keeps its vector stores in a SQL store: configure storage.stores.vector_stores"
         )
     inference = context.impls.get(Api.inference)
-    if inference is None:
+    if not isinstance(inference, InferenceRouter):  # it resolves embedding models through the router's table
         raise StackError("the vector_io API embeds with the inference API: configure an inference provider")
     records = VectorStoreRecords(await context.storage.sql(reference))
     await records.migrate()
@@ -28,10 +30,10 @@ async def serve(context: ServeContext, providers: dict[str, Any]) -> dict[str, A
     contextual = settings.contextual_retrieval_params
     jobs = await context.job_runner(reference, settings.ingestion_concurrency)
     router = VectorIORouter(
-        providers,
+        all_as(providers, VectorIndex, Api.vector_io),
         records,
         inference,
-        context.impls.get(Api.files),
+        context.impls.get_as(Api.files, Files),
         jobs,
         default_provider_id=settings.default_provider_id,
         default_embedding_model=settings.default_embedding_model,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from polystack.core.storage.config import KVStoreReference, SQLStoreReference, StorageConfig
+from polystack.core.storage.config import (
+    KVStoreReference,
+    MemoryKVConfig,
+    PostgresKVConfig,
+    PostgresSQLConfig,
+    RedisKVConfig,
+    SqliteKVConfig,
+    SqliteSQLConfig,
+    SQLStoreReference,
+    StorageConfig,
+)
 from polystack.core.storage.kv.api import KVStore
 from polystack.core.storage.kv.memory import MemoryKVStore
 from polystack.core.storage.kv.namespace import NamespacedKVStore
@@ -28,21 +38,28 @@ class Storage:
         if reference.backend not in self._kv:
             from polystack.core.storage.kv.factory import open_kv_store
 
-            self._kv[reference.backend] = await open_kv_store(self.config.backends[reference.backend], None)
+            backend = self.config.backends[reference.backend]
+            if not isinstance(backend, MemoryKVConfig | SqliteKVConfig | PostgresKVConfig | RedisKVConfig):
+                raise ValueError(f"backend '{reference.backend}' is {backend.type}, not a kv_* backend")
+            self._kv[reference.backend] = await open_kv_store(backend, None)
         return NamespacedKVStore(self._kv[reference.backend], reference.namespace or default_namespace)
 
     async def sql(self, reference: SQLStoreReference) -> SQLStore:
         if reference.backend not in self._sql:
             from polystack.core.storage.sql.factory import open_sql_store
 
-            self._sql[reference.backend] = await open_sql_store(self.config.backends[reference.backend])  # type: ignore[arg-type]
+            backend = self.config.backends[reference.backend]
+            if not isinstance(backend, SqliteSQLConfig | PostgresSQLConfig):
+                raise ValueError(f"backend '{reference.backend}' is {backend.type}, not a sql_* backend")
+            self._sql[reference.backend] = await open_sql_store(backend)
         return self._sql[reference.backend]
 
     async def close(self) -> None:
-        for store in [*self._kv.values(), *self._sql.values()]:
+        stores: list[KVStore | SQLStore] = [*self._kv.values(), *self._sql.values()]
+        for store in stores:
             try:
                 await store.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("closing a storage backend failed")
         self._kv.clear()
         self._sql.clear()

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from polystack.apis.errors import PolystackError
-from polystack.core.storage.config import PostgresConnection
+from polystack.core.storage.config import (
+    BackendConfig,
+    MemoryKVConfig,
+    PostgresConnection,
+    RedisKVConfig,
+    SqliteKVConfig,
+    SqliteSQLConfig,
+)
 from polystack.core.storage.sql.schema import MIGRATIONS
 
 _LEDGER_QUERY = f"SELECT component, MAX(version) FROM {MIGRATIONS.name} GROUP BY component"
@@ -28,16 +35,16 @@ class Sighting:
     migrations: dict[str, int] = field(default_factory=dict)
 
 
-async def look_at(backend: object) -> Sighting:
-    kind = getattr(backend, "type", "")
-    if kind in ("kv_sqlite", "sql_sqlite"):
-        return _look_at_sqlite(Path(backend.db_path).expanduser())  # type: ignore[attr-defined]
+async def look_at(backend: BackendConfig) -> Sighting:
+    if isinstance(backend, SqliteKVConfig | SqliteSQLConfig):
+        return _look_at_sqlite(backend.db_path)
     if isinstance(backend, PostgresConnection):
         return await _look_at_postgres(backend)
     return await _look_at_kv(backend)
 
 
-def _look_at_sqlite(path: Path) -> Sighting:
+def _look_at_sqlite(db_path: str) -> Sighting:
+    path = Path(db_path).expanduser()
     if not path.is_file():
         return Sighting(reachable=True, exists=False)
     # Without a -wal file (no server has it open) everything is in the main file: read it as immutable, which
@@ -75,12 +82,12 @@ async def _look_at_postgres(config: PostgresConnection) -> Sighting:
     return Sighting(reachable=True, exists=True, migrations={r[0]: int(r[1]) for r in rows})
 
 
-async def _look_at_kv(backend: object) -> Sighting:
+async def _look_at_kv(backend: MemoryKVConfig | RedisKVConfig) -> Sighting:
     """Memory and Redis: opening one creates nothing, so open it and close it."""
     from polystack.core.storage.kv.factory import open_kv_store
 
     try:
-        store = await open_kv_store(backend)  # type: ignore[arg-type]
+        store = await open_kv_store(backend)
     except PolystackError as exc:
         return Sighting(error=exc.message)
     await store.close()

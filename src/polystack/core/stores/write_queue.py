@@ -53,7 +53,7 @@ class WriteQueue:
         await self._queue.put((row, done))
         return done
 
-    async def barrier(self, timeout: float = 5.0) -> None:
+    async def barrier(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - bounded barrier
         """Wait until every row queued so far is written, so a read that follows sees them."""
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=timeout)
@@ -113,12 +113,12 @@ class WriteQueue:
         else:
             try:
                 self._on_rejected(row, error)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("%s: handling rejected record %s failed", self._name, row.get("id"))
         if not done.done():
             done.set_exception(error)
 
-    async def close(self, timeout: float = 30) -> bool:
+    async def close(self, timeout: float = 30) -> bool:  # noqa: ASYNC109 - bounded shutdown
         """Stop accepting rows and write everything pending (bounded by `timeout`); True if all were written."""
         self._closing = True
         for _ in self._tasks:

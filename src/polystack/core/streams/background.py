@@ -65,7 +65,7 @@ class BackgroundStreams:
             raise
         except PolystackError as exc:
             await self._end_with_error(job_id, exc)
-        except Exception:  # noqa: BLE001 - followers must see the stream end, never wait forever
+        except Exception:  # followers must see the stream end, never wait forever
             logger.exception("stream producer for %s failed", job_id)
             await self._end_with_error(job_id, _INTERNAL)
         else:

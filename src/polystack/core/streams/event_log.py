@@ -102,7 +102,7 @@ class EventLog:
 
     async def is_finished(self, job_id: str) -> bool:
         """Whether the job's stream ended; UnknownStreamError when it was never created."""
-        return (await self._state(job_id)).get("finished", False)
+        return bool((await self._state(job_id)).get("finished", False))
 
     async def follow(self, job_id: str, after: int = -1) -> AsyncIterator[StreamEvent]:
         """Events after `after`, then live ones as they are appended, until the stream is finished."""

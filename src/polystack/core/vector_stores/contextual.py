@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from polystack.apis.errors import PolystackError
+from polystack.apis.inference.protocol import Inference
 from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.apis.vector_io.types import CHUNK_CONTENT, WHOLE_DOCUMENT, ContextualChunking
 
@@ -35,7 +35,7 @@ class ContextualDefaults:
 
 
 class Contextualizer:
-    def __init__(self, inference: Any, defaults: ContextualDefaults) -> None:
+    def __init__(self, inference: Inference, defaults: ContextualDefaults) -> None:
         self.inference = inference
         self.defaults = defaults
 
@@ -82,6 +82,8 @@ class Contextualizer:
                     logger.warning("contextual chunking with %s failed for a chunk: %s", model,
                                    getattr(exc, "message", None) or type(exc).__name__)
                     return None
+            if isinstance(completion, AsyncIterable):  # the request does not stream
+                raise TypeError("a non-streamed chat completion came back as a stream")
             return (completion.choices[0].message.content or "").strip() if completion.choices else ""
 
         contexts = await asyncio.gather(*(context_of(chunk) for chunk in chunks))

@@ -11,6 +11,7 @@ from itertools import islice
 from typing import IO, Any
 
 from polystack.apis.errors import PolystackError, ProviderError, ServiceUnavailableError
+from polystack.apis.inference.protocol import Inference
 from polystack.apis.inference.types import EmbeddingsRequest
 from polystack.apis.vector_io.index import Chunk, VectorIndex
 from polystack.apis.vector_io.types import (
@@ -46,7 +47,7 @@ class Abandoned(Exception):
 class Embedder:
     """Embeds texts with the store's model through the inference router, in batches, retrying hiccups."""
 
-    def __init__(self, inference: Any, batch_size: int = 32, attempts: int = 4) -> None:
+    def __init__(self, inference: Inference, batch_size: int = 32, attempts: int = 4) -> None:
         self.inference = inference
         self.batch_size = batch_size
         self.attempts = attempts
@@ -177,7 +178,7 @@ class Ingestor:
         try:
             await index.delete_chunks(store.id, file_id=record.id)
             await self.records.delete_chunk_texts(store.id, record.id)
-        except Exception:  # noqa: BLE001 - the file is failing already; leftover chunks are logged
+        except Exception:  # the file is failing already; leftover chunks are logged
             logger.exception("could not remove the chunks of file %s from %s", record.id, store.id)
 
     async def _situated(self, record: VectorStoreFile, document: str, texts: list[str]) -> list[str]:

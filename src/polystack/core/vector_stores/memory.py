@@ -16,7 +16,7 @@ from collections.abc import Callable
 def _malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None  # type: ignore[no-any-return]
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
     except OSError:
         return None
 

@@ -8,9 +8,10 @@ usable, the search goes on with the caller's own query (and the failure is logge
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import AsyncIterable
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError
+from polystack.apis.inference.protocol import Inference
 from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.core.request_context import as_system
 from polystack.core.vector_stores.ingestion import TRANSIENT
@@ -32,7 +33,7 @@ _LEADS = ("search query:", "query:", "rewritten query:")
 
 
 class QueryRewriter:
-    def __init__(self, inference: Any, model: str | None, *, prompt: str | None = None, max_tokens: int = 100,
+    def __init__(self, inference: Inference, model: str | None, *, prompt: str | None = None, max_tokens: int = 100,
                  temperature: float = 0.3) -> None:
         self.inference = inference
         self.model = model
@@ -67,6 +68,8 @@ class QueryRewriter:
         except TRANSIENT as exc:
             logger.warning("query rewrite with %s failed, searching the original query: %s", self.model, exc)
             return query
+        if isinstance(completion, AsyncIterable):  # the request does not stream
+            raise TypeError("a non-streamed chat completion came back as a stream")
         return _cleaned(completion.choices[0].message.content or "") or query
 
 

@@ -181,8 +181,8 @@ class VectorStoreRecords:
 
     async def batch(self, store_id: str, batch_id: str) -> VectorStoreFileBatch:
         row = await self.sql.fetch_one(BATCHES.name, {"id": batch_id})
-        hidden = row is None or row["vector_store_id"] != store_id
-        if hidden or await self.sql.fetch_one(STORES.name, {"id": store_id}) is None:  # its store decides
+        store = await self.sql.fetch_one(STORES.name, {"id": store_id})  # the store decides who sees its batches
+        if row is None or row["vector_store_id"] != store_id or store is None:
             raise NotFoundError(f"No file batch '{batch_id}' in vector store '{store_id}'", param="batch_id")
         batch = VectorStoreFileBatch.model_validate(row["data"])
         batch.file_counts = await self.file_counts(store_id, batch_id)

@@ -264,5 +264,5 @@ class EmbeddingsAdapter:
             return await asyncio.get_running_loop().run_in_executor(self._pool, encode, batch)
         except PolystackError:
             raise
-        except Exception as exc:  # noqa: BLE001 - model runtimes raise their own plain exception types
+        except Exception as exc:  # model runtimes raise their own plain exception types
             raise ProviderError(self.provider_id, f"the embedding model failed: {exc}") from exc

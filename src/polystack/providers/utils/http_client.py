@@ -6,7 +6,7 @@ and collapses under concurrency on small machines, which a proxy cannot afford (
 
 from __future__ import annotations
 
-from http.cookiejar import CookieJar
+from http.cookiejar import CookieJar, CookiePolicy
 from typing import Any
 
 import httpx
@@ -28,7 +28,7 @@ class _NoCookies(httpx.Cookies):
         return None
 
 
-class _RejectAll:
+class _RejectAll(CookiePolicy):
     """http.cookiejar policy refusing every cookie, for anything that reaches the jar directly."""
 
     netscape = True

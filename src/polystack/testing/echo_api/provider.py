@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from polystack.apis.datatypes import Api
+from polystack.apis.models.protocol import Models
 from polystack.testing.echo_api.protocol import EchoReply, EchoRequest
+
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
 
 class EchoConfig(BaseModel):
@@ -17,7 +21,7 @@ class EchoConfig(BaseModel):
 
 
 class EchoProvider:
-    def __init__(self, config: EchoConfig, models: Any) -> None:
+    def __init__(self, config: EchoConfig, models: Models) -> None:
         self.config = config
         self.models = models
         self.provider_id = ""
@@ -27,5 +31,5 @@ class EchoProvider:
         return EchoReply(text=self.config.prefix + request.text, provider_id=self.provider_id, models_served=served)
 
 
-async def create(config: EchoConfig, deps: dict[str, Any]) -> EchoProvider:
-    return EchoProvider(config, deps[Api.models])
+async def create(config: EchoConfig, deps: ProviderDeps) -> EchoProvider:
+    return EchoProvider(config, deps.require(Api.models, Models))

@@ -85,7 +85,9 @@ async def test_an_unreachable_server_is_a_provider_error(tmp_path: Path) -> None
 async def test_a_collection_deleted_behind_our_back_is_not_found(chroma_url: str, tmp_path: Path) -> None:
     index = await create(config(chroma_url, tmp_path, "gone_"), {})
     await index.create_store(STORE, DIM)
-    httpx.delete(f"{chroma_url}/api/v2/tenants/default_tenant/databases/default_database/collections/gone_{STORE}")
+    async with httpx.AsyncClient() as http:
+        await http.delete(f"{chroma_url}/api/v2/tenants/default_tenant/databases/default_database"
+                          f"/collections/gone_{STORE}")
     with pytest.raises(NotFoundError):
         await index.query_vector(STORE, axis(0), 5)
     await index.shutdown()

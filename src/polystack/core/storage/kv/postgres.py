@@ -99,7 +99,8 @@ class PostgresKVStore(ScanningKVStore):
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async def fetch(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-            return await conn.fetch(sql, *args)
+            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            return rows
 
         return await self._run(fetch, retry=True)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -125,8 +125,8 @@ class RedisKVStore(ScanningKVStore):
             raise self._unavailable(exc) from exc
 
     async def get(self, key: str) -> str | None:
-        value: str | None = await self._guard(self._client.get(VALUE_PREFIX + key))
-        return value
+        value = await self._guard(self._client.get(VALUE_PREFIX + key))
+        return cast(str | None, value)  # the client decodes responses (decode_responses=True)
 
     async def set(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
         check_ttl(ttl_seconds)
@@ -137,7 +137,9 @@ class RedisKVStore(ScanningKVStore):
     async def delete(self, key: str) -> None:
         async def delete_all() -> Any:
             async with self._client.pipeline(transaction=True) as pipe:
-                pipe.delete(VALUE_PREFIX + key).zrem(INDEX_KEY, key).zrem(EXPIRY_KEY, key)
+                pipe.delete(VALUE_PREFIX + key)
+                pipe.zrem(INDEX_KEY, key)
+                pipe.zrem(EXPIRY_KEY, key)
                 return await pipe.execute()
 
         await self._guard(delete_all())

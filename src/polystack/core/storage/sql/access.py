@@ -22,6 +22,9 @@ from polystack.core.access.resources import Action, ProtectedResource
 from polystack.core.request_context import request_context
 from polystack.core.storage.sql.schema import OWNER_ATTRIBUTES, OWNER_PRINCIPAL, RESOURCE_TYPE
 
+# A row as a dict or as SQLAlchemy's RowMapping (keyed by column name or Column object).
+Row = Mapping[Any, Any]
+
 
 @dataclass(frozen=True, slots=True)
 class Guard:
@@ -32,12 +35,12 @@ class Guard:
     resource_type: str
     key: str
 
-    def resource(self, row: Mapping[str, Any]) -> ProtectedResource:
+    def resource(self, row: Row) -> ProtectedResource:
         principal = row.get(OWNER_PRINCIPAL)
         owner = User(principal=principal, attributes=row.get(OWNER_ATTRIBUTES) or {}) if principal else None
         return ProtectedResource(self.resource_type, str(row.get(self.key)), owner)
 
-    def allows(self, action: Action, row: Mapping[str, Any]) -> bool:
+    def allows(self, action: Action, row: Row) -> bool:
         return self.policy.allows(action, self.resource(row), self.user)
 
     def readable(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,7 +53,7 @@ class Guard:
         owner = table.c[OWNER_PRINCIPAL]
         return sa.or_(owner == self.user.principal, owner.is_(None))
 
-    def check(self, action: Action, rows: Iterable[Mapping[str, Any]]) -> None:
+    def check(self, action: Action, rows: Iterable[Row]) -> None:
         """AccessDeniedError (403) unless `action` is allowed on every row (which the caller can read)."""
         for row in rows:
             if not self.allows(action, row):

@@ -259,7 +259,7 @@ def pdf_pages(stream: IO[bytes], filename: str) -> Iterator[str]:
                 yield page
     except DocumentError:
         raise
-    except Exception as error:  # a malformed PDF can fail anywhere inside pypdf, with any exception type
+    except Exception as error:  # noqa: BLE001 - a malformed PDF can fail anywhere inside pypdf, with any exception type
         raise DocumentError(f"could not read PDF '{filename}': {error}") from None
 
 

@@ -159,7 +159,7 @@ class StoredFiles:
     async def _delete_bytes(self, record: FileRecord) -> None:
         try:
             await self.blobs.delete(record.storage_key)
-        except Exception:  # noqa: BLE001 - the row is gone; leftover bytes are only wasted space
+        except Exception:  # the row is gone; leftover bytes are only wasted space
             logger.exception("could not delete the bytes of file %s (%s)", record.id, record.storage_key)
 
     async def _guarded(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -185,7 +185,7 @@ class StoredFiles:
                 removed = await self.sweep()
                 if removed:
                     logger.info("%s: deleted %d expired file(s)", self.provider_id, removed)
-            except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+            except Exception:  # a failed sweep is retried at the next interval
                 logger.exception("%s: the expiry sweep failed", self.provider_id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.config.expiry_sweep_interval_seconds)

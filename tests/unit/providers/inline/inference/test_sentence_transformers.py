@@ -9,13 +9,13 @@ import pytest
 
 pytest.importorskip("sentence_transformers")
 
-from polystack.apis.errors import UnsupportedParameterError  # noqa: E402
-from polystack.apis.inference.types import EmbeddingsRequest  # noqa: E402
-from polystack.providers.inline.inference.sentence_transformers import create  # noqa: E402
-from polystack.providers.inline.inference.sentence_transformers.config import (  # noqa: E402
+from polystack.apis.errors import UnsupportedParameterError
+from polystack.apis.inference.types import EmbeddingsRequest
+from polystack.providers.inline.inference.sentence_transformers import create
+from polystack.providers.inline.inference.sentence_transformers.config import (
     SentenceTransformersConfig,
 )
-from polystack.providers.utils.embeddings import EmbeddingsAdapter  # noqa: E402
+from polystack.providers.utils.embeddings import EmbeddingsAdapter
 
 MODEL = "all-MiniLM-L6-v2"
 TEXTS = ["A man is eating food.", "A man is eating a piece of bread.", "A monkey is playing drums."]

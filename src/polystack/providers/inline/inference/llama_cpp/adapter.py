@@ -72,7 +72,7 @@ class LlamaCppInferenceAdapter:
                 work(llama, plan, emit, stop)
             except PolystackError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - whatever llama.cpp raised, named for the user
+            except Exception as exc:  # whatever llama.cpp raised, named for the user
                 raise ProviderError(self.provider_id, f"llama.cpp failed: {exc}") from exc
         return job
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
 from polystack.apis.inference.types import (
@@ -18,6 +18,9 @@ from polystack.apis.inference.types import (
 )
 from polystack.providers.inline.inference.llama_cpp.config import ChatFormat
 from polystack.providers.inline.inference.llama_cpp.tool_protocol import MESSAGE_PREFIX, format_call
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 CHATML_STOPS = ("<|im_end|>", "<|im_start|>")
 # Tool results are shown as the user's turn (as Qwen2.5's own template does); after the last one the
@@ -113,7 +116,8 @@ def _render(template: str, messages: list[dict[str, str]], *, bos: str, eos: str
 
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
                                     add_generation_prompt=generation_prompt)
-    return str(formatter(messages=messages).prompt)
+    # role/content dicts are what llama-cpp's message TypedDicts describe
+    return str(formatter(messages=cast("list[ChatCompletionRequestMessage]", messages)).prompt)
 
 
 def template_default_system(template: str) -> str:

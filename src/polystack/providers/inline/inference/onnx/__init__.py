@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.inference.onnx.config import OnnxEmbeddingsConfig
 
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
-async def create(config: OnnxEmbeddingsConfig, deps: dict[Any, Any]) -> Any:
+
+async def create(config: OnnxEmbeddingsConfig, deps: ProviderDeps) -> Any:
     """Load the model once, in a thread (about 0.4 s), so startup never blocks the event loop."""
     from polystack.providers.inline.inference.onnx.encoder import (
         OnnxSentenceEncoder,

@@ -58,7 +58,7 @@ class ScriptedInference:
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
         reply = self._next_reply(request)
-        calls = [
+        calls: list[dict[str, object]] = [
             {
                 "id": f"call_{uuid.uuid4().hex[:12]}",
                 "type": "function",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.inference.sentence_transformers.config import SentenceTransformersConfig
 
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
-async def create(config: SentenceTransformersConfig, deps: dict[Any, Any]) -> Any:
+
+async def create(config: SentenceTransformersConfig, deps: ProviderDeps) -> Any:
     """Load the model once, in a thread. A missing sentence_transformers or torch raises
     ModuleNotFoundError, which the resolver turns into the `pip install` to run."""
     from sentence_transformers import SentenceTransformer

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.vector_io.faiss.config import FaissConfig
 
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
-async def create(config: FaissConfig, deps: Any) -> Any:
+
+async def create(config: FaissConfig, deps: ProviderDeps) -> Any:
     """Open `<persist_dir>/faiss.db` and rebuild every store's FAISS index from it, in a worker thread."""
     import faiss
 
@@ -26,6 +29,7 @@ async def create(config: FaissConfig, deps: Any) -> Any:
     def new_searcher(store: StoredStore, rows: StoreRows) -> VectorSearcher:
         return FaissSearcher(store.dimension, config)
 
-    database = Database(os.path.join(os.path.expanduser(config.persist_dir), "faiss.db"))
+    folder = os.path.expanduser(config.persist_dir)  # noqa: ASYNC240 - start-up, once
+    database = Database(os.path.join(folder, "faiss.db"))
     index = SQLiteVectorIndex("faiss", database, ChunkStore(BlobEmbeddings()), new_searcher, threads=config.threads)
     return await index.open()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.vector_io.qdrant.config import QdrantConfig
+
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
 INSTALL_HINT = "pip install 'polystack[qdrant]'"
 
 
-async def create(config: QdrantConfig, deps: Any) -> Any:
+async def create(config: QdrantConfig, deps: ProviderDeps) -> Any:
     """Open (or create) the local Qdrant storage and the keyword index; loading is ~2 s per 10,000 chunks."""
     try:
         import qdrant_client  # noqa: F401
@@ -20,6 +23,6 @@ async def create(config: QdrantConfig, deps: Any) -> Any:
     from polystack.providers.utils.vector_index.engine_index import EngineVectorIndex
     from polystack.providers.utils.vector_index.keyword_sidecar import KeywordSidecar
 
-    folder = os.path.expanduser(config.persist_dir)
+    folder = os.path.expanduser(config.persist_dir)  # noqa: ASYNC240 - start-up, once
     engine = await QdrantEngine.open(os.path.join(folder, "qdrant"), config.collection_prefix)
     return await EngineVectorIndex("qdrant", engine, KeywordSidecar(os.path.join(folder, "keywords.db"))).open()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.vector_io.sqlite_vec.config import SqliteVecConfig
 
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
-async def create(config: SqliteVecConfig, deps: Any) -> Any:
+
+async def create(config: SqliteVecConfig, deps: ProviderDeps) -> Any:
     """Open the file and load every store (about 2 s per 100,000 chunks) in a worker thread."""
     from polystack.providers.inline.vector_io.sqlite_vec.vec0 import Vec0Embeddings, Vec0Scan, load_extension
     from polystack.providers.utils.vector_index.chunk_store import ChunkStore, StoredStore

@@ -5,12 +5,15 @@ Serves IBM watsonx.ai's OpenAI-compatible model gateway.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.remote.inference.watsonx.config import WatsonxConfig
 
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
-async def create(config: WatsonxConfig, deps: dict[Any, Any]) -> Any:
+
+async def create(config: WatsonxConfig, deps: ProviderDeps) -> Any:
     from polystack.providers.utils.openai_compat.adapter import OpenAICompatAdapter
 
     adapter = OpenAICompatAdapter(config, api_key_field="watsonx_api_key")

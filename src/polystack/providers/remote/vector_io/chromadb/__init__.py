@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polystack.providers.remote.vector_io.chromadb.config import ChromaDBConfig
 
+if TYPE_CHECKING:
+    from polystack.core.impls import ProviderDeps
 
-async def create(config: ChromaDBConfig, deps: Any) -> Any:
+
+async def create(config: ChromaDBConfig, deps: ProviderDeps) -> Any:
     """Connect, list the server's stores, and rebuild any keyword index that disagrees with them."""
     from polystack.providers.remote.vector_io.chromadb.chroma_engine import ChromaEngine
     from polystack.providers.utils.http_client import make_http_client
