@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import error_body_for_status
 from polystack.core.config import LimitsConfig
+from polystack.core.server.replies import send_error
 
 FORM_OVERHEAD_BYTES = 1024 * 1024  # the multipart fields and boundaries around an uploaded file
 
@@ -127,8 +127,4 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 async def _send_refusal(send: Send, refusal: BodyRefused) -> None:
-    payload = orjson.dumps(refusal.to_body())
-    await send({"type": "http.response.start", "status": refusal.status_code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": payload})
+    await send_error(send, refusal, extra_headers=((b"connection", b"close"),))

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.json_values import json_problem
+from polystack.core.server.replies import send_error
 
 # 19+ digits in a row may be an integer outside the 64-bit range, which orjson would silently turn into a
 # float; found by mapping digits to "0" and the rest to " " (translate and find run at C speed, a regex does not)
@@ -87,7 +88,4 @@ async def _refuse(send: Send, path: str, problem: str) -> None:
     path = path if len(path) <= 120 else path[:117] + "..."
     error = InvalidRequestError(f"Invalid value for '{path}': {problem}." if path else f"Invalid request: {problem}.",
                                 param=path or None, code="invalid_request")
-    payload = orjson.dumps(error.to_body())
-    await send({"type": "http.response.start", "status": error.status_code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
+    await send_error(send, error)

@@ -17,6 +17,7 @@ from polystack.core.request_context import (
     reset_request_context,
     set_request_context,
 )
+from polystack.core.server.replies import send_error
 
 OPEN_PATHS = frozenset({"/v1/health", "/v1/version"})  # liveness probes and clients' version checks need no key
 _PROVIDER_DATA_PARAM = "X-LlamaStack-Provider-Data"
@@ -131,9 +132,5 @@ def unsendable_key(data: Any, key: str = "") -> str | None:
 
 
 async def _send_error(send: Send, error: PolystackError) -> None:
-    payload = orjson.dumps(error.to_body())
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    if error.status_code == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="polystack"'))
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    challenge = ((b"www-authenticate", b'Bearer realm="polystack"'),) if error.status_code == 401 else ()
+    await send_error(send, error, extra_headers=challenge)

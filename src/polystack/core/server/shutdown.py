@@ -14,12 +14,12 @@ import socket
 import threading
 from collections.abc import Iterator
 
-import orjson
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import ServiceUnavailableError
 from polystack.apis.http import end_open_streams
+from polystack.core.server.replies import send_error
 
 logger = logging.getLogger("polystack.server")
 
@@ -50,11 +50,7 @@ class ShutdownGuard:
                 raise
             task.uncancel()
             if not started:
-                body = orjson.dumps(_SHUTTING_DOWN.to_body())
-                await send({"type": "http.response.start", "status": 503,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+                await send_error(send, _SHUTTING_DOWN)
 
 
 class DrainingServer(uvicorn.Server):
