@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from polystack.testing.child_process import ChildProcess
@@ -71,3 +73,17 @@ def pgvector_port() -> Iterator[int]:
         yield server.port
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def demo_env(pgvector_port, tmp_path):
+    """A fresh database on each server and a files directory of this test's own."""
+    name = f"polystack_demo_{uuid.uuid4().hex[:10]}"
+    yield {"POSTGRES_DB": name, "PGVECTOR_PORT": str(pgvector_port), "PGVECTOR_DB": name,
+           "POLYSTACK_FILES_DIR": str(tmp_path / "shared-files")}
+    for port in (5432, pgvector_port):
+        admin = await asyncpg.connect(database="postgres", host="127.0.0.1", port=port, user="postgres")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

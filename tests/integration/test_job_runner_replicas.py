@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import openai
-import pytest
 
 from polystack.providers.utils.documents.chunking import chunk_text
 
@@ -23,20 +21,6 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 CHUNK_TOKENS = 100
 STRATEGY = {"type": "static", "static": {"max_chunk_size_tokens": CHUNK_TOKENS, "chunk_overlap_tokens": 0}}
-
-
-@pytest.fixture
-async def demo_env(pgvector_port, tmp_path):
-    """A fresh database on each server and a files directory of this test's own."""
-    name = f"polystack_jobs_{uuid.uuid4().hex[:10]}"
-    yield {"POSTGRES_DB": name, "PGVECTOR_PORT": str(pgvector_port), "PGVECTOR_DB": name,
-           "POLYSTACK_FILES_DIR": str(tmp_path / "shared-files")}
-    for port in (5432, pgvector_port):
-        admin = await asyncpg.connect(database="postgres", **{**PG, "port": port})
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def wait_ingested(client: openai.AsyncOpenAI, store_id: str, timeout: float) -> None:

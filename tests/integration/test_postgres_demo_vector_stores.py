@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from pathlib import Path
 
-import asyncpg
 import openai
 import pytest
 import yaml
@@ -21,23 +19,8 @@ import polystack
 from polystack.core.config import parse_run_config
 from polystack.testing.tcp_proxy import unused_port
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 DISTRIBUTION = Path(__file__).resolve().parents[2] / "src/polystack/distributions/postgres-demo/config.yaml"
 HANDBOOK = b"# Observatory handbook\n\nThe telescope mirror is polished with cerium oxide every decade.\n"
-
-
-@pytest.fixture
-async def demo_env(pgvector_port, tmp_path):
-    """A fresh database on each server and a files directory of this test's own."""
-    name = f"polystack_demo_{uuid.uuid4().hex[:10]}"
-    yield {"POSTGRES_DB": name, "PGVECTOR_PORT": str(pgvector_port), "PGVECTOR_DB": name,
-           "POLYSTACK_FILES_DIR": str(tmp_path / "shared-files")}
-    for port in (5432, pgvector_port):
-        admin = await asyncpg.connect(database="postgres", **{**PG, "port": port})
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def wait_ingested(client: openai.AsyncOpenAI, store_id: str, timeout: float = 120) -> None:
