@@ -21,6 +21,7 @@ class FakeUpstream:
         self.slow_started = 0
         self.abandoned = 0  # slow requests whose client went away
         self.connections = 0
+        self.last_headers: dict[str, str] = {}  # lower-cased names, of the last request read
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self.port = 0
@@ -59,9 +60,10 @@ class FakeUpstream:
         served = 0
         try:
             while True:
-                body = await _read_request(reader)
-                if body is None:
+                request = await _read_request(reader)
+                if request is None:
                     return
+                self.last_headers, body = request
                 self.received += 1
                 if self.close_reused and served:
                     return  # closed unanswered: the client's pooled connection was stale
@@ -83,17 +85,18 @@ class FakeUpstream:
             self._handlers.discard(task)
 
 
-async def _read_request(reader: asyncio.StreamReader) -> bytes | None:
+async def _read_request(reader: asyncio.StreamReader) -> tuple[dict[str, str], bytes] | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
-    length = 0
-    for line in head.split(b"\r\n"):
+    headers = {}
+    for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    return await reader.readexactly(length) if length else b""
+        if name:
+            headers[name.strip().lower().decode()] = value.strip().decode()
+    length = int(headers.get("content-length", 0))
+    return headers, (await reader.readexactly(length) if length else b"")
 
 
 def _completion(model: str) -> bytes:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -49,7 +51,9 @@ class OpenAICompatAdapter:
     ) -> None:
         self.config = config
         self.api_key_field = api_key_field
-        self.base_url = config.base_url.rstrip("/")
+        # credentials in the URL travel as Basic auth, and only when no key is sent: an HTTP client cannot send
+        # both, so a URL with a password plus an api_key used to fail every request
+        self.base_url, self._basic_auth = split_credentials(config.base_url.rstrip("/"))
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
         self.client = client or make_http_client(
             base_url=self.base_url, timeout=timeout, headers=config.extra_headers,
@@ -63,7 +67,10 @@ class OpenAICompatAdapter:
         data = provider_data(OpenAICompatProviderData)
         if data is not None and getattr(data, self.api_key_field, None):
             key = str(getattr(data, self.api_key_field))
-        return {self.auth_header: f"{self.auth_scheme}{key}"} if key else {}
+        headers = {self.auth_header: f"{self.auth_scheme}{key}"} if key else {}
+        if self._basic_auth is not None and "Authorization" not in headers:
+            headers["Authorization"] = self._basic_auth
+        return headers
 
     def _url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
@@ -142,3 +149,13 @@ class OpenAICompatAdapter:
 
     async def shutdown(self) -> None:
         await self.client.aclose()
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """`url` without its user:password part, and that part as a Basic Authorization value (None if absent)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = parts.netloc.rpartition("@")[2]
+    credentials = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
+    return urlunsplit(parts._replace(netloc=netloc)), "Basic " + base64.b64encode(credentials).decode()
