@@ -13,6 +13,7 @@ from polystack.apis.errors import InvalidRequestError, PolystackError
 from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.core.config import parse_run_config
 from polystack.core.errors import StackError
+from polystack.core.request_context import as_system
 from polystack.core.routing.hooks import HookBase, HookChain, InferenceCall, StreamAbandoned
 
 MODEL = "scripted/scripted-model"
@@ -144,8 +145,9 @@ class Guard(HookBase):
     async def before(self, call: InferenceCall) -> None:
         self.checked += 1
         text = call.request.messages[-1].content
-        verdict = await self.impls[Api.inference].chat_completion(ChatCompletionRequest.model_validate(
-            {"model": MODEL, "store": False, "messages": [{"role": "user", "content": f"verdict: {text}"}]}))
+        with as_system():  # the server's own call, explicit: not on the caller's rights
+            verdict = await self.impls[Api.inference].chat_completion(ChatCompletionRequest.model_validate(
+                {"model": MODEL, "store": False, "messages": [{"role": "user", "content": f"verdict: {text}"}]}))
         if "unsafe" in verdict.choices[0].message.content:
             raise InvalidRequestError("the guard model flagged the request", param="messages")
 
