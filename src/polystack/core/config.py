@@ -92,6 +92,14 @@ class ServerConfig(_Strict):
                                    "load balancer to scale")
     _unimplemented = refuse_unimplemented("quota", "cors")
 
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_written_empty(cls, value: Any) -> Any:
+        """`auth:` left empty in YAML is None: refused, so a user who asked for auth never gets an open server."""
+        if value is None:
+            raise ValueError("auth is empty: give it a provider_config (or remove the auth key for no authentication)")
+        return value
+
 
 class TelemetryConfig(_Strict):
     enabled: bool = Field(

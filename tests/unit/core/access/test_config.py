@@ -1,6 +1,7 @@
 """server.auth in the run config: typed, a bad rule is a config error naming where, keys are secrets."""
 
 import pytest
+import yaml
 
 from polystack.core import secrets
 from polystack.core.config import parse_run_config
@@ -32,3 +33,9 @@ def test_a_bad_rule_is_a_config_error_at_its_place():
 def test_an_unknown_authenticator_type_is_a_config_error():
     with pytest.raises(ConfigError, match="provider_config"):
         run_config({"provider_config": {"type": "oauth2_token"}})
+
+
+def test_an_empty_auth_key_is_refused_never_an_open_server():
+    with pytest.raises(ConfigError, match="server.auth") as info:
+        parse_run_config(yaml.safe_load("distro_name: x\nserver:\n  auth:\n"), env={})
+    assert "provider_config" in str(info.value)
