@@ -92,14 +92,6 @@ class ServerConfig(_Strict):
                                    "load balancer to scale")
     _unimplemented = refuse_unimplemented("quota", "cors")
 
-    @field_validator("auth", mode="before")
-    @classmethod
-    def _auth_written_empty(cls, value: Any) -> Any:
-        """`auth:` left empty in YAML is None: refused, so a user who asked for auth never gets an open server."""
-        if value is None:
-            raise ValueError("auth is empty: give it a provider_config (or remove the auth key for no authentication)")
-        return value
-
 
 class TelemetryConfig(_Strict):
     enabled: bool = Field(
@@ -271,6 +263,11 @@ def load_run_config(path: Path, env: Mapping[str, str] | None = None) -> RunConf
         raise ConfigError(f"cannot read the config: {exc.strerror}", file=str(path)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=str(path)) from None
+    server = raw.get("server") if isinstance(raw, dict) else None
+    if isinstance(server, dict) and "auth" in server and server["auth"] is None:
+        # `auth:` written with nothing under it: never read as "no authentication"
+        raise ConfigError("auth is empty: give it a provider_config (or remove the auth key for no authentication)",
+                          path="server.auth", file=str(path))
     return parse_run_config(raw, file=str(path), env=env)
 
 

@@ -1,10 +1,9 @@
 """server.auth in the run config: typed, a bad rule is a config error naming where, keys are secrets."""
 
 import pytest
-import yaml
 
 from polystack.core import secrets
-from polystack.core.config import parse_run_config
+from polystack.core.config import load_run_config, parse_run_config
 from polystack.core.errors import ConfigError
 
 
@@ -35,7 +34,9 @@ def test_an_unknown_authenticator_type_is_a_config_error():
         run_config({"provider_config": {"type": "oauth2_token"}})
 
 
-def test_an_empty_auth_key_is_refused_never_an_open_server():
+def test_an_empty_auth_key_in_a_config_file_is_refused_never_an_open_server(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("distro_name: x\nserver:\n  auth:\n")
     with pytest.raises(ConfigError, match="server.auth") as info:
-        parse_run_config(yaml.safe_load("distro_name: x\nserver:\n  auth:\n"), env={})
+        load_run_config(path, env={})
     assert "provider_config" in str(info.value)
