@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import error_body_for_status
 from polystack.core.config import LimitsConfig
-from polystack.core.server.replies import send_error
+from polystack.core.server.replies import WatchedSend, send_error
 
 FORM_OVERHEAD_BYTES = 1024 * 1024  # the multipart fields and boundaries around an uploaded file
 
@@ -72,17 +72,12 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > rules.max_bytes:
             await _send_refusal(send, _too_large(rules))
             return
-        started = False
-
-        async def send_watching(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        watched = WatchedSend(send)
 
         try:
-            await self.app(scope, _LimitedReceive(receive, rules), send_watching)
+            await self.app(scope, _LimitedReceive(receive, rules), watched)
         except BodyRefused as exc:
-            if not started:  # once a response has begun, the server closes the connection instead
+            if not watched.started:  # once a response has begun, the server closes the connection instead
                 await _send_refusal(send, exc)
 
 

@@ -13,11 +13,12 @@ from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polystack.apis.errors import PolystackError, error_body_for_status
 from polystack.core.config import location
 from polystack.core.secrets import public_message
+from polystack.core.server.replies import WatchedSend
 
 logger = logging.getLogger("polystack.server")
 
@@ -128,18 +129,13 @@ class UnhandledErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_watching(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        watched = WatchedSend(send)
 
         try:
-            await self.app(scope, receive, send_watching)
+            await self.app(scope, receive, watched)
         except Exception:  # the one place that turns a bug into a plain 500
             logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
-            if started:
+            if watched.started:
                 return  # the response is under way; ending it here is all that is left to do
             response = JSONResponse(error_body_for_status(500, "Internal server error."), status_code=500)
             await response(scope, receive, send)

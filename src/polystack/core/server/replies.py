@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import orjson
-from starlette.types import Send
+from starlette.types import Message, Send
 
 
 class ErrorReply(Protocol):
@@ -23,3 +23,19 @@ async def send_error(send: Send, error: ErrorReply, *, extra_headers: tuple[tupl
                *extra_headers]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+class WatchedSend:
+    """A `send` that remembers whether the response has started: past that point a middleware can no
+    longer answer with an error of its own, only let the connection end."""
+
+    __slots__ = ("_send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)

@@ -15,11 +15,11 @@ import threading
 from collections.abc import Iterator
 
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polystack.apis.errors import ServiceUnavailableError
 from polystack.apis.http import end_open_streams
-from polystack.core.server.replies import send_error
+from polystack.core.server.replies import WatchedSend, send_error
 
 logger = logging.getLogger("polystack.server")
 
@@ -35,21 +35,16 @@ class ShutdownGuard:
         self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        watched = WatchedSend(send)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watched)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if not self.draining or scope["type"] != "http" or task is None:
                 raise
             task.uncancel()
-            if not started:
+            if not watched.started:
                 await send_error(send, _SHUTTING_DOWN)
 
 
