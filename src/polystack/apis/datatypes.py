@@ -34,6 +34,7 @@ class Api(StrEnum):
     providers = "providers"
     prompts = "prompts"
     conversations = "conversations"
+    responses = "responses"
 
 
 class User(BaseModel):

@@ -1,0 +1,1 @@
+"""The Responses API (OpenAI's): items, the response object, streaming events, routes."""
