@@ -41,10 +41,11 @@ def check_items(raw: Iterable[Any], field: str = "items") -> list[InputItem]:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = error.get("loc", ())
-        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        if error["type"] == "union_tag_not_found":
             param = _path(field, loc) + ".type"
-        else:
-            param = _path(field, loc)
+            raise InvalidRequestError(f"Missing required parameter: '{param}' (or 'role', for a message).",
+                                      param=param) from None
+        param = _path(field, loc) + (".type" if error["type"] == "union_tag_invalid" else "")
         raise InvalidRequestError(f"Invalid value for '{param}': {error['msg']}.", param=param) from None
 
 

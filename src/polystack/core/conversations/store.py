@@ -174,8 +174,8 @@ class ConversationStore:
         """A new conversation has nothing to refer to."""
         for index, item in enumerate(items):
             if isinstance(item, ItemReference):
-                raise InvalidRequestError(f"Item with id '{item.id}' not found: a new conversation has no items "
-                                          "to refer to.", param=f"items[{index}].id")
+                raise InvalidRequestError(f"Invalid value for 'items[{index}].id': no item '{item.id}' (a new "
+                                          "conversation has no items to refer to).", param=f"items[{index}].id")
         return [item for item in items if not isinstance(item, ItemReference)]
 
     async def _resolve(self, conversation_id: str, items: list[InputItem]) -> list[Item]:
@@ -187,8 +187,8 @@ class ConversationStore:
                 continue
             row = await self._item_row(conversation_id, item.id)
             if row is None:
-                raise InvalidRequestError(f"Item with id '{item.id}' not found in conversation "
-                                          f"'{conversation_id}'.", param=f"items[{index}].id")
+                raise InvalidRequestError(f"Invalid value for 'items[{index}].id': no item '{item.id}' in "
+                                          f"conversation '{conversation_id}'.", param=f"items[{index}].id")
             original = ITEMS.validate_python([row["item"]])[0]
             resolved.append(original.model_copy(update={"id": new_item_id(original.type)}))
         return resolved
