@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
@@ -21,17 +21,17 @@ from polystack.apis.datatypes import Api
 from polystack.apis.documented import returns
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.http import JSONBody, impl_of
-from polystack.apis.responses.items import Item
 
 router = APIRouter(tags=["conversations"])
 conversations = Depends(impl_of(Api.conversations))
 
 
-async def included(
-    include: list[str] | None = Query(default=None, description="Extra item data to return (OpenAI's includables)."),
-    include_brackets: list[str] | None = Query(default=None, alias="include[]",
-                                               description="The same, as the openai SDK sends it."),
-) -> list[str]:
+_INCLUDE = Query(default=None, description="Extra item data to return (OpenAI's includables).")
+_INCLUDE_BRACKETS = Query(default=None, alias="include[]", description="The same, as the openai SDK sends it.")
+
+
+async def included(include: list[str] | None = _INCLUDE, include_brackets: list[str] | None = _INCLUDE_BRACKETS
+                   ) -> list[str]:
     """`include` as `include=a&include=b` or `include[]=a` (the openai SDK's form); unknown values are a 400."""
     values = [*(include or []), *(include_brackets or [])]
     for value in values:
@@ -88,7 +88,7 @@ async def list_items(
 
 
 @router.get("/conversations/{conversation_id}/items/{item_id}", summary="Retrieve an item of a conversation",
-            responses=returns(Item))
+            responses=returns(dict[str, Any]))  # an item (apis/responses/items.py)
 async def get_item(conversation_id: str, item_id: str, include: list[str] = include_param,
                    impl: Conversations = conversations) -> Response:
     return JSONBody(await impl.get_item(conversation_id, item_id, include))
