@@ -21,7 +21,7 @@ from polystack.apis.conversations.types import (
     CreateConversationRequest,
     UpdateConversationRequest,
 )
-from polystack.apis.errors import InvalidRequestError, NotFoundError
+from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError
 from polystack.apis.responses.items import ITEMS, InputItem, Item, ItemReference, new_item_id, normalize_items
 from polystack.core.conversations.items import check_items, shown
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
@@ -39,13 +39,20 @@ def conversation_schema(table: str) -> TableSchema:
 
 def item_schema(table: str) -> TableSchema:
     return TableSchema(table, {
-        "id": Column(ColumnType.STRING, primary_key=True, nullable=False),
+        "key": Column(ColumnType.STRING, primary_key=True, nullable=False),  # see item_key
+        "id": Column(ColumnType.STRING, nullable=False, index=True),
         "conversation_id": Column(ColumnType.STRING, nullable=False, index=True),
         "position": Column(ColumnType.INTEGER, nullable=False, index=True),
         "type": Column(ColumnType.STRING, nullable=False),
         "created_at": Column(ColumnType.INTEGER, nullable=False),
         "item": Column(ColumnType.JSON, nullable=False),
     })
+
+
+def item_key(conversation_id: str, item_id: str) -> str:
+    """An item id is unique within its conversation only: the same item may be in two conversations, and a
+    caller's choice of id must not collide with (and so reveal) an item of another caller."""
+    return f"{conversation_id}/{item_id}"
 
 
 def new_conversation_id() -> str:
@@ -131,7 +138,7 @@ class ConversationStore:
                                       param="after")
         page = await self.sql.fetch_all(self.items_table, Query(
             where={"conversation_id": conversation_id}, order_by=[("position", order)],
-            after=("id", after) if after else None, limit=limit))
+            after=("key", item_key(conversation_id, after)) if after else None, limit=limit))
         return _page([shown(row["item"], include or ()) for row in page.data], page.has_more)
 
     async def get_item(self, conversation_id: str, item_id: str,
@@ -145,7 +152,7 @@ class ConversationStore:
 
     async def delete_item(self, conversation_id: str, item_id: str) -> Conversation:
         conversation = await self._changeable(conversation_id)
-        deleted = await self.sql.delete(self.items_table, {"id": item_id, "conversation_id": conversation_id})
+        deleted = await self.sql.delete(self.items_table, {"key": item_key(conversation_id, item_id)})
         if not deleted:
             raise NotFoundError(f"Item with id '{item_id}' not found in conversation '{conversation_id}'.",
                                 param="item_id")
@@ -158,7 +165,7 @@ class ConversationStore:
         while True:
             page = await self.sql.fetch_all(self.items_table, Query(
                 where={"conversation_id": conversation_id}, order_by=[("position", "asc")],
-                after=("id", after) if after else None, limit=CONTEXT_PAGE))
+                after=("key", item_key(conversation_id, after)) if after else None, limit=CONTEXT_PAGE))
             found += [row["item"] for row in page.data]
             if not page.has_more:
                 return found
@@ -167,7 +174,7 @@ class ConversationStore:
     # ---- helpers ----------------------------------------------------------------------------------
 
     async def _item_row(self, conversation_id: str, item_id: str) -> dict[str, Any] | None:
-        return await self.sql.fetch_one(self.items_table, {"id": item_id, "conversation_id": conversation_id})
+        return await self.sql.fetch_one(self.items_table, {"key": item_key(conversation_id, item_id)})
 
     @staticmethod
     def _no_references(items: list[InputItem]) -> list[Item]:
@@ -200,8 +207,24 @@ class ConversationStore:
         start = max(time.time_ns(), last.data[0]["position"] + 1 if last.data else 0)
         now = int(time.time())
         bodies = [item.model_dump(mode="json") for item in items]
-        await self.sql.insert(self.items_table, [
-            {"id": body["id"], "conversation_id": conversation_id, "position": start + offset, "type": body["type"],
-             "created_at": now, "item": body}
-            for offset, body in enumerate(bodies)])
+        seen: set[str] = set()
+        for index, body in enumerate(bodies):
+            if body["id"] in seen:
+                raise _duplicate(index, body["id"])
+            seen.add(body["id"])
+        try:
+            await self.sql.insert(self.items_table, [
+                {"key": item_key(conversation_id, body["id"]), "id": body["id"], "conversation_id": conversation_id,
+                 "position": start + offset, "type": body["type"], "created_at": now, "item": body}
+                for offset, body in enumerate(bodies)])
+        except ConflictError:
+            for index, body in enumerate(bodies):
+                if await self._item_row(conversation_id, body["id"]) is not None:
+                    raise _duplicate(index, body["id"]) from None
+            raise
         return bodies
+
+
+def _duplicate(index: int, item_id: str) -> InvalidRequestError:
+    return InvalidRequestError(f"Invalid value for 'items[{index}].id': the conversation already has an item "
+                               f"'{item_id}'.", param=f"items[{index}].id")

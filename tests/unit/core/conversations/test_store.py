@@ -206,3 +206,42 @@ async def test_another_owner_sees_nothing(store: ConversationStore) -> None:
     with acting_as(ALICE):
         assert texts(await store.context_items(mine.id)) == ["alice's"]
         assert (await store.get_conversation(mine.id)).metadata == {}
+
+
+async def test_an_item_id_is_unique_within_its_conversation_only(store: ConversationStore) -> None:
+    given = {"type": "message", "id": "msg_chosen", "role": "user", "content": "mine"}
+    with acting_as(ALICE):
+        alices = await store.create_conversation(CreateConversationRequest(items=[given]))
+    with acting_as(BOB):  # the same id in bob's conversation: accepted, and says nothing about alice's
+        bobs = await store.create_conversation(CreateConversationRequest(items=[given]))
+        assert (await store.get_item(bobs.id, "msg_chosen"))["id"] == "msg_chosen"
+        with pytest.raises(InvalidRequestError) as twice:
+            await store.add_items(bobs.id, [said("fine"), given])
+        assert twice.value.param == "items[1].id"
+        with pytest.raises(InvalidRequestError) as in_one_call:
+            await store.add_items(bobs.id, [{**given, "id": "msg_new"}, {**given, "id": "msg_new"}])
+        assert in_one_call.value.param == "items[1].id"
+        assert texts(await store.context_items(bobs.id)) == ["mine"]
+        await store.delete_item(bobs.id, "msg_chosen")
+    with acting_as(ALICE):
+        assert texts(await store.context_items(alices.id)) == ["mine"]
+
+
+async def test_replicas_appending_together_share_one_order(backend: SQLBackendConfig) -> None:
+    """Two stores on their own connections (two replicas) append to one conversation at once."""
+    table = f"conversations_{secrets.token_hex(4)}"
+    replicas = [ConversationStore(await open_sql_store(backend), table=table) for _ in range(2)]
+    try:
+        await asyncio.gather(*(replica.migrate() for replica in replicas))
+        conversation = await replicas[0].create_conversation(CreateConversationRequest())
+        await asyncio.gather(*(replicas[n % 2].add_items(conversation.id, [said(f"{n}-a"), said(f"{n}-b")])
+                               for n in range(10)))
+        seen = [await replica.context_items(conversation.id) for replica in replicas]
+        assert seen[0] == seen[1] and len(seen[0]) == 20
+        for n in range(10):
+            assert texts(seen[0]).index(f"{n}-a") < texts(seen[0]).index(f"{n}-b")
+        later = await replicas[1].add_items(conversation.id, [said("last")])
+        assert (await replicas[0].list_items(conversation.id, after=None, limit=1, order="desc")).data == later.data
+    finally:
+        for replica in replicas:
+            await replica.sql.close()
