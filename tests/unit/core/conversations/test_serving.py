@@ -49,3 +49,12 @@ async def test_serving_without_a_store_stops_startup_naming_the_setting(tmp_path
 def test_a_kv_backend_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="stores.conversations needs a sql_"):
         config(tmp_path, {"conversations": {"backend": "kv"}})
+
+
+async def test_db_migrate_creates_the_conversation_tables(tmp_path: Path) -> None:
+    from polystack.core.storage.admin import inspect_storage
+
+    run_config = config(tmp_path, {"conversations": {"backend": "sql", "table_name": "chats"}})
+    [sql_report] = [r for r in await inspect_storage(run_config, migrate=True) if r.name == "sql"]
+    assert sql_report.error is None and sql_report.migrations.get("conversations:chats") == 1
+    assert "conversations" in sql_report.stores
