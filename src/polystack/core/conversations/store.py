@@ -93,7 +93,11 @@ class ConversationStore:
         await self.sql.insert(self.table, {"id": conversation.id, "created_at": conversation.created_at,
                                            "metadata": conversation.metadata or None})
         if items:
-            await self._append(conversation.id, items)
+            try:
+                await self._append(conversation.id, items)
+            except BaseException:  # all or nothing: no conversation without the items it was created with
+                await self.sql.delete(self.table, {"id": conversation.id})
+                raise
         return conversation
 
     async def get_conversation(self, conversation_id: str) -> Conversation:

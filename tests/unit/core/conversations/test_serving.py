@@ -58,3 +58,10 @@ async def test_db_migrate_creates_the_conversation_tables(tmp_path: Path) -> Non
     [sql_report] = [r for r in await inspect_storage(run_config, migrate=True) if r.name == "sql"]
     assert sql_report.error is None and sql_report.migrations.get("conversations:chats") == 1
     assert "conversations" in sql_report.stores
+
+
+async def test_what_serves_the_api_implements_its_protocol(tmp_path: Path) -> None:
+    from polystack.apis.conversations.protocol import Conversations
+
+    async with polystack.connect(config(tmp_path, {"conversations": {"backend": "sql"}})) as stack:
+        assert isinstance(stack.stack.impls["conversations"], Conversations)

@@ -245,3 +245,11 @@ async def test_replicas_appending_together_share_one_order(backend: SQLBackendCo
     finally:
         for replica in replicas:
             await replica.sql.close()
+
+
+async def test_a_refused_creation_leaves_no_conversation(store: ConversationStore) -> None:
+    twin = {"type": "message", "id": "msg_twin", "role": "user", "content": "x"}
+    with pytest.raises(InvalidRequestError) as refused:
+        await store.create_conversation(CreateConversationRequest(items=[twin, twin]))
+    assert refused.value.param == "items[1].id"
+    assert await store.sql.count(store.table) == 0
