@@ -117,13 +117,15 @@ class StoresConfig(_Backend):
     metadata: KVStoreReference | None = Field(default=None, description="The resource registry.")
     inference: InferenceStoreReference | None = Field(default=None, description="Stored chat completions.")
     vector_stores: SQLStoreReference | None = Field(default=None, description="Vector stores, their files, batches.")
-    conversations: Any = not_implemented("Conversations (the Conversations API).")
+    conversations: SQLStoreReference | None = Field(
+        default=None, description="Conversations and their items (the Conversations API); its items go in "
+        "<table_name>_items.")
     responses: Any = not_implemented("Stored responses (the Responses API).")
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
     prompts: Any = not_implemented("Stored prompts (the Prompts API).")
     quotas: Any = not_implemented("Quota counters.")
 
-    _unimplemented = refuse_unimplemented("conversations", "responses", "files", "prompts", "quotas")
+    _unimplemented = refuse_unimplemented("responses", "files", "prompts", "quotas")
 
 
 class StorageConfig(_Backend):
