@@ -7,6 +7,7 @@ providers, then asks the API's spec (apis/catalog.py) how to serve it (core/serv
 from __future__ import annotations
 
 import logging
+from graphlib import TopologicalSorter
 from itertools import groupby
 
 from polystack.apis.catalog import CATALOG, serving_api
@@ -51,10 +52,17 @@ class Stack:
             stores = self.config.storage.stores
             self.registry = ResourceRegistry(await self.storage.kv(stores.metadata, "registry"))
             self._context = ServeContext(self.config, self.storage, self.registry, self.impls, stack=self)
+            providerless = self._providerless_apis()
+            for api in providerless:  # those needing no other API first: any router may read them
+                if not CATALOG[api].needs:
+                    await self._serve(api)
             for api, group in groupby(planned, key=lambda p: p.api):
                 for provider in group:
                     self.providers[provider.provider_id] = await self._start_provider(provider)
                 await self._serve(api)
+            for api in providerless:
+                if CATALOG[api].needs:
+                    await self._serve(api)
             await self._load_inference_hooks()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 warm_up = getattr(instance.impl, "warm_up", None)
@@ -72,6 +80,14 @@ class Stack:
             await self.stop()
             raise
         self._started = True
+
+    def _providerless_apis(self) -> list[str]:
+        """The configured APIs the stack serves itself (no providers, e.g. prompts), each after those it needs."""
+        specs = [CATALOG[api] for api in self.config.served_apis() if api in CATALOG]
+        apis = [spec.api for spec in specs  # not models: inference's factory serves it
+                if spec.serve is not None and not spec.takes_providers and not spec.always]
+        graph = {api: {need for need in CATALOG[api].needs if need in apis} for api in apis}
+        return list(TopologicalSorter(graph).static_order())
 
     async def _load_inference_hooks(self) -> None:
         """The configured hooks, made once every API is served (a guard may use any of them)."""
