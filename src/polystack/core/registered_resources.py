@@ -139,6 +139,6 @@ def check_registered_resources(resources: RegisteredResources, served: list[str]
         if reader not in served:
             spec = CATALOG[reader]
             fix = f"configure a provider under providers.{reader}" if spec.takes_providers else \
-                f"add '{reader}' to apis:"
+                f"add '{reader}' to apis: (a list of every API to serve)"
             raise ConfigError(f"{name} are read by the '{reader}' API, which this config does not serve "
                               f"({fix})", path=path)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
+from polystack.apis.catalog import ApiSpec, register_api, unregister_api
 from polystack.apis.datatypes import Api
 from polystack.apis.prompts.protocol import Prompts
 from polystack.core.config import parse_run_config
 from polystack.core.errors import StackError
 from polystack.core.prompts import render
+from polystack.core.serving import Providers, ServeContext
 from polystack.core.stack import Stack
 
 CONFIGURED = "pmpt_" + "5e" * 24
@@ -65,3 +69,29 @@ async def test_models_in_apis_is_not_served_twice(tmp_path: Path) -> None:
         assert {Api.inference, Api.models, Api.prompts} <= set(stack.impls)
     finally:
         await stack.stop()
+
+
+async def test_apis_without_providers_are_served_before_the_routers_unless_they_need_one(tmp_path: Path) -> None:
+    served: list[tuple[str, bool]] = []
+
+    def factory(api: str) -> Any:
+        async def serve(context: ServeContext, providers: Providers) -> dict[str, object]:
+            served.append((api, Api.inference in context.impls))
+            return {api: object()}
+        return serve
+
+    module = ModuleType("prompts_test_serving_order")
+    module.early = factory("early_api")  # type: ignore[attr-defined]
+    module.late = factory("late_api")  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    register_api(ApiSpec("early_api", serve=f"{module.__name__}.early"))
+    register_api(ApiSpec("late_api", serve=f"{module.__name__}.late", needs=(Api.inference,)))
+    try:
+        stack = Stack(config(tmp_path, apis=["late_api", "inference", "early_api", "prompts"]))
+        await stack.start()
+        await stack.stop()
+    finally:
+        unregister_api("early_api")
+        unregister_api("late_api")
+        del sys.modules[module.__name__]
+    assert served == [("early_api", False), ("late_api", True)]
