@@ -113,6 +113,8 @@ register_api(ApiSpec(
 register_api(ApiSpec(
     Api.conversations, routes="polystack.apis.conversations.routes", deprecated_prefixes=OPENAI_V1,
     serve="polystack.core.serving.conversations.serve"))
+register_api(ApiSpec(Api.prompts, routes="polystack.apis.prompts.routes", serve="polystack.core.serving.prompts.serve",
+                     registered_resources="prompts"))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",

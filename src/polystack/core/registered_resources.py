@@ -120,8 +120,9 @@ class RegisteredResources(_Strict):
         "`benchmark_id`, `dataset_id`, `scoring_functions`, `provider_id`, `provider_benchmark_id`, `metadata`"))
     tool_groups: list[ToolGroupInput] = Field(default_factory=list, description=_later(
         "`toolgroup_id`, `provider_id`, `mcp_endpoint` ({uri}), `args`"))
-    prompts: list[PromptInput] = Field(default_factory=list, description=_later(
-        "`prompt_id` (pmpt_ + 48 hex digits), `prompt`, `variables`"))
+    prompts: list[PromptInput] = Field(default_factory=list, description=(
+        "Prompts, read by the prompts API: `prompt_id` (pmpt_ + 48 hex digits), `prompt`, `variables`. Owned by "
+        "nobody: readable by every caller, changed by none; a changed text becomes a new default version."))
 
 
 def check_registered_resources(resources: RegisteredResources, served: list[str]) -> None:
@@ -136,5 +137,8 @@ def check_registered_resources(resources: RegisteredResources, served: list[str]
             raise ConfigError(f"registering {name} at startup is not implemented yet (no API reads this list); "
                               "remove it", path=path)
         if reader not in served:
+            spec = CATALOG[reader]
+            fix = f"configure a provider under providers.{reader}" if spec.takes_providers else \
+                f"add '{reader}' to apis: (a list of every API to serve)"
             raise ConfigError(f"{name} are read by the '{reader}' API, which this config does not serve "
-                              f"(configure a provider under providers.{reader})", path=path)
+                              f"({fix})", path=path)

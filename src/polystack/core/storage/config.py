@@ -122,10 +122,11 @@ class StoresConfig(_Backend):
         "<table_name>_items.")
     responses: Any = not_implemented("Stored responses (the Responses API).")
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
-    prompts: Any = not_implemented("Stored prompts (the Prompts API).")
+    prompts: SQLStoreReference | None = Field(
+        default=None, description="Versioned prompts (the prompts API; `table_name` default: prompts).")
     quotas: Any = not_implemented("Quota counters.")
 
-    _unimplemented = refuse_unimplemented("responses", "files", "prompts", "quotas")
+    _unimplemented = refuse_unimplemented("responses", "files", "quotas")
 
 
 class StorageConfig(_Backend):
