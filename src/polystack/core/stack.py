@@ -55,6 +55,10 @@ class Stack:
                 for provider in group:
                     self.providers[provider.provider_id] = await self._start_provider(provider)
                 await self._serve(api)
+            for api in self.config.served_apis():  # listed in `apis` without a provider: its router serves none yet
+                spec = CATALOG.get(api)
+                if api not in self.impls and spec is not None and spec.takes_providers and spec.serve is not None:
+                    await self._serve(api)
             await self._load_inference_hooks()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 warm_up = getattr(instance.impl, "warm_up", None)
