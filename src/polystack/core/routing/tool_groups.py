@@ -38,6 +38,12 @@ class ToolGroupsRoutingTable(ResourceTable[ToolGroup, ToolRuntime]):
 
     async def start(self, configured: Iterable[ToolGroup | ToolGroupInput] = ()) -> None:
         await super().start(entry if isinstance(entry, ToolGroup) else tool_group_of(entry) for entry in configured)
+        for group in list(self._cache.values()):
+            if group.owner is None and group.provider_id not in self.providers:
+                # a run config's group from an earlier start whose provider is off now (starter without its key)
+                logger.info("dropping tool group '%s': its provider '%s' is not configured", group.identifier,
+                            group.provider_id)
+                await self.forget(group.identifier)
 
     # ---- the tool groups API --------------------------------------------------------------------
 
