@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import polystack
+from polystack.core.config import parse_run_config
 from polystack.testing.fake_search_apis import FakeBraveSearch
 
 ALICE, BOB = "alice-key-7c21e0", "bob-key-04f9d3"
@@ -183,3 +184,39 @@ async def test_the_in_process_client_serves_the_same_routes(config_path, brave, 
         assert reply.status_code == 200 and json.loads(reply.json()["content"])["query"] == "library mode"
         assert (await stack.http.delete("/v1/toolgroups/in-process")).status_code == 204
         assert (await stack.http.get("/v1/toolgroups/in-process")).status_code == 404
+
+
+async def test_a_listed_tool_runtime_without_providers_serves_empty_lists(tmp_path):  # type: ignore[no-untyped-def]
+    config = parse_run_config({
+        "distro_name": "no-tools", "apis": ["inference", "tool_runtime"],
+        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"}]},
+        "storage": {"backends": {"kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
+                    "stores": {"metadata": {"backend": "kv"}}},
+        "models": {"refresh_interval_seconds": 0},
+    }, env={})
+    async with polystack.connect(config) as stack:
+        assert (await stack.http.get("/v1/toolgroups")).json() == {"data": []}
+        assert (await stack.http.get("/v1/tools")).json() == {"data": []}
+        invoked = await stack.http.post("/v1/tool-runtime/invoke", json={"tool_name": "web_search", "kwargs": {}})
+        assert invoked.status_code == 404
+        registered = await stack.http.post("/v1/toolgroups", json={"toolgroup_id": "g", "provider_id": "brave-search"})
+        assert registered.status_code == 404 and registered.json()["error"]["param"] == "provider_id"
+
+
+@pytest.mark.parametrize(("keys", "served_by"), [
+    ({}, None),
+    ({"BRAVE_SEARCH_API_KEY": "b-key-1234"}, "brave-search"),
+    ({"TAVILY_SEARCH_API_KEY": "t-key-1234"}, "tavily-search"),
+    ({"BRAVE_SEARCH_API_KEY": "b-key-1234", "TAVILY_SEARCH_API_KEY": "t-key-1234"}, "tavily-search"),
+])
+def test_starter_serves_web_search_when_a_search_key_is_set(keys, served_by):  # type: ignore[no-untyped-def]
+    from polystack.core.config import load_run_config, resolve_config_path
+
+    config = load_run_config(resolve_config_path("starter"), env=keys)
+    assert "tool_runtime" in config.served_apis()
+    groups = config.registered_resources.tool_groups
+    assert {g.toolgroup_id for g in groups} <= {"builtin::websearch"}
+    assert (groups[-1].provider_id if groups else None) == served_by  # the last entry of an id wins at start
+    providers = {p.provider_id for p in config.providers.get("tool_runtime", [])}
+    assert providers == {name for name, key in (("brave-search", "BRAVE_SEARCH_API_KEY"),
+                                                ("tavily-search", "TAVILY_SEARCH_API_KEY")) if key in keys}

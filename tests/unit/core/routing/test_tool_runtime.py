@@ -170,3 +170,19 @@ async def test_users_neither_see_nor_use_nor_delete_each_others_groups(table):
             await table.unregister_toolgroup("builtin::websearch")
     with acting_as(ALICE):
         assert (await ToolRuntimeRouter(table).invoke_tool("add", {"a": 1, "b": 2})).content == "3"
+
+
+async def test_the_last_config_entry_of_an_id_wins_and_a_config_group_whose_provider_is_off_is_dropped(fakes):
+    brave_fake, _ = fakes
+    registry = ResourceRegistry(MemoryKVStore())
+    both = ToolGroupsRoutingTable({"brave-search": Calculator(), "tavily-search": Calculator()}, registry,
+                                  cache_seconds=0)
+    await both.start([ToolGroupInput(toolgroup_id="builtin::websearch", provider_id="brave-search"),
+                      ToolGroupInput(toolgroup_id="builtin::websearch", provider_id="tavily-search")])
+    assert (await both.get_tool_group("builtin::websearch")).provider_id == "tavily-search"
+    with acting_as(ALICE):
+        await register(both, "alice-calc", "brave-search")
+    # restarted without the tavily provider (its key unset): the config's group goes, alice's stays
+    brave_only = ToolGroupsRoutingTable({"brave-search": Calculator()}, registry, cache_seconds=0)
+    await brave_only.start([])
+    assert [g.identifier for g in await brave_only.list_tool_groups()] == ["alice-calc"]
