@@ -1,4 +1,12 @@
-"""The tool runtime contract: what each tool_runtime provider implements, and what its router serves."""
+"""The tool runtime contract: what each tool_runtime provider implements, and what its router serves.
+
+A provider is one folder under providers/{inline,remote}/tool_runtime/ and implements `ToolRuntime`. Two
+optional attributes let later providers plug in without changing the router:
+- `lists_mcp_endpoints = True`: the provider serves groups registered with an `mcp_endpoint` and answers
+  `list_runtime_tools(None, mcp_endpoint)` for GET /v1/tool-runtime/list-tools?mcp_endpoint=... (MCP);
+- `tool_store`: set by the stack to the tool groups table, for a provider that needs a tool's group (its
+  endpoint, its args) when invoked: `await self.tool_store.resolve_tool(name)`.
+"""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from polystack.apis.errors import NotFoundError
+from polystack.apis.errors import InvalidRequestError, NotFoundError
 from polystack.apis.tool_groups.types import URL, RegisterToolGroupRequest, ToolDef, ToolGroup
 from polystack.apis.tool_runtime.protocol import ToolRuntime
 from polystack.core.registered_resources import ToolGroupInput
@@ -48,6 +48,11 @@ class ToolGroupsRoutingTable(ResourceTable[ToolGroup, ToolRuntime]):
     # ---- the tool groups API --------------------------------------------------------------------
 
     async def register_tool_group(self, request: RegisterToolGroupRequest) -> ToolGroup:
+        provider = self.providers.get(request.provider_id)
+        if request.mcp_endpoint is not None and provider is not None and not getattr(
+                provider, "lists_mcp_endpoints", False):
+            raise InvalidRequestError(f"Provider '{request.provider_id}' does not serve MCP endpoints; register the "
+                                      "group without mcp_endpoint, or for an MCP provider", param="mcp_endpoint")
         group = await self.register(tool_group_of(request))
         if group.mcp_endpoint is None:  # list at once, so a provider that cannot serve the group fails here
             await self.tools_of(group)

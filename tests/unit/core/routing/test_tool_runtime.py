@@ -140,6 +140,13 @@ async def test_registering_for_an_unknown_provider_is_a_404(table):
     assert info.value.param == "provider_id"
 
 
+async def test_an_mcp_endpoint_for_a_provider_that_does_not_speak_mcp_is_a_400(table):
+    with pytest.raises(InvalidRequestError) as info:
+        await register(table, "mine", "brave-search", mcp_endpoint=URL(uri="http://127.0.0.1:1/mcp"))
+    assert info.value.param == "mcp_endpoint"
+    assert await table.get("mine") is None
+
+
 async def test_unregistering_removes_the_group_and_its_tools(table):
     await register(table, "calc", "calc")
     await table.unregister_toolgroup("calc")
