@@ -115,6 +115,12 @@ register_api(ApiSpec(
     serve="polystack.core.serving.conversations.serve"))
 register_api(ApiSpec(Api.prompts, routes="polystack.apis.prompts.routes", serve="polystack.core.serving.prompts.serve",
                      registered_resources="prompts"))
+register_api(ApiSpec(
+    Api.tool_runtime, routes="polystack.apis.tool_runtime.routes",
+    providers="polystack.providers.registry.tool_runtime", protocol="polystack.apis.tool_runtime.protocol.ToolRuntime",
+    serve="polystack.core.serving.tool_runtime.serve",
+    serves_also=(Api.tool_groups,), resource_type="tool_group", registered_resources="tool_groups"))
+register_api(ApiSpec(Api.tool_groups, routes="polystack.apis.tool_groups.routes"))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",

@@ -60,6 +60,10 @@ class Stack:
                 for provider in group:
                     self.providers[provider.provider_id] = await self._start_provider(provider)
                 await self._serve(api)
+            for api in self.config.served_apis():  # listed in `apis` without a provider: its router serves none yet
+                spec = CATALOG.get(api)
+                if api not in self.impls and spec is not None and spec.takes_providers and spec.serve is not None:
+                    await self._serve(api)
             for api in providerless:
                 if CATALOG[api].needs:
                     await self._serve(api)
