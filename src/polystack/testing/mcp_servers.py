@@ -28,6 +28,7 @@ class ToolServerStats:
 
     initializations: int = 0  # one per MCP session opened
     calls: int = 0
+    listings: int = 0  # tools/list requests
     authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each whoami call
     session_ids: set[str] = field(default_factory=set)  # streamable HTTP session ids seen by tool calls
 
@@ -41,6 +42,8 @@ def tool_server(stats: ToolServerStats) -> MCPServer[Any]:
             stats.initializations += 1
         elif ctx.method == "tools/call":
             stats.calls += 1
+        elif ctx.method == "tools/list":
+            stats.listings += 1
         return await call_next(ctx)
 
     server.middleware.append(count)
@@ -76,19 +79,22 @@ def tool_server(stats: ToolServerStats) -> MCPServer[Any]:
 
 
 def both_transports_app(server: MCPServer[Any]) -> Starlette:
-    """One app serving `server` over streamable HTTP (/mcp) and SSE (/sse, /messages/)."""
+    """One app serving `server` over streamable HTTP (/mcp) and SSE (/sse, /messages/), and over SSE only at
+    /legacy (a URL that does not say SSE: the streamable HTTP POST there gets a 405)."""
     http_app = server.streamable_http_app()
     sse_app = server.sse_app()
-    return Starlette(routes=[*http_app.routes, *sse_app.routes], lifespan=http_app.router.lifespan_context)
+    legacy_app = server.sse_app(sse_path="/legacy", message_path="/legacy-messages/")
+    return Starlette(routes=[*http_app.routes, *sse_app.routes, *legacy_app.routes],
+                     lifespan=http_app.router.lifespan_context)
 
 
 class LoopbackServer:
     """An ASGI app served by uvicorn on 127.0.0.1 (a free port) in a daemon thread with its own event loop."""
 
-    def __init__(self, app: Any, name: str) -> None:
+    def __init__(self, app: Any, name: str, port: int = 0) -> None:
         self.name = name
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                                     lifespan="on"))
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                     lifespan="on", timeout_graceful_shutdown=2))
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
         self.port = 0
 
@@ -120,9 +126,9 @@ class LoopbackServer:
 class ToolServer(LoopbackServer):
     """The test tool server on loopback, with its stats."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.stats = ToolServerStats()
-        super().__init__(both_transports_app(tool_server(self.stats)), "mcp-test-tools")
+        super().__init__(both_transports_app(tool_server(self.stats)), "mcp-test-tools", port)
 
     @property
     def http_url(self) -> str:
@@ -131,6 +137,10 @@ class ToolServer(LoopbackServer):
     @property
     def sse_url(self) -> str:
         return f"{self.base_url}/sse"
+
+    @property
+    def legacy_url(self) -> str:
+        return f"{self.base_url}/legacy"
 
 
 class TimeServer(LoopbackServer):

@@ -43,7 +43,7 @@ def is_broken_session(exc: BaseException) -> bool:
     exc = failure_of(exc)
     if isinstance(exc, MCPError):
         return exc.error.code == CONNECTION_CLOSED or (
-            exc.error.code == INVALID_REQUEST and exc.error.message == "Session terminated")
+            exc.error.code == INVALID_REQUEST and exc.error.message in ("Session terminated", "Session not found"))
     return isinstance(exc, httpx2.TransportError | ConnectionError | EOFError)
 
 

@@ -47,6 +47,10 @@ class McpSessionPool:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def describe(self) -> list[tuple[str, str, int]]:
+        """(host, transport, calls in flight) of each open session, least recently used first: no credentials."""
+        return [(endpoint_host(s.endpoint), s.transport, s.in_flight) for s in self._sessions.values()]
+
     async def run(self, endpoint: str, headers: Mapping[str, str],
                   operation: Callable[[ClientSession], Awaitable[T]], time_limit: float) -> T:
         """`operation` on the session for (endpoint, headers), opened if needed and reopened once if broken."""
@@ -56,7 +60,7 @@ class McpSessionPool:
             try:
                 return await session.run(operation, time_limit)
             except Exception as exc:
-                if not (isinstance(exc, SessionClosed) or is_broken_session(exc)):
+                if not (isinstance(exc, SessionClosed) or session.expired or is_broken_session(exc)):
                     raise
                 self._forget(key, session)
                 if attempt == 2:

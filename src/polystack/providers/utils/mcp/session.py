@@ -70,6 +70,7 @@ class McpSession:
         self.last_used = time.monotonic()
         self.closed = False  # takes no more jobs
         self.retiring = False  # evicted from the pool: closes once its last job ends
+        self.expired = False  # the server answered 404 to this session's id: it no longer knows the session
 
     async def open(self) -> None:
         """Connects and initializes within the connect timeout, or raises (the owner task is then gone)."""
@@ -170,9 +171,13 @@ class McpSession:
         return session
 
     async def _saw_response(self, response: httpx2.Response) -> None:
-        """Keeps the HTTP status of a failed handshake, which the SDK reports only as a JSON-RPC error."""
-        if not self._initialized and response.status_code >= 400 and self._handshake_status is None:
-            self._handshake_status = response.status_code
+        """Keeps the HTTP status of a failed handshake, and notes an expired session: the SDK reports either
+        only as a JSON-RPC error whose wording is the server's."""
+        status = response.status_code
+        if not self._initialized and status >= 400 and self._handshake_status is None:
+            self._handshake_status = status
+        if self._initialized and status == 404 and "mcp-session-id" in response.request.headers:
+            self.expired = True
 
     async def _serve(self, session: ClientSession, job: _Job) -> None:
         if job.future.done():
