@@ -94,7 +94,7 @@ class LoopbackServer:
     def __init__(self, app: Any, name: str, port: int = 0) -> None:
         self.name = name
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                     lifespan="on", timeout_graceful_shutdown=2))
+                                                     lifespan="on", timeout_graceful_shutdown=1))
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
         self.port = 0
 

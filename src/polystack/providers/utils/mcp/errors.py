@@ -7,8 +7,9 @@ matters and `as_polystack_error` says it to our caller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
+import anyio
 import httpx2
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, INVALID_REQUEST, REQUEST_TIMEOUT
@@ -23,6 +24,10 @@ from polystack.apis.errors import (
 from polystack.providers.utils.mcp.credentials import endpoint_host, masked
 
 
+class SessionClosed(Exception):
+    """The session closed (or broke) before it could run the job: the pool reopens it once."""
+
+
 class McpHandshakeRefused(Exception):
     """The server answered the streamable HTTP handshake with this HTTP status (404/405: try SSE)."""
 
@@ -32,10 +37,17 @@ class McpHandshakeRefused(Exception):
 
 
 def failure_of(exc: BaseException) -> BaseException:
-    """The first leaf of nested exception groups (the task that actually failed), else `exc`."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
+    """The first leaf of nested exception groups that is not a cancellation (the task that actually failed)."""
+    leaves = list(_leaves(exc))
+    return next((leaf for leaf in leaves if isinstance(leaf, Exception)), leaves[0] if leaves else exc)
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
 
 
 def is_broken_session(exc: BaseException) -> bool:
@@ -44,7 +56,8 @@ def is_broken_session(exc: BaseException) -> bool:
     if isinstance(exc, MCPError):
         return exc.error.code == CONNECTION_CLOSED or (
             exc.error.code == INVALID_REQUEST and exc.error.message in ("Session terminated", "Session not found"))
-    return isinstance(exc, httpx2.TransportError | ConnectionError | EOFError)
+    return isinstance(exc, httpx2.TransportError | ConnectionError | EOFError | anyio.ClosedResourceError
+                      | anyio.BrokenResourceError | anyio.EndOfStream)
 
 
 def unreachable(provider_id: str, endpoint: str, detail: str) -> ServiceUnavailableError:
@@ -71,7 +84,7 @@ def as_polystack_error(exc: BaseException, *, provider_id: str, endpoint: str, h
         return ProviderError(provider_id, f"the MCP server at {host} answered {action} with HTTP {status}")
     if isinstance(exc, httpx2.ConnectError | ConnectionError | OSError):
         return unreachable(provider_id, endpoint, "connection failed")
-    if isinstance(exc, httpx2.TransportError) or is_broken_session(exc):
+    if isinstance(exc, SessionClosed | httpx2.TransportError) or is_broken_session(exc):
         return unreachable(provider_id, endpoint, "the connection was lost")
     if isinstance(exc, MCPError):
         message = masked(exc.error.message, headers)[:500]

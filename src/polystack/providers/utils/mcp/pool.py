@@ -21,8 +21,8 @@ from mcp.client.session import ClientSession
 from polystack.apis.errors import ServiceUnavailableError
 from polystack.providers.utils.mcp.cache import TtlCache
 from polystack.providers.utils.mcp.credentials import endpoint_host, session_key
-from polystack.providers.utils.mcp.errors import McpHandshakeRefused, failure_of, is_broken_session
-from polystack.providers.utils.mcp.session import McpSession, SessionClosed
+from polystack.providers.utils.mcp.errors import McpHandshakeRefused, SessionClosed, failure_of, is_broken_session
+from polystack.providers.utils.mcp.session import McpSession
 from polystack.providers.utils.mcp.settings import McpClientSettings, TransportMode
 from polystack.providers.utils.mcp.transport import first_transport
 
@@ -108,6 +108,9 @@ class McpSessionPool:
         finally:
             del self._opening[key]
         future.set_result(session)
+        if self._closed:  # closed while this one was opening
+            await session.close()
+            raise ServiceUnavailableError("The MCP client is closed", code="mcp_client_closed")
         self._sessions[key] = session
         self._evict()
         self._start_sweeper()

@@ -24,7 +24,7 @@ from mcp.client.session import ClientSession
 from mcp_types import Implementation
 
 from polystack.providers.utils.mcp.credentials import endpoint_host
-from polystack.providers.utils.mcp.errors import McpHandshakeRefused
+from polystack.providers.utils.mcp.errors import McpHandshakeRefused, SessionClosed
 from polystack.providers.utils.mcp.settings import McpClientSettings
 from polystack.providers.utils.mcp.transport import Transport, open_transport
 
@@ -33,10 +33,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Operation = Callable[[ClientSession], Awaitable[Any]]
 CLIENT_INFO = Implementation(name="polystack", version="0.1.0")
-
-
-class SessionClosed(Exception):
-    """The session closed (or broke) before it could run the job."""
 
 
 @dataclass(eq=False)

@@ -78,3 +78,14 @@ async def test_a_handshake_that_never_answers_times_out_within_the_connect_timeo
 async def test_a_url_that_is_not_http_is_refused(client):
     with pytest.raises(ProviderError, match="http:// or https://"):
         await client.list_tools("file:///etc/passwd")
+
+
+async def test_no_credential_reaches_the_logs_of_a_working_session(client, tools, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    await client.list_tools(tools.sse_url, {"X-Api-Key": SECRET}, authorization=SECRET)
+    await client.call_tool(tools.http_url, {"X-Api-Key": SECRET}, "echo", {"text": "x"}, authorization=SECRET)
+    await client.close()
+
+    assert "HTTP Request: POST" in caplog.text  # the SDK's debug logging was on
+    assert SECRET not in caplog.text

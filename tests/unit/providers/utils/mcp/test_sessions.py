@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
+
+import pytest
 
 from polystack.providers.utils.mcp import McpClient
 from polystack.testing.mcp_servers import ToolServer
@@ -93,12 +96,15 @@ async def test_an_idle_session_is_closed_and_a_later_call_opens_a_new_one(tools)
         assert client.pool.opened == 2 and tools.stats.initializations - before == 2
 
 
-async def test_a_session_broken_by_a_server_restart_is_reopened_once(client):
+@pytest.mark.parametrize("url", ["http_url", "sse_url"])
+async def test_a_session_broken_by_a_server_restart_is_reopened_once(client, url):
     port = free_port()
     with ToolServer(port) as first:
-        await client.call_tool(first.http_url, None, "echo", {"text": "before"})
+        await client.call_tool(getattr(first, url), None, "echo", {"text": "before"})
     with ToolServer(port) as second:  # knows nothing of the first one's session
-        result = await client.call_tool(second.http_url, None, "echo", {"text": "after"})
+        started = time.monotonic()
+        result = await client.call_tool(getattr(second, url), None, "echo", {"text": "after"})
 
         assert result.text == "after"
+        assert time.monotonic() - started < 2  # found broken at once, not after a call timeout
         assert client.pool.opened == 2 and second.stats.initializations == 1
