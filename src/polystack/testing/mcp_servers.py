@@ -18,8 +18,11 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 TOOL_NAMES = ("echo", "add", "fail", "sleep", "whoami")
+PRIVATE_TOKEN = "letmein-private-token"  # what /private/mcp requires as a bearer token
 
 
 @dataclass
@@ -35,7 +38,7 @@ class ToolServerStats:
 
 def tool_server(stats: ToolServerStats) -> MCPServer[Any]:
     """The test tool server: echo, add, fail (a tool error), sleep, whoami (the caller's Authorization)."""
-    server: MCPServer[Any] = MCPServer("polystack-test-tools", version="1.0")
+    server: MCPServer[Any] = MCPServer("polystack-test-tools", version="1.0", log_level="WARNING")
 
     async def count(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "initialize":
@@ -88,6 +91,21 @@ def both_transports_app(server: MCPServer[Any]) -> Starlette:
                      lifespan=http_app.router.lifespan_context)
 
 
+class PrivatePrefix:
+    """/private/... is the app's /... for a caller with `Authorization: Bearer PRIVATE_TOKEN`, else a 401."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/private/"):
+            if dict(scope["headers"]).get(b"authorization") != f"Bearer {PRIVATE_TOKEN}".encode():
+                await PlainTextResponse("unauthorized", status_code=401)(scope, receive, send)
+                return
+            scope = {**scope, "path": scope["path"].removeprefix("/private")}
+        await self.app(scope, receive, send)
+
+
 class LoopbackServer:
     """An ASGI app served by uvicorn on 127.0.0.1 (a free port) in a daemon thread with its own event loop."""
 
@@ -128,7 +146,7 @@ class ToolServer(LoopbackServer):
 
     def __init__(self, port: int = 0) -> None:
         self.stats = ToolServerStats()
-        super().__init__(both_transports_app(tool_server(self.stats)), "mcp-test-tools", port)
+        super().__init__(PrivatePrefix(both_transports_app(tool_server(self.stats))), "mcp-test-tools", port)
 
     @property
     def http_url(self) -> str:
@@ -141,6 +159,11 @@ class ToolServer(LoopbackServer):
     @property
     def legacy_url(self) -> str:
         return f"{self.base_url}/legacy"
+
+    @property
+    def private_url(self) -> str:
+        """Streamable HTTP that answers 401 unless the caller sends PRIVATE_TOKEN."""
+        return f"{self.base_url}/private/mcp"
 
 
 class TimeServer(LoopbackServer):

@@ -10,7 +10,7 @@ import pytest
 
 from polystack.apis.errors import ProviderError, ServiceUnavailableError
 from polystack.providers.utils.mcp import McpClient
-from polystack.testing.mcp_servers import ToolServer
+from polystack.testing.mcp_servers import PRIVATE_TOKEN, TOOL_NAMES, ToolServer
 from tests.unit.providers.utils.mcp.conftest import FAST, free_port
 
 SECRET = "sk-very-secret-token-4242"
@@ -89,3 +89,14 @@ async def test_no_credential_reaches_the_logs_of_a_working_session(client, tools
 
     assert "HTTP Request: POST" in caplog.text  # the SDK's debug logging was on
     assert SECRET not in caplog.text
+
+
+async def test_a_server_that_refuses_the_credentials_says_so_without_them(client, tools):
+    with pytest.raises(ProviderError) as raised:
+        await client.list_tools(tools.private_url, authorization=SECRET)
+
+    assert "refused the credentials (HTTP 401)" in raised.value.message
+    assert SECRET not in raised.value.message and len(client.pool) == 0
+
+    listed = await client.list_tools(tools.private_url, authorization=PRIVATE_TOKEN)
+    assert {tool.name for tool in listed} == set(TOOL_NAMES)
