@@ -3,6 +3,17 @@
 The one entry point for the Responses engine's `mcp` tool and the `remote::model-context-protocol` tool
 runtime. Every failure comes out as a Polystack error naming the server's host; a tool that fails is a
 result with `is_error=True`.
+
+    client = McpClient(McpClientSettings(call_timeout=30), provider_id="model-context-protocol")
+    tools = await client.list_tools(server_url, headers, authorization=token)   # cached per credentials
+    result = await client.call_tool(server_url, headers, "get_current_time", {"timezone": "UTC"},
+                                    authorization=token)                      # result.text, .is_error
+    await client.close()                                                      # on provider shutdown
+
+Errors: ServiceUnavailableError (503, code mcp_server_unreachable) when the server cannot be reached;
+ProviderTimeoutError (504) past the connect or call timeout; ProviderError (502) for a refused handshake
+(HTTP 401/403/404...) or a JSON-RPC error; InvalidRequestError (400, param "arguments") when the server
+rejects the call's parameters (e.g. an unknown tool).
 """
 
 from __future__ import annotations

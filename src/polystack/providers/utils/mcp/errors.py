@@ -28,6 +28,14 @@ class SessionClosed(Exception):
     """The session closed (or broke) before it could run the job: the pool reopens it once."""
 
 
+class HandshakeTimeout(TimeoutError):
+    """The session did not open (connect and initialize) within the connect timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no handshake within {seconds:g}s")
+        self.seconds = seconds
+
+
 class McpHandshakeRefused(Exception):
     """The server answered the streamable HTTP handshake with this HTTP status (404/405: try SSE)."""
 
@@ -73,6 +81,9 @@ def as_polystack_error(exc: BaseException, *, provider_id: str, endpoint: str, h
     host = endpoint_host(endpoint)
     if isinstance(exc, PolystackError):
         return exc
+    if isinstance(exc, HandshakeTimeout):
+        return ProviderTimeoutError(
+            provider_id, f"the MCP server at {host} did not open a session within {exc.seconds:g}s")
     if isinstance(exc, TimeoutError | httpx2.TimeoutException) or (
             isinstance(exc, MCPError) and exc.error.code == REQUEST_TIMEOUT):
         return ProviderTimeoutError(provider_id,

@@ -24,7 +24,7 @@ from mcp.client.session import ClientSession
 from mcp_types import Implementation
 
 from polystack.providers.utils.mcp.credentials import endpoint_host
-from polystack.providers.utils.mcp.errors import McpHandshakeRefused, SessionClosed
+from polystack.providers.utils.mcp.errors import HandshakeTimeout, McpHandshakeRefused, SessionClosed
 from polystack.providers.utils.mcp.settings import McpClientSettings
 from polystack.providers.utils.mcp.transport import Transport, open_transport
 
@@ -77,6 +77,9 @@ class McpSession:
                                        context=contextvars.Context())
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), self._settings.connect_timeout)
+        except TimeoutError:
+            await self.close(at_once=True)
+            raise HandshakeTimeout(self._settings.connect_timeout) from None
         except BaseException:
             await self.close(at_once=True)
             raise

@@ -73,6 +73,7 @@ async def test_a_handshake_that_never_answers_times_out_within_the_connect_timeo
 
         assert time.monotonic() - started < 3
         assert raised.value.status_code == 504 and f"127.0.0.1:{port}" in raised.value.message
+        assert "did not open a session within 0.5s" in raised.value.message
 
 
 async def test_a_url_that_is_not_http_is_refused(client):
