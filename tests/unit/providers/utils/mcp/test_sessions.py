@@ -108,3 +108,14 @@ async def test_a_session_broken_by_a_server_restart_is_reopened_once(client, url
         assert result.text == "after"
         assert time.monotonic() - started < 2  # found broken at once, not after a call timeout
         assert client.pool.opened == 2 and second.stats.initializations == 1
+
+
+async def test_a_caller_cancelled_mid_call_leaves_the_session_working(client, tools):
+    call = asyncio.create_task(client.call_tool(tools.http_url, None, "sleep", {"seconds": 30}))
+    await asyncio.sleep(0.3)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+    assert (await client.call_tool(tools.http_url, None, "echo", {"text": "ok"})).text == "ok"
+    assert client.pool.opened == 1 and client.pool.describe()[0][2] == 0  # nothing left in flight
