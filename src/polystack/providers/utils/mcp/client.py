@@ -83,7 +83,7 @@ class McpClient:
         async def call(session: ClientSession) -> CallToolResult:
             return await session.call_tool(name, args, read_timeout_seconds=limit)
 
-        result = await self._run(endpoint, sent, call, limit, f"tools/call '{name}'")
+        result = await self._run(endpoint, sent, call, limit, f"tools/call '{name}'", idempotent=False)
         return _call_result(result)
 
     def forget_tools(self, endpoint: str, headers: Mapping[str, str] | None = None, *,
@@ -92,11 +92,11 @@ class McpClient:
         self.tool_lists.invalidate(session_key(endpoint, with_authorization(headers, authorization)))
 
     async def _run(self, endpoint: str, headers: Mapping[str, str], operation: Any, time_limit: float,
-                   action: str) -> Any:
+                   action: str, *, idempotent: bool = True) -> Any:
         _check_endpoint(endpoint, self.provider_id)
         try:
             # The caller's guard a little past the SDK's own request timeout, which also tells the server.
-            return await self.pool.run(endpoint, headers, operation, time_limit + 1.0)
+            return await self.pool.run(endpoint, headers, operation, time_limit + 1.0, idempotent=idempotent)
         except Exception as exc:  # noqa: BLE001 - every failure is said as a Polystack error
             error = as_polystack_error(exc, provider_id=self.provider_id, endpoint=endpoint, headers=headers,
                                        action=action, time_limit=time_limit)

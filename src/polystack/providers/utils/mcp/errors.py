@@ -25,7 +25,11 @@ from polystack.providers.utils.mcp.credentials import endpoint_host, masked
 
 
 class SessionClosed(Exception):
-    """The session closed (or broke) before it could run the job: the pool reopens it once."""
+    """The session closed (or broke) before the job ran (`sent=False`) or while it ran: the pool reopens it."""
+
+    def __init__(self, *, sent: bool) -> None:
+        super().__init__("the MCP session closed")
+        self.sent = sent
 
 
 class HandshakeTimeout(TimeoutError):
@@ -66,6 +70,14 @@ def is_broken_session(exc: BaseException) -> bool:
             exc.error.code == INVALID_REQUEST and exc.error.message in ("Session terminated", "Session not found"))
     return isinstance(exc, httpx2.TransportError | ConnectionError | EOFError | anyio.ClosedResourceError
                       | anyio.BrokenResourceError | anyio.EndOfStream)
+
+
+def not_sent(exc: BaseException) -> bool:
+    """Whether the request surely never reached the server (so that running it again cannot run it twice)."""
+    exc = failure_of(exc)
+    if isinstance(exc, SessionClosed):
+        return not exc.sent
+    return isinstance(exc, httpx2.ConnectError | anyio.ClosedResourceError | anyio.BrokenResourceError)
 
 
 def unreachable(provider_id: str, endpoint: str, detail: str) -> ServiceUnavailableError:

@@ -21,7 +21,13 @@ from mcp.client.session import ClientSession
 from polystack.apis.errors import ServiceUnavailableError
 from polystack.providers.utils.mcp.cache import TtlCache
 from polystack.providers.utils.mcp.credentials import endpoint_host, session_key
-from polystack.providers.utils.mcp.errors import McpHandshakeRefused, SessionClosed, failure_of, is_broken_session
+from polystack.providers.utils.mcp.errors import (
+    McpHandshakeRefused,
+    SessionClosed,
+    failure_of,
+    is_broken_session,
+    not_sent,
+)
 from polystack.providers.utils.mcp.session import McpSession
 from polystack.providers.utils.mcp.settings import McpClientSettings, TransportMode
 from polystack.providers.utils.mcp.transport import first_transport
@@ -52,18 +58,24 @@ class McpSessionPool:
         return [(endpoint_host(s.endpoint), s.transport, s.in_flight) for s in self._sessions.values()]
 
     async def run(self, endpoint: str, headers: Mapping[str, str],
-                  operation: Callable[[ClientSession], Awaitable[T]], time_limit: float) -> T:
-        """`operation` on the session for (endpoint, headers), opened if needed and reopened once if broken."""
+                  operation: Callable[[ClientSession], Awaitable[T]], time_limit: float, *,
+                  idempotent: bool = True) -> T:
+        """`operation` on the session for (endpoint, headers), opened if needed and reopened once if broken.
+
+        An operation that is not `idempotent` (a tool call) is retried only when the server cannot have run
+        it: the session was gone before the request left, or the server no longer knew the session (404).
+        A connection lost while it was in flight is an error, not a second run of the tool.
+        """
         key = session_key(endpoint, headers)
         for attempt in (1, 2):
             session = await self._session(key, endpoint, headers)
             try:
                 return await session.run(operation, time_limit)
             except Exception as exc:
-                if not (isinstance(exc, SessionClosed) or session.expired or is_broken_session(exc)):
-                    raise
-                self._forget(key, session)
-                if attempt == 2:
+                broken = isinstance(exc, SessionClosed) or session.expired or is_broken_session(exc)
+                if broken:
+                    self._forget(key, session)
+                if not broken or attempt == 2 or not (idempotent or session.expired or not_sent(exc)):
                     raise
                 logger.info("MCP session to %s broke; reconnecting once", endpoint_host(endpoint))
         raise AssertionError("unreachable")
@@ -85,7 +97,7 @@ class McpSessionPool:
         self._sweep()
         while True:
             session = self._sessions.get(key)
-            if session is not None and not session.closed:
+            if session is not None and session.usable:
                 self._sessions.move_to_end(key)
                 return session
             pending = self._opening.get(key)
@@ -158,7 +170,7 @@ class McpSessionPool:
         now = time.monotonic()
         for key, session in list(self._sessions.items()):
             idle = session.in_flight == 0 and now - session.last_used > self.settings.idle_timeout
-            if session.closed or idle:
+            if not session.usable or idle:
                 self._forget(key, session)
 
     def _start_sweeper(self) -> None:

@@ -62,11 +62,23 @@ class McpSession:
         self._ready: asyncio.Future[None] | None = None
         self._handshake_status: int | None = None
         self._initialized = False
+        self._client_session: ClientSession | None = None
         self.in_flight = 0
         self.last_used = time.monotonic()
         self.closed = False  # takes no more jobs
         self.retiring = False  # evicted from the pool: closes once its last job ends
         self.expired = False  # the server answered 404 to this session's id: it no longer knows the session
+
+    @property
+    def usable(self) -> bool:
+        """Open, and its connection not known to be lost (the server went away while it was idle)."""
+        return not self.closed and not self.expired and not self._connection_lost()
+
+    def _connection_lost(self) -> bool:
+        # The SDK's dispatcher stops reading at the transport's end of stream and answers every later request
+        # with CONNECTION_CLOSED, unsent; it says so only through this private flag (mcp==2.3.0, pinned).
+        dispatcher = getattr(self._client_session, "_dispatcher", None)
+        return bool(getattr(dispatcher, "_closed", False))
 
     async def open(self) -> None:
         """Connects and initializes within the connect timeout, or raises (the owner task is then gone)."""
@@ -87,7 +99,7 @@ class McpSession:
     async def run(self, operation: Callable[[ClientSession], Awaitable[T]], time_limit: float) -> T:
         """`operation`'s result, run by the owner task; TimeoutError after `time_limit` (the job is cancelled)."""
         if self.closed:
-            raise SessionClosed()
+            raise SessionClosed(sent=False)
         job = _Job(operation, asyncio.get_running_loop().create_future())
         self._jobs.add(job)
         self.in_flight += 1
@@ -144,13 +156,13 @@ class McpSession:
         finally:
             self.closed = True
             self._send.close()
-            failure = error if isinstance(error, Exception) else SessionClosed()
+            failure = error if isinstance(error, Exception) else SessionClosed(sent=False)
             if not self._ready.done():
                 self._ready.set_exception(failure)
                 self._ready.exception()  # retrieved here too: open() may have stopped waiting
             for job in list(self._jobs):
                 if not job.future.done():
-                    job.future.set_exception(SessionClosed())
+                    job.future.set_exception(SessionClosed(sent=job.scope is not None))
             if error is not None and not isinstance(error, Exception):
                 raise error  # a cancellation of this task goes on
 
@@ -167,6 +179,7 @@ class McpSession:
                 raise McpHandshakeRefused(status) from None
             raise
         self._initialized = True
+        self._client_session = session
         return session
 
     async def _saw_response(self, response: httpx2.Response) -> None:
@@ -175,12 +188,17 @@ class McpSession:
         status = response.status_code
         if not self._initialized and status >= 400 and self._handshake_status is None:
             self._handshake_status = status
-        if self._initialized and status == 404 and "mcp-session-id" in response.request.headers:
+        request = response.request
+        if self._initialized and status == 404 and request.method == "POST" and (
+                "mcp-session-id" in request.headers or "session_id" in request.url.params):  # streamable / SSE
             self.expired = True
 
     async def _serve(self, session: ClientSession, job: _Job) -> None:
         if job.future.done():
             return  # its caller stopped waiting before it started
+        if self._connection_lost():
+            job.future.set_exception(SessionClosed(sent=False))
+            return
         with anyio.CancelScope() as scope:
             job.scope = scope
             try:

@@ -9,29 +9,7 @@ import pytest
 
 from polystack.apis.errors import ServiceUnavailableError
 from polystack.providers.utils.mcp import McpClient
-from tests.unit.providers.utils.mcp.conftest import FAST
-
-
-def connections_to(port: int) -> int:
-    """Established TCP connections whose remote end is 127.0.0.1:`port` (the client side of each)."""
-    count = 0
-    with open("/proc/net/tcp") as table:
-        next(table)
-        for line in table:
-            fields = line.split()
-            remote, state = fields[2], fields[3]
-            if state == "01" and int(remote.split(":")[1], 16) == port:
-                count += 1
-    return count
-
-
-async def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
+from tests.unit.providers.utils.mcp.conftest import FAST, connections_to, wait_until
 
 
 async def test_close_ends_every_session_and_leaves_no_task_or_socket(tools, time_server):

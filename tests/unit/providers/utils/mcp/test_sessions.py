@@ -9,7 +9,7 @@ import pytest
 
 from polystack.providers.utils.mcp import McpClient
 from polystack.testing.mcp_servers import ToolServer
-from tests.unit.providers.utils.mcp.conftest import FAST, free_port
+from tests.unit.providers.utils.mcp.conftest import FAST, connections_to, free_port, wait_until
 
 
 async def test_one_session_serves_many_calls(client, tools):
@@ -101,6 +101,8 @@ async def test_a_session_broken_by_a_server_restart_is_reopened_once(client, url
     port = free_port()
     with ToolServer(port) as first:
         await client.call_tool(getattr(first, url), None, "echo", {"text": "before"})
+    assert await wait_until(lambda: connections_to(port) == 0)  # the old server's connections are gone
+    await asyncio.sleep(0.1)
     with ToolServer(port) as second:  # knows nothing of the first one's session
         started = time.monotonic()
         result = await client.call_tool(getattr(second, url), None, "echo", {"text": "after"})
