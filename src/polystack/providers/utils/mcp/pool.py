@@ -3,7 +3,7 @@
 A session is found by a digest of the endpoint and the caller's headers, so two callers with different
 credentials never share one. Beyond `max_sessions` the least recently used session is retired (closed as
 soon as its calls in flight end); a session unused for `idle_timeout` is closed by a sweeper task; a
-session found broken is reopened once.
+session found broken is reopened once (a tool call is sent again only if the server cannot have run it).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ SSE_FALLBACK_STATUSES = (404, 405)  # a server that only speaks the legacy SSE t
 
 
 class McpSessionPool:
+    """The open sessions of one `McpClient`, keyed by a digest of (endpoint, headers)."""
+
     def __init__(self, settings: McpClientSettings, *, transport: TransportMode = "auto") -> None:
         self.settings = settings
         self._mode = transport
