@@ -36,7 +36,7 @@ def test_each_resource_list_is_typed_and_errors_name_the_field(resources, path):
     assert info.value.path == path
 
 
-@pytest.mark.parametrize("kind", ["shields", "vector_stores", "datasets", "scoring_fns", "benchmarks",
+@pytest.mark.parametrize("kind", ["vector_stores", "datasets", "scoring_fns", "benchmarks",
                                   "tool_groups", "prompts"])
 def test_a_list_no_api_reads_yet_stops_startup(kind):
     entries = {
@@ -59,6 +59,12 @@ def test_models_without_a_served_inference_api_stop_startup_naming_it():
         plan(config(resources, providers={}), all_specs())
     assert info.value.path == "registered_resources.models" and "inference" in info.value.problem
     assert plan(config(resources), all_specs())  # served: accepted
+
+
+def test_shields_without_a_served_safety_api_stop_startup_naming_it():
+    with pytest.raises(ConfigError) as info:
+        plan(config({"shields": [SHIELD]}), all_specs())
+    assert info.value.path == "registered_resources.shields" and "safety" in info.value.problem
 
 
 def test_a_list_is_accepted_once_a_served_api_spec_claims_it():
