@@ -80,20 +80,20 @@ class GuardrailsHook(HookBase):
     # ---- the hook's steps ----------------------------------------------------------------------
 
     async def before(self, call: InferenceCall) -> BaseModel | None:
-        extra = call.request.model_extra or {}
-        if judging() or (call.kind != "chat_completion" and REQUEST_FIELD not in extra):
+        if judging():  # a guard's own call
             return None
+        extra = call.request.model_extra or {}
+        named = REQUEST_FIELD in extra
         requested = _requested(extra.get(REQUEST_FIELD))
-        request = call.request.model_copy(update={"metadata": dict(call.request.metadata or {})})
-        if request.model_extra is not None:
-            request.model_extra.pop(REQUEST_FIELD, None)  # never forwarded to the provider
         if call.kind != "chat_completion":
-            return request
+            return _without_field(call.request) if named else None
         inputs, outputs = self.shields_for(call, requested)
-        if not inputs and not outputs:
-            return request if REQUEST_FIELD in extra else None
+        if not inputs and not outputs:  # the common case: nothing copied, nothing checked
+            return _without_field(call.request) if named else None
         for shield_id in outputs:  # an unknown shield is a 404 before the model is called
             await self.safety.shield_named(shield_id)
+        request = _without_field(call.request)
+        request.metadata = dict(request.metadata or {})  # ours to add the verdicts to
         conversation = [message.model_dump(mode="json", exclude_none=True) for message in request.messages]
         state = _Guarded(outputs, conversation)
         call.data["guardrails"] = state
@@ -149,6 +149,14 @@ class GuardrailsHook(HookBase):
         messages = [*state.conversation, {"role": "assistant", "content": text}]
         verdicts = await self.safety.check(state.outputs, messages)
         return _note(state, call.request, "output" if index == 0 else f"output[{index}]", verdicts)
+
+
+def _without_field(request: Any) -> Any:
+    """A copy of `request` without `guardrails`: it is never forwarded to the provider."""
+    copy = request.model_copy()
+    if copy.model_extra is not None:
+        copy.__pydantic_extra__ = {k: v for k, v in copy.model_extra.items() if k != REQUEST_FIELD}
+    return copy
 
 
 def _requested(value: Any) -> list[str]:
