@@ -115,3 +115,26 @@ async def test_moderations_default_shield_unknown_shield_and_no_shield(tmp_path,
     async with polystack.connect(safety_config(tmp_path, fake)) as library:
         none = await library.http.post("/v1/moderations", json={"input": "x"})
         assert none.status_code == 400 and none.json()["error"]["param"] == "model"
+
+
+async def test_two_users_cannot_see_or_delete_each_others_shields(tmp_path, fake):
+    auth = {"provider_config": {"type": "api_keys", "keys": [
+        {"key": "k-alice", "principal": "alice"}, {"key": "k-bob", "principal": "bob"}]}}
+    alice, bob = {"Authorization": "Bearer k-alice"}, {"Authorization": "Bearer k-bob"}
+    async with polystack.connect(safety_config(tmp_path, fake, auth=auth)) as library:
+        http = library.http
+        made = await http.post("/v1/shields", headers=alice, json={
+            "shield_id": "private-shield", "provider_id": "nemo", "provider_shield_id": "secret-rails-model"})
+        assert made.status_code == 200, made.text
+        listed = (await http.get("/v1/shields", headers=bob)).json()["data"]
+        assert "private-shield" not in {s["identifier"] for s in listed} and "moderation" in {
+            s["identifier"] for s in listed}  # the config's shields are everyone's
+        assert (await http.get("/v1/shields/private-shield", headers=bob)).status_code == 404
+        assert (await http.delete("/v1/shields/private-shield", headers=bob)).status_code == 404
+        used = await http.post("/v1/safety/run-shield", headers=bob, json={
+            "shield_id": "private-shield", "messages": [{"role": "user", "content": "hi"}]})
+        assert used.status_code == 404
+        taken = await http.post("/v1/shields", headers=bob, json={"shield_id": "private-shield", "provider_id": "nemo"})
+        assert taken.status_code == 409 and "secret-rails-model" not in taken.text and "alice" not in taken.text
+        assert (await http.get("/v1/shields/private-shield", headers=alice)).status_code == 200
+        assert (await http.delete("/v1/shields/private-shield", headers=alice)).status_code == 204
