@@ -2,8 +2,9 @@
 list is read by a served API (a list nothing reads would be accepted and ignored, so it stops the server).
 
 Which API reads a list is declared by that API's spec (`ApiSpec.registered_resources`, apis/catalog.py):
-inference reads `models`, safety reads `shields`. The other lists are typed here with Llama Stack's fields, so a config is
-checked before their APIs arrive; until an API's spec claims its list, entries in it are refused.
+inference reads `models`, safety reads `shields`. The other lists are typed here with Llama Stack's
+fields, so a config is checked before their APIs arrive; until an API's spec claims its list, entries in
+it are refused.
 """
 
 from __future__ import annotations

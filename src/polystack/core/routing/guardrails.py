@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -37,10 +37,13 @@ from polystack.apis.inference.results import (
     CompletionUsage,
 )
 from polystack.apis.inference.results import Choice as CompletionChoice
+from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.apis.safety.types import SafetyViolation
 from polystack.core.config import SafetyConfig
 from polystack.core.routing.hooks import HookAnswer, HookBase, InferenceCall, StopStream
 from polystack.core.routing.safety import SafetyRouter, ShieldVerdict, judging
+
+M = TypeVar("M", bound=BaseModel)
 
 REQUEST_FIELD = "guardrails"
 METADATA_KEY = "guardrails"
@@ -92,7 +95,7 @@ class GuardrailsHook(HookBase):
             return _without_field(call.request) if named else None
         for shield_id in outputs:  # an unknown shield is a 404 before the model is called
             await self.safety.shield_named(shield_id)
-        request = _without_field(call.request)
+        request: ChatCompletionRequest = _without_field(call.request)
         request.metadata = dict(request.metadata or {})  # ours to add the verdicts to
         conversation = [message.model_dump(mode="json", exclude_none=True) for message in request.messages]
         state = _Guarded(outputs, conversation)
@@ -151,7 +154,7 @@ class GuardrailsHook(HookBase):
         return _note(state, call.request, "output" if index == 0 else f"output[{index}]", verdicts)
 
 
-def _without_field(request: Any) -> Any:
+def _without_field(request: M) -> M:
     """A copy of `request` without `guardrails`: it is never forwarded to the provider."""
     copy = request.model_copy()
     if copy.model_extra is not None:
@@ -217,11 +220,12 @@ def _refused(call: InferenceCall, violation: SafetyViolation, *, stream: bool) -
             usage=CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0))
 
     async def chunks() -> AsyncIterator[ChatCompletionChunk]:
-        base = {"id": "chatcmpl-refused", "created": created, "model": model}
-        yield ChatCompletionChunk(**base, choices=[ChunkChoice(index=0, delta=ChoiceDelta(role="assistant"))])
-        yield ChatCompletionChunk(**base, choices=[ChunkChoice(index=0, delta=ChoiceDelta(refusal=refusal),
-                                                               finish_reason="content_filter")])
-        yield ChatCompletionChunk(**base, choices=[], usage=CompletionUsage(
-            prompt_tokens=0, completion_tokens=0, total_tokens=0))
+        def chunk(choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> ChatCompletionChunk:
+            return ChatCompletionChunk(id="chatcmpl-refused", created=created, model=model, choices=choices,
+                                       usage=usage)
+
+        yield chunk([ChunkChoice(index=0, delta=ChoiceDelta(role="assistant"))])
+        yield chunk([ChunkChoice(index=0, delta=ChoiceDelta(refusal=refusal), finish_reason="content_filter")])
+        yield chunk([], CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0))
 
     return chunks()

@@ -48,7 +48,7 @@ class StreamAbandoned(Exception):
     """`call.error` when the caller stopped reading a stream before its end (it disconnected, or broke off)."""
 
 
-class HookAnswer(Exception):  # noqa: N818 - not an error: a hook's answer in place of the provider's
+class HookAnswer(Exception):
     """Raised by a hook's `before` to answer the call itself with `result` (see the module docstring)."""
 
     def __init__(self, result: Any) -> None:
@@ -56,7 +56,7 @@ class HookAnswer(Exception):  # noqa: N818 - not an error: a hook's answer in pl
         self.result = result
 
 
-class StopStream(Exception):  # noqa: N818 - not an error: a clean end of a stream
+class StopStream(Exception):
     """Raised by a hook's `on_chunk` to end a stream cleanly, `last` being the caller's final chunk."""
 
     def __init__(self, last: Any | None = None) -> None:

@@ -202,6 +202,6 @@ def _guard_errors(shield: Shield) -> Iterator[None]:
         raise ShieldUnavailableError(shield.identifier, shield.provider_id, exc.message) from exc
     except (asyncio.CancelledError, GeneratorExit):
         raise
-    except Exception as exc:  # noqa: BLE001 - whatever broke in the guard, the caller gets a 502 naming it
+    except Exception as exc:
         raise ShieldUnavailableError(shield.identifier, shield.provider_id,
                                      f"{type(exc).__name__}: {exc}") from exc

@@ -7,6 +7,7 @@ from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, PolystackError, ProviderTimeoutError
 from polystack.apis.inference.protocol import Inference
+from polystack.apis.inference.results import ChatCompletion
 from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.apis.safety.errors import ShieldUnavailableError
 from polystack.apis.safety.types import (
@@ -81,8 +82,9 @@ class LlamaGuard:
         except TimeoutError:
             raise ProviderTimeoutError(shield.provider_id, f"the guard model took over "
                                        f"{self.config.timeout_seconds:g} s") from None
-        content = getattr(result.choices[0].message, "content", None) if getattr(result, "choices", None) else None
-        return content or ""
+        if not isinstance(result, ChatCompletion) or not result.choices:
+            return ""  # read as an unreadable verdict: a 502 naming the shield
+        return result.choices[0].message.content or ""
 
 
 def _moderation(violation: SafetyViolation | None) -> ModerationResult:

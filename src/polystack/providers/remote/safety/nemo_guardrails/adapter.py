@@ -43,7 +43,8 @@ class NeMoGuardrails:
         if answer["status"] != "blocked":
             return RunShieldResponse()
         rails = answer.get("rails_status") or {}
-        blocked = [name for name, state in rails.items() if isinstance(state, dict) and state.get("status") == "blocked"]
+        blocked = [name for name, state in rails.items()
+                   if isinstance(state, dict) and state.get("status") == "blocked"]
         return violation_of(blocked, {"rails_status": rails})
 
     async def run_moderation(self, shield: Shield, inputs: list[str]) -> list[ModerationResult]:
