@@ -13,6 +13,7 @@ import pytest
 
 import polystack
 from polystack.apis.datatypes import Api
+from polystack.core.routing.hooks import HookBase, InferenceCall
 from polystack.testing.fake_safety_apis import FakeSafetyAPIs
 from tests.unit.core.routing.safety_stack import CHAT, safety_config
 
@@ -148,3 +149,32 @@ async def test_check_text_is_the_entry_point_for_other_engines(tmp_path, fake):
         assert await safety.check_text(["moderation", "nemo"], "good morning") is None
         violation = await safety.check_text(["moderation"], "a bomb", role="assistant")
         assert violation is not None and violation.metadata["categories"] == ["violence"]
+
+
+class Recorder(HookBase):
+    """A hook after the guardrails: what the provider is about to get."""
+
+    def __init__(self) -> None:
+        self.requests: list[Any] = []
+        self.ended = 0
+
+    async def before(self, call: InferenceCall) -> None:
+        self.requests.append(call.request)
+
+    async def after(self, call: InferenceCall) -> None:
+        self.ended += 1
+
+
+async def test_the_guardrails_field_never_reaches_the_provider_and_a_refusal_skips_later_hooks(tmp_path, fake):
+    async with polystack.connect(safety_config(tmp_path, fake)) as library:
+        recorder = Recorder()
+        library.stack.impls[Api.inference].hooks.add(recorder)
+        await library.openai.chat.completions.create(**ask("hello"), extra_body={"guardrails": ["nemo"]},
+                                                     metadata={"team": "blue"})
+        [seen] = recorder.requests
+        assert "guardrails" not in (seen.model_extra or {})
+        assert seen.metadata["team"] == "blue" and json.loads(seen.metadata["guardrails"]) == {
+            "input": {"nemo": "pass"}, "output": {"nemo": "pass"}}  # a request's guardrails judge both
+        refused = await library.openai.chat.completions.create(**ask("a bomb"), extra_body={"guardrails": ["nemo"]})
+        assert refused.choices[0].finish_reason == "content_filter"
+        assert len(recorder.requests) == 1 and recorder.ended == 1  # the refused call never reached it
