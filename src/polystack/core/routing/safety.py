@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -92,8 +93,12 @@ class SafetyRouter:
                     ) -> RunShieldResponse:
         """The shield's verdict on `messages`; a guard that fails is a ShieldUnavailableError (502)."""
         provider = self.table.providers[shield.provider_id]
+        start = time.perf_counter()
         with _as_judge(), _guard_errors(shield):
-            return await provider.run_shield(shield, messages, {**(shield.params or {}), **(params or {})})
+            response = await provider.run_shield(shield, messages, {**(shield.params or {}), **(params or {})})
+        logger.debug("shield %s judged %d message(s) in %.1f ms: %s", shield.identifier, len(messages),
+                     (time.perf_counter() - start) * 1000, "violation" if response.violation else "pass")
+        return response
 
     # ---- guardrails: many shields on one conversation ------------------------------------------
 
@@ -151,7 +156,7 @@ class SafetyRouter:
         results = iter(judged)
         return ModerationObject(
             id=f"modr-{uuid.uuid4().hex}", model=shield.identifier,
-            results=[_complete(next(results)) if text is not None else _unjudged(images)
+            results=[_complete(next(results), images) if text is not None else _unjudged(images)
                      for text, images in inputs])
 
 
@@ -166,8 +171,10 @@ def _moderation_inputs(value: Any) -> list[tuple[str | None, bool]]:
     return [("\n".join(texts) if texts else None, images)]  # one multimodal input is one result
 
 
-def _complete(result: ModerationResult) -> ModerationResult:
+def _complete(result: ModerationResult, images: bool = False) -> ModerationResult:
     """Every OpenAI category present: those the provider did not judge are false, 0, judged on no input."""
+    if images:
+        result.metadata.setdefault("note", "images are not judged by this shield; only text is")
     categories = {name: bool(result.categories.get(name, False)) for name in OPENAI_CATEGORIES}
     scores = {name: float(result.category_scores.get(name, 0.0)) for name in OPENAI_CATEGORIES}
     applied = {name: list(result.category_applied_input_types.get(name, ["text"])) for name in OPENAI_CATEGORIES}

@@ -178,3 +178,16 @@ async def test_the_guardrails_field_never_reaches_the_provider_and_a_refusal_ski
         refused = await library.openai.chat.completions.create(**ask("a bomb"), extra_body={"guardrails": ["nemo"]})
         assert refused.choices[0].finish_reason == "content_filter"
         assert len(recorder.requests) == 1 and recorder.ended == 1  # the refused call never reached it
+
+
+async def test_an_output_guard_that_goes_down_mid_stream_ends_it_with_an_error_naming_it(tmp_path, fake):
+    config = safety_config(tmp_path, fake, safety={"guardrails": {"output_shields": ["moderation"]}})
+    async with polystack.connect(config) as library:
+        fake.down = True
+        answer = await library.http.post("/v1/chat/completions", json=ask(LONG_REPLY, stream=True))
+        events = sse(answer.text)
+        errors = [event for event in events if isinstance(event, dict) and "error" in event]
+        assert errors and "Shield 'moderation'" in errors[-1]["error"]["message"]
+        sent = "".join(e["choices"][0]["delta"].get("content") or "" for e in events
+                       if isinstance(e, dict) and e.get("choices"))
+        assert sent == ""  # nothing unjudged was released
