@@ -56,6 +56,7 @@ class _Guarded:
 
     outputs: list[str]
     conversation: list[dict[str, Any]]
+    trusted: set[str]  # named by the run config: no access check on the caller
     verdicts: dict[str, dict[str, str]] = field(default_factory=dict)
     pending: dict[int, str] = field(default_factory=dict)  # choice index -> text held back, not yet judged
     released: dict[int, str] = field(default_factory=dict)  # choice index -> text judged and sent
@@ -69,6 +70,11 @@ class GuardrailsHook(HookBase):
         self.config = config
 
     # ---- which shields -------------------------------------------------------------------------
+
+    def configured(self, call: InferenceCall) -> set[str]:
+        """The shields the run config names for this call's model (used whoever the caller is)."""
+        inputs, outputs = self.shields_for(call, [])
+        return {*inputs, *outputs}
 
     def shields_for(self, call: InferenceCall, requested: list[str]) -> tuple[list[str], list[str]]:
         guardrails = self.config.guardrails
@@ -93,16 +99,17 @@ class GuardrailsHook(HookBase):
         inputs, outputs = self.shields_for(call, requested)
         if not inputs and not outputs:  # the common case: nothing copied, nothing checked
             return _without_field(call.request) if named else None
+        trusted = self.configured(call)
         for shield_id in outputs:  # an unknown shield is a 404 before the model is called
-            await self.safety.shield_named(shield_id)
+            await self.safety.shield_named(shield_id, trusted=shield_id in trusted)
         request: ChatCompletionRequest = _without_field(call.request)
         request.metadata = dict(request.metadata or {})  # ours to add the verdicts to
         conversation = [message.model_dump(mode="json", exclude_none=True) for message in request.messages]
-        state = _Guarded(outputs, conversation)
+        state = _Guarded(outputs, conversation, trusted)
         call.data["guardrails"] = state
         call.request = request
         if inputs:
-            verdicts = await self.safety.check(inputs, conversation)
+            verdicts = await self.safety.check(inputs, conversation, trusted=trusted)
             violation = _note(state, request, "input", verdicts)
             if violation is not None:
                 raise HookAnswer(_refused(call, violation, stream=bool(request.stream)))
@@ -150,7 +157,7 @@ class GuardrailsHook(HookBase):
     async def _judge_output(self, call: InferenceCall, state: _Guarded, index: int, text: str
                             ) -> SafetyViolation | None:
         messages = [*state.conversation, {"role": "assistant", "content": text}]
-        verdicts = await self.safety.check(state.outputs, messages)
+        verdicts = await self.safety.check(state.outputs, messages, trusted=state.trusted)
         return _note(state, call.request, "output" if index == 0 else f"output[{index}]", verdicts)
 
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -102,16 +102,19 @@ class SafetyRouter:
 
     # ---- guardrails: many shields on one conversation ------------------------------------------
 
-    async def shield_named(self, shield_id: str, param: str = "guardrails") -> Shield:
-        shield = await self.table.get(shield_id)
+    async def shield_named(self, shield_id: str, param: str = "guardrails", *, trusted: bool = False) -> Shield:
+        """The shield; `trusted` (named by the operator's config) skips the caller's access check."""
+        shield = await (self.table.lookup(shield_id) if trusted else self.table.get(shield_id))
         if shield is None:
             raise NotFoundError(f"shield '{shield_id}' not found", param=param)
         return shield
 
-    async def check(self, shield_ids: Sequence[str], messages: list[dict[str, Any]]) -> list[ShieldVerdict]:
+    async def check(self, shield_ids: Sequence[str], messages: list[dict[str, Any]],
+                    *, trusted: Collection[str] = ()) -> list[ShieldVerdict]:
         """Every shield's verdict on `messages`, run concurrently; a failing guard raises (fail closed) or,
-        with fail_open, is logged and counted as a pass with its error noted."""
-        shields = [await self.shield_named(shield_id) for shield_id in shield_ids]
+        with fail_open, is logged and counted as a pass with its error noted. Shields in `trusted` (from
+        the run config) are used whoever the caller is; others only if the caller may read them."""
+        shields = [await self.shield_named(shield_id, trusted=shield_id in trusted) for shield_id in shield_ids]
         return list(await asyncio.gather(*(self._verdict(shield, messages) for shield in shields)))
 
     async def _verdict(self, shield: Shield, messages: list[dict[str, Any]]) -> ShieldVerdict:
@@ -135,14 +138,25 @@ class SafetyRouter:
 
     # ---- moderations ---------------------------------------------------------------------------
 
+    async def _moderation_shield(self, model: str) -> Shield:
+        """The shield `model` names: by id, else the one shield checking with that model (e.g. a request for
+        omni-moderation-latest finds the shield whose provider_shield_id it is)."""
+        shield = await self.table.get(model)
+        if shield is not None:
+            return shield
+        serving = [s for s in await self.table.list() if s.provider_resource_id == model]
+        if len(serving) == 1:
+            return serving[0]
+        raise NotFoundError(f"no shield '{model}'" + (f" (several check with that model: "
+                            f"{', '.join(s.identifier for s in serving)})" if serving else "")
+                            + "; list them with GET /v1/shields", param="model")
+
     async def run_moderation(self, request: ModerationRequest) -> ModerationObject:
         shield_id = request.model or self.default_moderation_shield
         if shield_id is None:
             raise InvalidRequestError("name a shield in 'model' (this server has no "
                                       "safety.default_moderation_shield)", param="model")
-        shield = await self.table.get(shield_id)
-        if shield is None:
-            raise NotFoundError(f"shield '{shield_id}' not found; list them with GET /v1/shields", param="model")
+        shield = await self._moderation_shield(shield_id)
         inputs = _moderation_inputs(request.input)
         texts = [text for text, _ in inputs if text is not None]
         judged: list[ModerationResult] = []

@@ -108,6 +108,8 @@ async def test_moderations_default_shield_unknown_shield_and_no_shield(tmp_path,
             "default_moderation_shield": "nemo"})) as library:
         answer = await library.http.post("/v1/moderations", json={"input": "kill"})
         assert answer.status_code == 200 and answer.json()["model"] == "nemo" and answer.json()["results"][0]["flagged"]
+        by_model = await library.http.post("/v1/moderations", json={"input": "x", "model": "omni-moderation-latest"})
+        assert by_model.status_code == 200 and by_model.json()["model"] == "moderation"  # the shield checking with it
         unknown = await library.http.post("/v1/moderations", json={"input": "x", "model": "nope"})
         assert unknown.status_code == 404 and unknown.json()["error"]["param"] == "model"
         empty = await library.http.post("/v1/moderations", json={"input": [], "model": "nemo"})

@@ -191,3 +191,19 @@ async def test_an_output_guard_that_goes_down_mid_stream_ends_it_with_an_error_n
         sent = "".join(e["choices"][0]["delta"].get("content") or "" for e in events
                        if isinstance(e, dict) and e.get("choices"))
         assert sent == ""  # nothing unjudged was released
+
+
+async def test_shields_the_config_names_guard_every_caller_even_one_who_cannot_read_them(tmp_path, fake):
+    auth = {"provider_config": {"type": "api_keys", "keys": [
+        {"key": "k-carol", "principal": "carol"}, {"key": "k-bob", "principal": "bob"}]}}
+    config = safety_config(tmp_path, fake, auth=auth, safety={"guardrails": {"input_shields": ["team-guard"]}})
+    async with polystack.connect(config) as library:
+        made = await library.http.post("/v1/shields", headers={"Authorization": "Bearer k-carol"}, json={
+            "shield_id": "team-guard", "provider_id": "nemo", "provider_shield_id": "rails"})
+        assert made.status_code == 200
+        bob = {"Authorization": "Bearer k-bob"}
+        assert (await library.http.get("/v1/shields/team-guard", headers=bob)).status_code == 404
+        refused = await library.http.post("/v1/chat/completions", headers=bob, json=ask("a bomb"))
+        assert refused.status_code == 200 and refused.json()["choices"][0]["finish_reason"] == "content_filter"
+        named = await library.http.post("/v1/chat/completions", headers=bob, json=ask("hi", guardrails=["team-guard"]))
+        assert named.status_code == 200  # named by the config too: trusted
