@@ -35,6 +35,7 @@ from polystack.apis.safety.types import (
     SafetyViolation,
     Shield,
 )
+from polystack.core.request_log import note_shield
 from polystack.core.routing.shields import ShieldsRoutingTable
 
 logger = logging.getLogger("polystack.safety")
@@ -94,8 +95,13 @@ class SafetyRouter:
         """The shield's verdict on `messages`; a guard that fails is a ShieldUnavailableError (502)."""
         provider = self.table.providers[shield.provider_id]
         start = time.perf_counter()
-        with _as_judge(), _guard_errors(shield):
-            response = await provider.run_shield(shield, messages, {**(shield.params or {}), **(params or {})})
+        try:
+            with _as_judge(), _guard_errors(shield):
+                response = await provider.run_shield(shield, messages, {**(shield.params or {}), **(params or {})})
+        except ShieldUnavailableError:
+            note_shield(shield.identifier, "error")
+            raise
+        note_shield(shield.identifier, "violation" if response.violation else "pass")
         logger.debug("shield %s judged %d message(s) in %.1f ms: %s", shield.identifier, len(messages),
                      (time.perf_counter() - start) * 1000, "violation" if response.violation else "pass")
         return response
@@ -164,6 +170,7 @@ class SafetyRouter:
             provider = self.table.providers[shield.provider_id]
             with _as_judge(), _guard_errors(shield):
                 judged = await provider.run_moderation(shield, texts)
+            note_shield(shield.identifier, f"moderated {len(texts)}")
             if len(judged) != len(texts):
                 raise ShieldUnavailableError(shield.identifier, shield.provider_id,
                                              f"{len(judged)} results for {len(texts)} inputs")

@@ -7,6 +7,7 @@ The chat model echoes the last user message (scripted), so a test writes the ans
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -207,3 +208,11 @@ async def test_shields_the_config_names_guard_every_caller_even_one_who_cannot_r
         assert refused.status_code == 200 and refused.json()["choices"][0]["finish_reason"] == "content_filter"
         named = await library.http.post("/v1/chat/completions", headers=bob, json=ask("hi", guardrails=["team-guard"]))
         assert named.status_code == 200  # named by the config too: trusted
+
+
+async def test_each_shield_call_is_in_the_access_log(tmp_path, fake, caplog):
+    caplog.set_level(logging.INFO, logger="polystack")
+    async with polystack.connect(safety_config(tmp_path, fake)) as library:
+        await library.http.post("/v1/chat/completions", json=ask("a bomb", guardrails=["nemo", "moderation"]))
+    [record] = [r for r in caplog.records if r.name == "polystack.access" and r.path == "/v1/chat/completions"]
+    assert sorted(record.shields.split(",")) == ["moderation:violation", "nemo:violation"]
