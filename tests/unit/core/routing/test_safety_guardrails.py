@@ -82,6 +82,7 @@ async def test_an_unsafe_passage_mid_stream_stops_it_cleanly(tmp_path, fake):
         stored = (await library.http.get("/v1/chat/completions", params={"limit": 1})).json()["data"][0]
         assert stored["choices"][0]["message"]["content"] == sent  # the store keeps what the caller got
         assert stored["choices"][0]["finish_reason"] == "content_filter"
+        assert json.loads(stored["metadata"]["guardrails"]) == {"output": {"moderation": "violation (violence)"}}
 
 
 async def test_a_safe_stream_passes_whole_in_batches(tmp_path, fake):
