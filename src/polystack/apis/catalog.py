@@ -106,6 +106,12 @@ register_api(ApiSpec(
     providers="polystack.providers.registry.vector_io", protocol="polystack.apis.vector_io.index.VectorIndex",
     serve="polystack.core.serving.vector_io.serve",
     needs=(Api.inference, Api.files)))
+register_api(ApiSpec(
+    Api.safety, routes="polystack.apis.safety.routes", deprecated_prefixes=OPENAI_V1,
+    providers="polystack.providers.registry.safety", protocol="polystack.apis.safety.protocol.SafetyProvider",
+    serve="polystack.core.serving.safety.serve", needs=(Api.inference,),
+    serves_also=(Api.shields,), resource_type="shield", registered_resources="shields"))
+register_api(ApiSpec(Api.shields, routes="polystack.apis.shields.routes"))
 register_api(ApiSpec(Api.models, routes="polystack.apis.models.routes", deprecated_prefixes=OPENAI_V1))
 register_api(ApiSpec(
     Api.files, routes="polystack.apis.files.routes", deprecated_prefixes=OPENAI_V1,

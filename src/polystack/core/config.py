@@ -139,6 +139,37 @@ class VectorStoresConfig(_Strict):
     contextual_retrieval_params: ContextualRetrievalParams = Field(default_factory=ContextualRetrievalParams)
 
 
+class GuardrailShields(_Strict):
+    """Shields run on the input (the conversation, before the model is called) and on the output."""
+
+    input_shields: list[str] = Field(default_factory=list, description="Shield ids run on the request's "
+                                     "messages; a violation answers a refusal without calling the model.")
+    output_shields: list[str] = Field(default_factory=list, description="Shield ids run on the answer (a stream "
+                                      "in batches of text); a violation ends it with a refusal.")
+
+
+class GuardrailsConfig(GuardrailShields):
+    """Guardrails on chat completions: these shields for every model, plus those of `models`."""
+
+    models: dict[str, GuardrailShields] = Field(
+        default_factory=dict, description="Per model id (as served, e.g. llama-cpp/SmolLM2-135M-Instruct): more "
+        "input and output shields for that model only.")
+
+
+class SafetyConfig(_Strict):
+    """The Safety API's server settings: the default moderation shield and guardrails on chat completions."""
+
+    default_moderation_shield: str | None = Field(
+        default=None, description="Shield used by POST /v1/moderations when the request names no `model`.")
+    fail_open: bool = Field(
+        default=False, description="When a shield cannot judge (its guard is down): false (default) fails the "
+        "request with 502 naming the shield; true lets the text through and logs a warning.")
+    output_check_chars: int = Field(
+        default=200, ge=1, description="A streamed answer is held back and checked by the output shields every "
+        "this many characters (and at its end), not per token.")
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+
+
 class InferenceHookConfig(_Strict):
     """One hook of the chain run around every inference call (see polystack/core/routing/hooks.py)."""
 
@@ -159,6 +190,7 @@ class RunConfig(_Strict):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Moderations default and guardrails.")
     inference_hooks: list[InferenceHookConfig] = Field(
         default_factory=list, description="Run in this order around every inference call: guardrails, "
         "quotas, metering, tracing. Empty: no cost.")

@@ -2,7 +2,8 @@
 list is read by a served API (a list nothing reads would be accepted and ignored, so it stops the server).
 
 Which API reads a list is declared by that API's spec (`ApiSpec.registered_resources`, apis/catalog.py):
-inference reads `models`, tool_runtime `tool_groups`. The other lists are typed here with Llama Stack's fields,
+inference reads `models`, tool_runtime `tool_groups`, safety
+`shields`. The other lists are typed here with Llama Stack's fields,
 so a config is checked before their APIs arrive; until an API's spec claims its list, entries in it are refused.
 """
 
@@ -108,8 +109,8 @@ class RegisteredResources(_Strict):
     models: list[ModelInput] = Field(default_factory=list, description=(
         "Models or aliases, read by the inference API: `model_id`, `provider_id`, `provider_model_id`, "
         "`model_type`, `metadata`."))
-    shields: list[ShieldInput] = Field(default_factory=list, description=_later(
-        "`shield_id`, `provider_id`, `provider_shield_id`, `params`"))
+    shields: list[ShieldInput] = Field(default_factory=list, description=(
+        "Shields, read by the safety API: `shield_id`, `provider_id`, `provider_shield_id`, `params`."))
     vector_stores: list[VectorStoreInput] = Field(default_factory=list, description=_later(
         "`vector_store_id`, `embedding_model`, `embedding_dimension`, `provider_id`, `provider_vector_store_id`"))
     datasets: list[DatasetInput] = Field(default_factory=list, description=_later(

@@ -1,4 +1,4 @@
-"""What the access log reports about the request in flight: its id and the model it asked for."""
+"""What the access log reports about the request in flight: its id, the model it asked for, the shields run."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from contextvars import ContextVar, Token
 class RequestLog:
     """Mutable on purpose: code deeper in the request (even in child tasks) fills in what it learns."""
 
-    __slots__ = ("request_id", "model")
+    __slots__ = ("request_id", "model", "shields")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         self.model: str | None = None
+        self.shields: list[str] | None = None  # "shield_id:verdict" of each shield call, in order
 
 
 _current: ContextVar[RequestLog | None] = ContextVar("request_log", default=None)
@@ -36,3 +37,12 @@ def note_model(model: str) -> None:
     entry = _current.get()
     if entry is not None and entry.model is None:
         entry.model = model
+
+
+def note_shield(shield_id: str, verdict: str) -> None:
+    """Record one shield call of the request (the safety API's run-shield, moderations and guardrails)."""
+    entry = _current.get()
+    if entry is not None:
+        if entry.shields is None:
+            entry.shields = []
+        entry.shields.append(f"{shield_id}:{verdict}")

@@ -103,8 +103,8 @@ def test_registering_a_name_twice_with_another_spec_is_refused():
 
 def test_unknown_api_in_apis_list_names_it():
     with pytest.raises(ConfigError) as info:
-        parse_run_config({"distro_name": "x", "apis": ["inference", "safety"]}, env={})
-    assert info.value.path == "apis" and "safety" in info.value.problem
+        parse_run_config({"distro_name": "x", "apis": ["inference", "post_training"]}, env={})
+    assert info.value.path == "apis" and "post_training" in info.value.problem
 
 
 def test_runtime_has_no_branch_on_an_api_name():

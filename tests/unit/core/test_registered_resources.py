@@ -36,7 +36,7 @@ def test_each_resource_list_is_typed_and_errors_name_the_field(resources, path):
     assert info.value.path == path
 
 
-@pytest.mark.parametrize("kind", ["shields", "vector_stores", "datasets", "scoring_fns", "benchmarks"])
+@pytest.mark.parametrize("kind", ["vector_stores", "datasets", "scoring_fns", "benchmarks"])
 def test_a_list_no_api_reads_yet_stops_startup(kind):
     entries = {
         "shields": [SHIELD],
@@ -76,6 +76,12 @@ def test_tool_groups_without_a_served_tool_runtime_api_stop_startup_naming_it():
     assert info.value.path == "registered_resources.tool_groups" and "tool_runtime" in info.value.problem
     search = {"tool_runtime": [{"provider_id": "brave-search", "provider_type": "remote::brave-search"}]}
     assert plan(config(resources, {**INFERENCE, **search}), all_specs())  # served: accepted
+
+
+def test_shields_without_a_served_safety_api_stop_startup_naming_it():
+    with pytest.raises(ConfigError) as info:
+        plan(config({"shields": [SHIELD]}), all_specs())
+    assert info.value.path == "registered_resources.shields" and "safety" in info.value.problem
 
 
 def test_a_list_is_accepted_once_a_served_api_spec_claims_it():

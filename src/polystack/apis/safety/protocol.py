@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from polystack.apis.safety.types import ModerationResult, RunShieldResponse, Shield
+from polystack.apis.safety.types import (
+    ModerationObject,
+    ModerationRequest,
+    ModerationResult,
+    RegisterShieldRequest,
+    RunShieldRequest,
+    RunShieldResponse,
+    Shield,
+)
 
 
 @runtime_checkable
@@ -20,4 +28,33 @@ class SafetyProvider(Protocol):
 
     async def run_moderation(self, shield: Shield, inputs: list[str]) -> list[ModerationResult]:
         """Judge each text on its own, with OpenAI's category names (types.OPENAI_CATEGORIES)."""
+        ...
+
+
+@runtime_checkable
+class Shields(Protocol):
+    """The Shields API (Llama Stack's): shields are resources, owned and access-checked."""
+
+    async def list_shields(self) -> list[Shield]:
+        ...
+
+    async def get_shield(self, identifier: str) -> Shield:
+        """The shield, or a 404 (another caller's shield is as if it did not exist)."""
+        ...
+
+    async def register_shield(self, request: RegisterShieldRequest) -> Shield:
+        ...
+
+    async def unregister_shield(self, identifier: str) -> None:
+        ...
+
+
+@runtime_checkable
+class Safety(Protocol):
+    """The Safety API the routes call: the router resolves the shield and asks its provider."""
+
+    async def run_shield(self, request: RunShieldRequest) -> RunShieldResponse:
+        ...
+
+    async def run_moderation(self, request: ModerationRequest) -> ModerationObject:
         ...

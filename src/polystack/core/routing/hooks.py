@@ -10,6 +10,12 @@ How the seam works, for a newcomer:
   `after(call)` runs exactly once for every call whose `before` ran, when it ends: `call.usage` holds the
   token usage (streams too: the router always asks the upstream for it), `call.result` the non-streamed
   result, `call.error` what went wrong, if anything.
+- A hook may answer a call itself: `before` raises `HookAnswer(result)` (a guard refusing with a chat
+  completion, or for a stream an async iterator of chunks); the provider is not called, the hooks after it
+  do not run, and the answer is relayed, stored and accounted as the provider's would be. `on_chunk` may
+  end a stream cleanly with `StopStream(last)`: `last` (a chunk, or None) is the caller's final chunk, the
+  upstream is closed, and the call ends normally. `after` may amend a non-streamed `call.result` in place:
+  it runs before the result is stored and returned.
 - The chain is a plain list, run in order for every step. `InferenceRouter.hooks` holds it; the stack fills
   it from `inference_hooks` in the run config (each `module:factory`, called as `await factory(config,
   impls)`), and later APIs may `add()` hooks of their own at startup. An empty chain costs nothing: the
@@ -40,6 +46,22 @@ _first_hook: ContextVar[int] = ContextVar("inference_first_hook", default=0)
 
 class StreamAbandoned(Exception):
     """`call.error` when the caller stopped reading a stream before its end (it disconnected, or broke off)."""
+
+
+class HookAnswer(Exception):
+    """Raised by a hook's `before` to answer the call itself with `result` (see the module docstring)."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("answered by an inference hook")
+        self.result = result
+
+
+class StopStream(Exception):
+    """Raised by a hook's `on_chunk` to end a stream cleanly, `last` being the caller's final chunk."""
+
+    def __init__(self, last: Any | None = None) -> None:
+        super().__init__("stream ended by an inference hook")
+        self.last = last
 
 
 class InferenceCall:
@@ -111,7 +133,12 @@ class HookChain:
         start = call._start = _first_hook.get()
         call._hooks = tuple(self._hooks[start:])
         for offset, hook in enumerate(call._hooks):
-            replaced = await _as_hook(start + offset + 1, hook.before, call)
+            try:
+                replaced = await _as_hook(start + offset + 1, hook.before, call)
+            except HookAnswer:
+                call._entered += 1  # it answered: its `after` runs; the hooks after it never saw the call
+                call._hooks = call._hooks[: call._entered]
+                raise
             call._entered += 1
             if replaced is not None:
                 call.request = replaced

@@ -25,7 +25,7 @@ from polystack.apis.inference.types import (
 from polystack.apis.models.types import Model, ModelType
 from polystack.core.request_context import current_user
 from polystack.core.request_log import note_model
-from polystack.core.routing.hooks import CallKind, HookChain, InferenceCall, StreamAbandoned
+from polystack.core.routing.hooks import CallKind, HookAnswer, HookChain, InferenceCall, StopStream, StreamAbandoned
 from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.stores.chat_stream import ChatStreamAccumulator
 from polystack.core.stores.inference import InferenceStore
@@ -61,6 +61,18 @@ class _Stream:
         self.wants_usage = bool(options is not None and options.include_usage)
         self.request = request if stored else None
         self.accumulator = ChatStreamAccumulator() if stored else None
+
+
+class _Answered:
+    """Stands in for the provider when a hook answered the call (HookAnswer): every method gives its answer."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    async def _answer(self, request: Any) -> Any:
+        return self.result
+
+    chat_completion = completion = embeddings = _answer
 
 
 class InferenceRouter:
@@ -103,7 +115,10 @@ class InferenceRouter:
         call = InferenceCall(kind, request, model, current_user.get())
         named = request.model
         try:
-            request = await self.hooks.before(call)
+            try:
+                request = await self.hooks.before(call)
+            except HookAnswer as answer:
+                return call, call.request, model, _Answered(answer.result)  # type: ignore[return-value]
             if request.model != named:
                 model, impl = await self._route(request.model, wanted)
                 call.model = model
@@ -150,12 +165,12 @@ class InferenceRouter:
             return await self._open(result, _Stream(model.identifier, request, stored, mint_completion_id()), call)
         result.model = model.identifier
         upstream_id, result.id = result.id, mint_completion_id()
+        if call is not None:  # before storing: a hook may amend the result (a guard's refusal)
+            await self._finish(call, result)
         if stored:
             assert self.store is not None
             await self.store.record(result, request.messages, request.metadata, current_user.get(),
                                     upstream_id=upstream_id)
-        if call is not None:
-            await self._finish(call, result)
         return result
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
@@ -205,13 +220,14 @@ class InferenceRouter:
         usage: Any = None
         upstream_id: str | None = None
         pull = rest.__anext__
+        stopped = False
         try:
             while chunk is not _END:
                 chunk.model = identifier
                 if completion_id is not None:
                     upstream_id = upstream_id or chunk.id
                     chunk.id = completion_id
-                if accumulator is not None:
+                if accumulator is not None and hooks is None:
                     accumulator.add(chunk)
                 if chunk.usage is not None:
                     usage = chunk.usage
@@ -220,9 +236,16 @@ class InferenceRouter:
                         if not chunk.choices:
                             chunk = None
                 if hooks is not None and chunk is not None:
-                    chunk = await hooks.on_chunk(call, chunk)  # type: ignore[arg-type]  # set with hooks
+                    try:
+                        chunk = await hooks.on_chunk(call, chunk)  # type: ignore[arg-type]  # set with hooks
+                    except StopStream as stop:
+                        chunk, stopped = stop.last, True
+                    if accumulator is not None and chunk is not None:  # store what the caller got
+                        accumulator.add(chunk)
                 if chunk is not None:
                     yield chunk
+                if stopped:
+                    break
                 try:
                     chunk = await pull()
                 except StopAsyncIteration:
@@ -236,7 +259,10 @@ class InferenceRouter:
         await _close(rest)
         stored = stream.request
         if accumulator is not None and isinstance(stored, ChatCompletionRequest) and self.store is not None:
-            await self.store.record(accumulator.completion(), stored.messages, stored.metadata, current_user.get(),
+            completion = accumulator.completion()
+            if completion.usage is None and usage is not None:  # the usage chunk the caller did not ask for
+                completion.usage = usage
+            await self.store.record(completion, stored.messages, stored.metadata, current_user.get(),
                                     upstream_id=upstream_id)
         if call is not None:
             call.usage = usage

@@ -66,4 +66,6 @@ class AccessLogMiddleware:
                           "request_id": entry.request_id}
                 if entry.model is not None:
                     fields["model"] = entry.model
+                if entry.shields:
+                    fields["shields"] = ",".join(entry.shields)
                 logger.info("request", extra=fields)

@@ -1,0 +1,1 @@
+"""Inline safety providers: shields that run inside the server."""
