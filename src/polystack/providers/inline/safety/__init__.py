@@ -1,0 +1,1 @@
+"""Inline providers of the safety API."""
