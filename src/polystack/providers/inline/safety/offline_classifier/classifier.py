@@ -32,7 +32,7 @@ class ProfanityModel:
         with warnings.catch_warnings():
             # A scikit-learn other than the one the model was pickled with only warns; the pin avoids it.
             warnings.simplefilter("ignore", UserWarning)
-            import profanity_check
+            from profanity_check import profanity_check
 
         self._vectorizer: Any = profanity_check.vectorizer
         self._model: Any = profanity_check.model

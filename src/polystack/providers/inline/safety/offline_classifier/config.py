@@ -13,10 +13,10 @@ class OfflineClassifierConfig(OfflineShieldConfig):
     """alt-profanity-check's bundled model (a linear SVM on word n-grams, shipped in its wheel), plus rules."""
 
     threshold: float = Field(
-        default=0.9, gt=0, le=1,
-        description="A text whose offensive-language probability reaches this is flagged as harassment. 0.9 was "
-        "chosen on the labelled table in tests/unit/providers/safety/test_offline_classifier.py (see "
-        "docs/safety.md): at 0.5 everyday phrases such as 'I hate Mondays' are flagged.",
+        default=0.95, gt=0, le=1,
+        description="A text whose offensive-language probability reaches this is flagged as harassment. 0.95 "
+        "gave the best accuracy and F1 on the labelled table of tests/unit/providers/safety (see docs/safety.md); "
+        "at 0.5 everyday phrases such as 'I hate Mondays' are flagged.",
     )
     rules: bool = Field(
         default=True,
@@ -26,4 +26,4 @@ class OfflineClassifierConfig(OfflineShieldConfig):
 
     @classmethod
     def sample_config(cls) -> dict[str, Any]:
-        return {"threshold": 0.9}
+        return {"threshold": 0.95}

@@ -48,7 +48,7 @@ RULES: tuple[Rule, ...] = (
           "harassment", "harassment/threatening", "violence"),
     # Threats to the reader: "I will kill you", "I'm going to hurt you and your family".
     _rule("threat",
-          rf"{_I}\s*{_WILL}?\s*(?:\w+\s+)?{_HARM_VERB}\s+(?:you|u|ya|your\b|him|her|them)\b"
+          rf"{_I}\s*{_WILL}?(?!\s*(?:not|never)\b)\s*(?:\w+\s+){{0,4}}{_HARM_VERB}\s+(?:you|u|ya|your\b|him|her|them)\b"
           rf"|\byou(?:'re| are) (?:going to|gonna) (?:die|bleed|regret)\b|\bwatch your back\b",
           "harassment", "harassment/threatening", "violence"),
     # Asking how to make weapons that kill many: bombs, explosives, nerve agents.
