@@ -1,7 +1,8 @@
 """PII and secret detectors: each finds spans of one kind in a text, with a checksum where the kind has one.
 
 Rules and sources:
-- email: a practical regex for addresses (local@domain.tld), not full RFC 5322.
+- email: a practical regex for addresses (local@domain.tld), not full RFC 5322; an image file name such as
+  icon@2x.png is no address.
 - phone: Google's libphonenumber (package `phonenumbers`), numbers that are valid for their region.
 - credit_card: 13 to 19 digits, optionally grouped with spaces or dashes, that pass the Luhn check.
 - iban: python-stdnum's IBAN validation (country length and format, then the ISO 7064 mod-97 check).
@@ -51,7 +52,8 @@ class Finding:
 
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?!(?:png|jpe?g|gif|svg|webp|ico|bmp)\b)[A-Za-z]{2,24}"
+    r"(?![\w-])"
 )
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
