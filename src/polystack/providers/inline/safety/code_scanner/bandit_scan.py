@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import warnings
 from typing import Any
 
 from polystack.providers.inline.safety.code_scanner.rules import PASSWORDISH, LineFinding
@@ -35,16 +36,17 @@ class BanditScanner:
     """Loads Bandit's plugins once (about 0.2 s); each scan then builds a fresh visitor (about 2 ms)."""
 
     def __init__(self) -> None:
-        from bandit.core import config, test_set
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # stevedore's verify_requirements, inside Bandit
+            from bandit.core import config, test_set
 
+            self._tests = test_set.BanditTestSet(config.BanditConfig(), profile={"include": set(BANDIT_CATEGORIES)})
         # Bandit warns on every snippet that it cannot name its module; that is expected here.
         logging.getLogger("bandit").setLevel(logging.ERROR)
-        self._config = config.BanditConfig()
-        self._tests = test_set.BanditTestSet(self._config, profile={"include": set(BANDIT_CATEGORIES)})
-        self._lock = threading.Lock()  # Bandit's visitor keeps state in module globals while it runs
+        self._lock = threading.Lock()  # the shared test set is not documented as thread-safe: one scan at a time
 
-    def scan(self, code: str) -> list[LineFinding]:
-        """Findings of a Python snippet; a snippet that does not parse gives none (the regex rules still run)."""
+    def scan(self, code: str) -> list[LineFinding] | None:
+        """Findings of a Python snippet; None when it does not parse (the caller then applies every regex rule)."""
         from bandit.core import meta_ast, metrics, node_visitor
 
         visitor: Any = node_visitor.BanditNodeVisitor(
@@ -54,7 +56,7 @@ class BanditScanner:
             with self._lock:
                 visitor.process(code)
         except (SyntaxError, ValueError):
-            return []
+            return None
         lines = code.splitlines()
         findings = []
         for issue in visitor.tester.results:

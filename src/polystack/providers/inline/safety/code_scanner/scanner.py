@@ -37,11 +37,13 @@ class CodeScanner:
         return blocks
 
     def scan_block(self, index: int, block: CodeBlock) -> list[CodeFinding]:
-        python = block.is_python
         found: list[tuple[LineFinding, str]] = []
-        if python and self.bandit is not None:
-            found.extend((finding, "bandit") for finding in self.bandit.scan(block.code))
-        found.extend((finding, "rules") for finding in scan_lines(block.code, python=python))
+        bandit_findings = self.bandit.scan(block.code) if self.bandit is not None and block.is_python else None
+        if bandit_findings is not None:
+            found.extend((finding, "bandit") for finding in bandit_findings)
+        # Where Bandit judged the block, only the rules it lacks apply; elsewhere (other languages, Bandit off,
+        # Python that does not parse) every rule does.
+        found.extend((finding, "rules") for finding in scan_lines(block.code, python=bandit_findings is not None))
         for number, line in enumerate(block.code.splitlines(), start=1):
             for token in detectors.find(line, _TOKEN_KINDS):
                 found.append((LineFinding("code/hardcoded-secret", f"token-{token.kind}", number), "rules"))

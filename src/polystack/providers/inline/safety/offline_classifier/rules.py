@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 _I = r"\b(?:i|i'm|im|i am|i'll|ill|i will|i've|i have|we|we're|we will|we'll)\b"
-_WILL = r"(?:'ll|'m going to|'m gonna| will| am going to| am gonna| gonna| going to| want to| wanna| plan to| am about to)"
+_WILL = (r"(?:'ll|'m going to|'m gonna| will| am going to| am gonna| gonna| going to| want to| wanna| plan to"
+         r"| am about to)")
 _SELF_HARM_ACT = (
     r"(?:kill(?:ing)? my ?self|end(?:ing)? (?:my (?:own )?life|it all)|commit(?:ting)? suicide|take my (?:own )?life"
     r"|hurt(?:ing)? my ?self|cut(?:ting)? my ?self|harm(?:ing)? my ?self|hang(?:ing)? my ?self|overdose)"
