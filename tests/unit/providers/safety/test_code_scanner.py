@@ -11,16 +11,20 @@ known misses (see their comments). Measured: precision 1.0, recall 0.946 (35 of 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from importlib import import_module
 from typing import Any
 
 import pytest
 
 from polystack.apis.errors import InvalidRequestError
+from polystack.apis.safety.protocol import SafetyProvider
 from polystack.apis.safety.types import OPENAI_CATEGORIES, Shield, ViolationLevel
+from polystack.core.provider_protocols import protocol_problems
 from polystack.providers.inline.safety.code_scanner import create
 from polystack.providers.inline.safety.code_scanner.blocks import code_blocks
 from polystack.providers.inline.safety.code_scanner.config import CodeScannerConfig
 from polystack.providers.inline.safety.code_scanner.provider import CodeScannerShield
+from polystack.providers.registry.safety_offline import OFFLINE_SAFETY_PROVIDERS
 
 
 def block(language: str, code: str) -> str:
@@ -189,3 +193,12 @@ async def test_bad_input_is_a_400(shield: CodeScannerShield) -> None:
     assert bad.value.param == "params"
     with pytest.raises(InvalidRequestError):
         await shield.run_shield(SHIELD, [{"role": "assistant", "content": 42}], {})
+
+
+async def test_the_spec_builds_a_safety_provider() -> None:
+    """What the resolver does at startup: the spec's config class, its module's create, the protocol check."""
+    [spec] = [spec for spec in OFFLINE_SAFETY_PROVIDERS if spec.provider_type == "inline::code-scanner"]
+    assert spec.api == "safety" and spec.extra == "safety"
+    config = spec.load_config_class().model_validate(spec.load_config_class().sample_config())
+    impl = await import_module(spec.module).create(config, None)
+    assert isinstance(impl, CodeScannerShield) and protocol_problems(impl, SafetyProvider) == []

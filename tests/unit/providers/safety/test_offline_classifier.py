@@ -11,16 +11,20 @@ The category is checked only on rows that name one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from importlib import import_module
 from typing import Any
 
 import pytest
 
 from polystack.apis.errors import InvalidRequestError
+from polystack.apis.safety.protocol import SafetyProvider
 from polystack.apis.safety.types import OPENAI_CATEGORIES, Shield, ViolationLevel
+from polystack.core.provider_protocols import protocol_problems
 from polystack.providers.inline.safety.offline_classifier import create
 from polystack.providers.inline.safety.offline_classifier.classifier import judge
 from polystack.providers.inline.safety.offline_classifier.config import OfflineClassifierConfig
 from polystack.providers.inline.safety.offline_classifier.provider import OfflineClassifierShield
+from polystack.providers.registry.safety_offline import OFFLINE_SAFETY_PROVIDERS
 
 ROWS: list[tuple[str, bool, str | None]] = [
     # --- offensive / harassing language
@@ -227,3 +231,12 @@ async def test_moderation_results_use_openai_categories(shield: OfflineClassifie
     assert not safe.flagged and not any(safe.categories.values()) and safe.category_scores["harassment"] < 0.5
     assert self_harm.categories["self-harm/intent"] and self_harm.metadata["rules"] == ["self-harm-intent"]
     assert await shield.run_moderation(SHIELD, []) == []
+
+
+async def test_the_spec_builds_a_safety_provider() -> None:
+    """What the resolver does at startup: the spec's config class, its module's create, the protocol check."""
+    [spec] = [spec for spec in OFFLINE_SAFETY_PROVIDERS if spec.provider_type == "inline::offline-classifier"]
+    assert spec.api == "safety" and spec.extra == "safety"
+    config = spec.load_config_class().model_validate(spec.load_config_class().sample_config())
+    impl = await import_module(spec.module).create(config, None)
+    assert isinstance(impl, OfflineClassifierShield) and protocol_problems(impl, SafetyProvider) == []

@@ -13,15 +13,19 @@ gets looser (precision) or stricter (recall) is caught.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from importlib import import_module
 from typing import Any
 
 import pytest
 
 from polystack.apis.errors import InvalidRequestError
+from polystack.apis.safety.protocol import SafetyProvider
 from polystack.apis.safety.types import OPENAI_CATEGORIES, Shield, ViolationLevel
+from polystack.core.provider_protocols import protocol_problems
 from polystack.providers.inline.safety.pii import create, detectors
 from polystack.providers.inline.safety.pii.config import PiiConfig
 from polystack.providers.inline.safety.pii.provider import PiiShield
+from polystack.providers.registry.safety_offline import OFFLINE_SAFETY_PROVIDERS
 
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
        ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
@@ -186,3 +190,12 @@ def test_overlaps_go_to_the_more_specific_kind() -> None:
     # The digits of an IBAN or a key are no phone number or card.
     findings = detectors.find("DE89370400440532013000")
     assert [f.kind for f in findings] == ["iban"]
+
+
+async def test_the_spec_builds_a_safety_provider() -> None:
+    """What the resolver does at startup: the spec's config class, its module's create, the protocol check."""
+    [spec] = [spec for spec in OFFLINE_SAFETY_PROVIDERS if spec.provider_type == "inline::pii"]
+    assert spec.api == "safety" and spec.extra == "safety"
+    config = spec.load_config_class().model_validate(spec.load_config_class().sample_config())
+    impl = await import_module(spec.module).create(config, None)
+    assert isinstance(impl, PiiShield) and protocol_problems(impl, SafetyProvider) == []
