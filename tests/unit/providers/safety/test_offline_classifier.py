@@ -240,3 +240,12 @@ async def test_the_spec_builds_a_safety_provider() -> None:
     config = spec.load_config_class().model_validate(spec.load_config_class().sample_config())
     impl = await import_module(spec.module).create(config, None)
     assert isinstance(impl, OfflineClassifierShield) and protocol_problems(impl, SafetyProvider) == []
+
+
+async def test_the_fast_path_gives_scikit_learns_probabilities(shield: OfflineClassifierShield) -> None:
+    """The hand-written predict_proba must be the model's, not an approximation of it."""
+    assert shield.model.fast is not None
+    texts = [text for text, _, _ in ROWS] + ["", "!!!", "the the the", "Fuck " * 50, "naïve café, ünïcode"]
+    fast = shield.model.probabilities(texts)
+    reference = shield.model.sklearn_probabilities(texts)
+    assert max(abs(a - b) for a, b in zip(fast, reference, strict=True)) < 1e-9
