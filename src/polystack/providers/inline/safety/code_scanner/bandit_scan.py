@@ -17,9 +17,9 @@ from polystack.providers.inline.safety.code_scanner.rules import PASSWORDISH, Li
 
 BANDIT_CATEGORIES: dict[str, str] = {
     "B105": "code/hardcoded-secret", "B106": "code/hardcoded-secret", "B107": "code/hardcoded-secret",
-    "B602": "code/shell-injection", "B604": "code/shell-injection", "B605": "code/shell-injection",
-    "B609": "code/shell-injection",
-    "B608": "code/sql-injection",
+    "B601": "code/shell-injection", "B602": "code/shell-injection", "B604": "code/shell-injection",
+    "B605": "code/shell-injection", "B609": "code/shell-injection",
+    "B608": "code/sql-injection", "B610": "code/sql-injection", "B611": "code/sql-injection",
     "B301": "code/unsafe-deserialization", "B302": "code/unsafe-deserialization",
     "B506": "code/unsafe-deserialization", "B614": "code/unsafe-deserialization",
     "B102": "code/code-injection", "B307": "code/code-injection",

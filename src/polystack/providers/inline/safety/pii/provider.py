@@ -74,9 +74,10 @@ class PiiShield:
             return RunShieldResponse()
         metadata = self._report(text, findings, mode)
         names = ", ".join(kind.replace("_", " ") for kind in metadata["counts"])
-        action = "was redacted" if mode == "redact" else "is not allowed"
+        then = "; metadata.redacted_text has the message without it" if mode == "redact" else ""
         return violation(
-            self.config, f"Personal data or a secret ({names}) {action}.", metadata.pop("categories"),
+            self.config, f"The message contains personal data or a secret ({names}){then}.",
+            metadata.pop("categories"),
             message_index=index, mode=mode, **metadata,
         )
 
