@@ -202,3 +202,23 @@ async def test_the_spec_builds_a_safety_provider() -> None:
     config = spec.load_config_class().model_validate(spec.load_config_class().sample_config())
     impl = await import_module(spec.module).create(config, None)
     assert isinstance(impl, CodeScannerShield) and protocol_problems(impl, SafetyProvider) == []
+
+
+HOSTILE = {
+    "repeated SQL openers": '"SELECT ' * 5000, "repeated SELECT ... FROM": '"SELECT a FROM ' * 3000,
+    "dotted words": "a." * 20000 + "@", "backticks": "`" * 30000, "fences": "```\n" * 5000,
+    "nested calls": "eval(" * 10000, "open secret": "password = '" + "a" * 50000, "sk dashes": "sk-" + "a-" * 20000,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+async def test_hostile_input_costs_linear_time(shield: CodeScannerShield, name: str) -> None:
+    """Each of these took 13 s to 145 s (regex backtracking) or crashed the parser before repetitions were
+    bounded; now each is well under 0.2 s. 1 s leaves room for a busy machine."""
+    import time
+
+    unfenced = await create(CodeScannerConfig(scan_unfenced=True), None)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    await unfenced.run_shield(SHIELD, assistant(HOSTILE[name]), {})
+    await shield.run_shield(SHIELD, assistant(block("", HOSTILE[name])), {})
+    assert time.perf_counter() - started < 1.0

@@ -249,3 +249,19 @@ async def test_the_fast_path_gives_scikit_learns_probabilities(shield: OfflineCl
     fast = shield.model.probabilities(texts)
     reference = shield.model.sklearn_probabilities(texts)
     assert max(abs(a - b) for a, b in zip(fast, reference, strict=True)) < 1e-9
+
+
+HOSTILE = {"repeated threats": "I will " * 5000, "repeated questions": "how to " * 5000,
+           "dotted words": "a." * 20000, "one long word": "f" * 40000}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+async def test_hostile_input_costs_linear_time(shield: OfflineClassifierShield, name: str) -> None:
+    """Every repetition in the rules is bounded; 35-40 KB take well under 0.1 s. 1 s leaves room for a busy
+    machine."""
+    import time
+
+    started = time.perf_counter()
+    await shield.run_shield(SHIELD, user(HOSTILE[name]), {})
+    await shield.run_moderation(SHIELD, [HOSTILE[name]])
+    assert time.perf_counter() - started < 1.0

@@ -199,3 +199,19 @@ async def test_the_spec_builds_a_safety_provider() -> None:
     config = spec.load_config_class().model_validate(spec.load_config_class().sample_config())
     impl = await import_module(spec.module).create(config, None)
     assert isinstance(impl, PiiShield) and protocol_problems(impl, SafetyProvider) == []
+
+
+HOSTILE = {"dotted words": "a." * 20000 + "@", "digits": "1 " * 20000, "iban groups": "GB82 " + "WEST " * 8000,
+           "pem openers": "-----BEGIN PRIVATE KEY-----" * 2000, "sk dashes": "sk-" + "a-" * 20000,
+           "at signs": "x@" * 20000}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+async def test_hostile_input_costs_linear_time(shield: PiiShield, name: str) -> None:
+    """Every repetition in the patterns is bounded; 40 KB of digits (phonenumbers' matcher) is the slowest,
+    about 0.2 s. 1.5 s leaves room for a busy machine."""
+    import time
+
+    started = time.perf_counter()
+    await shield.run_shield(SHIELD, user(HOSTILE[name]), {"mode": "redact"})
+    assert time.perf_counter() - started < 1.5

@@ -55,7 +55,7 @@ class BanditScanner:
         try:
             with self._lock:
                 visitor.process(code)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
             return None
         lines = code.splitlines()
         findings = []

@@ -29,7 +29,7 @@ def parses_as_python(code: str) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
             ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # the last two: absurdly nested input
         return False
     return True
 

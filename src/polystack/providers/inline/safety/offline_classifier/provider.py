@@ -53,7 +53,11 @@ class OfflineClassifierShield:
         if judged is None or not judged[1].strip():
             return RunShieldResponse()
         index, text = judged
-        [judgment] = judge(self.model, [text], threshold=threshold, rules=self.config.rules)
+        rules = self.config.rules
+        if len(text) > 4_000:  # ~1 ms per 3 KB: only long texts are worth a thread hop
+            [judgment] = await asyncio.to_thread(judge, self.model, [text], threshold=threshold, rules=rules)
+        else:
+            [judgment] = judge(self.model, [text], threshold=threshold, rules=rules)
         if not judgment.flagged:
             return RunShieldResponse()
         found = [phrase for category, phrase in _USER_MESSAGES.items() if category in judgment.flagged]
@@ -64,8 +68,10 @@ class OfflineClassifierShield:
 
     async def run_moderation(self, shield: Shield, inputs: list[str]) -> list[ModerationResult]:
         threshold = self._threshold(shield.params, None)
-        judgments = await asyncio.to_thread(judge, self.model, inputs, threshold=threshold, rules=self.config.rules) \
-            if len(inputs) > 32 else judge(self.model, inputs, threshold=threshold, rules=self.config.rules)
+        if sum(len(text) for text in inputs) > 4_000:
+            judgments = await asyncio.to_thread(judge, self.model, inputs, threshold=threshold, rules=self.config.rules)
+        else:
+            judgments = judge(self.model, inputs, threshold=threshold, rules=self.config.rules)
         return [
             moderation_result(judgment.scores, judgment.flagged, judged=JUDGED,
                               metadata={"rules": judgment.rules} if judgment.rules else {})

@@ -52,19 +52,19 @@ class Finding:
 
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?!(?:png|jpe?g|gif|svg|webp|ico|bmp)\b)[A-Za-z]{2,24}"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}(?!(?:png|jpe?g|gif|svg|webp|ico|bmp)\b)[A-Za-z]{2,24}"
     r"(?![\w-])"
 )
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
+_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----")
+_PEM_MAX = 16_384  # an RSA-8192 key in PEM is about 6.3 KB
 _PATTERNS: dict[str, re.Pattern[str]] = {
-    "private_key": re.compile(
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?"
-    ),
     "aws_access_key": re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),
     "github_token": re.compile(r"(?<![\w])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?!\w)"),
-    "anthropic_key": re.compile(r"(?<![\w-])sk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{20,}"),
-    "openai_key": re.compile(r"(?<![\w-])sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,}"),
+    "anthropic_key": re.compile(r"(?<![\w-])sk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{20,300}"),
+    "openai_key": re.compile(r"(?<![\w-])sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,300}"),
     "slack_token": re.compile(r"(?<![\w-])xox[abprs]-[A-Za-z0-9-]{10,}"),
     "google_api_key": re.compile(r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])"),
     "stripe_key": re.compile(r"(?<![\w])(?:sk|rk)_live_[0-9A-Za-z]{16,}"),
@@ -102,6 +102,18 @@ def _ibans(text: str) -> Iterator[tuple[int, int]]:
                 break
             cut = candidate.rfind(" ")
             candidate = candidate[:cut] if cut > 0 else candidate[:-1]
+
+
+def _private_keys(text: str) -> Iterator[tuple[int, int]]:
+    """A BEGIN line through its END line (or the BEGIN line alone); the END is looked for with str.find,
+    not a lazy regex, so many BEGIN lines without an END cost linear time."""
+    position = 0
+    while (begin := _PEM_BEGIN.search(text, position)) is not None:
+        end_at = text.find("-----END ", begin.end(), begin.end() + _PEM_MAX)
+        end = _PEM_END.match(text, end_at) if end_at >= 0 else None
+        stop = end.end() if end is not None else begin.end()
+        yield begin.start(), stop
+        position = stop
 
 
 def _jwt_part(segment: str) -> bool:
@@ -144,6 +156,7 @@ def find(text: str, kinds: tuple[str, ...] | list[str] = KINDS, *, phone_region:
         "credit_card": _cards,
         "iban": _ibans,
         "jwt": _jwts,
+        "private_key": _private_keys,
         "phone": lambda t: _phones(t, phone_region),
     }
     taken: list[Finding] = []
