@@ -62,7 +62,7 @@ class OfflineClassifierShield:
             return RunShieldResponse()
         found = [phrase for category, phrase in _USER_MESSAGES.items() if category in judgment.flagged]
         return violation(
-            self.config, f"The message was flagged for {', '.join(found)}.", judgment.flagged,
+            self.config, f"The message was flagged for {', '.join(found) or 'unsafe content'}.", judgment.flagged,
             message_index=index, offensive_score=round(judgment.offensive, 4), rules=judgment.rules,
         )
 
