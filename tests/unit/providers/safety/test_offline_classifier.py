@@ -227,6 +227,8 @@ async def test_moderation_results_use_openai_categories(shield: OfflineClassifie
         assert result.category_applied_input_types["sexual"] == []  # not judged by this provider
         assert result.category_applied_input_types["harassment"] == ["text"]
     assert hateful.flagged and hateful.categories["hate"] and hateful.categories["harassment"]
+    [insult] = await shield.run_moderation(SHIELD, ["eat shit, asshole"])
+    assert insult.categories["harassment"] and not insult.categories["hate"]  # no group named: no hate
     assert hateful.category_scores["harassment"] > 0.95
     assert not safe.flagged and not any(safe.categories.values()) and safe.category_scores["harassment"] < 0.5
     assert self_harm.categories["self-harm/intent"] and self_harm.metadata["rules"] == ["self-harm-intent"]
