@@ -267,3 +267,41 @@ async def test_hostile_input_costs_linear_time(shield: OfflineClassifierShield, 
     await shield.run_shield(SHIELD, user(HOSTILE[name]), {})
     await shield.run_moderation(SHIELD, [HOSTILE[name]])
     assert time.perf_counter() - started < 1.0
+
+
+OFFLINE_SCRIPT = """
+import asyncio
+from polystack.apis.safety.types import Shield
+from polystack.providers.inline.safety import code_scanner, offline_classifier, pii
+from polystack.providers.inline.safety.code_scanner.config import CodeScannerConfig
+from polystack.providers.inline.safety.offline_classifier.config import OfflineClassifierConfig
+from polystack.providers.inline.safety.pii.config import PiiConfig
+
+async def main():
+    shield = Shield(identifier="s", provider_id="p", provider_resource_id="s")
+    classifier = await offline_classifier.create(OfflineClassifierConfig(), None)
+    [result] = await classifier.run_moderation(shield, ["you are a fucking idiot"])
+    assert result.categories["harassment"]
+    assert (await pii.create(PiiConfig(), None)).scan("call +1 650 253 0000", ["phone"])
+    scanner = await code_scanner.create(CodeScannerConfig(), None)
+    assert scanner.scanner.scan("```python\\nimport pickle\\npickle.loads(x)\\n```")
+    print("offline ok")
+
+asyncio.run(main())
+"""
+
+
+def test_all_three_load_and_judge_with_no_network() -> None:
+    """In a network namespace with no interface up (unshare -rn), so a download at load or first use fails."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode:
+        pytest.skip("unshare -rn (a user and network namespace) is not available here")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [*sys.path]))}
+    done = subprocess.run(["unshare", "-rn", sys.executable, "-c", OFFLINE_SCRIPT], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "offline ok" in done.stdout
