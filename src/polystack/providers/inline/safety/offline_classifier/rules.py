@@ -3,7 +3,8 @@
 The model in `alt-profanity-check` scores offensive *language*; threats, self-harm and weapon-making often
 use none. These rules catch the plain English phrasings below, and nothing else: no paraphrase, no other
 language, no context. Each rule maps to OpenAI categories. `PROTECTED_GROUPS` turns an offensive text that
-names a group into `hate`.
+names a group into `hate`; two rules find polite hate about a named group (dehumanising predicates, calls for
+its death).
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ _SELF_HARM_ACT = (
     r"|hurt(?:ing)? my ?self|cut(?:ting)? my ?self|harm(?:ing)? my ?self|hang(?:ing)? my ?self|overdose)"
 )
 _HARM_VERB = r"(?:kill|murder|hurt|stab|shoot|strangle|beat|rape|torture|slaughter|behead|burn|bomb|attack)"
+_GROUPS = (
+    r"\b(?:immigrants?|migrants?|refugees?|foreigners?|jews?|jewish|muslims?|islam|christians?|hindus?|sikhs?"
+    r"|blacks?|black people|whites?|white people|asians?|latinos?|latinas?|hispanics?|arabs?|africans?"
+    r"|mexicans?|chinese|indians?|gypsies|roma|gays?|lesbians?|homosexuals?|trans(?:gender)?(?: people)?"
+    r"|queers?|women|woman|girls|females?|men|males?|disabled|cripples?|autistic)\b"
+)
+# Words naming a group people belong to by birth or belief: offensive language that names one is `hate`.
+PROTECTED_GROUPS = re.compile(_GROUPS, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,17 @@ RULES: tuple[Rule, ...] = (
           rf"{_I}\s*{_WILL}?(?!\s*(?:not|never)\b)\s*(?:\w+\s+){{0,4}}{_HARM_VERB}\s+(?:you|u|ya|your\b|him|her|them)\b"
           rf"|\byou(?:'re| are) (?:going to|gonna) (?:die|bleed|regret)\b|\bwatch your back\b",
           "harassment", "harassment/threatening", "violence"),
+    # Dehumanising a group: "<group> are vermin", "<group> are inferior and should ...".
+    _rule("group-dehumanised",
+          rf"{_GROUPS}\s+(?:are|r)\s+(?:all\s+|just\s+|nothing but\s+)?(?:\w+\s+)?"
+          r"(?:vermin|animals|parasites|subhuman|sub-human|inferior|cockroaches|rats|scum|filth|savages|a plague"
+          r"|a disease|a cancer|pigs|apes|monkeys|not human)\b",
+          "hate"),
+    # Calling for a group's removal or death: "<group> should be exterminated".
+    _rule("group-eliminationist",
+          rf"{_GROUPS}\s+(?:should|must|need to|ought to|deserve to)\s+(?:all\s+)?(?:be\s+)?"
+          r"(?:exterminated|eradicated|wiped out|gassed|killed|die|hanged|shot|burned)\b",
+          "hate", "hate/threatening", "violence"),
     # Asking how to make weapons that kill many: bombs, explosives, nerve agents.
     _rule("weapon-making",
           r"\b(?:how (?:do|can) i|how to|instructions? (?:for|to)|steps? to|recipe for|guide to)\s+"
@@ -59,15 +79,6 @@ RULES: tuple[Rule, ...] = (
           r"(?:bomb|pipe ?bomb|explosives?|ied|molotov|nerve agent|sarin|ricin|napalm|thermite|grenade|anthrax)",
           "illicit", "illicit/violent", "violence"),
 )
-
-PROTECTED_GROUPS = re.compile(
-    r"\b(?:immigrants?|migrants?|refugees?|foreigners?|jews?|jewish|muslims?|islam|christians?|hindus?|sikhs?"
-    r"|blacks?|black people|whites?|white people|asians?|latinos?|latinas?|hispanics?|arabs?|africans?"
-    r"|mexicans?|chinese|indians?|gypsies|roma|gays?|lesbians?|homosexuals?|trans(?:gender)?(?: people)?"
-    r"|queers?|women|woman|girls|females?|men|males?|disabled|cripples?|autistic)\b",
-    re.IGNORECASE,
-)
-
 
 def matching_rules(text: str) -> list[Rule]:
     return [rule for rule in RULES if rule.pattern.search(text)]
