@@ -14,7 +14,7 @@ OFFLINE_SAFETY_PROVIDERS: list[ProviderSpec] = [
         module=f"{_INLINE}.offline_classifier",
         config_class=f"{_INLINE}.offline_classifier.config.OfflineClassifierConfig",
         description="Offensive language (alt-profanity-check's bundled model) mapped to harassment/hate, plus "
-        "keyword rules for threats, self-harm and weapon-making; in-process, offline.",
+        "keyword rules for threats, self-harm, weapon-making and hate about a named group; in-process, offline.",
         pip_packages=("alt-profanity-check==1.9.1", "scikit-learn==1.9.1", "joblib==1.6.0"),
         extra="safety",
     ),

@@ -20,7 +20,8 @@ class OfflineClassifierConfig(OfflineShieldConfig):
     )
     rules: bool = Field(
         default=True,
-        description="Also apply the hand-written keyword rules (threats, self-harm, weapon-making); they are "
+        description="Also apply the hand-written keyword rules (threats, self-harm, weapon-making, hate about a "
+        "named group); they are "
         "regular expressions, not a model.",
     )
 
