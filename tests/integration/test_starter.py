@@ -260,3 +260,21 @@ async def test_search_with_rewrite_query_uses_the_embedded_chat_model(client):
     (searched,) = hits.search_query
     assert searched.strip() and "\n" not in searched
     assert hits.data and hits.data[0].file_id == uploaded.id
+
+
+async def test_moderations_judge_real_text_offline_with_the_default_shield(client):
+    """starter moderates with no key and no download: the offline classifier is its default shield."""
+    result = await client.moderations.create(input=["Have a lovely day, friend.", "you are a worthless idiot"])
+    assert result.model == "offline-moderation"
+    safe, offensive = result.results
+    assert not safe.flagged and offensive.flagged
+    assert offensive.categories.harassment and offensive.category_scores.harassment > 0.5
+    assert offensive.category_applied_input_types.harassment == ["text"]
+
+
+async def test_run_shield_flags_an_email_address_with_the_pii_shield(http):
+    reply = await http.post("/v1/safety/run-shield", json={
+        "shield_id": "pii", "messages": [{"role": "user", "content": "mail me at jane.doe@example.com"}]})
+    assert reply.status_code == 200, reply.text
+    violation = reply.json()["violation"]
+    assert violation["violation_level"] == "error" and "jane.doe@example.com" not in reply.text

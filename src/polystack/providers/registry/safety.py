@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from polystack.apis.datatypes import Api
+from polystack.providers.registry.safety_offline import OFFLINE_SAFETY_PROVIDERS
 from polystack.providers.spec import ProviderSpec
 
 _INLINE = "polystack.providers.inline.safety"
@@ -45,4 +46,5 @@ def available_providers() -> list[ProviderSpec]:
             description="An NVIDIA NeMo Guardrails server's /v1/guardrail/checks; provider_shield_id is the "
                         "model the rails check with.",
         ),
+        *OFFLINE_SAFETY_PROVIDERS,
     ]
