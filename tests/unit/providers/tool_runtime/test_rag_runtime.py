@@ -25,7 +25,7 @@ BREAD = "Sourdough bread rises with a starter of wild yeast, fed with flour and 
 class _Pages(BaseHTTPRequestHandler):
     pages: dict[str, tuple[int, str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         status, mime, body = self.pages.get(self.path, (404, "text/plain", b"no such page"))
         self.send_response(status)
         self.send_header("Content-Type", mime)
