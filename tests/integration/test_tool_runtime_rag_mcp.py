@@ -147,3 +147,18 @@ async def test_the_same_config_in_process(config_path, tools):  # type: ignore[n
         added = (await stack.http.post("/v1/tool-runtime/invoke", json={
             "tool_name": "in-process-mcp/add", "kwargs": {"a": 20, "b": 22}})).json()
         assert added["content"][0]["text"] == "42"
+
+
+def test_starter_serves_knowledge_search_offline(starter_server):  # type: ignore[no-untyped-def]
+    """starter registers builtin::rag; its embedded embedding model (onnx all-MiniLM-L6-v2) finds by meaning."""
+    http = httpx.Client(base_url=starter_server.base_url, timeout=120)
+    groups = {g["identifier"]: g["provider_id"] for g in http.get("/v1/toolgroups").json()["data"]}
+    assert groups.get("builtin::rag") == "rag-runtime"
+    store = http.post("/v1/vector_stores", json={"name": "starter-rag"}).json()
+    inserted = http.post("/v1/tool-runtime/rag-tool/insert", json={"vector_store_id": store["id"], "documents": [
+        {"document_id": "lighthouse", "content": GUIDE, "metadata": {}},
+        {"document_id": "ferns", "content": "Ferns reproduce with spores and prefer damp shade.", "metadata": {}}]})
+    assert inserted.status_code == 204, inserted.text
+    result = http.post("/v1/tool-runtime/invoke", json={"tool_name": "knowledge_search", "kwargs": {
+        "query": "who looks after the lamp of the coastal tower?", "vector_store_ids": [store["id"]]}}).json()
+    assert result["metadata"]["document_ids"][0] == "lighthouse"
