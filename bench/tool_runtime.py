@@ -50,6 +50,9 @@ models: {{refresh_interval_seconds: 0}}
 """
 
 
+ECHO = {"tool_name": "bench/echo", "kwargs": {"text": "ping"}}
+
+
 def summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {"p50_ms": round(statistics.median(ordered) * 1000, 3),
@@ -93,8 +96,7 @@ async def over_http(server: ToolServer, calls: int, workdir: Path) -> dict[str, 
             registered = await http.post("/v1/toolgroups", json={
                 "toolgroup_id": "bench", "provider_id": "mcp", "mcp_endpoint": {"uri": server.http_url}})
             registered.raise_for_status()
-            body = {"tool_name": "bench/echo", "kwargs": {"text": "ping"}}
-            return await timed(calls, lambda: http.post("/v1/tool-runtime/invoke", json=body))
+            return await timed(calls, lambda: http.post("/v1/tool-runtime/invoke", json=ECHO))
     finally:
         process.terminate()
         process.wait(30)
@@ -107,8 +109,7 @@ async def in_process(server: ToolServer, calls: int, workdir: Path) -> dict[str,
             if ttl:
                 await stack.http.post("/v1/toolgroups", json={
                     "toolgroup_id": "bench", "provider_id": "mcp", "mcp_endpoint": {"uri": server.http_url}})
-                body = {"tool_name": "bench/echo", "kwargs": {"text": "ping"}}
-                results["invoke"] = await timed(calls, lambda: stack.http.post("/v1/tool-runtime/invoke", json=body))
+                results["invoke"] = await timed(calls, lambda: stack.http.post("/v1/tool-runtime/invoke", json=ECHO))
             before = server.stats.listings
             listing = await timed(calls, lambda: stack.http.get(
                 "/v1/tool-runtime/list-tools", params={"mcp_endpoint": server.http_url}))
