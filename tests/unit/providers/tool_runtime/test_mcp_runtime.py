@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import polystack
+from polystack.apis.datatypes import Api
 from polystack.core.config import parse_run_config
 from polystack.testing.mcp_servers import PRIVATE_TOKEN, TOOL_NAMES, TimeServer, ToolServer
 from tests.unit.providers.utils.mcp.conftest import free_port
@@ -66,6 +67,16 @@ async def invoke(stack: Any, tool: str, kwargs: dict[str, Any]) -> dict[str, Any
     reply = await stack.http.post("/v1/tool-runtime/invoke", json={"tool_name": tool, "kwargs": kwargs})
     assert reply.status_code == 200, reply.text
     return dict(reply.json())
+
+
+async def test_one_client_per_provider_closed_at_shutdown(tmp_path, tools):  # type: ignore[no-untyped-def]
+    async with polystack.connect(config(tmp_path)) as library:
+        provider = library.stack.impls[Api.tool_groups].providers["mcp"]  # type: ignore[attr-defined]
+        await register(library, "mcp::tools", tools.http_url)
+        await invoke(library, "echo", {"text": "a"})
+        await invoke(library, "mcp::tools/add", {"a": 1, "b": 1})
+        assert len(provider.client.pool) == 1  # both calls on one pooled session
+    assert len(provider.client.pool) == 0
 
 
 def provider_data(data: dict[str, Any]) -> dict[str, str]:
@@ -142,6 +153,10 @@ async def test_callers_credentials_reach_the_server(stack, tools):  # type: igno
         "tool_name": "mcp::public/whoami", "kwargs": {}, "authorization": CALLER_TOKEN})
     assert reply.json()["content"][0]["text"] == f"Bearer {CALLER_TOKEN}"
     assert tools.stats.authorizations[-3:] == [f"Bearer {PRIVATE_TOKEN}", None, f"Bearer {CALLER_TOKEN}"]
+    # list-tools takes the token as its `authorization` parameter
+    listed = await stack.http.get("/v1/tool-runtime/list-tools", params={
+        "mcp_endpoint": tools.private_url, "authorization": PRIVATE_TOKEN})
+    assert listed.status_code == 200 and "whoami" in {t["name"] for t in listed.json()["data"]}
 
 
 async def test_callers_credentials_are_never_logged(stack, tools, caplog):  # type: ignore[no-untyped-def]
