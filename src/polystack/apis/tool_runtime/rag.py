@@ -11,6 +11,8 @@ from polystack.apis.tool_groups.types import URL
 from polystack.apis.tool_runtime.types import InterleavedContent
 from polystack.apis.vector_io.types import RRFRanker, WeightedRanker
 
+DEFAULT_QUERY_TEMPLATE = ("Write a short search query that finds what this message asks about. Reply with the query "
+                          "only.\n\n{{messages}}")
 DEFAULT_CHUNK_TEMPLATE = "Result {index}\nContent: {chunk.content}\nMetadata: {metadata}\n"
 # What a chunk template may name: `str.format` would otherwise reach any attribute of the objects it is given.
 TEMPLATE_FIELDS = frozenset({"index", "metadata", "chunk.content", "chunk.document_id", "chunk.metadata"})
@@ -47,6 +49,25 @@ class DefaultRAGQueryGeneratorConfig(BaseModel):
     separator: str = " "
 
 
+class LLMRAGQueryGeneratorConfig(BaseModel):
+    """The query is what a chat model writes from the template, `{{messages}}` replaced by the content's text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["llm"] = "llm"
+    model: str = Field(min_length=1, description="The chat model that writes the query.")
+    template: str = Field(default=DEFAULT_QUERY_TEMPLATE, min_length=1)
+
+    @field_validator("template")
+    @classmethod
+    def _names_messages(cls, template: str) -> str:
+        if "{{messages}}" not in template.replace(" ", ""):
+            raise ValueError("must contain {{messages}}")
+        return template
+
+
+QueryGeneratorConfig = Annotated[DefaultRAGQueryGeneratorConfig | LLMRAGQueryGeneratorConfig,
+                                 Field(discriminator="type")]
 Ranker = Annotated[RRFRanker | WeightedRanker, Field(discriminator="type")]
 
 
@@ -55,7 +76,7 @@ class RAGQueryConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query_generator_config: DefaultRAGQueryGeneratorConfig = Field(default_factory=DefaultRAGQueryGeneratorConfig)
+    query_generator_config: QueryGeneratorConfig = Field(default_factory=DefaultRAGQueryGeneratorConfig)
     max_tokens_in_context: int = Field(default=4096, ge=1, description="Token budget of the chunks (cl100k).")
     max_chunks: int = Field(default=5, ge=1, le=50)
     chunk_template: str = Field(default=DEFAULT_CHUNK_TEMPLATE, min_length=1, description=(

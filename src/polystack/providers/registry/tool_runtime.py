@@ -47,7 +47,7 @@ def available_providers() -> list[ProviderSpec]:
             description="The knowledge_search tool (group builtin::rag) and the rag-tool insert/query routes, "
                         "over the vector stores and files APIs.",
             api_dependencies=(Api.vector_io,),
-            optional_api_dependencies=(Api.files,),
+            optional_api_dependencies=(Api.files, Api.inference),
         ),
         ProviderSpec(
             api=Api.tool_runtime,

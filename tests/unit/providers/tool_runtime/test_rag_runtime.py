@@ -56,7 +56,9 @@ def config(tmp_path: Any) -> Any:
         "distro_name": "rag",
         "apis": ["inference", "files", "vector_io", "tool_runtime"],
         "providers": {
-            "inference": [{"provider_id": "onnx", "provider_type": "inline::onnx"}],
+            "inference": [{"provider_id": "onnx", "provider_type": "inline::onnx"},
+                          {"provider_id": "scripted", "provider_type": "inline::scripted", "config": {
+                              "models": ["query-writer"], "replies": [{"content": "cerium oxide telescope mirror"}]}}],
             "files": [{"provider_id": "localfs", "provider_type": "inline::localfs",
                        "config": {"storage_dir": str(tmp_path / "files"), "metadata_store": {"backend": "sql"}}}],
             "vector_io": [{"provider_id": "sqlite-vec", "provider_type": "inline::sqlite-vec",
@@ -157,6 +159,20 @@ async def test_max_chunks_budget_template_and_metadata(filled):  # type: ignore[
     assert len(budget["metadata"]["chunks"]) == 1 and budget["metadata"]["token_count"] <= one_chunk + 5
     nothing = await query(stack, store_id, "llamas hay", max_tokens_in_context=1)
     assert nothing["metadata"]["chunks"] == [] and "found 0 chunks" in nothing["content"][0]["text"]
+
+
+async def test_an_llm_query_generator_writes_the_query(filled):  # type: ignore[no-untyped-def]
+    stack, store_id, _ = filled
+    # the scripted model always answers "cerium oxide telescope mirror", whatever the content asks
+    result = await query(stack, store_id, "sourdough bread", mode="keyword", max_chunks=1, query_generator_config={
+        "type": "llm", "model": "scripted/query-writer", "template": "Query for: {{ messages }}"})
+    assert result["metadata"]["document_ids"] == ["telescope"]
+    assert "cerium oxide telescope mirror" in result["content"][-1]["text"]
+    reply = await stack.http.post("/v1/tool-runtime/rag-tool/query", json={
+        "content": "x", "vector_store_ids": [store_id], "query_config": {"query_generator_config": {
+            "type": "llm", "model": "scripted/query-writer", "template": "no placeholder"}}})
+    assert reply.status_code == 400
+    assert reply.json()["error"]["param"] == "query_config.query_generator_config.llm.template"
 
 
 async def test_knowledge_search_through_invoke_uses_the_groups_args(filled):  # type: ignore[no-untyped-def]

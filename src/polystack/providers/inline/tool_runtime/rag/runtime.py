@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +17,12 @@ from pydantic import ValidationError
 from polystack.apis.errors import InvalidRequestError, NotFoundError, ProviderTimeoutError
 from polystack.apis.files.protocol import Files
 from polystack.apis.files.types import CreateFileRequest, FilePurpose
+from polystack.apis.inference.protocol import Inference
+from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.apis.tool_groups.types import URL, ListToolDefsResponse, ToolDef
 from polystack.apis.tool_runtime.context import current_tool_group
 from polystack.apis.tool_runtime.rag import (
+    DefaultRAGQueryGeneratorConfig,
     InsertDocumentsRequest,
     RAGDocument,
     RAGQueryConfig,
@@ -86,10 +90,12 @@ class RagRuntime:
 
     provider_id: str = "rag-runtime"
 
-    def __init__(self, config: RagRuntimeConfig, vector_io: VectorIO, files: Files | None) -> None:
+    def __init__(self, config: RagRuntimeConfig, vector_io: VectorIO, files: Files | None,
+                 inference: Inference | None = None) -> None:
         self.config = config
         self.vector_io = vector_io
         self.files = files
+        self.inference = inference
         self.reader = DocumentReader(config.max_document_bytes, config.fetch_timeout_seconds)
 
     # ---- the tool runtime ---------------------------------------------------------------------
@@ -181,9 +187,7 @@ class RagRuntime:
 
     async def query(self, request: RAGQueryRequest) -> RAGQueryResult:
         config = request.query_config or RAGQueryConfig()
-        query = content_text(request.content, config.query_generator_config.separator).strip()
-        if not query:
-            raise InvalidRequestError("The query content has no text", param="content")
+        query = await self._query_text(request, config)
         ranking = RankingOptions(ranker=config.ranker) if config.ranker is not None else None
         search = SearchRequest(query=query, max_num_results=config.max_chunks, search_mode=config.mode,
                                ranking_options=ranking)
@@ -193,6 +197,27 @@ class RagRuntime:
         hits = [Hit(store_id, result) for store_id, page in zip(store_ids, pages, strict=True) for result in page.data]
         hits.sort(key=lambda hit: hit.result.score, reverse=True)
         return context_of(query, hits[:config.max_chunks], config)
+
+    async def _query_text(self, request: RAGQueryRequest, config: RAGQueryConfig) -> str:
+        """The content's text, or (query generator `llm`) what the named chat model writes from it."""
+        generator = config.query_generator_config
+        separator = generator.separator if isinstance(generator, DefaultRAGQueryGeneratorConfig) else "\n"
+        text = content_text(request.content, separator).strip()
+        if not text:
+            raise InvalidRequestError("The query content has no text", param="content")
+        if isinstance(generator, DefaultRAGQueryGeneratorConfig):
+            return text
+        param = "query_config.query_generator_config.model"
+        if self.inference is None:
+            raise InvalidRequestError("This server has no inference API to write queries with", param=param)
+        prompt = re.sub(r"\{\{\s*messages\s*\}\}", lambda _: text, generator.template)
+        completion = await self.inference.chat_completion(ChatCompletionRequest.model_validate({
+            "model": generator.model, "messages": [{"role": "user", "content": prompt}], "max_tokens": 64,
+            "temperature": 0, "store": False}))
+        if isinstance(completion, AsyncIterable):  # the request does not stream
+            raise TypeError("a non-streamed chat completion came back as a stream")
+        written = (completion.choices[0].message.content or "").strip()
+        return written or text
 
 
 def context_of(query: str, hits: list[Hit], config: RAGQueryConfig) -> RAGQueryResult:
