@@ -28,6 +28,8 @@ class _Pages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, mime, body = self.pages.get(self.path, (404, "text/plain", b"no such page"))
         self.send_response(status)
+        if status in (301, 302):
+            self.send_header("Location", body.decode())
         self.send_header("Content-Type", mime)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -41,7 +43,7 @@ class _Pages(BaseHTTPRequestHandler):
 def web() -> Iterator[str]:
     """A local HTTP server with a text page, a page larger than the provider's limit and a 404."""
     _Pages.pages = {"/bread.txt": (200, "text/plain; charset=utf-8", BREAD.encode()),
-                    "/huge.txt": (200, "text/plain", b"x" * 300_000)}
+                    "/huge.txt": (200, "text/plain", b"x" * 300_000), "/to-bread": (302, "text/plain", b"/bread.txt")}
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -50,7 +52,7 @@ def web() -> Iterator[str]:
     thread.join(5)
 
 
-def config(tmp_path: Any) -> Any:
+def config(tmp_path: Any, private_addresses: bool = True) -> Any:
     sql = {"type": "sql_sqlite", "db_path": str(tmp_path / "sql.db")}
     return parse_run_config({
         "distro_name": "rag",
@@ -64,7 +66,8 @@ def config(tmp_path: Any) -> Any:
             "vector_io": [{"provider_id": "sqlite-vec", "provider_type": "inline::sqlite-vec",
                            "config": {"db_path": str(tmp_path / "vec.db")}}],
             "tool_runtime": [{"provider_id": "rag-runtime", "provider_type": "inline::rag-runtime",
-                              "config": {"max_document_bytes": 200_000, "fetch_timeout_seconds": 5}}],
+                              "config": {"max_document_bytes": 200_000, "fetch_timeout_seconds": 5,
+                                         "fetch_private_addresses": private_addresses}}],
         },
         "storage": {"backends": {"sql": sql, "kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
                     "stores": {"metadata": {"backend": "kv"}, "vector_stores": {"backend": "sql"}}},
@@ -224,3 +227,23 @@ async def test_bad_input_is_a_4xx_naming_the_field(filled, web):  # type: ignore
     for response, status, param in cases:
         assert response.status_code == status, response.text
         assert response.json()["error"]["param"] == param, response.text
+
+
+async def test_private_addresses_are_not_fetched_by_default(tmp_path, web):  # type: ignore[no-untyped-def]
+    async with polystack.connect(config(tmp_path, private_addresses=False)) as stack:
+        store = await stack.openai.vector_stores.create(name="guarded")
+        for uri in (f"{web}/bread.txt", "http://169.254.169.254/latest/meta-data/", "http://[::1]:9/x"):
+            reply = await stack.http.post("/v1/tool-runtime/rag-tool/insert", json={
+                "vector_store_id": store.id, "documents": [{"document_id": "d", "content": {"uri": uri}}]})
+            assert reply.status_code == 400 and "private or local address" in reply.json()["error"]["message"]
+            assert reply.json()["error"]["param"] == "documents[0].content"
+
+
+async def test_a_fetch_follows_redirects(filled, web):  # type: ignore[no-untyped-def]
+    stack, _, _ = filled
+    store = await stack.openai.vector_stores.create(name="redirected")
+    reply = await stack.http.post("/v1/tool-runtime/rag-tool/insert", json={
+        "vector_store_id": store.id, "documents": [{"document_id": "moved", "content": {"uri": f"{web}/to-bread"}}]})
+    assert reply.status_code == 204, reply.text
+    result = await query(stack, store.id, "sourdough", mode="keyword")
+    assert result["metadata"]["chunks"] == [BREAD]

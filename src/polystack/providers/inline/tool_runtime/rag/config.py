@@ -14,5 +14,8 @@ class RagRuntimeConfig(BaseModel):
         "Largest document accepted by rag-tool/insert (inline text, data URL or fetched URL), in bytes."))
     fetch_timeout_seconds: float = Field(default=30.0, gt=0, description=(
         "Seconds fetching one http(s) document may take in all."))
+    fetch_private_addresses: bool = Field(default=False, description=(
+        "Fetch document URLs that resolve to loopback, private or link-local addresses (off: the server would "
+        "otherwise fetch, for any caller, what only it can reach, e.g. cloud metadata)."))
     ingestion_timeout_seconds: float = Field(default=600.0, gt=0, description=(
         "Seconds rag-tool/insert waits for its documents to be chunked and embedded."))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import ipaddress
 import mimetypes
 import re
+import socket
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -22,6 +24,7 @@ from polystack.apis.tool_runtime.rag import RAGDocument
 from polystack.apis.tool_runtime.types import InterleavedContent, TextContentItem
 
 _FILE_ID = re.compile(r"^/?(?:v1/)?(?:files/)?(file-[A-Za-z0-9_-]+)(?:/content)?/?$")
+MAX_REDIRECTS = 5
 _EXTENSIONS = {"text/plain": ".txt", "text/markdown": ".md", "text/html": ".html", "text/csv": ".csv",
                "application/json": ".json", "application/pdf": ".pdf"}
 
@@ -75,11 +78,12 @@ def parse_data_url(url: str, param: str) -> tuple[bytes, str]:
 
 
 class DocumentReader:
-    """Turns documents into payloads; one http client for fetched URLs."""
+    """Turns documents into payloads (a fetch follows redirects itself, checking each address)."""
 
-    def __init__(self, max_bytes: int, fetch_timeout: float) -> None:
+    def __init__(self, max_bytes: int, fetch_timeout: float, *, private_addresses: bool = False) -> None:
         self.max_bytes = max_bytes
         self.fetch_timeout = fetch_timeout
+        self.private_addresses = private_addresses
 
     async def read(self, document: RAGDocument, param: str) -> Payload | UploadedFile:
         content = document.content
@@ -120,26 +124,56 @@ class DocumentReader:
     async def _fetch(self, uri: str, param: str) -> tuple[bytes, str]:
         host = urlsplit(uri).hostname or "?"
         try:
-            async with asyncio.timeout(self.fetch_timeout), httpx.AsyncClient(
-                    timeout=self.fetch_timeout, follow_redirects=True, max_redirects=5) as client, \
-                    client.stream("GET", uri) as response:
-                if response.status_code >= 400:
-                    raise InvalidRequestError(f"Fetching the document from {host} failed: HTTP "
-                                              f"{response.status_code}", param=param)
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit():
-                    self._check_size(int(declared), param)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    self._check_size(size, param)
-                    chunks.append(chunk)
-                mime = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-                return b"".join(chunks), mime
+            async with asyncio.timeout(self.fetch_timeout), httpx.AsyncClient(timeout=self.fetch_timeout) as client:
+                for _ in range(MAX_REDIRECTS + 1):
+                    await self._check_address(uri, param)
+                    async with client.stream("GET", uri) as response:
+                        if response.is_redirect and "location" in response.headers:
+                            uri = str(response.url.join(response.headers["location"]))
+                            if urlsplit(uri).scheme not in ("http", "https"):
+                                break
+                            continue
+                        return await self._body(response, host, param)
+                raise InvalidRequestError(f"Fetching the document from {host}: too many redirects, or a redirect "
+                                          "to another scheme", param=param)
         except TimeoutError:
             raise InvalidRequestError(f"Fetching the document from {host} took more than {self.fetch_timeout:g}s",
                                       param=param) from None
         except httpx.HTTPError as exc:
             raise InvalidRequestError(f"Fetching the document from {host} failed ({type(exc).__name__})",
                                       param=param) from None
+
+    async def _body(self, response: httpx.Response, host: str, param: str) -> tuple[bytes, str]:
+        if response.status_code >= 400:
+            raise InvalidRequestError(f"Fetching the document from {host} failed: HTTP {response.status_code}",
+                                      param=param)
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit():
+            self._check_size(int(declared), param)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            self._check_size(size, param)
+            chunks.append(chunk)
+        mime = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        return b"".join(chunks), mime
+
+    async def _check_address(self, uri: str, param: str) -> None:
+        """Unless the config allows it, a URL must not lead into this machine's or a private network (the
+        server fetching for a caller must not reach what only the server can: loopback, cloud metadata)."""
+        if self.private_addresses:
+            return
+        parts = urlsplit(uri)
+        host = parts.hostname or ""
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        except OSError:
+            raise InvalidRequestError(f"Fetching the document: the host {host} cannot be resolved",
+                                      param=param) from None
+        for info in infos:
+            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+            if not address.is_global:
+                raise InvalidRequestError(f"Fetching the document: {host} is a private or local address, which "
+                                          "this server does not fetch from (config fetch_private_addresses)",
+                                          param=param)

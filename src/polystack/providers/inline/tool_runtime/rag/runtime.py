@@ -96,7 +96,8 @@ class RagRuntime:
         self.vector_io = vector_io
         self.files = files
         self.inference = inference
-        self.reader = DocumentReader(config.max_document_bytes, config.fetch_timeout_seconds)
+        self.reader = DocumentReader(config.max_document_bytes, config.fetch_timeout_seconds,
+                                     private_addresses=config.fetch_private_addresses)
 
     # ---- the tool runtime ---------------------------------------------------------------------
 
