@@ -147,6 +147,15 @@ async def test_the_same_config_in_process(config_path, tools):  # type: ignore[n
         added = (await stack.http.post("/v1/tool-runtime/invoke", json={
             "tool_name": "in-process-mcp/add", "kwargs": {"a": 20, "b": 22}})).json()
         assert added["content"][0]["text"] == "42"
+        as_bob = {"Authorization": f"Bearer {BOB}"}
+        bob_groups = (await stack.http.get("/v1/toolgroups", headers=as_bob)).json()["data"]
+        assert "in-process-mcp" not in {g["identifier"] for g in bob_groups}
+        bob_call = await stack.http.post("/v1/tool-runtime/invoke", headers=as_bob, json={
+            "tool_name": "in-process-mcp/add", "kwargs": {"a": 1, "b": 1}})
+        assert bob_call.status_code == 404
+        bob_query = await stack.http.post("/v1/tool-runtime/rag-tool/query", headers=as_bob, json={
+            "content": "lighthouse keeper", "vector_store_ids": [store.id]})
+        assert bob_query.status_code == 404 and GUIDE not in bob_query.text
 
 
 def test_starter_serves_knowledge_search_offline(starter_server):  # type: ignore[no-untyped-def]
