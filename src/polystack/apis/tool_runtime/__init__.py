@@ -1,1 +1,1 @@
-"""Tool runtime API: listing and running the tools of the registered tool groups (/v1/tool-runtime)."""
+"""Tool runtime API (/v1/tool-runtime): the registered groups' tools, and the RAG tool's insert/query sub-API."""

@@ -9,9 +9,12 @@ from starlette.responses import Response
 
 from polystack.apis.datatypes import Api
 from polystack.apis.documented import returns
+from polystack.apis.errors import NotFoundError
 from polystack.apis.http import JSONBody, impl_of
 from polystack.apis.tool_groups.types import URL, ListToolDefsResponse
+from polystack.apis.tool_runtime.context import authorized_by
 from polystack.apis.tool_runtime.protocol import ToolRuntime
+from polystack.apis.tool_runtime.rag import InsertDocumentsRequest, RAGQueryRequest, RAGQueryResult, RAGToolRuntime
 from polystack.apis.tool_runtime.types import InvokeToolRequest, ToolInvocationResult
 
 router = APIRouter(tags=["tool_runtime"])
@@ -25,14 +28,35 @@ _LIST_TOOLS_QUERY: dict[str, Any] = {"parameters": [
 
 @router.get("/tool-runtime/list-tools", summary="List the tools of a tool group or an MCP endpoint",
             responses=returns(ListToolDefsResponse), openapi_extra=_LIST_TOOLS_QUERY)
-async def list_runtime_tools(request: Request, tool_group_id: str | None = None,
+async def list_runtime_tools(request: Request, tool_group_id: str | None = None, authorization: str | None = None,
                              impl: ToolRuntime = tool_runtime) -> Response:
     # llama-stack-client sends the URL object as `mcp_endpoint[uri]=...`; plain clients send `mcp_endpoint=...`
     uri = request.query_params.get("mcp_endpoint[uri]") or request.query_params.get("mcp_endpoint")
     endpoint = URL(uri=uri) if uri else None
-    return JSONBody(await impl.list_runtime_tools(tool_group_id, endpoint))
+    with authorized_by(authorization):
+        return JSONBody(await impl.list_runtime_tools(tool_group_id, endpoint))
 
 
 @router.post("/tool-runtime/invoke", summary="Run a tool", responses=returns(ToolInvocationResult))
 async def invoke_tool(body: InvokeToolRequest, impl: ToolRuntime = tool_runtime) -> Response:
-    return JSONBody(await impl.invoke_tool(body.tool_name, body.kwargs))
+    with authorized_by(body.authorization):
+        return JSONBody(await impl.invoke_tool(body.tool_name, body.kwargs))
+
+
+def _rag(impl: ToolRuntime) -> RAGToolRuntime:
+    if not isinstance(impl, RAGToolRuntime):
+        raise NotFoundError("This server's tool runtime has no RAG tool", param="rag-tool")
+    return impl
+
+
+@router.post("/tool-runtime/rag-tool/insert", summary="Index documents into a vector store (RAG tool)",
+             status_code=204)
+async def rag_tool_insert(body: InsertDocumentsRequest, impl: ToolRuntime = tool_runtime) -> Response:
+    await _rag(impl).insert(body)
+    return Response(status_code=204)
+
+
+@router.post("/tool-runtime/rag-tool/query", summary="Retrieve context from vector stores (RAG tool)",
+             responses=returns(RAGQueryResult))
+async def rag_tool_query(body: RAGQueryRequest, impl: ToolRuntime = tool_runtime) -> Response:
+    return JSONBody(await _rag(impl).query(body))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from polystack.apis.errors import InvalidRequestError, PolystackError, ProviderError
+from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError, ProviderError
 from polystack.apis.tool_groups.types import URL, ListToolDefsResponse
+from polystack.apis.tool_runtime.context import invoking_in
+from polystack.apis.tool_runtime.rag import InsertDocumentsRequest, RAGQueryRequest, RAGQueryResult, RAGToolRuntime
 from polystack.apis.tool_runtime.types import ToolInvocationResult
 from polystack.core.routing.tool_groups import ToolGroupsRoutingTable
 
@@ -43,12 +45,28 @@ class ToolRuntimeRouter:
         check_arguments(tool.input_schema, kwargs)
         provider = self.table.provider_of(group)
         try:
-            return await provider.invoke_tool(tool.name, kwargs)
+            with invoking_in(group):  # a provider reads the group (MCP endpoint, RAG args) from here
+                return await provider.invoke_tool(tool.name, kwargs)
         except PolystackError:
             raise
         except Exception as exc:  # a provider's bug is its error, named, not a bare 500
             logger.exception("tool '%s' of provider '%s' failed", tool.name, group.provider_id)
             raise ProviderError(group.provider_id, f"tool '{tool.name}' failed ({type(exc).__name__})") from exc
+
+    # ---- the rag-tool sub-API (Llama Stack's rag_tool.insert / rag_tool.query) --------------------------
+
+    def _rag(self) -> RAGToolRuntime:
+        for provider in self.table.providers.values():
+            if isinstance(provider, RAGToolRuntime):
+                return provider
+        raise NotFoundError("This server has no RAG tool runtime: configure an inline::rag-runtime tool_runtime "
+                            "provider", param="rag-tool")
+
+    async def insert(self, request: InsertDocumentsRequest) -> None:
+        await self._rag().insert(request)
+
+    async def query(self, request: RAGQueryRequest) -> RAGQueryResult:
+        return await self._rag().query(request)
 
 
 def check_arguments(schema: dict[str, Any] | None, kwargs: dict[str, Any]) -> None:

@@ -1,1 +1,1 @@
-"""Remote tool_runtime providers: web search (Brave, Tavily, Bing), one folder each."""
+"""Remote tool_runtime providers: web search (Brave, Tavily, Bing) and MCP servers, one folder each."""
