@@ -115,6 +115,8 @@ def attributes_from_claims(claims: Mapping[str, Any], mapping: Mapping[str, str]
             values = str(value).split()
         else:
             continue
+        if not values:
+            continue
         found = attributes.setdefault(attribute, [])
         found.extend(v for v in values if v not in found)
     return attributes
