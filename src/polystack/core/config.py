@@ -112,7 +112,7 @@ class ServerConfig(_Strict):
     auth: AuthConfig | None = Field(default=None, description="API keys and the access policy; unset: no "
                                      "authentication, every caller sees everything.")
     quota: Any = not_implemented("Per-user request quotas.")
-    cors: bool | CorsConfig | None = Field(default=None, description="CORS headers for browser clients: a mapping, or "
+    cors: CorsConfig | None = Field(default=None, description="CORS headers for browser clients: a mapping, or "
                                     "`true` for pages served from localhost (development); unset or false: none.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")
 
@@ -132,10 +132,15 @@ class ServerConfig(_Strict):
                 raise ValueError(f"{name}: no file at {path}")
         return self
 
-    def cors_config(self) -> CorsConfig | None:
-        if self.cors is True:
+    @field_validator("cors", mode="before")
+    @classmethod
+    def _cors_shorthand(cls, value: Any) -> Any:
+        if value is True or value == "true":
             return LOCAL_DEVELOPMENT_CORS
-        return self.cors or None
+        return None if value is False or value == "false" else value
+
+    def cors_config(self) -> CorsConfig | None:
+        return self.cors
 
 
 class TelemetryConfig(_Strict):

@@ -83,7 +83,7 @@ class RequestContextMiddleware:
 
     async def _authenticate(self, authorization: bytes | None, scope: Scope) -> Any:
         assert self._authenticator is not None
-        if authorization is None:
+        if not authorization or not authorization.strip():
             raise MissingCredential
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         token = token.strip()
