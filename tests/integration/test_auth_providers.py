@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import json
 import signal
+import ssl
 import time
 from pathlib import Path
 
@@ -172,18 +173,19 @@ def test_tls_serves_https_with_the_configured_certificate(tmp_path):
     config = write_config(tmp_path, keys, tls_certfile=str(certfile), tls_keyfile=str(keyfile))
     port = unused_port()
     url = f"https://127.0.0.1:{port}"
+    trusted = ssl.create_default_context(cafile=str(certfile))
     server = ChildProcess("tls-server", [*POLYSTACK, "run", config, "--port", str(port)], ready_url=f"{url}/v1/health",
                           log_path=tmp_path / "server.log", stop_signal=signal.SIGINT, cwd=ROOT)
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{url}/v1/health", verify=str(certfile), timeout=1).status_code == 200:
+                if httpx.get(f"{url}/v1/health", verify=trusted, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 assert server.process.poll() is None and time.monotonic() < deadline, server.log()
                 time.sleep(0.2)
-        with httpx.Client(base_url=url, verify=str(certfile), headers={"Authorization": "Bearer tls-key-1234"}) as c:
+        with httpx.Client(base_url=url, verify=trusted, headers={"Authorization": "Bearer tls-key-1234"}) as c:
             assert c.get("/v1/models").status_code == 200
         with pytest.raises(httpx.ConnectError):  # not trusted without the certificate
             httpx.get(f"{url}/v1/health", timeout=5)

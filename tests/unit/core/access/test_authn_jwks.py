@@ -159,3 +159,14 @@ async def test_an_unreachable_key_set_is_a_503():
         "type": "oauth2_token", "timeout_seconds": 1, "jwks": {"uri": f"http://127.0.0.1:{unused_port()}/jwks"}}))
     with pytest.raises(IdentityProviderDown):
         await auth.authenticate(jwt.encode({"sub": "a"}, "k" * 32, algorithm="HS256", headers={"kid": "x"}), SCOPE)
+
+
+async def test_a_verified_token_is_reused_until_its_expiry_and_then_refused(idp):
+    auth = JwksAuthenticator(OAuth2TokenAuthConfig.model_validate({
+        "type": "oauth2_token", "leeway_seconds": 0, "jwks": {"uri": f"{idp.base_url}/jwks.json"}}))
+    token = idp.mint("alice", lifetime=1)
+    first = await auth.authenticate(token, SCOPE)
+    assert await auth.authenticate(token, SCOPE) is first  # from the cache: no second signature check
+    time.sleep(1.6)
+    with pytest.raises(InvalidToken, match="expired"):
+        await auth.authenticate(token, SCOPE)

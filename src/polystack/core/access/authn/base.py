@@ -74,6 +74,9 @@ class TokenCache:
             return None
         return entry[1]
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def put(self, key: bytes, answer: User | InvalidToken, *, expires_at: float | None = None) -> None:
         """Keep `answer` for `seconds`, or less if the token itself expires sooner (`expires_at`, epoch seconds)."""
         ttl = self.seconds if expires_at is None else min(self.seconds, expires_at - time.time())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
@@ -29,8 +30,10 @@ class _Outbound(BaseModel):
     cache_seconds: float = Field(default=60, ge=0, le=3600, description="How long one token's answer is reused "
                                  "(never past the token's own expiry); 0: ask on every request.")
 
-    def verify(self) -> bool | str:
-        return self.tls_cafile if self.tls_cafile and self.verify_tls else self.verify_tls
+    def verify(self) -> bool | ssl.SSLContext:
+        if self.tls_cafile and self.verify_tls:
+            return ssl.create_default_context(cafile=self.tls_cafile)
+        return self.verify_tls
 
 
 def _check_mapping(mapping: dict[str, str]) -> dict[str, str]:
