@@ -79,7 +79,8 @@ async def main() -> None:
         assert idp.jwks_fetches() == 6  # once per middleware: cached afterwards
     off, api_key, jwt_auth, verify = (min(row[i] for row in rows) for i in range(4))
     print(f"auth off           {off:7.1f} us CPU/request")
-    print(f"api_keys (100)     +{api_key - off:6.1f} us   (target < 100 us: {'met' if api_key - off < 100 else 'MISSED'})")
+    verdict = "met" if api_key - off < 100 and jwt_auth - off < 100 else "MISSED"
+    print(f"api_keys (100)     +{api_key - off:6.1f} us   (target for a cached key < 100 us: {verdict})")
     print(f"oauth2_token JWT   +{jwt_auth - off:6.1f} us   (a token seen before: its digest looked up)")
     print(f"  cache_seconds 0  +{verify - off:6.1f} us   (RS256 signature checked every request, JWKS cached)")
 

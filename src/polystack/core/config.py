@@ -109,8 +109,9 @@ class ServerConfig(_Strict):
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
-    auth: AuthConfig | None = Field(default=None, description="API keys and the access policy; unset: no "
-                                     "authentication, every caller sees everything.")
+    auth: AuthConfig | None = Field(default=None, description="Who may call (API keys, OAuth2/OIDC tokens, GitHub "
+                                     "tokens, a custom endpoint) and the access policy; unset: no authentication, "
+                                     "every caller sees everything.")
     quota: Any = not_implemented("Per-user request quotas.")
     cors: CorsConfig | None = Field(default=None, description="CORS headers for browser clients: a mapping, or "
                                     "`true` for pages served from localhost (development); unset or false: none.")

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polystack.apis.datatypes import User

@@ -232,7 +232,7 @@ def _handler(fake: FakeIdentityProvider) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = _serve  # noqa: N815 - http.server's naming
-        do_POST = _serve  # noqa: N815
+        do_GET = _serve
+        do_POST = _serve
 
     return Handler

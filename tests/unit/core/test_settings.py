@@ -55,7 +55,7 @@ def test_polystack_run_refuses_to_start_and_names_the_setting(tmp_path: Path) ->
     from polystack.cli.main import app
 
     file = tmp_path / "run.yaml"
-    file.write_text("distro_name: x\nserver:\n  port: 1\n  quota: {period: day}\n")  # port 1: it must never get that far
+    file.write_text("distro_name: x\nserver:\n  port: 1\n  quota: {period: day}\n")  # port 1: never reached
     result = CliRunner().invoke(app, ["run", str(file)], env={"COLUMNS": "300"})
     assert result.exit_code == 1
     assert "server.quota" in result.output and "not implemented" in result.output

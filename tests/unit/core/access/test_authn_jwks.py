@@ -3,6 +3,7 @@ refused; key rotation picked up; an identity provider that is down is a 503. Aga
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -150,7 +151,7 @@ async def test_keys_already_fetched_keep_working_while_the_provider_is_down(idp)
     auth = authenticator(idp, key_recheck_period=0.01)
     await auth.authenticate(idp.mint("alice"), SCOPE)
     idp.fail_with(500)
-    time.sleep(0.05)
+    await asyncio.sleep(0.05)
     assert (await auth.authenticate(idp.mint("alice"), SCOPE)).principal == "alice"
 
 
@@ -167,6 +168,6 @@ async def test_a_verified_token_is_reused_until_its_expiry_and_then_refused(idp)
     token = idp.mint("alice", lifetime=1)
     first = await auth.authenticate(token, SCOPE)
     assert await auth.authenticate(token, SCOPE) is first  # from the cache: no second signature check
-    time.sleep(1.6)
+    await asyncio.sleep(1.6)
     with pytest.raises(InvalidToken, match="expired"):
         await auth.authenticate(token, SCOPE)

@@ -1,4 +1,4 @@
-"""`server.auth.provider_config` types that ask someone else: oauth2_token (JWKS or introspection), github_token, custom."""
+"""`server.auth.provider_config` types that ask an identity provider: oauth2_token, github_token, custom."""
 
 from __future__ import annotations
 
@@ -106,4 +106,5 @@ class CustomAuthConfig(_Outbound):
     type: Literal["custom"] = Field(default="custom", description="Your own endpoint decides (Llama Stack's "
                                     "request and response shapes).")
     endpoint: HttpUrl = Field(description="POSTed {api_key, request: {path, headers, params}}; answers 200 with "
-                              "{principal, attributes, message} to admit, anything else to refuse.")
+                              "{principal, attributes, message} to admit, a 4xx to refuse (401); a 5xx or no "
+                              "answer is a 503.")

@@ -7,6 +7,7 @@ Answers are cached per token digest for `cache_seconds`, never past the token's 
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -74,17 +75,16 @@ class IntrospectionAuthenticator:
             self._client = http_client(self.config)
         form = {"token": token, "token_type_hint": "access_token"}
         client_id, secret = self._endpoint.client_id, self._endpoint.client_secret.get_secret_value()
-        auth: tuple[str, str] | None = None
+        headers = {"Accept": "application/json"}
         if self._endpoint.send_secret_in_body:
             form |= {"client_id": client_id, "client_secret": secret}
         else:
-            auth = (client_id, secret)
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
         try:
-            response = await self._client.post(str(self._endpoint.url), data=form, auth=auth,
-                                               headers={"Accept": "application/json"})
+            response = await self._client.post(str(self._endpoint.url), data=form, headers=headers)
         except httpx.HTTPError:
             raise IdentityProviderDown("the token introspection endpoint") from None
-        if response.status_code != 200:  # our client credentials refused, or the endpoint failing: not the caller's fault
+        if response.status_code != 200:  # our client credentials refused, or the endpoint failing: not the caller's
             raise IdentityProviderDown("the token introspection endpoint")
         try:
             claims = response.json()
