@@ -23,11 +23,13 @@ OPEN_PATHS = frozenset({"/v1/health", "/v1/version"})  # liveness probes and cli
 _PROVIDER_DATA_PARAM = "X-LlamaStack-Provider-Data"
 # A scope key only in-process code can set (no HTTP request can): the library client's `as_user`.
 IN_PROCESS_USER = "polystack.as_user"
+_AUTHENTICATED = frozenset({"http", "websocket"})  # a WebSocket needs the same credential as a request
+_POLICY_VIOLATION = 1008
 _READ = frozenset({*PROVIDER_DATA_HEADERS, b"authorization", b"x-request-id", b"traceparent"})
 
 
 class RequestContextMiddleware:
-    """Sets the RequestContext of every HTTP request (the library client's too: it calls the same app).
+    """Sets the RequestContext of every HTTP request and WebSocket (the library client's too: same app).
 
     It reads, in one scan of the headers, the provider data (X-LlamaStack-Provider-Data or
     X-OGX-Provider-Data), `Authorization`, `X-Request-ID` and `traceparent`. With `auth`, a missing or
@@ -45,7 +47,7 @@ class RequestContextMiddleware:
         self._policy = auth.policy() if auth is not None else DEFAULT_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in _AUTHENTICATED:  # lifespan
             await self.app(scope, receive, send)
             return
         raw_data = authorization = request_id = traceparent = None
@@ -69,7 +71,11 @@ class RequestContextMiddleware:
             elif self._authenticator is not None and scope["path"] not in OPEN_PATHS:
                 context.user = await self._authenticate(authorization, scope)
         except PolystackError as error:
-            await _send_error(send, error)
+            if scope["type"] == "websocket":  # refuse the handshake (uvicorn answers it with a 403)
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": _POLICY_VIOLATION, "reason": error.message[:120]})
+            else:
+                await _send_error(send, error)
             return
         if request_id is not None and request_id.isascii() and 0 < len(request_id) <= 200:
             context._request_id = request_id.decode()

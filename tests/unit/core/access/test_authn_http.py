@@ -163,3 +163,30 @@ async def test_cors_true_allows_localhost_pages_only_and_no_cors_sends_no_header
 def test_unsafe_cors_and_incomplete_tls_settings_are_config_errors(tmp_path, server, message):
     with pytest.raises(Exception, match=message):
         config(tmp_path, **server)
+
+
+async def _echo_principal(scope, receive, send):  # type: ignore[no-untyped-def]
+    from polystack.core.request_context import request_context
+
+    await receive()
+    await send({"type": "websocket.accept"})
+    user = request_context().user
+    await send({"type": "websocket.send", "text": user.principal if user else "nobody"})
+    await send({"type": "websocket.close", "code": 1000})
+
+
+async def test_a_websocket_needs_the_same_credential_as_a_request():
+    from polystack.core.access.config import AuthConfig
+    from polystack.core.asgi_websocket import WebSocketRejected, connect_websocket
+    from polystack.core.server.middleware import RequestContextMiddleware
+
+    auth = AuthConfig.model_validate({"provider_config": {"type": "api_keys", "keys": [
+        {"key": "k-alice", "principal": "alice"}]}})
+    app = RequestContextMiddleware(_echo_principal, auth=auth)
+    async with connect_websocket(app, "/v1/realtime", headers=bearer("k-alice")) as socket:
+        assert await socket.recv() == "alice"
+    for headers in ({}, bearer("k-wrong")):
+        with pytest.raises(WebSocketRejected) as refused:
+            async with connect_websocket(app, "/v1/realtime", headers=headers):
+                pass
+        assert refused.value.code == 1008 and "k-wrong" not in refused.value.reason
