@@ -89,7 +89,7 @@ async def test_401s_are_openai_shaped_with_rfc6750_challenges_and_never_echo_the
             challenge = response.headers["www-authenticate"]
             assert 'error="invalid_token"' in challenge and why in challenge
             error = response.json()["error"]
-            assert set(error) == {"message", "type", "param", "code"} and error["code"] == "invalid_token"
+            assert set(error) == {"message", "type", "param", "code"} and error["code"] == "invalid_api_key"
             assert token not in response.text and token not in challenge
         ok = await stack.http.get("/v1/models", headers=bearer(idp.mint("alice")))
         assert ok.status_code == 200

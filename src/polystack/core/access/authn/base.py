@@ -31,7 +31,8 @@ class InvalidToken(AuthenticationError):
     """A bad credential: RFC 6750's `invalid_token`; the description never quotes the token."""
 
     def __init__(self, description: str, *, message: str | None = None) -> None:
-        super().__init__(message or f"Invalid token: {description}", param="Authorization", code="invalid_token")
+        # the body keeps OpenAI's code for a bad credential (invalid_api_key); the challenge says RFC 6750's
+        super().__init__(message or f"Invalid token: {description}", param="Authorization")
         safe = description.replace('"', "'").replace("\\", "/")
         self.headers = {"WWW-Authenticate": f'{REALM}, error="invalid_token", error_description="{safe}"'}
 
