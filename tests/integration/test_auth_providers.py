@@ -7,10 +7,8 @@ under the access policy, forged tokens refused with RFC 6750 challenges, an iden
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import hmac
-import ipaddress
 import json
 import signal
 import ssl
@@ -20,13 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from polystack.testing.child_process import ChildProcess
-from polystack.testing.fake_identity import ISSUER, FakeIdentityProvider, b64url, new_key
+from polystack.testing.fake_identity import ISSUER, FakeIdentityProvider, b64url, new_key, self_signed_certificate
 from polystack.testing.tcp_proxy import unused_port
 
 from .conftest import POLYSTACK, ROOT
@@ -150,26 +144,8 @@ def test_a_custom_auth_endpoint_decides_over_http(server_factory, tmp_path, idp)
     assert token not in server.log()
 
 
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    return certfile, keyfile
-
-
 def test_tls_serves_https_with_the_configured_certificate(tmp_path):
-    certfile, keyfile = self_signed(tmp_path)
+    certfile, keyfile = self_signed_certificate(tmp_path)
     keys = {"type": "api_keys", "keys": [{"key": "tls-key-1234", "principal": "alice"}]}
     config = write_config(tmp_path, keys, tls_certfile=str(certfile), tls_keyfile=str(keyfile))
     port = unused_port()

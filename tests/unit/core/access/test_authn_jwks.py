@@ -15,7 +15,7 @@ import pytest
 from polystack.core.access.authn import IdentityProviderDown, InvalidToken
 from polystack.core.access.authn.config import OAuth2TokenAuthConfig
 from polystack.core.access.authn.jwks import JwksAuthenticator
-from polystack.testing.fake_identity import ISSUER, FakeIdentityProvider, b64url, new_key
+from polystack.testing.fake_identity import ISSUER, FakeIdentityProvider, b64url, new_key, self_signed_certificate
 from polystack.testing.tcp_proxy import unused_port
 
 SCOPE = {"type": "http", "path": "/v1/models", "headers": [], "query_string": b""}
@@ -143,7 +143,11 @@ async def test_an_identity_provider_that_is_down_is_a_503_not_a_401(idp):
     with pytest.raises(IdentityProviderDown) as down:
         await auth.authenticate(idp.mint("alice"), SCOPE)
     assert down.value.status_code == 503
+    with pytest.raises(IdentityProviderDown):  # still a 503 while it backs off, not an "unknown key" 401
+        await auth.authenticate(idp.mint("alice"), SCOPE)
+    assert idp.jwks_fetches() == 1  # and the provider is not asked again by every request
     idp.fail_with(None)
+    await asyncio.sleep(1.1)
     assert (await auth.authenticate(idp.mint("alice"), SCOPE)).principal == "alice"
 
 
@@ -171,3 +175,17 @@ async def test_a_verified_token_is_reused_until_its_expiry_and_then_refused(idp)
     await asyncio.sleep(1.6)
     with pytest.raises(InvalidToken, match="expired"):
         await auth.authenticate(token, SCOPE)
+
+
+async def test_an_identity_provider_on_https_is_trusted_through_tls_cafile_only(tmp_path):
+    certfile, keyfile = self_signed_certificate(tmp_path)
+    with FakeIdentityProvider(tls=(certfile, keyfile)) as idp:
+        uri = f"{idp.base_url}/jwks.json"
+        trusting = JwksAuthenticator(OAuth2TokenAuthConfig.model_validate(
+            {"type": "oauth2_token", "tls_cafile": str(certfile), "jwks": {"uri": uri}}))
+        assert (await trusting.authenticate(idp.mint("alice"), SCOPE)).principal == "alice"
+        await trusting.aclose()
+        default = JwksAuthenticator(OAuth2TokenAuthConfig.model_validate({"type": "oauth2_token",
+                                                                          "jwks": {"uri": uri}}))
+        with pytest.raises(IdentityProviderDown):  # an unknown certificate: the provider cannot be trusted
+            await default.authenticate(idp.mint("alice"), SCOPE)

@@ -131,6 +131,8 @@ class JwksAuthenticator:
     async def _key(self, kid: str | None) -> _Key:
         if time.monotonic() >= self._next_check:
             await self._refresh(stale_ok=bool(self._keys))
+        if not self._keys:  # the provider was down moments ago and no key is known: not the caller's fault
+            raise IdentityProviderDown("the identity provider's key set")
         key = self._find(kid)
         if key is None and time.monotonic() - self._tried_unknown_at >= self._jwks.unknown_kid_min_interval:
             self._tried_unknown_at = time.monotonic()
@@ -158,7 +160,7 @@ class JwksAuthenticator:
                 self._next_check = self._fetched_at + self._jwks.key_recheck_period
             except (httpx.HTTPError, ValueError) as exc:
                 # keep serving the keys it has, and do not make every request wait on a provider that is down
-                self._next_check = time.monotonic() + min(self._jwks.key_recheck_period, 30)
+                self._next_check = time.monotonic() + (min(self._jwks.key_recheck_period, 30) if self._keys else 1)
                 logger.warning("fetching the JWKS from %s failed: %s", self._jwks.uri, type(exc).__name__)
                 if not stale_ok:
                     raise IdentityProviderDown("the identity provider's key set") from None
