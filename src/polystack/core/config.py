@@ -121,6 +121,11 @@ class ServerConfig(_Strict):
                                    "load balancer to scale")
     _unimplemented = refuse_unimplemented("quota")
 
+    @field_validator("tls_certfile", "tls_keyfile", "tls_cafile", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        return None if value == "" else value  # `${env.TLS_CERT:=}` left unset
+
     @model_validator(mode="after")
     def _tls_complete(self) -> ServerConfig:
         if (self.tls_certfile is None) != (self.tls_keyfile is None):

@@ -190,3 +190,8 @@ async def test_a_websocket_needs_the_same_credential_as_a_request():
             async with connect_websocket(app, "/v1/realtime", headers=headers):
                 pass
         assert refused.value.code == 1008 and "k-wrong" not in refused.value.reason
+
+
+def test_tls_files_left_empty_by_their_environment_variables_mean_plain_http(tmp_path):
+    server = config(tmp_path, tls_certfile="", tls_keyfile="", tls_cafile="").server
+    assert server.tls_certfile is None and server.tls_keyfile is None and server.tls_cafile is None
