@@ -166,12 +166,11 @@ class FakeIdentityProvider:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> FakeIdentityProvider:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         if self.tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*self.tls)
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -239,6 +238,13 @@ class FakeIdentityProvider:
         if route == "/user/orgs":
             return 200, [{"login": org, "id": n} for n, org in enumerate(user.orgs)], {}
         return 200, [{"slug": slug, "name": slug, "organization": {"login": org}} for org, slug in user.teams], {}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a server closing its pool, a TLS handshake refused) is no error here."""
 
 
 def _handler(fake: FakeIdentityProvider) -> type[BaseHTTPRequestHandler]:

@@ -189,3 +189,12 @@ async def test_an_identity_provider_on_https_is_trusted_through_tls_cafile_only(
                                                                           "jwks": {"uri": uri}}))
         with pytest.raises(IdentityProviderDown):  # an unknown certificate: the provider cannot be trusted
             await default.authenticate(idp.mint("alice"), SCOPE)
+
+
+async def test_concurrent_requests_with_a_new_kid_share_one_fetch_and_all_get_in(idp):
+    auth = authenticator(idp, unknown_kid_min_interval=60)
+    await auth.authenticate(idp.mint("alice"), SCOPE)
+    idp.rotate()
+    users = await asyncio.gather(*(auth.authenticate(idp.mint(f"user{n}"), SCOPE) for n in range(8)))
+    assert [user.principal for user in users] == [f"user{n}" for n in range(8)]
+    assert idp.jwks_fetches() == 2

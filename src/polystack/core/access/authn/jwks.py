@@ -134,6 +134,10 @@ class JwksAuthenticator:
         if not self._keys:  # the provider was down moments ago and no key is known: not the caller's fault
             raise IdentityProviderDown("the identity provider's key set")
         key = self._find(kid)
+        if key is None and self._lock.locked():  # a fetch is under way: the keys it brings may hold this kid
+            async with self._lock:
+                pass
+            key = self._find(kid)
         if key is None and time.monotonic() - self._tried_unknown_at >= self._jwks.unknown_kid_min_interval:
             self._tried_unknown_at = time.monotonic()
             await self._refresh(stale_ok=False)
