@@ -3,6 +3,8 @@ with attributes, refused with a 401, cached per token, and a 503 when the provid
 
 from __future__ import annotations
 
+import traceback
+
 import pytest
 
 from polystack.core.access.authn import IdentityProviderDown, InvalidToken, build_authenticator
@@ -121,3 +123,13 @@ async def test_custom_endpoint_failing_is_a_503_and_cache_zero_asks_every_time(i
     idp.fail_with(500)
     with pytest.raises(IdentityProviderDown):
         await auth.authenticate(token, SCOPE)
+
+
+async def test_a_cached_refusal_is_raised_afresh_so_nothing_grows_with_repeats(idp):
+    auth = custom(idp)
+    depths = []
+    for _ in range(4):
+        with pytest.raises(InvalidToken) as refused:
+            await auth.authenticate("custom-unknown", SCOPE)
+        depths.append(len(traceback.extract_tb(refused.value.__traceback__)))
+    assert len(idp.custom_requests) == 1 and depths[1] == depths[2] == depths[3]

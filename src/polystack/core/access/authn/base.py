@@ -33,8 +33,14 @@ class InvalidToken(AuthenticationError):
     def __init__(self, description: str, *, message: str | None = None) -> None:
         # the body keeps OpenAI's code for a bad credential (invalid_api_key); the challenge says RFC 6750's
         super().__init__(message or f"Invalid token: {description}", param="Authorization")
+        self.description = description
         safe = description.replace('"', "'").replace("\\", "/")
         self.headers = {"WWW-Authenticate": f'{REALM}, error="invalid_token", error_description="{safe}"'}
+
+
+    def again(self) -> InvalidToken:
+        """A fresh copy to raise for a cached refusal (re-raising one object grows its traceback each time)."""
+        return InvalidToken(self.description, message=self.message)
 
 
 class MissingCredential(AuthenticationError):

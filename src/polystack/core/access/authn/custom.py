@@ -48,7 +48,7 @@ class CustomAuthenticator:
         cached = self._cache.get(key)
         if cached is not None:
             if isinstance(cached, InvalidToken):
-                raise cached
+                raise cached.again()
             return cached
         try:
             user = await self._ask(token, scope)

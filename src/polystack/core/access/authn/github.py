@@ -40,7 +40,7 @@ class GitHubAuthenticator:
         cached = self._cache.get(key)
         if cached is not None:
             if isinstance(cached, InvalidToken):
-                raise cached
+                raise cached.again()
             return cached
         try:
             user = await self._lookup(token)

@@ -40,7 +40,7 @@ class IntrospectionAuthenticator:
         cached = self._cache.get(key)
         if cached is not None:
             if isinstance(cached, InvalidToken):
-                raise cached
+                raise cached.again()
             return cached
         claims = await self._introspect(token)
         try:
