@@ -73,6 +73,33 @@ class LimitsConfig(_Strict):
         default=64, ge=2, le=200, description="Deepest nesting of objects and arrays accepted in a JSON body.")
 
 
+class CorsConfig(_Strict):
+    """Which browser origins may call the server (Starlette's CORSMiddleware, Llama Stack's field names)."""
+
+    allow_origins: list[str] = Field(default_factory=list, description="Origins allowed, e.g. "
+                                     "`https://app.example.com`; `*`: any (not with allow_credentials).")
+    allow_origin_regex: str | None = Field(default=None, description="Origins matching this regex are allowed too.")
+    allow_methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "DELETE", "OPTIONS"],
+                                     description="Methods a cross-origin request may use.")
+    allow_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-LlamaStack-Provider-Data", "X-Request-ID"],
+        description="Request headers a cross-origin request may send.")
+    allow_credentials: bool = Field(default=False, description="Let browsers send cookies and HTTP auth.")
+    expose_headers: list[str] = Field(default_factory=lambda: ["X-Request-ID"],
+                                      description="Response headers the browser's script may read.")
+    max_age: int = Field(default=600, ge=0, description="Seconds a browser may cache a preflight answer.")
+
+    @model_validator(mode="after")
+    def _no_credentials_for_everyone(self) -> CorsConfig:
+        if self.allow_credentials and "*" in self.allow_origins:
+            raise ValueError("allow_credentials with allow_origins '*' would let any web site call the server "
+                             "with its visitors' credentials; list the origins")
+        return self
+
+
+LOCAL_DEVELOPMENT_CORS = CorsConfig(allow_origin_regex=r"https?://(localhost|127\.0\.0\.1)(:\d+)?")
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
@@ -82,15 +109,44 @@ class ServerConfig(_Strict):
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
-    auth: AuthConfig | None = Field(default=None, description="API keys and the access policy; unset: no "
-                                     "authentication, every caller sees everything.")
+    auth: AuthConfig | None = Field(default=None, description="Who may call (API keys, OAuth2/OIDC tokens, GitHub "
+                                     "tokens, a custom endpoint) and the access policy; unset: no authentication, "
+                                     "every caller sees everything.")
     quota: Any = not_implemented("Per-user request quotas.")
-    cors: Any = not_implemented("CORS headers for browser clients.")
+    cors: CorsConfig | None = Field(default=None, description="CORS headers for browser clients: a mapping, or "
+                                    "`true` for pages served from localhost (development); unset or false: none.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")
 
     _workers = refuse_other_values("workers", 1, "only 1 worker is implemented; run more replicas behind a "
                                    "load balancer to scale")
-    _unimplemented = refuse_unimplemented("quota", "cors")
+    _unimplemented = refuse_unimplemented("quota")
+
+    @field_validator("tls_certfile", "tls_keyfile", "tls_cafile", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        return None if value == "" else value  # `${env.TLS_CERT:=}` left unset
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> ServerConfig:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together: set both to serve HTTPS")
+        if self.tls_cafile is not None and self.tls_certfile is None:
+            raise ValueError("tls_cafile (client certificates) needs tls_certfile and tls_keyfile")
+        for name in ("tls_certfile", "tls_keyfile", "tls_cafile"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"{name}: no file at {path}")
+        return self
+
+    @field_validator("cors", mode="before")
+    @classmethod
+    def _cors_shorthand(cls, value: Any) -> Any:
+        if value is True or value == "true":
+            return LOCAL_DEVELOPMENT_CORS
+        return None if value is False or value == "false" else value
+
+    def cors_config(self) -> CorsConfig | None:
+        return self.cors
 
 
 class TelemetryConfig(_Strict):

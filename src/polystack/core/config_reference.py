@@ -124,6 +124,12 @@ def _backend_classes() -> list[type[BaseModel]]:
     return _models_in(get_args(backends)[1])
 
 
+def _auth_provider_classes() -> list[type[BaseModel]]:
+    from polystack.core.access.config import AuthProviderConfig
+
+    return _models_in(AuthProviderConfig)
+
+
 def _stores_model() -> type[BaseModel]:
     return _models_in(StorageConfig.model_fields["stores"].annotation)[0]
 
@@ -139,6 +145,10 @@ def generate() -> str:
         kind = backend.model_fields["type"].default
         parts += [f"### `type: {kind}`", table(rows(backend, "storage.backends.<name>."))]
     parts += ["## Stores (`storage.stores`)", table(rows(_stores_model(), "storage.stores."))]
+    parts.append("## Authentication providers (`server.auth.provider_config`)")
+    for provider in _auth_provider_classes():
+        kind = provider.model_fields["type"].default
+        parts += [f"### `type: {kind}`", table(rows(provider, "server.auth.provider_config."))]
     parts.append("## Provider configs (`providers.<api>[].config`)")
     for spec in sorted(all_specs().values(), key=lambda s: (str(s.api), s.provider_type)):
         config_class = spec.load_config_class()

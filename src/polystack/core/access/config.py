@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from polystack.core.access.authn.config import CustomAuthConfig, GitHubTokenAuthConfig, OAuth2TokenAuthConfig
 from polystack.core.access.policy import SYSTEM_PRINCIPAL, AccessPolicy, AccessRule
 
 
@@ -31,8 +32,7 @@ class ApiKey(BaseModel):
 class ApiKeysAuthConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["api_keys"] = Field(default="api_keys", description="Static keys from the run config "
-                                      "(the only authenticator so far).")
+    type: Literal["api_keys"] = Field(default="api_keys", description="Static keys from the run config.")
     keys: list[ApiKey] = Field(min_length=1, description="Callers send `Authorization: Bearer <key>`.")
 
     @model_validator(mode="after")
@@ -46,7 +46,8 @@ class ApiKeysAuthConfig(BaseModel):
         return self
 
 
-AuthProviderConfig = Annotated[ApiKeysAuthConfig, Field(discriminator="type")]
+AuthProviderConfig = Annotated[ApiKeysAuthConfig | OAuth2TokenAuthConfig | GitHubTokenAuthConfig | CustomAuthConfig,
+                               Field(discriminator="type")]
 
 
 class AuthConfig(BaseModel):

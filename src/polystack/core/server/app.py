@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
 
 from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import Api
+from polystack.core.access.authn import build_authenticator
 from polystack.core.config import RunConfig
 from polystack.core.server.access_log import AccessLogMiddleware
 from polystack.core.server.body_limits import BodyLimitMiddleware
@@ -65,13 +67,30 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     install_openapi(app)
     limits = stack.config.server.limits
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
-    app.add_middleware(RequestContextMiddleware, auth=stack.config.server.auth)  # principal, provider data, ids
+    auth = stack.config.server.auth
+    # one authenticator per app, so its key and answer caches (and its HTTP client) live as long as the app
+    app.state.authenticator = build_authenticator(auth.provider_config) if auth is not None else None
+    app.add_middleware(RequestContextMiddleware, auth=auth,  # principal, provider data, ids
+                       authenticator=app.state.authenticator)
     app.add_middleware(DisconnectMiddleware)  # cancels the handler when the client leaves before the response
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
     app.add_middleware(UnhandledErrorMiddleware)
+    cors = stack.config.server.cors_config()
+    if cors is not None:  # outside authentication: preflights carry no credential, and a 401 needs CORS headers
+        app.add_middleware(CORSMiddleware, allow_origins=cors.allow_origins,
+                           allow_origin_regex=cors.allow_origin_regex, allow_methods=cors.allow_methods,
+                           allow_headers=cors.allow_headers, allow_credentials=cors.allow_credentials,
+                           expose_headers=cors.expose_headers, max_age=cors.max_age)
     app.add_middleware(AccessLogMiddleware)  # outermost: it sees every status, even the middleware's
 
     return app
+
+
+async def close_app(app: FastAPI) -> None:
+    """Release what the app holds besides the stack: the authenticator's connections to its identity provider."""
+    authenticator = getattr(app.state, "authenticator", None)
+    if authenticator is not None:
+        await authenticator.aclose()
 
 
 def files_upload_limit(config: RunConfig) -> int | None:

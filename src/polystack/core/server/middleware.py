@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from polystack.apis.errors import AuthenticationError, InvalidRequestError, PolystackError
-from polystack.core.access.api_keys import ApiKeyAuthenticator
+from polystack.apis.errors import InvalidRequestError, PolystackError
+from polystack.core.access.authn import Authenticator, InvalidToken, MissingCredential, build_authenticator
 from polystack.core.access.config import AuthConfig
 from polystack.core.access.policy import DEFAULT_POLICY
 from polystack.core.request_context import (
@@ -21,25 +21,33 @@ from polystack.core.server.replies import send_error
 
 OPEN_PATHS = frozenset({"/v1/health", "/v1/version"})  # liveness probes and clients' version checks need no key
 _PROVIDER_DATA_PARAM = "X-LlamaStack-Provider-Data"
+# A scope key only in-process code can set (no HTTP request can): the library client's `as_user`.
+IN_PROCESS_USER = "polystack.as_user"
+_AUTHENTICATED = frozenset({"http", "websocket"})  # a WebSocket needs the same credential as a request
+_POLICY_VIOLATION = 1008
 _READ = frozenset({*PROVIDER_DATA_HEADERS, b"authorization", b"x-request-id", b"traceparent"})
 
 
 class RequestContextMiddleware:
-    """Sets the RequestContext of every HTTP request (the library client's too: it calls the same app).
+    """Sets the RequestContext of every HTTP request and WebSocket (the library client's too: same app).
 
     It reads, in one scan of the headers, the provider data (X-LlamaStack-Provider-Data or
     X-OGX-Provider-Data), `Authorization`, `X-Request-ID` and `traceparent`. With `auth`, a missing or
-    unknown bearer key is a 401 before any route runs; without it the caller has no principal and
-    the hot path does no more than parse the provider data.
+    invalid bearer token is a 401 before any route runs (an identity provider that cannot be reached, a
+    503); without it the caller has no principal and the hot path does no more than parse the provider
+    data. In-process, the library client may put a `User` under the scope key IN_PROCESS_USER instead.
     """
 
-    def __init__(self, app: ASGIApp, auth: AuthConfig | None = None) -> None:
+    def __init__(self, app: ASGIApp, auth: AuthConfig | None = None,
+                 authenticator: Authenticator | None = None) -> None:
         self.app = app
-        self._authenticator = ApiKeyAuthenticator(auth.provider_config) if auth is not None else None
+        if authenticator is None and auth is not None:
+            authenticator = build_authenticator(auth.provider_config)
+        self._authenticator = authenticator
         self._policy = auth.policy() if auth is not None else DEFAULT_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in _AUTHENTICATED:  # lifespan
             await self.app(scope, receive, send)
             return
         raw_data = authorization = request_id = traceparent = None
@@ -58,10 +66,16 @@ class RequestContextMiddleware:
         try:
             if raw_data is not None:
                 context.provider_data = parse_provider_data(raw_data)
-            if self._authenticator is not None and scope["path"] not in OPEN_PATHS:
-                context.user = self._authenticate(authorization)
+            if IN_PROCESS_USER in scope:
+                context.user = scope[IN_PROCESS_USER]
+            elif self._authenticator is not None and scope["path"] not in OPEN_PATHS:
+                context.user = await self._authenticate(authorization, scope)
         except PolystackError as error:
-            await _send_error(send, error)
+            if scope["type"] == "websocket":  # refuse the handshake (uvicorn answers it with a 403)
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": _POLICY_VIOLATION, "reason": error.message[:120]})
+            else:
+                await _send_error(send, error)
             return
         if request_id is not None and request_id.isascii() and 0 < len(request_id) <= 200:
             context._request_id = request_id.decode()
@@ -73,15 +87,15 @@ class RequestContextMiddleware:
         finally:
             reset_request_context(token)
 
-    def _authenticate(self, authorization: bytes | None) -> Any:
+    async def _authenticate(self, authorization: bytes | None, scope: Scope) -> Any:
         assert self._authenticator is not None
-        if authorization is None:
-            raise AuthenticationError("Missing API key: send 'Authorization: Bearer <key>'", param="Authorization")
+        if not authorization or not authorization.strip():
+            raise MissingCredential
         scheme, _, token = authorization.decode("latin-1").partition(" ")
-        user = self._authenticator.authenticate(token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:  # never echo what was sent: it may be someone's key with a typo
-            raise AuthenticationError("Invalid API key", param="Authorization")
-        return user
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("expected 'Authorization: Bearer <token>'")
+        return await self._authenticator.authenticate(token, scope)
 
 
 def parse_provider_data(raw: bytes) -> dict[str, Any]:
@@ -132,5 +146,8 @@ def unsendable_key(data: Any, key: str = "") -> str | None:
 
 
 async def _send_error(send: Send, error: PolystackError) -> None:
-    challenge = ((b"www-authenticate", b'Bearer realm="polystack"'),) if error.status_code == 401 else ()
-    await send_error(send, error, extra_headers=challenge)
+    headers = tuple((name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in (error.headers or {}).items())
+    if error.status_code == 401 and not any(name == b"www-authenticate" for name, _ in headers):
+        headers += ((b"www-authenticate", b'Bearer realm="polystack"'),)
+    await send_error(send, error, extra_headers=headers)

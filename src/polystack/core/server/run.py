@@ -12,7 +12,7 @@ import uvicorn
 
 from polystack.core.config import RunConfig
 from polystack.core.errors import StackError
-from polystack.core.server.app import create_app
+from polystack.core.server.app import close_app, create_app
 from polystack.core.server.header_timeout import header_timeout_protocol
 from polystack.core.server.shutdown import GRACEFUL_SECONDS, DrainingServer, ShutdownGuard
 from polystack.core.stack import Stack
@@ -85,7 +85,8 @@ async def serve(config: RunConfig, *, status: object | None = None) -> None:
         raise
     if status is not None:
         status.stop()  # type: ignore[attr-defined]
-    guard = ShutdownGuard(create_app(stack, manage_lifecycle=False))
+    app = create_app(stack, manage_lifecycle=False)
+    guard = ShutdownGuard(app)
     server = DrainingServer(_uvicorn_config(guard, config), guard)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -98,6 +99,7 @@ async def serve(config: RunConfig, *, status: object | None = None) -> None:
         await serving
     finally:
         sock.close()
+        await close_app(app)
         await _stop(stack)
         logger.info("Polystack %s stopped", config.distro_name)
 
