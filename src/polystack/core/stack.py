@@ -7,6 +7,7 @@ providers, then asks the API's spec (apis/catalog.py) how to serve it (core/serv
 from __future__ import annotations
 
 import logging
+from graphlib import TopologicalSorter
 from itertools import groupby
 
 from polystack.apis.catalog import CATALOG, serving_api
@@ -55,6 +56,8 @@ class Stack:
                 for provider in group:
                     self.providers[provider.provider_id] = await self._start_provider(provider)
                 await self._serve(api)
+            for api in self._served_without_providers({p.api for p in planned}):
+                await self._serve(api)
             await self._load_inference_hooks()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 warm_up = getattr(instance.impl, "warm_up", None)
@@ -72,6 +75,14 @@ class Stack:
             await self.stop()
             raise
         self._started = True
+
+    def _served_without_providers(self, with_providers: set[str]) -> list[str]:
+        """Configured APIs the stack serves itself (a `serve` factory, no providers: responses, ...), after
+        those of them they need."""
+        own = [api for api in self.config.served_apis() if api not in with_providers and api in CATALOG
+               and CATALOG[api].serve is not None and not CATALOG[api].takes_providers and not CATALOG[api].always]
+        graph = {api: {need for need in CATALOG[api].needs if need in own} for api in own}
+        return list(TopologicalSorter(graph).static_order())
 
     async def _load_inference_hooks(self) -> None:
         """The configured hooks, made once every API is served (a guard may use any of them)."""

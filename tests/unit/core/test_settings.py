@@ -15,7 +15,6 @@ REFUSED = [
     ("external_providers_dir: /opt/providers\n", "external_providers_dir"),
     ("storage:\n  backends:\n    kv: {type: kv_memory}\n  stores:\n    conversations: {backend: kv}\n",
      "storage.stores.conversations"),
-    ("storage:\n  stores:\n    responses: {backend: sql}\n", "storage.stores.responses"),
     ("storage:\n  stores:\n    prompts: {backend: kv}\n", "storage.stores.prompts"),
     ("storage:\n  stores:\n    quotas: {backend: kv}\n", "storage.stores.quotas"),
     ("storage:\n  stores:\n    files: {backend: sql}\n", "storage.stores.files"),

@@ -118,12 +118,13 @@ class StoresConfig(_Backend):
     inference: InferenceStoreReference | None = Field(default=None, description="Stored chat completions.")
     vector_stores: SQLStoreReference | None = Field(default=None, description="Vector stores, their files, batches.")
     conversations: Any = not_implemented("Conversations (the Conversations API).")
-    responses: Any = not_implemented("Stored responses (the Responses API).")
+    responses: SQLStoreReference | None = Field(
+        default=None, description="Stored responses (the Responses API); without it, nothing is stored.")
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
     prompts: Any = not_implemented("Stored prompts (the Prompts API).")
     quotas: Any = not_implemented("Quota counters.")
 
-    _unimplemented = refuse_unimplemented("conversations", "responses", "files", "prompts", "quotas")
+    _unimplemented = refuse_unimplemented("conversations", "files", "prompts", "quotas")
 
 
 class StorageConfig(_Backend):

@@ -1,0 +1,99 @@
+"""Responses items as chat messages: what the model reads of input, earlier responses and conversations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from polystack.apis.errors import InvalidRequestError
+from polystack.apis.responses.items import (
+    FileSearchCall,
+    FunctionCall,
+    FunctionCallOutput,
+    InputImage,
+    InputItem,
+    InputText,
+    McpCall,
+    Message,
+    OutputText,
+    Refusal,
+)
+
+ChatMessage = dict[str, Any]
+
+
+def _user_content(message: Message) -> str | list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, InputText | OutputText):
+            parts.append({"type": "text", "text": part.text})
+        elif isinstance(part, InputImage):
+            if part.image_url is None:
+                raise InvalidRequestError("an input_image by file_id is not supported yet; send its image_url",
+                                          param="input")
+            detail = part.detail if part.detail in ("low", "high", "auto") else "auto"
+            parts.append({"type": "image_url", "image_url": {"url": part.image_url, "detail": detail}})
+        elif isinstance(part, Refusal):
+            parts.append({"type": "text", "text": part.refusal})
+        else:
+            raise InvalidRequestError(f"'{part.type}' content parts are not supported yet", param="input")
+    if all(p["type"] == "text" for p in parts):
+        return "".join(p["text"] for p in parts)
+    return parts
+
+
+def _tool_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _output_text(output: str | list[Any]) -> str:
+    if isinstance(output, str):
+        return output
+    return "".join(part.text for part in output if isinstance(part, InputText))
+
+
+class MessageList:
+    """Chat messages built item by item; consecutive tool calls share one assistant message."""
+
+    def __init__(self, messages: Iterable[ChatMessage] = ()) -> None:
+        self.messages: list[ChatMessage] = list(messages)
+
+    def assistant_call(self, call: dict[str, Any]) -> None:
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last["role"] == "assistant" and "tool_calls" in last:
+            last["tool_calls"].append(call)
+        else:
+            self.messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+
+    def tool_result(self, call_id: str, content: str) -> None:
+        self.messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
+
+    def add(self, item: InputItem) -> None:
+        if isinstance(item, Message):
+            if item.role == "assistant":
+                self.messages.append({"role": "assistant", "content": item.text})
+            elif item.role == "user":
+                self.messages.append({"role": "user", "content": _user_content(item)})
+            else:
+                self.messages.append({"role": "system", "content": item.text})
+        elif isinstance(item, FunctionCall):
+            self.assistant_call(_tool_call(item.call_id, item.name, item.arguments))
+        elif isinstance(item, FunctionCallOutput):
+            self.tool_result(item.call_id, _output_text(item.output))
+        elif isinstance(item, FileSearchCall):
+            call_id = item.id or "file_search"
+            self.assistant_call(_tool_call(call_id, "file_search", json.dumps({"queries": item.queries})))
+            results = item.results or []
+            self.tool_result(call_id, "\n\n".join(r.text for r in results) or f"file search {item.status}")
+        elif isinstance(item, McpCall):
+            call_id = item.id or item.name
+            self.assistant_call(_tool_call(call_id, item.name, item.arguments))
+            self.tool_result(call_id, item.output or item.error or "")
+        elif item.type == "item_reference":
+            raise InvalidRequestError("item_reference input items are not supported yet", param="input")
+        # reasoning, web search, MCP listings and approvals: context the chat model has no message for
+
+    def extend(self, items: Iterable[InputItem]) -> None:
+        for item in items:
+            self.add(item)

@@ -1,0 +1,434 @@
+"""The Responses engine: one async generator of StreamEvents per response (the loop of model calls and tools).
+
+`ResponsesEngine.run(request)` checks the request and gathers its context before its first event (a bad
+request is a plain 4xx), then yields OpenAI's sequence: `response.created`, `response.in_progress`, the
+output items' events, and `response.completed` / `.incomplete` / `.failed` last, once the response is stored
+(store=true) and appended to its conversation. The streaming and non-streaming paths both consume it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from polystack.apis.datatypes import Api
+from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
+from polystack.apis.events import StreamEvent
+from polystack.apis.inference.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from polystack.apis.responses.items import InputItem, Item, input_text, new_item_id, normalize_items, parse_items
+from polystack.apis.responses.types import (
+    AllowedToolsChoice,
+    ConversationRef,
+    CreateResponseRequest,
+    FunctionChoice,
+    FunctionTool,
+    HostedToolChoice,
+    IncompleteDetails,
+    McpChoice,
+    ResponseError,
+    ResponseObject,
+    ResponsePrompt,
+    TextFormatJSONObject,
+    TextFormatJSONSchema,
+    Usage,
+)
+from polystack.core.config import location
+from polystack.core.impls import Impls
+from polystack.core.responses import events
+from polystack.core.responses.citations import file_citations
+from polystack.core.responses.context import ChatMessage, MessageList
+from polystack.core.responses.peers import ConversationItems, PromptSource, prompt_version, render_prompt
+from polystack.core.responses.store import ResponsesStore
+from polystack.core.responses.tools import Binding, ServerTool, Source, ToolCall, ToolContext, ToolOutcome
+from polystack.core.responses.turn import Turn
+
+logger = logging.getLogger("polystack.responses")
+
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+class ChatInference(Protocol):
+    async def chat_completion(self, request: ChatCompletionRequest
+                              ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]: ...
+
+
+def new_response_id() -> str:
+    return f"resp_{uuid.uuid4().hex}"
+
+
+def _input_items(raw: str | list[dict[str, Any]]) -> list[InputItem]:
+    if isinstance(raw, str):
+        return list(input_text(raw))
+    try:
+        return parse_items(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and "[" in p))
+        raise InvalidRequestError(f"Invalid input item: {first['msg']}", param=f"input{location((0, *loc))[1:]}"
+                                  ) from None
+
+
+def _error_of(exc: PolystackError) -> ResponseError:
+    """OpenAI's response error: its `code` is one of a few values, so the detail travels in the message."""
+    code = ("rate_limit_exceeded" if exc.status_code == 429
+            else "invalid_prompt" if exc.status_code < 500 else "server_error")
+    return ResponseError(code=code, message=exc.message, param=exc.param, type=exc.error_type)
+
+
+class ResponsesEngine:
+    """Runs responses over the inference router, the server tools and the store (None: nothing is kept)."""
+
+    def __init__(self, inference: ChatInference, impls: Impls, store: ResponsesStore | None,
+                 server_tools: Sequence[ServerTool] = ()) -> None:
+        self.inference = inference
+        self.impls = impls
+        self.store = store
+        self.server_tools = list(server_tools)
+
+    async def run(self, request: CreateResponseRequest) -> AsyncIterator[StreamEvent]:
+        """The response's events; errors in the request are raised before the first one."""
+        run = await self.start(request)
+        async for event in run.events():
+            yield event
+
+    async def start(self, request: CreateResponseRequest, response_id: str | None = None) -> ResponseRun:
+        """Check the request and gather its context (previous response, conversation, prompt, tools)."""
+        if request.background:
+            raise InvalidRequestError("background responses are not supported yet", param="background")
+        context = MessageList()
+        if request.previous_response_id is not None:
+            if self.store is None:
+                raise NotFoundError(f"No response with id '{request.previous_response_id}' found.",
+                                    param="previous_response_id")
+            row = await self.store.row(request.previous_response_id, param="previous_response_id")
+            context = MessageList(row["messages"])
+        conversations = None
+        if request.conversation_id is not None:
+            conversations = self.impls.get_as(Api.conversations, ConversationItems)
+            if conversations is None:
+                raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
+            context.extend(parse_items(await conversations.context_items(request.conversation_id)))
+        input_items = _input_items(request.input)
+        context.extend(input_items)
+        if not context.messages:
+            raise InvalidRequestError("'input' must hold at least one item", param="input")
+        kept = normalize_items(input_items)  # type: ignore[arg-type]  # an item_reference was refused above
+        instructions = await self._instructions(request)
+        tool_context = ToolContext(self.impls, request, response_id or new_response_id())
+        functions, bindings = await self._tools(request, tool_context)
+        response = ResponseObject(
+            id=tool_context.response_id, created_at=int(time.time()), status="in_progress",
+            instructions=instructions, metadata=request.metadata or {}, model=request.model,
+            parallel_tool_calls=request.parallel_tool_calls, temperature=request.temperature,
+            tool_choice=request.tool_choice if isinstance(request.tool_choice, str)
+            else request.tool_choice.model_dump(mode="json"),
+            tools=[tool.model_dump(mode="json", exclude_none=True, by_alias=True) for tool in request.tools],
+            top_p=request.top_p, background=request.background,
+            conversation=ConversationRef(id=request.conversation_id) if request.conversation_id else None,
+            max_output_tokens=request.max_output_tokens, max_tool_calls=request.max_tool_calls,
+            previous_response_id=request.previous_response_id,
+            prompt=ResponsePrompt(id=request.prompt.id, variables=request.prompt.variables,
+                                  version=request.prompt.version) if request.prompt else None,
+            reasoning=request.reasoning.model_dump(mode="json") if request.reasoning else None,
+            safety_identifier=request.safety_identifier, service_tier=request.service_tier, store=request.store,
+            text=request.text.model_dump(mode="json", exclude_none=True, by_alias=True)
+            if request.text and request.text.format else {"format": {"type": "text"}},
+            top_logprobs=request.top_logprobs, truncation=request.truncation, user=request.user)
+        return ResponseRun(self, request, response, kept, context, instructions, functions, bindings, tool_context,
+                           conversations)
+
+    async def _instructions(self, request: CreateResponseRequest) -> str | None:
+        if request.prompt is None:
+            return request.instructions
+        prompts = self.impls.get_as(Api.prompts, PromptSource)
+        if prompts is None:
+            raise InvalidRequestError("this server does not serve the prompts API", param="prompt")
+        stored = await prompts.get_prompt(request.prompt.id, prompt_version(request.prompt))
+        rendered = render_prompt(stored, request.prompt.variables or {})
+        return rendered if not request.instructions else f"{rendered}\n\n{request.instructions}"
+
+    async def _tools(self, request: CreateResponseRequest, context: ToolContext
+                     ) -> tuple[list[FunctionTool], dict[str, Binding]]:
+        functions: list[FunctionTool] = []
+        bindings: dict[str, Binding] = {}
+        for index, tool in enumerate(request.tools):
+            if isinstance(tool, FunctionTool):
+                functions.append(tool)
+                continue
+            server_tool = next((s for s in self.server_tools if s.matches(tool)), None)
+            if server_tool is None:
+                raise InvalidRequestError(f"tools of type '{tool.type}' are not supported by this server yet",
+                                          param=f"tools[{index}].type")
+            for function in await server_tool.functions(tool, context):
+                if function.name in bindings or any(f.name == function.name for f in functions):
+                    raise InvalidRequestError(f"two tools offer the function '{function.name}'",
+                                              param=f"tools[{index}]")
+                bindings[function.name] = Binding(server_tool, tool)
+                functions.append(function)
+        return functions, bindings
+
+
+class ResponseRun:
+    """The state of one response while its events are produced."""
+
+    def __init__(self, engine: ResponsesEngine, request: CreateResponseRequest, response: ResponseObject,
+                 input_items: list[Item], context: MessageList, instructions: str | None,
+                 functions: list[FunctionTool], bindings: dict[str, Binding], tool_context: ToolContext,
+                 conversations: ConversationItems | None) -> None:
+        self.engine = engine
+        self.request = request
+        self.response = response
+        self.input_items = input_items
+        self.context = context
+        self.instructions = instructions
+        self.functions = functions
+        self.bindings = bindings
+        self.tool_context = tool_context
+        self.conversations = conversations
+        self.usage = Usage()
+        self.sources: list[Source] = []
+        self.tool_calls = 0
+        self.error: PolystackError | None = None  # what failed the response, for the non-streaming path
+
+    # ---- output items -------------------------------------------------------------------------
+
+    def add_item(self, item: Item) -> int:
+        self.response.output.append(item)
+        return len(self.response.output) - 1
+
+    def replace_item(self, index: int, item: Item) -> None:
+        self.response.output[index] = item
+
+    def is_client_call(self, name: str) -> bool:
+        return name not in self.bindings
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        response = self.response
+        yield events.response_event("response.created", response)
+        yield events.response_event("response.in_progress", response)
+        try:
+            async for event in self._loop():
+                yield event
+        except PolystackError as exc:
+            self._fail(exc)
+        except Exception as exc:
+            logger.exception("response %s failed", response.id)
+            self._fail(PolystackError(f"internal error: {type(exc).__name__}"))
+        if response.status == "in_progress":
+            response.status = "completed"
+            response.completed_at = int(time.time())
+        response.usage = self.usage
+        await self._keep()
+        yield events.response_event(f"response.{response.status}", response)
+
+    def _fail(self, exc: PolystackError) -> None:
+        self.error = exc
+        self.response.status = "failed"
+        self.response.error = _error_of(exc)
+
+    async def _loop(self) -> AsyncIterator[StreamEvent]:
+        request = self.request
+        for iteration in range(request.max_infer_iters):
+            offer_server_tools = iteration < request.max_infer_iters - 1 and not self._budget_spent()
+            turn = Turn(self.add_item, self.replace_item, self.is_client_call)
+            chunks = await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
+            if not isinstance(chunks, AsyncIterator):
+                raise PolystackError("the inference router answered a streamed request with one object")
+            async for chunk in chunks:
+                for event in turn.feed(chunk):
+                    yield event
+            self.usage.add(turn.prompt_tokens, turn.completion_tokens)
+            final = not turn.calls
+            for event in turn.finish(file_citations(turn.text, self.sources) if final else []):
+                yield event
+            self.context.messages.append(turn.assistant_message())
+            if turn.truncated:
+                self.response.status = "incomplete"
+                self.response.incomplete_details = IncompleteDetails(reason="max_output_tokens")
+                return
+            server_calls = [c for c in turn.calls.values() if not self.is_client_call(c.name)]
+            if server_calls:
+                async for event in self._run_server_calls(server_calls):
+                    yield event
+            if final or len(server_calls) < len(turn.calls):
+                return  # an answer, or calls the client runs: the response ends here
+            if self._max_tokens_left() == 0:
+                return
+
+    def _budget_spent(self) -> bool:
+        limit = self.request.max_tool_calls
+        return limit is not None and self.tool_calls >= limit
+
+    def _max_tokens_left(self) -> int | None:
+        limit = self.request.max_output_tokens
+        return None if limit is None else max(limit - self.usage.output_tokens, 0)
+
+    def _chat_request(self, iteration: int, offer_server_tools: bool) -> ChatCompletionRequest:
+        request = self.request
+        messages: list[ChatMessage] = self.context.messages
+        if self.instructions:
+            messages = [{"role": "system", "content": self.instructions}, *messages]
+        body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True,
+                                "stream_options": {"include_usage": True}, "store": False}
+        functions = [f for f in self.functions if offer_server_tools or f.name not in self.bindings]
+        if functions:
+            body["tools"] = [{"type": "function", "function": f.model_dump(exclude={"type"}, exclude_none=True)}
+                             for f in functions]
+            body["tool_choice"] = self._tool_choice(iteration, {f.name for f in functions})
+            body["parallel_tool_calls"] = request.parallel_tool_calls
+        for name in ("temperature", "top_p", "user"):
+            if getattr(request, name) is not None:
+                body[name] = getattr(request, name)
+        left = self._max_tokens_left()
+        if left is not None:
+            body["max_tokens"] = max(left, 1)
+        wants_logprobs = "message.output_text.logprobs" in request.include or request.top_logprobs
+        if wants_logprobs:
+            body["logprobs"] = True
+            if request.top_logprobs:
+                body["top_logprobs"] = request.top_logprobs
+        text_format = request.text.format if request.text else None
+        if isinstance(text_format, TextFormatJSONSchema):
+            spec = {"name": text_format.name, "schema": text_format.schema_, "strict": text_format.strict,
+                    "description": text_format.description}
+            body["response_format"] = {"type": "json_schema",
+                                       "json_schema": {k: v for k, v in spec.items() if v is not None}}
+        elif isinstance(text_format, TextFormatJSONObject):
+            body["response_format"] = {"type": "json_object"}
+        return ChatCompletionRequest.model_validate(body)
+
+    def _tool_choice(self, iteration: int, offered: set[str]) -> Any:
+        """The request's tool_choice for the first call; later calls choose freely (no endless forced calls)."""
+        choice = self.request.tool_choice
+        if isinstance(choice, str):
+            return choice if iteration == 0 or choice == "none" else "auto"
+        if iteration > 0:
+            return "auto"
+        if isinstance(choice, FunctionChoice):
+            return {"type": "function", "function": {"name": choice.name}}
+        if isinstance(choice, HostedToolChoice) and "file_search" in offered and choice.type == "file_search":
+            return {"type": "function", "function": {"name": "file_search"}}
+        if isinstance(choice, AllowedToolsChoice):
+            return choice.mode
+        if isinstance(choice, McpChoice | HostedToolChoice):
+            return "required"
+        return "auto"
+
+    # ---- server tools -------------------------------------------------------------------------
+
+    async def _run_server_calls(self, pending: list[Any]) -> AsyncIterator[StreamEvent]:
+        """Run the server's calls (in parallel when allowed) within max_tool_calls; feed the results back."""
+        calls: list[ToolCall] = []
+        for call in pending:
+            if self._budget_spent():
+                self.context.tool_result(call.call_id, "Not run: the limit of tool calls for this response "
+                                                       "(max_tool_calls) was reached. Answer with what you have.")
+                continue
+            self.tool_calls += 1
+            binding = self.bindings[call.name]
+            placeholder_index = len(self.response.output)
+            item_id = _item_id_for(binding)
+            tool_call = ToolCall(call.call_id, call.name, call.arguments, item_id, placeholder_index)
+            item = binding.server_tool.item(tool_call, binding.tool)
+            self.add_item(item)
+            calls.append(tool_call)
+            yield events.item_added(item, placeholder_index)
+        outcomes: dict[str, ToolOutcome] = {}
+        runs = [(call, self._drive(call)) for call in calls]
+        if self.request.parallel_tool_calls and len(runs) > 1:
+            stream = _merged(runs)
+        else:
+            stream = _sequential(runs)
+        async for call, produced in stream:
+            if isinstance(produced, ToolOutcome):
+                outcomes[call.call_id] = produced
+                self.replace_item(call.output_index, produced.item)
+                yield events.item_done(produced.item, call.output_index)
+            else:
+                yield produced
+        for call in calls:
+            outcome = outcomes[call.call_id]
+            self.context.tool_result(call.call_id, outcome.output)
+            self.sources.extend(outcome.sources)
+
+    async def _drive(self, call: ToolCall) -> AsyncIterator[StreamEvent | ToolOutcome]:
+        """One call's events and its outcome; a tool that raises (or ends without an outcome) fails the call."""
+        binding = self.bindings[call.name]
+        try:
+            async for produced in binding.server_tool.run(call, binding.tool, self.tool_context):
+                yield produced
+                if isinstance(produced, ToolOutcome):
+                    return
+            message = "the tool ended without a result"
+        except PolystackError as exc:
+            message = exc.message
+        except Exception as exc:
+            logger.warning("tool %s failed: %s", call.name, exc, exc_info=True)
+            message = f"{type(exc).__name__}: {exc}"
+        yield binding.server_tool.failed(call, binding.tool, message)
+
+    # ---- keeping the result -------------------------------------------------------------------
+
+    async def _keep(self) -> None:
+        """Store the response and append its items to its conversation, before its last event is sent."""
+        response = self.response
+        inputs = [item.model_dump(mode="json") for item in self.input_items]
+        try:
+            if self.conversations is not None and response.status != "failed":
+                assert self.request.conversation_id is not None
+                outputs = [item.model_dump(mode="json") for item in response.output]
+                await self.conversations.add_items(self.request.conversation_id, inputs + outputs)
+            if self.request.store and self.engine.store is not None:
+                await self.engine.store.save(response.model_dump(mode="json"), inputs, self.context.messages)
+        except PolystackError as exc:
+            logger.error("response %s could not be kept: %s", response.id, exc.message)
+            self._fail(exc)
+
+
+def _item_id_for(binding: Binding) -> str:
+    return new_item_id(f"{binding.server_tool.name}_call")
+
+
+_DONE: Any = object()
+
+
+async def _sequential(runs: list[tuple[ToolCall, AsyncIterator[StreamEvent | ToolOutcome]]]
+                      ) -> AsyncIterator[tuple[ToolCall, StreamEvent | ToolOutcome]]:
+    for call, produced in runs:
+        async for one in produced:
+            yield call, one
+
+
+async def _merged(runs: list[tuple[ToolCall, AsyncIterator[StreamEvent | ToolOutcome]]]
+                  ) -> AsyncIterator[tuple[ToolCall, StreamEvent | ToolOutcome]]:
+    """The calls run concurrently; their events interleave as they happen (each keeps its own order)."""
+    queue: asyncio.Queue[tuple[ToolCall, Any]] = asyncio.Queue()
+
+    async def pump(call: ToolCall, produced: AsyncIterator[StreamEvent | ToolOutcome]) -> None:
+        try:
+            async for one in produced:
+                await queue.put((call, one))
+        finally:
+            await queue.put((call, _DONE))
+
+    tasks = [asyncio.create_task(pump(call, produced)) for call, produced in runs]
+    try:
+        running = len(tasks)
+        while running:
+            call, one = await queue.get()
+            if one is _DONE:
+                running -= 1
+            else:
+                yield call, one
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,72 @@
+"""Plain answers on the scripted model: non-streamed and streamed from one generator, stored, read back."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tests.unit.core.responses.conftest import MODEL, check_events, valid
+
+TEXT_EVENTS = ["response.created", "response.in_progress", "response.output_item.added",
+               "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
+               "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+               "response.output_item.done", "response.completed"]
+
+
+async def test_a_plain_answer_is_the_scripted_text_in_openai_shape(connect):
+    async with connect([{"content": "Paris is the capital."}]) as stack:
+        response = await stack.openai.responses.create(model=MODEL, input="Capital of France?")
+    valid(response)
+    assert response.output_text == "Paris is the capital."
+    assert response.status == "completed" and response.completed_at is not None
+    [message] = response.output
+    assert message.type == "message" and message.status == "completed" and message.id.startswith("msg_")
+    assert response.usage.total_tokens == response.usage.input_tokens + response.usage.output_tokens == 2
+    assert response.tool_choice == "auto" and response.tools == [] and response.truncation == "disabled"
+
+
+async def test_a_stored_response_is_read_back_listed_and_deleted(connect):
+    async with connect([{"content": "one two"}]) as stack:
+        created = await stack.openai.responses.create(model=MODEL, input="hi", metadata={"k": "v"})
+        fetched = await stack.openai.responses.retrieve(created.id)
+        assert valid(fetched).model_dump() == created.model_dump()
+        items = await stack.openai.responses.input_items.list(created.id)
+        assert [(i.type, i.role, i.content[0].text) for i in items.data] == [("message", "user", "hi")]
+        listed = (await stack.http.get("/v1/responses")).json()
+        assert [r["id"] for r in listed["data"]] == [created.id] and listed["data"][0]["input"][0]["role"] == "user"
+        await stack.openai.responses.delete(created.id)
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.retrieve(created.id)
+
+
+async def test_streaming_emits_openai_s_sequence_numbered_and_valid(connect):
+    async with connect([{"content": "one two three"}]) as stack:
+        stream = await stack.openai.responses.create(model=MODEL, input="count", stream=True)
+        events = [event async for event in stream]
+        stored = await stack.openai.responses.retrieve(events[-1].response.id)
+    assert check_events(events) == TEXT_EVENTS
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "one two three"
+    assert events[-1].response.output_text == stored.output_text == "one two three"
+    item_ids = {e.item_id for e in events if hasattr(e, "item_id")}
+    assert item_ids == {events[-1].response.output[0].id}
+
+
+async def test_store_false_keeps_nothing_and_cannot_be_continued(connect):
+    async with connect([{"content": "secret"}]) as stack:
+        response = await stack.openai.responses.create(model=MODEL, input="x", store=False)
+        assert response.store is False
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.retrieve(response.id)
+        with pytest.raises(openai.NotFoundError) as info:
+            await stack.openai.responses.create(model=MODEL, input="y", previous_response_id=response.id)
+        assert info.value.body["param"] == "previous_response_id"
+
+
+async def test_previous_response_id_gives_the_model_the_earlier_turns(connect):
+    async with connect([]) as stack:  # echo: the model answers with the last user message
+        first = await stack.openai.responses.create(model=MODEL, input="first question", instructions="Be brief.")
+        second = await stack.openai.responses.create(model=MODEL, input="second", previous_response_id=first.id)
+        assert second.previous_response_id == first.id and second.output_text == "second"
+        messages = (await stack.stack.impls["responses"].engine.store.row(second.id))["messages"]
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("user", "first question"), ("assistant", "first question"), ("user", "second"), ("assistant", "second")]
