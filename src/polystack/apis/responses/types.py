@@ -6,7 +6,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from polystack.apis.responses.items import Item
 
@@ -222,6 +230,11 @@ class CreateResponseRequest(_Strict):
     max_infer_iters: int = Field(default=10, ge=1, le=100, description="Llama Stack: inference calls at most.")
     guardrails: list[Any] | None = Field(default=None, description="Llama Stack: not supported yet (must be empty).")
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _errors_name_fields(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return untagged_errors(data, handler)
+
     @model_validator(mode="after")
     def _consistent(self) -> CreateResponseRequest:
         if self.guardrails:
@@ -243,6 +256,28 @@ class CreateResponseRequest(_Strict):
     def conversation_id(self) -> str | None:
         conversation = self.conversation
         return conversation.id if isinstance(conversation, ConversationReference) else conversation
+
+
+def untagged_errors(data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate, naming a bad tool's field as `tools[0].name`: without the union's tag (`tools[0].function.name`)."""
+    try:
+        return handler(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if not any(error["loc"][:1] in (("tools",), ("tool_choice",), ("text",)) for error in errors):
+            raise
+        fixed = []
+        for error in errors:
+            loc = list(error["loc"])
+            if loc[:1] == ["tools"] and len(loc) > 2 and isinstance(loc[2], str):
+                del loc[2]
+            elif loc[:1] == ["tool_choice"] and len(loc) > 1 and isinstance(loc[1], str) and "[" not in loc[1]:
+                del loc[1]
+            elif loc[:2] == ["text", "format"] and len(loc) > 2 and isinstance(loc[2], str):
+                del loc[2]
+            fixed.append({"type": error["type"], "loc": tuple(loc), "input": error["input"],
+                          "ctx": error.get("ctx", {})})
+        raise ValidationError.from_exception_data(exc.title, fixed) from None  # type: ignore[arg-type]
 
 
 # ---- the response object -----------------------------------------------------------------------

@@ -69,8 +69,10 @@ def _input_items(raw: str | list[dict[str, Any]]) -> list[InputItem]:
         return parse_items(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and "[" in p))
-        raise InvalidRequestError(f"Invalid input item: {first['msg']}", param=f"input{location((0, *loc))[1:]}"
+        loc = [p for p in first["loc"] if not (isinstance(p, str) and "[" in p)]
+        if len(loc) > 1 and isinstance(loc[0], int) and isinstance(loc[1], str):
+            del loc[1]  # the item's type, which pydantic puts in the path of a tagged union
+        raise InvalidRequestError(f"Invalid input item: {first['msg']}", param="input" + location(tuple(loc))
                                   ) from None
 
 
@@ -327,26 +329,23 @@ class ResponseRun:
     async def _run_server_calls(self, pending: list[Any]) -> AsyncIterator[StreamEvent]:
         """Run the server's calls (in parallel when allowed) within max_tool_calls; feed the results back."""
         calls: list[ToolCall] = []
+        skipped: dict[str, str] = {}
         for call in pending:
             if self._budget_spent():
-                self.context.tool_result(call.call_id, "Not run: the limit of tool calls for this response "
-                                                       "(max_tool_calls) was reached. Answer with what you have.")
+                skipped[call.call_id] = ("Not run: the limit of tool calls for this response (max_tool_calls) "
+                                         "was reached. Answer with what you have.")
                 continue
             self.tool_calls += 1
             binding = self.bindings[call.name]
-            placeholder_index = len(self.response.output)
-            item_id = _item_id_for(binding)
-            tool_call = ToolCall(call.call_id, call.name, call.arguments, item_id, placeholder_index)
+            item_id = new_item_id(f"{binding.server_tool.name}_call")
+            tool_call = ToolCall(call.call_id, call.name, call.arguments, item_id, len(self.response.output))
             item = binding.server_tool.item(tool_call, binding.tool)
             self.add_item(item)
             calls.append(tool_call)
-            yield events.item_added(item, placeholder_index)
+            yield events.item_added(item, tool_call.output_index)
         outcomes: dict[str, ToolOutcome] = {}
         runs = [(call, self._drive(call)) for call in calls]
-        if self.request.parallel_tool_calls and len(runs) > 1:
-            stream = _merged(runs)
-        else:
-            stream = _sequential(runs)
+        stream = _merged(runs) if self.request.parallel_tool_calls and len(runs) > 1 else _sequential(runs)
         async for call, produced in stream:
             if isinstance(produced, ToolOutcome):
                 outcomes[call.call_id] = produced
@@ -354,10 +353,11 @@ class ResponseRun:
                 yield events.item_done(produced.item, call.output_index)
             else:
                 yield produced
-        for call in calls:
-            outcome = outcomes[call.call_id]
-            self.context.tool_result(call.call_id, outcome.output)
-            self.sources.extend(outcome.sources)
+        for call in pending:  # the results in the order of the calls
+            outcome = outcomes.get(call.call_id)
+            self.context.tool_result(call.call_id, outcome.output if outcome else skipped[call.call_id])
+            if outcome is not None:
+                self.sources.extend(outcome.sources)
 
     async def _drive(self, call: ToolCall) -> AsyncIterator[StreamEvent | ToolOutcome]:
         """One call's events and its outcome; a tool that raises (or ends without an outcome) fails the call."""
@@ -391,10 +391,6 @@ class ResponseRun:
         except PolystackError as exc:
             logger.error("response %s could not be kept: %s", response.id, exc.message)
             self._fail(exc)
-
-
-def _item_id_for(binding: Binding) -> str:
-    return new_item_id(f"{binding.server_tool.name}_call")
 
 
 _DONE: Any = object()

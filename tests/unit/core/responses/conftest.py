@@ -52,14 +52,42 @@ def connect(tmp_path):
 
 def valid(response: Any) -> Response:
     """The response as OpenAI's SDK validates it (strictly, from its JSON)."""
-    data = response if isinstance(response, dict) else response.model_dump(mode="json")
+    data = response if isinstance(response, dict) else response.model_dump(mode="json", by_alias=True)
     return Response.model_validate(data)
 
 
 def check_events(events: list[Any]) -> list[str]:
     """Every event validated against the SDK's event union, numbered 0, 1, 2...; returns their types."""
     for number, event in enumerate(events):
-        data = event if isinstance(event, dict) else event.model_dump(mode="json")
+        data = event if isinstance(event, dict) else event.model_dump(mode="json", by_alias=True)
         EVENTS.validate_python(data)
         assert data["sequence_number"] == number
     return [e["type"] if isinstance(e, dict) else e.type for e in events]
+
+
+class Recorder:
+    """An inference hook that keeps every chat request the engine makes (what the model was sent)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Any] = []
+
+    async def before(self, call: Any) -> None:
+        if call.kind == "chat_completion":
+            self.requests.append(call.request)
+
+    async def on_chunk(self, call: Any, chunk: Any) -> Any:
+        return chunk
+
+    async def after(self, call: Any) -> None:
+        return None
+
+
+def record(stack: Any) -> Recorder:
+    recorder = Recorder()
+    stack.stack.impls["inference"].hooks.add(recorder)
+    return recorder
+
+
+def call(name: str, arguments: str = "{}") -> dict[str, Any]:
+    """A scripted reply that calls one tool."""
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}

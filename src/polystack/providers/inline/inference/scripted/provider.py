@@ -66,7 +66,7 @@ class ScriptedInference:
             }
             for c in reply.tool_calls
         ]
-        finish = "tool_calls" if calls else "stop"
+        finish = reply.finish_reason or ("tool_calls" if calls else "stop")
         usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
         if request.stream:
             return self._stream(request, reply, calls, finish, usage)
