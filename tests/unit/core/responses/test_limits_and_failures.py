@@ -1,0 +1,82 @@
+"""Ends other than an answer: max_output_tokens, max_infer_iters, provider errors, and the token count."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tests.unit.core.responses.conftest import MODEL, call, check_events, record, valid
+
+
+async def test_a_reply_cut_by_max_output_tokens_is_an_incomplete_response(connect):
+    async with connect([{"content": "a long answer", "finish_reason": "length"}]) as stack:
+        response = await stack.openai.responses.create(model=MODEL, input="?", max_output_tokens=3)
+        stream = await stack.openai.responses.create(model=MODEL, input="?", max_output_tokens=3, stream=True)
+        events = [event async for event in stream]
+    valid(response)
+    assert response.status == "incomplete" and response.incomplete_details.reason == "max_output_tokens"
+    assert response.output[0].status == "incomplete" and response.output_text == "a long answer"
+    assert response.completed_at is None
+    assert check_events(events)[-1] == "response.incomplete"
+
+
+async def test_the_loop_stops_after_max_infer_iters_model_calls(connect):
+    search = {"type": "file_search", "vector_store_ids": ["vs_x"]}
+    async with connect([call("file_search", '{"query": "q"}')], vector_io=True) as stack:
+        recorder = record(stack)
+        response = await stack.openai.responses.create(model=MODEL, input="?", tools=[search],
+                                                       extra_body={"max_infer_iters": 3})
+    assert len(recorder.requests) == 3
+    assert recorder.requests[-1].tools is None  # the last call is not offered server tools
+    assert response.status == "completed"
+
+
+async def test_an_error_before_any_output_is_the_http_error_or_a_failed_event(connect):
+    async with connect([]) as stack:
+        with pytest.raises(openai.NotFoundError) as info:
+            await stack.openai.responses.create(model="no-such-model", input="?")
+        assert info.value.body["code"] == "model_not_found"
+        stream = await stack.openai.responses.create(model="no-such-model", input="?", stream=True)
+        events = [event async for event in stream]
+    assert check_events(events) == ["response.created", "response.in_progress", "response.failed"]
+    failed = valid(events[-1].response)
+    assert failed.status == "failed" and "no-such-model" in failed.error.message and failed.error.param == "model"
+
+
+async def test_input_tokens_counts_what_the_model_would_read(connect):
+    async with connect([]) as stack:
+        short = (await stack.http.post("/v1/responses/input_tokens", json={"model": MODEL, "input": "hello"})).json()
+        longer = (await stack.http.post("/v1/responses/input_tokens", json={
+            "model": MODEL, "input": "hello", "instructions": "Answer in French, politely."})).json()
+        first = await stack.openai.responses.create(model=MODEL, input="hello")
+        chained = (await stack.http.post("/v1/responses/input_tokens", json={
+            "model": MODEL, "input": "again", "previous_response_id": first.id})).json()
+    assert short == {"object": "response.input_tokens", "input_tokens": 1}
+    assert longer["input_tokens"] > short["input_tokens"]
+    assert chained["input_tokens"] == 3  # hello, hello (the answer), again
+
+
+async def test_input_items_page_by_cursor_in_either_order(connect):
+    items = [{"role": "user", "content": f"m{n}"} for n in range(5)]
+    async with connect([]) as stack:
+        response = await stack.openai.responses.create(model=MODEL, input=items)
+        newest = await stack.openai.responses.input_items.list(response.id, limit=2)
+        rest = await stack.openai.responses.input_items.list(response.id, limit=10, after=newest.last_id)
+        oldest = await stack.openai.responses.input_items.list(response.id, order="asc", limit=2)
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.input_items.list("resp_missing")
+    assert [i.content[0].text for i in newest.data] == ["m4", "m3"] and newest.has_more
+    assert [i.content[0].text for i in rest.data] == ["m2", "m1", "m0"] and not rest.has_more
+    assert [i.content[0].text for i in oldest.data] == ["m0", "m1"]
+    assert all(i.id.startswith("msg_") for i in newest.data)
+
+
+async def test_responses_are_listed_newest_first_and_by_model(connect):
+    async with connect([]) as stack:
+        ids = [(await stack.openai.responses.create(model=MODEL, input=str(n))).id for n in range(3)]
+        page = (await stack.http.get("/v1/responses", params={"limit": 2})).json()
+        after = (await stack.http.get("/v1/responses", params={"after": page["last_id"]})).json()
+        other = (await stack.http.get("/v1/responses", params={"model": "other"})).json()
+    assert [r["id"] for r in page["data"]] == ids[::-1][:2] and page["has_more"]
+    assert [r["id"] for r in after["data"]] == ids[:1]
+    assert other["data"] == []
