@@ -197,6 +197,9 @@ class ResponseRun:
         self.sources: list[Source] = []
         self.tool_calls = 0
         self.error: PolystackError | None = None  # what failed the response, for the non-streaming path
+        # Whether the model's tokens are streamed: worth it only when someone watches the events as they come
+        # (a non-streaming caller gets the same events, each text as one delta, from a cheaper call).
+        self.stream_upstream = request.stream
 
     # ---- output items -------------------------------------------------------------------------
 
@@ -241,12 +244,14 @@ class ResponseRun:
         for iteration in range(request.max_infer_iters):
             offer_server_tools = iteration < request.max_infer_iters - 1 and not self._budget_spent()
             turn = Turn(self.add_item, self.replace_item, self.is_client_call)
-            chunks = await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
-            if not isinstance(chunks, AsyncIterator):
-                raise PolystackError("the inference router answered a streamed request with one object")
-            async for chunk in chunks:
-                for event in turn.feed(chunk):
+            result = await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
+            if isinstance(result, ChatCompletion):
+                for event in turn.feed_completion(result):
                     yield event
+            else:
+                async for chunk in result:
+                    for event in turn.feed(chunk):
+                        yield event
             self.usage.add(turn.prompt_tokens, turn.completion_tokens)
             final = not turn.calls
             for event in turn.finish(file_citations(turn.text, self.sources) if final else []):
@@ -278,8 +283,10 @@ class ResponseRun:
         messages: list[ChatMessage] = self.context.messages
         if self.instructions:
             messages = [{"role": "system", "content": self.instructions}, *messages]
-        body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True,
-                                "stream_options": {"include_usage": True}, "store": False}
+        body: dict[str, Any] = {"model": request.model, "messages": messages, "store": False}
+        if self.stream_upstream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
         functions = [f for f in self.functions if offer_server_tools or f.name not in self.bindings]
         if functions:
             body["tools"] = [{"type": "function", "function": f.model_dump(exclude={"type"}, exclude_none=True)}

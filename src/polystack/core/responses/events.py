@@ -10,8 +10,12 @@ from polystack.apis.responses.types import ResponseObject
 
 
 def response_event(name: str, response: ResponseObject) -> StreamEvent:
-    """response.created / .in_progress / .completed / .incomplete / .failed: a snapshot of the response."""
-    return StreamEvent(name, {"response": response.model_dump(mode="json")})
+    """response.created / .in_progress / .completed / .incomplete / .failed: a snapshot of the response.
+
+    A shallow copy with its own output list: the engine replaces items and fields, never changes one in place,
+    so the snapshot stays as it was, and it is serialised only if someone sends it.
+    """
+    return StreamEvent(name, {"response": response.model_copy(update={"output": list(response.output)})})
 
 
 def item_added(item: Item, output_index: int) -> StreamEvent:

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from polystack.apis.events import StreamEvent
-from polystack.apis.inference.results import ChatCompletionChunk
+from polystack.apis.inference.results import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChoiceDeltaFunction,
+    ChoiceDeltaToolCall,
+)
 from polystack.apis.responses.items import FileCitation, FunctionCall, Item, Message, OutputText, new_item_id
 from polystack.core.responses import events
 
@@ -62,6 +67,23 @@ class Turn:
                 out += self._call(piece)
             if choice.finish_reason:
                 self.finish_reason = choice.finish_reason
+        return out
+
+    def feed_completion(self, completion: ChatCompletion) -> list[StreamEvent]:
+        """A whole (non-streamed) completion: the same events, its text as one delta."""
+        out: list[StreamEvent] = []
+        if completion.usage is not None:
+            self.prompt_tokens += completion.usage.prompt_tokens
+            self.completion_tokens += completion.usage.completion_tokens
+        if not completion.choices:
+            return out
+        choice = completion.choices[0]
+        if choice.message.content:
+            out += self._text(choice.message.content, _logprobs(choice.logprobs))
+        for index, call in enumerate(choice.message.tool_calls or []):
+            out += self._call(ChoiceDeltaToolCall(index=index, id=call.id, function=ChoiceDeltaFunction(
+                name=call.function.name, arguments=call.function.arguments)))
+        self.finish_reason = choice.finish_reason
         return out
 
     def _text(self, delta: str, logprobs: list[dict[str, Any]]) -> list[StreamEvent]:

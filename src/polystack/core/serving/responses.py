@@ -16,7 +16,9 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
     store = None
     reference = context.config.storage.stores.responses
     if reference is not None:
-        store = ResponsesStore(await context.storage.sql(reference), table=reference.table_name or "responses")
-        await store.migrate()
+        store = ResponsesStore(await context.storage.sql(reference), table=reference.table_name or "responses",
+                               durability=reference.durability)
+        await store.start()
+        context.on_stop(store.close)  # writes what is pending before the database closes
     engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch()])
     return {Api.responses: ResponsesService(engine)}
