@@ -293,6 +293,8 @@ class ResponseRun:
                              for f in functions]
             body["tool_choice"] = self._tool_choice(iteration, {f.name for f in functions})
             body["parallel_tool_calls"] = request.parallel_tool_calls
+        if request.reasoning is not None and request.reasoning.effort is not None:
+            body["reasoning_effort"] = request.reasoning.effort  # for the providers that reason
         for name in ("temperature", "top_p", "user"):
             if getattr(request, name) is not None:
                 body[name] = getattr(request, name)
