@@ -94,6 +94,12 @@ class MessageList:
             raise InvalidRequestError("item_reference input items are not supported yet", param="input")
         # reasoning, web search, MCP listings and approvals: context the chat model has no message for
 
+    def unanswered_calls(self) -> list[str]:
+        """The ids of tool calls no tool message answers (a model cannot read such a context)."""
+        answered = {m["tool_call_id"] for m in self.messages if m["role"] == "tool"}
+        return [call["id"] for m in self.messages if m["role"] == "assistant"
+                for call in m.get("tool_calls") or [] if call["id"] not in answered]
+
     def extend(self, items: Iterable[InputItem]) -> None:
         for item in items:
             self.add(item)

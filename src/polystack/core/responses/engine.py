@@ -120,6 +120,10 @@ class ResponsesEngine:
         context.extend(input_items)
         if not context.messages:
             raise InvalidRequestError("'input' must hold at least one item", param="input")
+        unanswered = context.unanswered_calls()
+        if unanswered:
+            raise InvalidRequestError(f"No tool output found for function call {unanswered[0]}: send a "
+                                      "function_call_output item for it", param="input")
         kept = normalize_items(input_items)  # type: ignore[arg-type]  # an item_reference was refused above
         instructions = await self._instructions(request)
         tool_context = ToolContext(self.impls, request, response_id or new_response_id())

@@ -116,3 +116,11 @@ async def test_unknown_fields_are_a_400_naming_them(connect):
         assert reply.status_code == 400 and "guardrails" in reply.json()["error"]["message"]
         reply = await stack.http.post("/v1/responses", json={"model": MODEL, "input": [{"type": "message"}]})
         assert reply.status_code == 400 and reply.json()["error"]["param"].startswith("input[0]")
+
+
+async def test_continuing_without_the_function_s_output_is_a_400(connect):
+    async with connect([call("get_weather", '{"city": "Paris"}')]) as stack:
+        first = await stack.openai.responses.create(model=MODEL, input="Weather?", tools=[WEATHER])
+        with pytest.raises(openai.BadRequestError) as info:
+            await stack.openai.responses.create(model=MODEL, input="and?", previous_response_id=first.id)
+    assert info.value.body["param"] == "input" and first.output[0].call_id in info.value.body["message"]
