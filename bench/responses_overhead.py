@@ -4,6 +4,8 @@ Both go through the same ASGI app (`polystack.connect`, no socket) to the script
 is the Responses layer: request model, engine, events, and (store=true) the stored response. CPU time per
 request, median of 5 runs of N requests each; the client's own work is the same on both sides and cancels.
 
+Also: the event throughput of one long streamed response (events per CPU second of the process).
+
 Run: .venv/bin/python bench/responses_overhead.py [N]   (writes bench/results/responses_overhead.json)
 """
 
@@ -24,12 +26,18 @@ MODEL = "scripted/scripted-model"
 TEXT = "one two three four five six seven eight"
 
 
+LONG = " ".join(f"word{n}" for n in range(2000))
+
+
 def config(folder: Path) -> Any:
     sql = {"type": "sql_sqlite", "db_path": str(folder / "sql.db")}
     return parse_run_config({
         "distro_name": "bench", "apis": ["inference", "responses"],
-        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted",
-                                     "config": {"replies": [{"content": TEXT}]}}]},
+        "providers": {"inference": [
+            {"provider_id": "scripted", "provider_type": "inline::scripted",
+             "config": {"replies": [{"content": TEXT}]}},
+            {"provider_id": "long", "provider_type": "inline::scripted",
+             "config": {"models": ["long-model"], "replies": [{"content": LONG}]}}]},
         "storage": {"backends": {"sql": sql, "kv": {"type": "kv_sqlite", "db_path": str(folder / "kv.db")}},
                     "stores": {"metadata": {"backend": "kv"}, "inference": {"backend": "sql"},
                                "responses": {"backend": "sql"}}},
@@ -74,7 +82,22 @@ async def main(requests: int) -> dict[str, Any]:
                                      "added_us": round(resp_us - chat_us)}
                     print(f"{name:22} chat {chat_us:7.0f} us  responses {resp_us:7.0f} us  "
                           f"added {resp_us - chat_us:6.0f} us", flush=True)
+            results["stream_events_per_cpu_second"] = round(await events_per_second(stack.http))
+            print(f"one streamed response of 2000 deltas: {results['stream_events_per_cpu_second']} events/CPU s")
     return results
+
+
+async def events_per_second(http: Any, runs: int = 5) -> float:
+    body = {"model": "long/long-model", "input": "go", "stream": True, "store": False}
+    rates = []
+    for _ in range(runs):
+        started = time.process_time()
+        events = 0
+        async with http.stream("POST", "/v1/responses", json=body) as reply:
+            async for line in reply.aiter_lines():
+                events += line.startswith("event: ")
+        rates.append(events / (time.process_time() - started))
+    return statistics.median(rates)
 
 
 if __name__ == "__main__":
