@@ -111,6 +111,17 @@ register_api(ApiSpec(
     Api.files, routes="polystack.apis.files.routes", deprecated_prefixes=OPENAI_V1,
     providers="polystack.providers.registry.files", protocol="polystack.apis.files.protocol.Files"))
 register_api(ApiSpec(
+    Api.conversations, routes="polystack.apis.conversations.routes", deprecated_prefixes=OPENAI_V1,
+    serve="polystack.core.serving.conversations.serve"))
+register_api(ApiSpec(Api.prompts, routes="polystack.apis.prompts.routes", serve="polystack.core.serving.prompts.serve",
+                     registered_resources="prompts"))
+register_api(ApiSpec(
+    Api.tool_runtime, routes="polystack.apis.tool_runtime.routes",
+    providers="polystack.providers.registry.tool_runtime", protocol="polystack.apis.tool_runtime.protocol.ToolRuntime",
+    serve="polystack.core.serving.tool_runtime.serve",
+    serves_also=(Api.tool_groups,), resource_type="tool_group", registered_resources="tool_groups"))
+register_api(ApiSpec(Api.tool_groups, routes="polystack.apis.tool_groups.routes"))
+register_api(ApiSpec(
     Api.responses, routes="polystack.apis.responses.routes", deprecated_prefixes=OPENAI_V1,
     serve="polystack.core.serving.responses.serve",
     needs=(Api.inference, Api.vector_io, Api.conversations, Api.prompts, Api.tool_runtime)))

@@ -2,8 +2,8 @@
 list is read by a served API (a list nothing reads would be accepted and ignored, so it stops the server).
 
 Which API reads a list is declared by that API's spec (`ApiSpec.registered_resources`, apis/catalog.py):
-inference reads `models`. The other lists are typed here with Llama Stack's fields, so a config is
-checked before their APIs arrive; until an API's spec claims its list, entries in it are refused.
+inference reads `models`, tool_runtime `tool_groups`. The other lists are typed here with Llama Stack's fields,
+so a config is checked before their APIs arrive; until an API's spec claims its list, entries in it are refused.
 """
 
 from __future__ import annotations
@@ -118,10 +118,11 @@ class RegisteredResources(_Strict):
         "`scoring_fn_id`, `description`, `return_type`, `provider_id`, `provider_scoring_fn_id`, `params`"))
     benchmarks: list[BenchmarkInput] = Field(default_factory=list, description=_later(
         "`benchmark_id`, `dataset_id`, `scoring_functions`, `provider_id`, `provider_benchmark_id`, `metadata`"))
-    tool_groups: list[ToolGroupInput] = Field(default_factory=list, description=_later(
-        "`toolgroup_id`, `provider_id`, `mcp_endpoint` ({uri}), `args`"))
-    prompts: list[PromptInput] = Field(default_factory=list, description=_later(
-        "`prompt_id` (pmpt_ + 48 hex digits), `prompt`, `variables`"))
+    tool_groups: list[ToolGroupInput] = Field(default_factory=list, description=(
+        "Tool groups, read by the tool_runtime API: `toolgroup_id`, `provider_id`, `mcp_endpoint` ({uri}), `args`."))
+    prompts: list[PromptInput] = Field(default_factory=list, description=(
+        "Prompts, read by the prompts API: `prompt_id` (pmpt_ + 48 hex digits), `prompt`, `variables`. Owned by "
+        "nobody: readable by every caller, changed by none; a changed text becomes a new default version."))
 
 
 def check_registered_resources(resources: RegisteredResources, served: list[str]) -> None:
@@ -136,5 +137,8 @@ def check_registered_resources(resources: RegisteredResources, served: list[str]
             raise ConfigError(f"registering {name} at startup is not implemented yet (no API reads this list); "
                               "remove it", path=path)
         if reader not in served:
+            spec = CATALOG[reader]
+            fix = f"configure a provider under providers.{reader}" if spec.takes_providers else \
+                f"add '{reader}' to apis: (a list of every API to serve)"
             raise ConfigError(f"{name} are read by the '{reader}' API, which this config does not serve "
-                              f"(configure a provider under providers.{reader})", path=path)
+                              f"({fix})", path=path)

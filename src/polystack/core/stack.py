@@ -52,12 +52,21 @@ class Stack:
             stores = self.config.storage.stores
             self.registry = ResourceRegistry(await self.storage.kv(stores.metadata, "registry"))
             self._context = ServeContext(self.config, self.storage, self.registry, self.impls, stack=self)
+            providerless = self._providerless_apis()
+            for api in providerless:  # those needing no other API first: any router may read them
+                if not CATALOG[api].needs:
+                    await self._serve(api)
             for api, group in groupby(planned, key=lambda p: p.api):
                 for provider in group:
                     self.providers[provider.provider_id] = await self._start_provider(provider)
                 await self._serve(api)
-            for api in self._served_without_providers({p.api for p in planned}):
-                await self._serve(api)
+            for api in self.config.served_apis():  # listed in `apis` without a provider: its router serves none yet
+                spec = CATALOG.get(api)
+                if api not in self.impls and spec is not None and spec.takes_providers and spec.serve is not None:
+                    await self._serve(api)
+            for api in providerless:
+                if CATALOG[api].needs:
+                    await self._serve(api)
             await self._load_inference_hooks()
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 warm_up = getattr(instance.impl, "warm_up", None)
@@ -76,12 +85,12 @@ class Stack:
             raise
         self._started = True
 
-    def _served_without_providers(self, with_providers: set[str]) -> list[str]:
-        """Configured APIs the stack serves itself (a `serve` factory, no providers: responses, ...), after
-        those of them they need."""
-        own = [api for api in self.config.served_apis() if api not in with_providers and api in CATALOG
-               and CATALOG[api].serve is not None and not CATALOG[api].takes_providers and not CATALOG[api].always]
-        graph = {api: {need for need in CATALOG[api].needs if need in own} for api in own}
+    def _providerless_apis(self) -> list[str]:
+        """The configured APIs the stack serves itself (no providers, e.g. prompts), each after those it needs."""
+        specs = [CATALOG[api] for api in self.config.served_apis() if api in CATALOG]
+        apis = [spec.api for spec in specs  # not models: inference's factory serves it
+                if spec.serve is not None and not spec.takes_providers and not spec.always]
+        graph = {api: {need for need in CATALOG[api].needs if need in apis} for api in apis}
         return list(TopologicalSorter(graph).static_order())
 
     async def _load_inference_hooks(self) -> None:

@@ -36,8 +36,7 @@ def test_each_resource_list_is_typed_and_errors_name_the_field(resources, path):
     assert info.value.path == path
 
 
-@pytest.mark.parametrize("kind", ["shields", "vector_stores", "datasets", "scoring_fns", "benchmarks",
-                                  "tool_groups", "prompts"])
+@pytest.mark.parametrize("kind", ["shields", "vector_stores", "datasets", "scoring_fns", "benchmarks"])
 def test_a_list_no_api_reads_yet_stops_startup(kind):
     entries = {
         "shields": [SHIELD],
@@ -46,7 +45,6 @@ def test_a_list_no_api_reads_yet_stops_startup(kind):
         "scoring_fns": [{"scoring_fn_id": "s"}],
         "benchmarks": [{"benchmark_id": "b", "dataset_id": "d", "scoring_functions": ["s"]}],
         "tool_groups": [{"toolgroup_id": "t", "provider_id": "mcp"}],
-        "prompts": [{"prompt_id": "pmpt_" + "0" * 48, "prompt": "Hi {{name}}", "variables": ["name"]}],
     }
     with pytest.raises(ConfigError) as info:
         plan(config({kind: entries[kind]}), all_specs())
@@ -59,6 +57,25 @@ def test_models_without_a_served_inference_api_stop_startup_naming_it():
         plan(config(resources, providers={}), all_specs())
     assert info.value.path == "registered_resources.models" and "inference" in info.value.problem
     assert plan(config(resources), all_specs())  # served: accepted
+
+
+def test_prompts_without_the_prompts_api_served_stop_startup_saying_how_to_serve_it():
+    resources = {"prompts": [{"prompt_id": "pmpt_" + "0" * 48, "prompt": "Hi {{name}}", "variables": ["name"]}]}
+    with pytest.raises(ConfigError) as info:
+        plan(config(resources), all_specs())
+    assert info.value.path == "registered_resources.prompts" and "add 'prompts' to apis:" in info.value.problem
+    served = parse_run_config({"distro_name": "x", "apis": ["inference", "prompts"], "providers": INFERENCE,
+                               "registered_resources": resources}, env={})
+    assert plan(served, all_specs())
+
+
+def test_tool_groups_without_a_served_tool_runtime_api_stop_startup_naming_it():
+    resources = {"tool_groups": [{"toolgroup_id": "builtin::websearch", "provider_id": "brave-search"}]}
+    with pytest.raises(ConfigError) as info:
+        plan(config(resources), all_specs())
+    assert info.value.path == "registered_resources.tool_groups" and "tool_runtime" in info.value.problem
+    search = {"tool_runtime": [{"provider_id": "brave-search", "provider_type": "remote::brave-search"}]}
+    assert plan(config(resources, {**INFERENCE, **search}), all_specs())  # served: accepted
 
 
 def test_a_list_is_accepted_once_a_served_api_spec_claims_it():

@@ -60,6 +60,7 @@ async def inspect_storage(config: RunConfig, *, migrate: bool) -> list[BackendRe
 
 async def _migrate(config: RunConfig, name: str, backend: object, report: BackendReport) -> None:
     """Open the backend (creating its file or database) and migrate the stores that live on it."""
+    from polystack.core.conversations.store import ConversationStore
     from polystack.core.stores.inference import InferenceStore
 
     try:
@@ -72,6 +73,9 @@ async def _migrate(config: RunConfig, name: str, backend: object, report: Backen
                 inference = config.storage.stores.inference
                 if inference is not None and inference.backend == name:
                     report.ran += await InferenceStore(sql, table=inference.table_name or "chat_completions").migrate()
+                conversations = config.storage.stores.conversations
+                if conversations is not None and conversations.backend == name:
+                    report.ran += await ConversationStore(sql, conversations.table_name or "conversations").migrate()
                 report.migrations = await sql.applied_migrations()
             finally:
                 await sql.close()

@@ -125,14 +125,17 @@ class StoresConfig(_Backend):
     metadata: KVStoreReference | None = Field(default=None, description="The resource registry.")
     inference: InferenceStoreReference | None = Field(default=None, description="Stored chat completions.")
     vector_stores: SQLStoreReference | None = Field(default=None, description="Vector stores, their files, batches.")
-    conversations: Any = not_implemented("Conversations (the Conversations API).")
+    conversations: SQLStoreReference | None = Field(
+        default=None, description="Conversations and their items (the Conversations API); its items go in "
+        "<table_name>_items.")
     responses: ResponsesStoreReference | None = Field(
         default=None, description="Stored responses (the Responses API); without it, nothing is stored.")
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
-    prompts: Any = not_implemented("Stored prompts (the Prompts API).")
+    prompts: SQLStoreReference | None = Field(
+        default=None, description="Versioned prompts (the prompts API; `table_name` default: prompts).")
     quotas: Any = not_implemented("Quota counters.")
 
-    _unimplemented = refuse_unimplemented("conversations", "files", "prompts", "quotas")
+    _unimplemented = refuse_unimplemented("files", "quotas")
 
 
 class StorageConfig(_Backend):

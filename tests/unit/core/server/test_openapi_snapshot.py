@@ -19,7 +19,7 @@ from polystack.core.config import parse_run_config
 SNAPSHOT = Path(__file__).with_name("openapi.snapshot.json")
 UPDATE = os.environ.get("POLYSTACK_UPDATE_OPENAPI_SNAPSHOT") == "1"
 STARTER = Path(polystack.__file__).parent / "distributions" / "starter" / "config.yaml"
-STARTER_APIS = ["inference", "files", "vector_io", "responses"]
+STARTER_APIS = ["inference", "files", "vector_io", "tool_runtime", "conversations", "prompts", "responses"]
 
 
 def starter_shaped(tmp_path):
@@ -34,10 +34,13 @@ def starter_shaped(tmp_path):
                        "config": {"storage_dir": str(tmp_path / "files"), "metadata_store": {"backend": "sql"}}}],
             "vector_io": [{"provider_id": "sqlite-vec", "provider_type": "inline::sqlite-vec",
                            "config": {"db_path": str(tmp_path / "vec.db")}}],
+            "tool_runtime": [{"provider_id": "brave-search", "provider_type": "remote::brave-search"}],
         },
         "storage": {"backends": {"sql": sql, "kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
                     "stores": {"metadata": {"backend": "kv"}, "inference": {"backend": "sql"},
-                               "vector_stores": {"backend": "sql"}, "responses": {"backend": "sql"}}},
+                               "vector_stores": {"backend": "sql"}, "conversations": {"backend": "sql"},
+                               "prompts": {"backend": "sql"},
+                               "responses": {"backend": "sql"}}},
         "models": {"refresh_interval_seconds": 0},
     }, env={})
 

@@ -1,0 +1,1 @@
+"""The Conversations API (OpenAI's /v1/conversations): conversations and their items, served by the stack."""

@@ -1,0 +1,1 @@
+"""The prompts API: Llama Stack's versioned prompt templates with declared `{{ variables }}`."""
