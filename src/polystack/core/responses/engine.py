@@ -43,6 +43,7 @@ from polystack.core.impls import Impls
 from polystack.core.responses import events
 from polystack.core.responses.citations import file_citations
 from polystack.core.responses.context import ChatMessage, MessageList
+from polystack.core.responses.input_files import with_file_text
 from polystack.core.responses.peers import ConversationItems, PromptSource, prompt_version, render_prompt
 from polystack.core.responses.store import ResponsesStore
 from polystack.core.responses.tools import Binding, ServerTool, Source, ToolCall, ToolContext, ToolOutcome
@@ -117,7 +118,7 @@ class ResponsesEngine:
                 raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
             context.extend(parse_items(await conversations.context_items(request.conversation_id)))
         input_items = _input_items(request.input)
-        context.extend(input_items)
+        context.extend(await with_file_text(input_items, self.impls))
         if not context.messages:
             raise InvalidRequestError("'input' must hold at least one item", param="input")
         unanswered = context.unanswered_calls()

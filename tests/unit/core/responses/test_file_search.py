@@ -4,6 +4,10 @@ and failures (the scripted model and embedder, sqlite-vec, real ingestion)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+
+import openai
+import pytest
 
 from tests.unit.core.responses.conftest import MODEL, call, check_events, record, valid
 
@@ -104,3 +108,23 @@ async def test_a_failing_search_is_a_failed_item_the_model_sees(connect):
                                                                       ("message", "completed")]
     seen = recorder.requests[1].messages[-1]
     assert seen.role == "tool" and "failed" in seen.content and "vs_missing" in seen.content
+
+
+async def test_an_input_file_is_read_by_the_model_as_its_text(connect):
+    async with connect([{"content": "Tuesday."}], vector_io=True) as stack:
+        recorder = record(stack)
+        uploaded = await stack.openai.files.create(file=("handbook.md", HANDBOOK), purpose="user_data")
+        question = {"type": "input_text", "text": "When is the mirror polished?"}
+        response = await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+            {"type": "input_file", "file_id": uploaded.id}, question]}])
+        inline = base64.b64encode(b"The lamp is lit at dusk.").decode()
+        await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+            {"type": "input_file", "filename": "lamp.txt", "file_data": f"data:text/plain;base64,{inline}"}]}])
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+                {"type": "input_file", "file_id": "file-missing"}]}])
+        kept = await stack.openai.responses.input_items.list(response.id)
+    read = recorder.requests[0].messages[0].content
+    assert read.startswith('<file name="handbook.md">\n# Lighthouse handbook') and read.endswith(question["text"])
+    assert recorder.requests[1].messages[0].content == '<file name="lamp.txt">\nThe lamp is lit at dusk.\n</file>'
+    assert kept.data[0].content[0].type == "input_file"  # the caller's items are kept as sent
