@@ -214,7 +214,9 @@ class McpCall(_Shape):
     name: str
     arguments: str
     output: str | None = None
-    error: str | None = None
+    # OpenAI's error object: {type: mcp_protocol_error, code, message} | {type: mcp_tool_execution_error,
+    # content} | {type: http_error, code, message}; a plain string (older clients) is accepted as input.
+    error: str | dict[str, Any] | None = None
     status: Literal["in_progress", "completed", "incomplete", "calling", "failed"] | None = None
     approval_request_id: str | None = None
 

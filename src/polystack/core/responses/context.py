@@ -53,6 +53,13 @@ def _output_text(output: str | list[Any]) -> str:
     return "".join(part.text for part in output if isinstance(part, InputText))
 
 
+def _error_text(error: str | dict[str, Any] | None) -> str:
+    """An MCP call's error as the model reads it (OpenAI's error object, or the older plain string)."""
+    if error is None or isinstance(error, str):
+        return error or ""
+    return str(error.get("message") or error.get("content") or error.get("type") or "error")
+
+
 class MessageList:
     """Chat messages built item by item; consecutive tool calls share one assistant message."""
 
@@ -65,6 +72,19 @@ class MessageList:
             last["tool_calls"].append(call)
         else:
             self.messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+
+    def withdraw_call(self, call_id: str) -> None:
+        """Take back a call of the last assistant message (one waiting for the client's approval)."""
+        last = self.messages[-1] if self.messages else None
+        if last is None or last["role"] != "assistant":
+            return
+        calls = [c for c in last.get("tool_calls") or [] if c["id"] != call_id]
+        if calls:
+            last["tool_calls"] = calls
+        elif last.get("content"):
+            del last["tool_calls"]
+        else:
+            self.messages.pop()
 
     def tool_result(self, call_id: str, content: str) -> None:
         self.messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
@@ -89,7 +109,7 @@ class MessageList:
         elif isinstance(item, McpCall):
             call_id = item.id or item.name
             self.assistant_call(_tool_call(call_id, item.name, item.arguments))
-            self.tool_result(call_id, item.output or item.error or "")
+            self.tool_result(call_id, item.output or _error_text(item.error))
         elif item.type == "item_reference":
             raise InvalidRequestError("item_reference input items are not supported yet", param="input")
         # reasoning, web search, MCP listings and approvals: context the chat model has no message for

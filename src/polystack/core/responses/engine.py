@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -21,7 +21,17 @@ from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
 from polystack.apis.inference.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
-from polystack.apis.responses.items import InputItem, Item, input_text, new_item_id, normalize_items, parse_items
+from polystack.apis.responses.items import (
+    ITEMS,
+    FileCitation,
+    InputItem,
+    Item,
+    URLCitation,
+    input_text,
+    new_item_id,
+    normalize_items,
+    parse_items,
+)
 from polystack.apis.responses.types import (
     AllowedToolsChoice,
     ConversationRef,
@@ -44,14 +54,26 @@ from polystack.core.responses import events
 from polystack.core.responses.citations import file_citations
 from polystack.core.responses.context import ChatMessage, MessageList
 from polystack.core.responses.input_files import with_file_text
+from polystack.core.responses.mcp_config import shown_tool_config
 from polystack.core.responses.peers import ConversationItems, PromptSource, prompt_version, render_prompt
 from polystack.core.responses.store import ResponsesStore
-from polystack.core.responses.tools import Binding, ServerTool, Source, ToolCall, ToolContext, ToolOutcome
+from polystack.core.responses.tools import (
+    Binding,
+    ServerTool,
+    SessionTool,
+    Source,
+    ToolCall,
+    ToolContext,
+    ToolOutcome,
+    ToolSession,
+)
 from polystack.core.responses.turn import Turn
+from polystack.core.responses.web_search_citations import url_citations
 
 logger = logging.getLogger("polystack.responses")
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+MAX_CHAIN = 100  # previous responses read for the items of a chain (e.g. an MCP tool listing to reuse)
 
 
 class ChatInference(Protocol):
@@ -112,11 +134,13 @@ class ResponsesEngine:
             row = await self.store.row(request.previous_response_id, param="previous_response_id")
             context = MessageList(row["messages"])
         conversations = None
+        conversation_items: list[InputItem] = []
         if request.conversation_id is not None:
             conversations = self.impls.get_as(Api.conversations, ConversationItems)
             if conversations is None:
                 raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
-            context.extend(parse_items(await conversations.context_items(request.conversation_id)))
+            conversation_items = parse_items(await conversations.context_items(request.conversation_id))
+            context.extend(conversation_items)
         input_items = _input_items(request.input)
         context.extend(await with_file_text(input_items, self.impls))
         if not context.messages:
@@ -127,15 +151,17 @@ class ResponsesEngine:
                                       "function_call_output item for it", param="input")
         kept = normalize_items(input_items)  # type: ignore[arg-type]  # an item_reference was refused above
         instructions = await self._instructions(request)
-        tool_context = ToolContext(self.impls, request, response_id or new_response_id())
-        functions, bindings = await self._tools(request, tool_context)
+        tool_context = ToolContext(self.impls, request, response_id or new_response_id(),
+                                   earlier_items=self._earlier_items(request, conversation_items),
+                                   input_items=tuple(kept))
+        functions, bindings, sessions = await self._tools(request, tool_context)
         response = ResponseObject(
             id=tool_context.response_id, created_at=int(time.time()), status="in_progress",
             instructions=instructions, metadata=request.metadata or {}, model=request.model,
             parallel_tool_calls=request.parallel_tool_calls, temperature=request.temperature,
             tool_choice=request.tool_choice if isinstance(request.tool_choice, str)
             else request.tool_choice.model_dump(mode="json"),
-            tools=[tool.model_dump(mode="json", exclude_none=True, by_alias=True) for tool in request.tools],
+            tools=[shown_tool_config(tool) for tool in request.tools],
             top_p=request.top_p, background=request.background,
             conversation=ConversationRef(id=request.conversation_id) if request.conversation_id else None,
             max_output_tokens=request.max_output_tokens, max_tool_calls=request.max_tool_calls,
@@ -148,7 +174,7 @@ class ResponsesEngine:
             if request.text and request.text.format else {"format": {"type": "text"}},
             top_logprobs=request.top_logprobs, truncation=request.truncation, user=request.user)
         return ResponseRun(self, request, response, kept, context, instructions, functions, bindings, tool_context,
-                           conversations)
+                           conversations, sessions)
 
     async def _instructions(self, request: CreateResponseRequest) -> str | None:
         if request.prompt is None:
@@ -160,10 +186,30 @@ class ResponsesEngine:
         rendered = render_prompt(stored, request.prompt.variables or {})
         return rendered if not request.instructions else f"{rendered}\n\n{request.instructions}"
 
+    def _earlier_items(self, request: CreateResponseRequest, conversation_items: list[InputItem]
+                       ) -> Callable[[], Awaitable[list[Item]]]:
+        """The items before the input (the previous responses' chain, oldest first), read once when asked."""
+        found: list[list[Item]] = []
+
+        async def read() -> list[Item]:
+            if found:
+                return found[0]
+            chain: list[Item] = []
+            next_id, depth = request.previous_response_id, 0
+            while next_id is not None and self.store is not None and depth < MAX_CHAIN:
+                row = await self.store.row(next_id, param="previous_response_id")
+                chain[:0] = ITEMS.validate_python([*row["input_items"], *row["response"].get("output", [])])
+                next_id, depth = row["response"].get("previous_response_id"), depth + 1
+            found.append(chain + [i for i in conversation_items if i.type != "item_reference"])
+            return found[0]
+
+        return read
+
     async def _tools(self, request: CreateResponseRequest, context: ToolContext
-                     ) -> tuple[list[FunctionTool], dict[str, Binding]]:
+                     ) -> tuple[list[FunctionTool], dict[str, Binding], list[ToolSession]]:
         functions: list[FunctionTool] = []
         bindings: dict[str, Binding] = {}
+        sessions: list[ToolSession] = []
         for index, tool in enumerate(request.tools):
             if isinstance(tool, FunctionTool):
                 functions.append(tool)
@@ -172,13 +218,16 @@ class ResponsesEngine:
             if server_tool is None:
                 raise InvalidRequestError(f"tools of type '{tool.type}' are not supported by this server yet",
                                           param=f"tools[{index}].type")
+            if isinstance(server_tool, SessionTool):
+                sessions.append(await server_tool.prepare(tool, context))
+                continue
             for function in await server_tool.functions(tool, context):
                 if function.name in bindings or any(f.name == function.name for f in functions):
                     raise InvalidRequestError(f"two tools offer the function '{function.name}'",
                                               param=f"tools[{index}]")
                 bindings[function.name] = Binding(server_tool, tool)
                 functions.append(function)
-        return functions, bindings
+        return functions, bindings, sessions
 
 
 class ResponseRun:
@@ -187,7 +236,7 @@ class ResponseRun:
     def __init__(self, engine: ResponsesEngine, request: CreateResponseRequest, response: ResponseObject,
                  input_items: list[Item], context: MessageList, instructions: str | None,
                  functions: list[FunctionTool], bindings: dict[str, Binding], tool_context: ToolContext,
-                 conversations: ConversationItems | None) -> None:
+                 conversations: ConversationItems | None, sessions: Sequence[ToolSession] = ()) -> None:
         self.engine = engine
         self.request = request
         self.response = response
@@ -198,6 +247,8 @@ class ResponseRun:
         self.bindings = bindings
         self.tool_context = tool_context
         self.conversations = conversations
+        self.sessions = list(sessions)
+        self.awaiting_approval = False  # a call waits for the client's approval: the response ends
         self.usage = Usage()
         self.sources: list[Source] = []
         self.tool_calls = 0
@@ -218,6 +269,24 @@ class ResponseRun:
     def is_client_call(self, name: str) -> bool:
         return name not in self.bindings
 
+    def add_tool_call(self, call_id: str, name: str, arguments: str, result: str) -> None:
+        self.context.assistant_call({"id": call_id, "type": "function",
+                                     "function": {"name": name, "arguments": arguments or "{}"}})
+        self.context.tool_result(call_id, result)
+
+    async def _begin_sessions(self) -> AsyncIterator[StreamEvent]:
+        """The tool sessions' first steps (e.g. listing MCP tools), then their functions offered to the model."""
+        for session in self.sessions:
+            async for event in session.begin(self):
+                yield event
+            for function, server_tool in session.functions():
+                if function.name in self.bindings or any(f.name == function.name for f in self.functions):
+                    logger.warning("response %s: a second tool offers the function '%s'; only the first is offered",
+                                   self.response.id, function.name)
+                    continue
+                self.bindings[function.name] = Binding(server_tool, session.tool)
+                self.functions.append(function)
+
     # ---- the loop -----------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[StreamEvent]:
@@ -225,6 +294,8 @@ class ResponseRun:
         yield events.response_event("response.created", response)
         yield events.response_event("response.in_progress", response)
         try:
+            async for event in self._begin_sessions():
+                yield event
             async for event in self._loop():
                 yield event
         except PolystackError as exc:
@@ -259,7 +330,9 @@ class ResponseRun:
                         yield event
             self.usage.add(turn.prompt_tokens, turn.completion_tokens)
             final = not turn.calls
-            for event in turn.finish(file_citations(turn.text, self.sources) if final else []):
+            cited: list[FileCitation | URLCitation] = (
+                [*file_citations(turn.text, self.sources), *url_citations(turn.text, self.sources)] if final else [])
+            for event in turn.finish(cited):
                 yield event
             self.context.messages.append(turn.assistant_message())
             if turn.truncated:
@@ -270,7 +343,7 @@ class ResponseRun:
             if server_calls:
                 async for event in self._run_server_calls(server_calls):
                     yield event
-            if final or len(server_calls) < len(turn.calls):
+            if final or len(server_calls) < len(turn.calls) or self.awaiting_approval:
                 return  # an answer, or calls the client runs: the response ends here
             if self._max_tokens_left() == 0:
                 return
@@ -332,6 +405,8 @@ class ResponseRun:
             return {"type": "function", "function": {"name": choice.name}}
         if isinstance(choice, HostedToolChoice) and "file_search" in offered and choice.type == "file_search":
             return {"type": "function", "function": {"name": "file_search"}}
+        if isinstance(choice, HostedToolChoice) and "web_search" in offered and choice.type.startswith("web_search"):
+            return {"type": "function", "function": {"name": "web_search"}}
         if isinstance(choice, AllowedToolsChoice):
             return choice.mode
         if isinstance(choice, McpChoice | HostedToolChoice):
@@ -369,6 +444,10 @@ class ResponseRun:
                 yield produced
         for call in pending:  # the results in the order of the calls
             outcome = outcomes.get(call.call_id)
+            if outcome is not None and outcome.awaiting_approval:
+                self.awaiting_approval = True
+                self.context.withdraw_call(call.call_id)  # the approved call is added when it runs
+                continue
             self.context.tool_result(call.call_id, outcome.output if outcome else skipped[call.call_id])
             if outcome is not None:
                 self.sources.extend(outcome.sources)

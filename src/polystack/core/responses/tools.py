@@ -8,7 +8,7 @@ that raises gets `tool.failed(call, message)` instead: a failed item the model s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -50,6 +50,13 @@ class ToolOutcome:
     output: str
     sources: list[Source] = field(default_factory=list)
     failed: bool = False
+    # The item asks the client to approve the call (mcp_approval_request): the call stays unanswered in the
+    # model's context, no tool result is fed back, and the response ends after this round of calls.
+    awaiting_approval: bool = False
+
+
+async def _no_items() -> list[Item]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,10 @@ class ToolContext:
     impls: Impls
     request: CreateResponseRequest
     response_id: str
+    # The items before this request's input, oldest first: the previous responses' input and output items
+    # (read from the store only when a tool asks) and the conversation's items.
+    earlier_items: Callable[[], Awaitable[list[Item]]] = _no_items
+    input_items: tuple[Item, ...] = ()
 
 
 @runtime_checkable
@@ -95,3 +106,38 @@ class Binding:
 
     server_tool: ServerTool
     tool: RequestTool
+
+
+class RunOutput(Protocol):
+    """What a tool session may change in the running response: its output items and the model's context."""
+
+    def add_item(self, item: Item) -> int: ...
+
+    def replace_item(self, index: int, item: Item) -> None: ...
+
+    def add_tool_call(self, call_id: str, name: str, arguments: str, result: str) -> None:
+        """A call and its result, as the model reads them next (e.g. an approved MCP call)."""
+        ...
+
+
+@runtime_checkable
+class ToolSession(Protocol):
+    """A request tool's state for one response, for server tools whose functions are known only once the
+    response runs (mcp: the server's tools are listed after `response.in_progress`, with their own events)."""
+
+    tool: RequestTool
+
+    def begin(self, run: RunOutput) -> AsyncIterator[StreamEvent]:
+        """Runs after `response.in_progress`, before the first model call: items, events, context."""
+        ...
+
+    def functions(self) -> list[tuple[FunctionTool, ServerTool]]:
+        """After `begin`: the functions the model may call, each with the server tool that runs it."""
+        ...
+
+
+@runtime_checkable
+class SessionTool(Protocol):
+    """A server tool that opens a `ToolSession` per response (checked before the first event: a 4xx raises)."""
+
+    async def prepare(self, tool: RequestTool, context: ToolContext) -> ToolSession: ...

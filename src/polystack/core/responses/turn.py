@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from polystack.apis.responses.items import (
     Reasoning,
     ReasoningText,
     Refusal,
+    URLCitation,
     new_item_id,
 )
 from polystack.core.responses import events
@@ -177,13 +178,13 @@ class Turn:
             out.append(events.refusal_delta(self.message_id, self.message_index, delta, index))
         return out
 
-    def _final_part(self, number: int, annotations: list[FileCitation]) -> OutputText | Refusal:
+    def _final_part(self, number: int, annotations: Sequence[FileCitation | URLCitation]) -> OutputText | Refusal:
         part = self.parts[number]
         if part.kind == "refusal":
             return Refusal(refusal=part.text)
         return OutputText(text=part.text, annotations=annotations, logprobs=part.logprobs)  # type: ignore[arg-type]
 
-    def _close_part(self, number: int, annotations: list[FileCitation]) -> list[StreamEvent]:
+    def _close_part(self, number: int, annotations: Sequence[FileCitation | URLCitation]) -> list[StreamEvent]:
         assert self.message_id is not None
         item_id, index, part = self.message_id, self.message_index, self.parts[number]
         out = []
@@ -232,7 +233,7 @@ class Turn:
     def truncated(self) -> bool:
         return self.finish_reason == "length"
 
-    def finish(self, annotations: list[FileCitation]) -> list[StreamEvent]:
+    def finish(self, annotations: Sequence[FileCitation | URLCitation]) -> list[StreamEvent]:
         """The done events of the reasoning, the message and the client's calls; `annotations` go on the text."""
         out = self._close_reasoning()
         if self.message_id is not None:

@@ -6,8 +6,10 @@ from polystack.apis.datatypes import Api
 from polystack.apis.inference.protocol import Inference
 from polystack.core.responses.engine import ResponsesEngine
 from polystack.core.responses.file_search import FileSearch
+from polystack.core.responses.mcp import McpTools
 from polystack.core.responses.service import ResponsesService
 from polystack.core.responses.store import ResponsesStore
+from polystack.core.responses.web_search import WebSearch
 from polystack.core.serving import Providers, ServeContext
 
 
@@ -20,5 +22,7 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
                                durability=reference.durability)
         await store.start()
         context.on_stop(store.close)  # writes what is pending before the database closes
-    engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch()])
+    mcp = McpTools()
+    context.on_stop(mcp.close)  # the MCP sessions opened for responses
+    engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch(), WebSearch(), mcp])
     return {Api.responses: ResponsesService(engine)}

@@ -1,0 +1,47 @@
+"""MCP approvals: pairing each `mcp_approval_response` of a request's input with the `mcp_approval_request` it
+answers (in the previous responses' chain, the conversation, or the input itself when store is false)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from polystack.apis.errors import InvalidRequestError
+from polystack.apis.responses.items import Item, McpApprovalRequest, McpApprovalResponse, McpCall, McpListTools
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The client's answer to one approval request."""
+
+    request: McpApprovalRequest
+    approve: bool
+    reason: str | None
+
+
+def approvals(input_items: tuple[Item, ...], earlier: list[Item]) -> list[Approval]:
+    """Every approval response of the input with its request; an unknown or already answered request is a 400."""
+    answers = [item for item in input_items if isinstance(item, McpApprovalResponse)]
+    if not answers:
+        return []
+    seen = [*earlier, *input_items]
+    requests = {item.id: item for item in seen if isinstance(item, McpApprovalRequest)}
+    done = {item.approval_request_id for item in seen if isinstance(item, McpCall) and item.approval_request_id}
+    found: list[Approval] = []
+    for answer in answers:
+        request = requests.get(answer.approval_request_id)
+        if request is None:
+            raise InvalidRequestError(f"No mcp_approval_request with id '{answer.approval_request_id}' in this "
+                                      "response chain or input", param="input")
+        if answer.approval_request_id in done or any(a.request.id == request.id for a in found):
+            raise InvalidRequestError(f"The mcp_approval_request '{answer.approval_request_id}' was already "
+                                      "answered", param="input")
+        found.append(Approval(request, answer.approve, answer.reason))
+    return found
+
+
+def listing(items: list[Item], server_label: str) -> McpListTools | None:
+    """The latest successful tool listing of `server_label` among `items` (reused instead of listing again)."""
+    for item in reversed(items):
+        if isinstance(item, McpListTools) and item.server_label == server_label and not item.error:
+            return item
+    return None
