@@ -54,7 +54,8 @@ from polystack.core.responses import events
 from polystack.core.responses.citations import file_citations
 from polystack.core.responses.context import ChatMessage, MessageList
 from polystack.core.responses.input_files import with_file_text
-from polystack.core.responses.mcp_config import shown_tool_config
+from polystack.core.responses.mcp_approvals import check_answered_server
+from polystack.core.responses.mcp_config import function_name, shown_tool_config
 from polystack.core.responses.peers import ConversationItems, PromptSource, prompt_version, render_prompt
 from polystack.core.responses.store import ResponsesStore
 from polystack.core.responses.tools import (
@@ -142,6 +143,7 @@ class ResponsesEngine:
             conversation_items = parse_items(await conversations.context_items(request.conversation_id))
             context.extend(conversation_items)
         input_items = _input_items(request.input)
+        check_answered_server(request.tools, input_items)
         context.extend(await with_file_text(input_items, self.impls))
         if not context.messages:
             raise InvalidRequestError("'input' must hold at least one item", param="input")
@@ -407,6 +409,8 @@ class ResponseRun:
             return {"type": "function", "function": {"name": "file_search"}}
         if isinstance(choice, HostedToolChoice) and "web_search" in offered and choice.type.startswith("web_search"):
             return {"type": "function", "function": {"name": "web_search"}}
+        if isinstance(choice, McpChoice) and choice.name and function_name(choice.name) in offered:
+            return {"type": "function", "function": {"name": function_name(choice.name)}}
         if isinstance(choice, AllowedToolsChoice):
             return choice.mode
         if isinstance(choice, McpChoice | HostedToolChoice):

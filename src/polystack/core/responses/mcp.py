@@ -12,7 +12,6 @@ a failed item whose error the model reads, never a failed response. The credenti
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,11 +32,10 @@ from polystack.apis.responses.types import FunctionTool, McpTool, RequestTool
 from polystack.core.responses import events
 from polystack.core.responses.events import call_progress
 from polystack.core.responses.mcp_approvals import Approval, approvals, listing
-from polystack.core.responses.mcp_config import allowed, needs_approval
+from polystack.core.responses.mcp_config import allowed, function_name, needs_approval
 from polystack.core.responses.tools import RunOutput, ServerTool, ToolCall, ToolContext, ToolOutcome
 from polystack.providers.utils.mcp.client import McpClient
 
-_NOT_A_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 
 
@@ -121,7 +119,7 @@ class McpSession:
             request = approval.request
             if not approval.approve:
                 why = f" ({approval.reason})" if approval.reason else ""
-                run.add_tool_call(request.id or request.name, _function_name(request.name), request.arguments,
+                run.add_tool_call(request.id or request.name, function_name(request.name), request.arguments,
                                   f"The user denied this call of the tool '{request.name}'{why}; it was not run.")
                 continue
             item_id = new_item_id("mcp_call")
@@ -133,7 +131,7 @@ class McpSession:
                 if isinstance(produced, ToolOutcome):
                     run.replace_item(index, produced.item)
                     yield events.item_done(produced.item, index)
-                    run.add_tool_call(request.id or item_id, _function_name(request.name), request.arguments,
+                    run.add_tool_call(request.id or item_id, function_name(request.name), request.arguments,
                                       produced.output)
                 else:
                     yield produced
@@ -144,7 +142,7 @@ class McpSession:
         for listed in self.listed or []:
             if not allowed(self.tool, listed):
                 continue
-            name = _function_name(listed.name)
+            name = function_name(listed.name)
             if name in self.by_function:
                 continue
             try:
@@ -275,8 +273,3 @@ def _arguments(arguments: str) -> Mapping[str, Any]:
 def _approval_id(call: ToolCall) -> str:
     """The approval request's id, derived from the call's item id (item() and run() must agree)."""
     return "mcpr_" + call.item_id.split("_", 1)[-1]
-
-
-def _function_name(tool_name: str) -> str:
-    """The function a model sees for an MCP tool (chat APIs allow letters, digits, `_` and `-`, 64 at most)."""
-    return _NOT_A_NAME.sub("_", tool_name)[:64]

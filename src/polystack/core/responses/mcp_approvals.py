@@ -3,10 +3,12 @@ answers (in the previous responses' chain, the conversation, or the input itself
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import Item, McpApprovalRequest, McpApprovalResponse, McpCall, McpListTools
+from polystack.apis.responses.types import McpTool, RequestTool
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,14 @@ def approvals(input_items: tuple[Item, ...], earlier: list[Item]) -> list[Approv
                                       "answered", param="input")
         found.append(Approval(request, answer.approve, answer.reason))
     return found
+
+
+def check_answered_server(request_tools: list[RequestTool], input_items: Iterable[object]) -> None:
+    """An mcp_approval_response needs an mcp tool in the request (the call runs with its server and credentials)."""
+    if any(isinstance(item, McpApprovalResponse) for item in input_items) and not any(
+            isinstance(tool, McpTool) for tool in request_tools):
+        raise InvalidRequestError("an mcp_approval_response needs, in 'tools', the mcp tool of the call it approves",
+                                  param="tools")
 
 
 def listing(items: list[Item], server_label: str) -> McpListTools | None:

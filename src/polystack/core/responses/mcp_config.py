@@ -10,12 +10,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from polystack.apis.responses.items import McpTool as ListedTool
 from polystack.apis.responses.types import McpApprovalFilter, McpTool, McpToolFilter, RequestTool
 
 REDACTED = "<redacted>"
+_NOT_A_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def function_name(tool_name: str) -> str:
+    """The function a model sees for an MCP tool (chat APIs allow letters, digits, `_` and `-`, 64 at most)."""
+    return _NOT_A_NAME.sub("_", tool_name)[:64]
 
 
 def shown_tool_config(tool: RequestTool) -> dict[str, Any]:

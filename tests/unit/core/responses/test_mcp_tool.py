@@ -4,6 +4,7 @@ test MCP server on loopback)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
@@ -215,3 +216,56 @@ async def test_credentials_reach_the_server_but_are_never_kept(connect, server):
     shown = stored.tools[0]
     assert shown.authorization is None and shown.headers == {"X-Tenant": "<redacted>"}
     assert "tenant-secret-9f2" not in raw and raw.count(PRIVATE_TOKEN) == 1  # only the tool's own output says it
+
+
+async def test_an_approval_response_without_its_mcp_tool_is_a_400_naming_tools(connect, server):
+    import openai
+
+    async with connect([ANSWER]) as stack:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await stack.openai.responses.create(
+                model=MODEL,
+                input=[{"type": "mcp_approval_response", "approval_request_id": "mcpr_x", "approve": True}])
+    assert caught.value.body["param"] == "tools"
+
+
+async def test_bad_tool_configs_are_400s_naming_the_field(connect, server):
+    import openai
+
+    async with connect([ANSWER]) as stack:
+        params = []
+        for tools in ([{"type": "mcp", "server_label": "x"}],
+                      [{"type": "mcp", "server_label": "x", "server_url": "ftp://host/mcp"}],
+                      [mcp(server), mcp(server)]):
+            with pytest.raises(openai.BadRequestError) as caught:
+                await stack.openai.responses.create(model=MODEL, input="?", tools=tools)
+            params.append(caught.value.body["param"])
+    assert params == ["tools[0].server_url", "tools[0].server_url", "tools[0].server_label"]
+
+
+async def test_parallel_calls_run_together_over_sse_and_tool_choice_names_the_tool(connect, server):
+    both = {"tool_calls": [{"name": "sleep", "arguments": '{"seconds": 0.6}'},
+                           {"name": "sleep", "arguments": '{"seconds": 0.6}'}]}
+    async with connect([both, ANSWER]) as stack:
+        recorder = record(stack)
+        started = asyncio.get_running_loop().time()
+        response = await stack.openai.responses.create(
+            model=MODEL, input="?", tools=[mcp(server, server_url=server.sse_url)],
+            tool_choice={"type": "mcp", "server_label": "tools", "name": "sleep"})
+        took = asyncio.get_running_loop().time() - started
+    calls = [item for item in response.output if item.type == "mcp_call"]
+    assert [(c.output, c.status) for c in calls] == [("slept 0.6", "completed")] * 2
+    assert took < 1.15  # both sleeps overlapped
+    assert recorder.requests[0].tool_choice.function.name == "sleep"
+    assert [m.role for m in recorder.requests[1].messages] == ["user", "assistant", "tool", "tool"]
+
+
+async def test_max_tool_calls_counts_mcp_calls(connect, server):
+    both = {"tool_calls": [{"name": "echo", "arguments": '{"text": "a"}'},
+                           {"name": "echo", "arguments": '{"text": "b"}'}]}
+    async with connect([both, ANSWER]) as stack:
+        calls = server.stats.calls
+        response = await stack.openai.responses.create(model=MODEL, input="?", tools=[mcp(server)],
+                                                       max_tool_calls=1)
+    assert [item.type for item in response.output] == ["mcp_list_tools", "mcp_call", "message"]
+    assert server.stats.calls == calls + 1
