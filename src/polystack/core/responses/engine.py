@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -22,10 +22,10 @@ from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackE
 from polystack.apis.events import StreamEvent
 from polystack.apis.inference.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from polystack.apis.responses.items import (
-    ITEMS,
     FileCitation,
     InputItem,
     Item,
+    ItemReference,
     URLCitation,
     input_text,
     new_item_id,
@@ -51,6 +51,7 @@ from polystack.apis.responses.types import (
 from polystack.core.config import location
 from polystack.core.impls import Impls
 from polystack.core.responses import events
+from polystack.core.responses.chain import EarlierItems
 from polystack.core.responses.citations import file_citations
 from polystack.core.responses.context import ChatMessage, MessageList
 from polystack.core.responses.input_files import with_file_text
@@ -74,7 +75,6 @@ from polystack.core.responses.web_search_citations import url_citations
 logger = logging.getLogger("polystack.responses")
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
-MAX_CHAIN = 100  # previous responses read for the items of a chain (e.g. an MCP tool listing to reuse)
 
 
 class ChatInference(Protocol):
@@ -153,8 +153,9 @@ class ResponsesEngine:
                                       "function_call_output item for it", param="input")
         kept = normalize_items(input_items)  # type: ignore[arg-type]  # an item_reference was refused above
         instructions = await self._instructions(request)
-        tool_context = ToolContext(self.impls, request, response_id or new_response_id(),
-                                   earlier_items=self._earlier_items(request, conversation_items),
+        earlier = EarlierItems(self.store, request.previous_response_id,
+                               [i for i in conversation_items if not isinstance(i, ItemReference)])
+        tool_context = ToolContext(self.impls, request, response_id or new_response_id(), earlier=earlier,
                                    input_items=tuple(kept))
         functions, bindings, sessions = await self._tools(request, tool_context)
         response = ResponseObject(
@@ -187,25 +188,6 @@ class ResponsesEngine:
         stored = await prompts.get_prompt(request.prompt.id, prompt_version(request.prompt))
         rendered = render_prompt(stored, request.prompt.variables or {})
         return rendered if not request.instructions else f"{rendered}\n\n{request.instructions}"
-
-    def _earlier_items(self, request: CreateResponseRequest, conversation_items: list[InputItem]
-                       ) -> Callable[[], Awaitable[list[Item]]]:
-        """The items before the input (the previous responses' chain, oldest first), read once when asked."""
-        found: list[list[Item]] = []
-
-        async def read() -> list[Item]:
-            if found:
-                return found[0]
-            chain: list[Item] = []
-            next_id, depth = request.previous_response_id, 0
-            while next_id is not None and self.store is not None and depth < MAX_CHAIN:
-                row = await self.store.row(next_id, param="previous_response_id")
-                chain[:0] = ITEMS.validate_python([*row["input_items"], *row["response"].get("output", [])])
-                next_id, depth = row["response"].get("previous_response_id"), depth + 1
-            found.append(chain + [i for i in conversation_items if i.type != "item_reference"])
-            return found[0]
-
-        return read
 
     async def _tools(self, request: CreateResponseRequest, context: ToolContext
                      ) -> tuple[list[FunctionTool], dict[str, Binding], list[ToolSession]]:

@@ -70,13 +70,12 @@ class McpTools:
         if labels.count(tool.server_label) > 1:
             raise InvalidRequestError(f"two mcp tools have the server_label '{tool.server_label}'",
                                       param=f"{param}.server_label")
-        earlier = await context.earlier_items()
-        answered = approvals(context.input_items, earlier)
+        answered = await approvals(context.input_items, context.earlier)
         unknown = next((a for a in answered if a.request.server_label not in labels), None)
         if unknown is not None:
             raise InvalidRequestError(f"The approved call is to MCP server '{unknown.request.server_label}', which "
                                       "is not in 'tools'", param="tools")
-        cached = listing([*earlier, *context.input_items], tool.server_label)
+        cached = await listing(context.input_items, context.earlier, tool.server_label)
         return McpSession(self.client, tool, cached,
                           [a for a in answered if a.request.server_label == tool.server_label])
 

@@ -3,12 +3,13 @@ answers (in the previous responses' chain, the conversation, or the input itself
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import Item, McpApprovalRequest, McpApprovalResponse, McpCall, McpListTools
 from polystack.apis.responses.types import McpTool, RequestTool
+from polystack.core.responses.chain import EarlierItems
 
 
 @dataclass(frozen=True)
@@ -20,14 +21,31 @@ class Approval:
     reason: str | None
 
 
-def approvals(input_items: tuple[Item, ...], earlier: list[Item]) -> list[Approval]:
-    """Every approval response of the input with its request; an unknown or already answered request is a 400."""
+async def _blocks(input_items: tuple[Item, ...], earlier: EarlierItems) -> AsyncIterator[list[Item]]:
+    """The input's items, then each earlier response's: newest first."""
+    yield list(input_items)
+    async for block in earlier.newest_first():
+        yield block
+
+
+async def approvals(input_items: tuple[Item, ...], earlier: EarlierItems) -> list[Approval]:
+    """Every approval response of the input with its request; an unknown or already answered request is a 400.
+
+    The chain is read back only until every answered request is found (a call that ran it is newer than it)."""
     answers = [item for item in input_items if isinstance(item, McpApprovalResponse)]
     if not answers:
         return []
-    seen = [*earlier, *input_items]
-    requests = {item.id: item for item in seen if isinstance(item, McpApprovalRequest)}
-    done = {item.approval_request_id for item in seen if isinstance(item, McpCall) and item.approval_request_id}
+    wanted = {answer.approval_request_id for answer in answers}
+    requests: dict[str, McpApprovalRequest] = {}
+    done: set[str] = set()
+    async for block in _blocks(input_items, earlier):
+        for item in block:
+            if isinstance(item, McpApprovalRequest) and item.id in wanted:
+                requests[item.id] = item
+            elif isinstance(item, McpCall) and item.approval_request_id:
+                done.add(item.approval_request_id)
+        if wanted <= requests.keys():
+            break
     found: list[Approval] = []
     for answer in answers:
         request = requests.get(answer.approval_request_id)
@@ -49,9 +67,10 @@ def check_answered_server(request_tools: list[RequestTool], input_items: Iterabl
                                   param="tools")
 
 
-def listing(items: list[Item], server_label: str) -> McpListTools | None:
-    """The latest successful tool listing of `server_label` among `items` (reused instead of listing again)."""
-    for item in reversed(items):
-        if isinstance(item, McpListTools) and item.server_label == server_label and not item.error:
-            return item
+async def listing(input_items: tuple[Item, ...], earlier: EarlierItems, server_label: str) -> McpListTools | None:
+    """The latest successful tool listing of `server_label` in the input or the chain (reused, not listed again)."""
+    async for block in _blocks(input_items, earlier):
+        for item in reversed(block):
+            if isinstance(item, McpListTools) and item.server_label == server_label and not item.error:
+                return item
     return None

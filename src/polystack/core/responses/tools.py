@@ -8,13 +8,14 @@ that raises gets `tool.failed(call, message)` instead: a failed item the model s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from polystack.apis.events import StreamEvent
 from polystack.apis.responses.items import Item
 from polystack.apis.responses.types import CreateResponseRequest, FunctionTool, RequestTool
+from polystack.core.responses.chain import EarlierItems
 
 if TYPE_CHECKING:
     from polystack.core.impls import Impls
@@ -55,10 +56,6 @@ class ToolOutcome:
     awaiting_approval: bool = False
 
 
-async def _no_items() -> list[Item]:
-    return []
-
-
 @dataclass(frozen=True)
 class ToolContext:
     """What a tool may use: the APIs of the stack (by name) and the request (e.g. its `include`)."""
@@ -66,9 +63,9 @@ class ToolContext:
     impls: Impls
     request: CreateResponseRequest
     response_id: str
-    # The items before this request's input, oldest first: the previous responses' input and output items
-    # (read from the store only when a tool asks) and the conversation's items.
-    earlier_items: Callable[[], Awaitable[list[Item]]] = _no_items
+    # The items before this request's input (previous responses read only as far back as a tool looks), and
+    # the input's items.
+    earlier: EarlierItems = field(default_factory=lambda: EarlierItems(None, None))
     input_items: tuple[Item, ...] = ()
 
 

@@ -84,7 +84,10 @@ async def test_the_listing_is_reused_along_a_previous_response_chain(connect, se
         second = await stack.openai.responses.create(model=MODEL, input="1+1?", tools=[mcp(server)],
                                                      previous_response_id=first.id)
         third = await stack.openai.responses.create(model=MODEL, input="hi", tools=[mcp(server)])
+        fourth = await stack.openai.responses.create(model=MODEL, input="and?", tools=[mcp(server)],
+                                                     previous_response_id=second.id)  # listed two back
     assert server.stats.listings == listings + 2  # the chain listed once; a new chain lists again
+    assert [i.type for i in fourth.output] == ["message"]
     assert first.output[0].type == "mcp_list_tools"
     assert [i.type for i in second.output] == ["mcp_call", "message"] and second.output[0].output == "2"
     assert "add" in {t.function.name for t in recorder.requests[1].tools}
