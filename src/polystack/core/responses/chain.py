@@ -21,17 +21,20 @@ class EarlierItems:
     then the conversation's items (a request has a previous response or a conversation, never both)."""
 
     def __init__(self, store: StoredRows | None, previous_response_id: str | None,
-                 conversation_items: Sequence[Item] = ()) -> None:
+                 conversation_items: Sequence[Item] = (), *, previous_row: dict[str, object] | None = None) -> None:
         self.store = store
         self.next_id = previous_response_id
         self.read: list[list[Item]] = []
         self.conversation_items = list(conversation_items)
+        self.previous_row = previous_row  # the previous response's row, when the engine has read it already
 
-    async def newest_first(self) -> AsyncIterator[list[Item]]:
-        for block in self.read:
+    async def newest_first(self, limit: int = MAX_CHAIN) -> AsyncIterator[list[Item]]:
+        """At most `limit` earlier responses (then the conversation's items)."""
+        for block in self.read[:limit]:
             yield block
-        while self.next_id is not None and self.store is not None and len(self.read) < MAX_CHAIN:
-            row = await self.store.row(self.next_id, param="previous_response_id")
+        while self.next_id is not None and self.store is not None and len(self.read) < min(limit, MAX_CHAIN):
+            row = self.previous_row if self.previous_row is not None and not self.read else \
+                await self.store.row(self.next_id, param="previous_response_id")
             response = row["response"]
             assert isinstance(response, dict)
             inputs = row["input_items"]

@@ -128,6 +128,7 @@ class ResponsesEngine:
         if request.background:
             raise InvalidRequestError("background responses are not supported yet", param="background")
         context = MessageList()
+        row = None
         if request.previous_response_id is not None:
             if self.store is None:
                 raise NotFoundError(f"No response with id '{request.previous_response_id}' found.",
@@ -154,7 +155,7 @@ class ResponsesEngine:
         kept = normalize_items(input_items)  # type: ignore[arg-type]  # an item_reference was refused above
         instructions = await self._instructions(request)
         earlier = EarlierItems(self.store, request.previous_response_id,
-                               [i for i in conversation_items if not isinstance(i, ItemReference)])
+                               [i for i in conversation_items if not isinstance(i, ItemReference)], previous_row=row)
         tool_context = ToolContext(self.impls, request, response_id or new_response_id(), earlier=earlier,
                                    input_items=tuple(kept))
         functions, bindings, sessions = await self._tools(request, tool_context)

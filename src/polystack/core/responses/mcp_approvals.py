@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import Item, McpApprovalRequest, McpApprovalResponse, McpCall, McpListTools
 from polystack.apis.responses.types import McpTool, RequestTool
-from polystack.core.responses.chain import EarlierItems
+from polystack.core.responses.chain import MAX_CHAIN, EarlierItems
+
+LISTING_LOOKBACK = 8  # earlier responses searched for a tool listing to reuse
 
 
 @dataclass(frozen=True)
@@ -21,10 +23,11 @@ class Approval:
     reason: str | None
 
 
-async def _blocks(input_items: tuple[Item, ...], earlier: EarlierItems) -> AsyncIterator[list[Item]]:
-    """The input's items, then each earlier response's: newest first."""
+async def _blocks(input_items: tuple[Item, ...], earlier: EarlierItems, limit: int = MAX_CHAIN
+                  ) -> AsyncIterator[list[Item]]:
+    """The input's items, then each earlier response's (at most `limit`): newest first."""
     yield list(input_items)
-    async for block in earlier.newest_first():
+    async for block in earlier.newest_first(limit):
         yield block
 
 
@@ -68,8 +71,9 @@ def check_answered_server(request_tools: list[RequestTool], input_items: Iterabl
 
 
 async def listing(input_items: tuple[Item, ...], earlier: EarlierItems, server_label: str) -> McpListTools | None:
-    """The latest successful tool listing of `server_label` in the input or the chain (reused, not listed again)."""
-    async for block in _blocks(input_items, earlier):
+    """The latest successful tool listing of `server_label` in the input or the last LISTING_LOOKBACK responses of
+    the chain (reused, not listed again; an older one is listed again, which bounds what a response reads)."""
+    async for block in _blocks(input_items, earlier, LISTING_LOOKBACK):
         for item in reversed(block):
             if isinstance(item, McpListTools) and item.server_label == server_label and not item.error:
                 return item
