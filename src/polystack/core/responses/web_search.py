@@ -20,6 +20,8 @@ from polystack.core.responses.tools import Source, ToolCall, ToolContext, ToolOu
 GROUP = "builtin::websearch"
 TOOL = "web_search"
 SOURCES_INCLUDE = "web_search_call.action.sources"
+# search_context_size: how many of the provider's pages the model reads (and the answer may cite)
+PAGES_FOR_CONTEXT = {"low": 2, "medium": 5, "high": 20}
 _PARAMETERS = {
     "type": "object",
     "properties": {"query": {"type": "string", "description": "What to search the web for."}},
@@ -85,6 +87,8 @@ class WebSearch:
             raise PolystackError(result.error_message)
         pages = [page for page in (result.metadata or {}).get("results") or []
                  if isinstance(page, dict) and isinstance(page.get("url"), str)]
+        assert isinstance(tool, WebSearchTool)
+        pages = pages[:PAGES_FOR_CONTEXT[tool.search_context_size or "medium"]]
         yield call_progress("response.web_search_call.completed", call.item_id, call.output_index)
         shown = [WebSearchSource(url=page["url"]) for page in pages] if SOURCES_INCLUDE in context.request.include \
             else None

@@ -109,3 +109,13 @@ async def test_filters_the_providers_cannot_honour_are_a_400(tmp_path, brave):
             await stack.openai.responses.create(
                 model=MODEL, input="?", tools=[{"type": "web_search", "filters": {"allowed_domains": ["a.org"]}}])
     assert caught.value.body["param"] == "tools[0].filters"
+
+
+async def test_search_context_size_low_keeps_fewer_pages(tmp_path, brave):
+    async with stack_with_search(tmp_path, brave, [SEARCH, {"content": "x"}, SEARCH, {"content": "x"}]) as stack:
+        recorder = record(stack)
+        for size in ("low", "high"):
+            await stack.openai.responses.create(model=MODEL, input="?", include=["web_search_call.action.sources"],
+                                                tools=[{"type": "web_search", "search_context_size": size}])
+    low, high = recorder.requests[1].messages[-1].content, recorder.requests[3].messages[-1].content
+    assert low.count("URL: ") == 2 and high.count("URL: ") == 3  # the provider returns 3 (its max_results)
