@@ -2,8 +2,10 @@
 
 - `engine.ResponsesEngine.run(request)` yields a response's events (OpenAI's sequence) and stores the response
   (store=true) before its last event; the non-streaming path consumes the same generator (`service.py`).
-- `tools.ServerTool` is the seam for tools the server runs itself (file_search here; web_search and mcp add
-  a module each and register it in `ResponsesEngine.server_tools`, without changing the loop).
+- `tools.ServerTool` is the seam for tools the server runs itself, each a module registered in
+  `ResponsesEngine.server_tools` (serving/responses.py): file_search.py, web_search.py, mcp.py (a
+  `SessionTool`: per-response listing and approvals, mcp_config.py and mcp_approvals.py); the previous
+  responses a tool looks back into come from chain.py.
 - `store.ResponsesStore` keeps responses, their input items and the chat messages to continue from, in an
   owned SQL table (a response of another caller is invisible: 404).
 """

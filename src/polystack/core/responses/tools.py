@@ -4,6 +4,12 @@ The loop (engine.py) offers each tool's functions to the model; when the model c
 `output_item.added` with `tool.item(call)`, relays the events `tool.run(...)` yields, and ends with
 `output_item.done` of the `ToolOutcome`'s item. The outcome's `output` is what the model reads next. A tool
 that raises gets `tool.failed(call, message)` instead: a failed item the model sees, never a crashed response.
+
+A server tool whose functions are known only once the response runs (mcp: the server's tools are listed with
+their own items and events) is a `SessionTool`: the engine calls `prepare(tool, context)` before the first
+event (a bad config is a 4xx), runs the session's `begin(run)` after `response.in_progress`, then offers the
+session's `functions()`, each bound to the per-response ServerTool that runs it. An outcome with
+`awaiting_approval` (an mcp_approval_request) ends the response without answering that call.
 """
 
 from __future__ import annotations
