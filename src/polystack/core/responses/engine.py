@@ -77,6 +77,17 @@ def _input_items(raw: str | list[dict[str, Any]]) -> list[InputItem]:
                                   ) from None
 
 
+def _known_items(raw: list[dict[str, Any]]) -> list[InputItem]:
+    """A conversation's items the model can read; an item of a type this server does not know is left out."""
+    known: list[InputItem] = []
+    for item in raw:
+        try:
+            known += parse_items([item])
+        except ValidationError:
+            logger.debug("conversation item of type %s left out of the context", item.get("type"))
+    return known
+
+
 def _error_of(exc: PolystackError) -> ResponseError:
     """OpenAI's response error: its `code` is one of a few values, so the detail travels in the message."""
     code = ("rate_limit_exceeded" if exc.status_code == 429
@@ -116,7 +127,7 @@ class ResponsesEngine:
             conversations = self.impls.get_as(Api.conversations, ConversationItems)
             if conversations is None:
                 raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
-            context.extend(parse_items(await conversations.context_items(request.conversation_id)))
+            context.extend(_known_items(await conversations.context_items(request.conversation_id)))
         input_items = _input_items(request.input)
         context.extend(await with_file_text(input_items, self.impls))
         if not context.messages:

@@ -19,7 +19,8 @@ class FakeConversations:
     def __init__(self) -> None:
         self.items: dict[str, list[dict[str, Any]]] = {"conv_1": [
             {"type": "message", "id": "msg_a", "role": "user", "status": "completed",
-             "content": [{"type": "input_text", "text": "My name is Ada."}]}]}
+             "content": [{"type": "input_text", "text": "My name is Ada."}]},
+            {"type": "compaction", "id": "cmp_1", "encrypted_content": "..."}]}  # a type unknown here: left out
 
     async def context_items(self, conversation_id: str) -> list[dict[str, Any]]:
         if conversation_id not in self.items:
@@ -60,9 +61,9 @@ async def test_a_conversation_is_read_as_context_and_gets_the_new_items(connect)
     assert [(m.role, m.content) for m in recorder.requests[0].messages] == [
         ("user", "My name is Ada."), ("user", "Who am I?")]
     kept = conversations.items["conv_1"]
-    assert [(i["type"], i.get("role")) for i in kept] == [("message", "user"), ("message", "user"),
-                                                          ("message", "assistant")]
-    assert kept[-1]["id"] == response.output[0].id and kept[1]["id"].startswith("msg_")
+    assert [(i["type"], i.get("role")) for i in kept] == [("message", "user"), ("compaction", None),
+                                                          ("message", "user"), ("message", "assistant")]
+    assert kept[-1]["id"] == response.output[0].id and kept[2]["id"].startswith("msg_")
     assert info.value.body["param"] == "conversation"
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import openai
 import pytest
 
+import polystack
+from polystack.core.config import parse_run_config
+from polystack.core.errors import StackError
 from tests.unit.core.responses.conftest import MODEL, check_events, valid
 
 TEXT_EVENTS = ["response.created", "response.in_progress", "response.output_item.added",
@@ -70,3 +73,20 @@ async def test_previous_response_id_gives_the_model_the_earlier_turns(connect):
         messages = (await stack.stack.impls["responses"].engine.store.row(second.id))["messages"]
     assert [(m["role"], m["content"]) for m in messages] == [
         ("user", "first question"), ("assistant", "first question"), ("user", "second"), ("assistant", "second")]
+
+
+async def test_the_responses_api_without_an_inference_provider_stops_the_stack_naming_it(tmp_path):
+    config = parse_run_config({"distro_name": "x", "apis": ["responses"]}, env={})
+    with pytest.raises(StackError, match="inference"):
+        async with polystack.connect(config):
+            pass
+
+
+async def test_responses_are_not_kept_when_no_store_is_configured(tmp_path):
+    config = parse_run_config({"distro_name": "x", "apis": ["inference", "responses"], "providers": {
+        "inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"}]}}, env={})
+    async with polystack.connect(config) as stack:
+        response = await stack.openai.responses.create(model=MODEL, input="hi")
+        assert response.output_text == "hi"
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.retrieve(response.id)
