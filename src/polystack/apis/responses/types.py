@@ -219,7 +219,8 @@ class CreateResponseRequest(_Strict):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     text: TextConfig | None = None
     include: list[Include] = Field(default_factory=list)
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    metadata: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]] | None = Field(
+        default=None, max_length=16, description="At most 16 pairs; keys up to 64 characters, values up to 512.")
     truncation: Literal["auto", "disabled"] = "disabled"
     reasoning: ReasoningConfig | None = None
     prompt: PromptReference | None = None
@@ -299,10 +300,12 @@ class Usage(_Shape):
     output_tokens_details: OutputTokensDetails = Field(default_factory=OutputTokensDetails)
     total_tokens: int = 0
 
-    def add(self, input_tokens: int, output_tokens: int) -> None:
+    def add(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0) -> None:
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
         self.total_tokens = self.input_tokens + self.output_tokens
+        self.input_tokens_details.cached_tokens += cached_tokens
+        self.output_tokens_details.reasoning_tokens += reasoning_tokens
 
 
 class ResponseError(_Shape):

@@ -268,7 +268,7 @@ class ResponseRun:
                 async for chunk in result:
                     for event in turn.feed(chunk):
                         yield event
-            self.usage.add(turn.prompt_tokens, turn.completion_tokens)
+            self.usage.add(turn.prompt_tokens, turn.completion_tokens, turn.cached_tokens, turn.reasoning_tokens)
             final = not turn.calls
             for event in turn.finish(file_citations(turn.text, self.sources) if final else []):
                 yield event
@@ -303,7 +303,8 @@ class ResponseRun:
         if self.stream_upstream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        functions = [f for f in self.functions if offer_server_tools or f.name not in self.bindings]
+        functions = [f for f in self.functions if (offer_server_tools or f.name not in self.bindings)
+                     and self._allowed(f.name)]
         if functions:
             body["tools"] = [{"type": "function", "function": f.model_dump(exclude={"type"}, exclude_none=True)}
                              for f in functions]
@@ -331,6 +332,22 @@ class ResponseRun:
         elif isinstance(text_format, TextFormatJSONObject):
             body["response_format"] = {"type": "json_object"}
         return ChatCompletionRequest.model_validate(body)
+
+    def _allowed(self, name: str) -> bool:
+        """Whether tool_choice's `allowed_tools` (if any) lets the model call `name`."""
+        choice = self.request.tool_choice
+        if not isinstance(choice, AllowedToolsChoice):
+            return True
+        binding = self.bindings.get(name)
+        for allowed in choice.tools:
+            if binding is None:
+                if allowed.get("type") == "function" and allowed.get("name") == name:
+                    return True
+                continue
+            spec = binding.tool.model_dump()  # a server tool: {"type": "file_search"}, {"type": "mcp", ...}
+            if allowed.get("name", name) == name and all(spec.get(k) == v for k, v in allowed.items() if k != "name"):
+                return True
+        return False
 
     def _tool_choice(self, iteration: int, offered: set[str]) -> Any:
         """The request's tool_choice for the first call; later calls choose freely (no endless forced calls)."""
