@@ -95,6 +95,28 @@ def _error_of(exc: PolystackError) -> ResponseError:
     return ResponseError(code=code, message=exc.message, param=exc.param, type=exc.error_type)
 
 
+def _skeleton(request: CreateResponseRequest, response_id: str, instructions: str | None) -> ResponseObject:
+    """The response as it starts: every field the request sets, echoed as OpenAI does."""
+    return ResponseObject(
+        id=response_id, created_at=int(time.time()), status="in_progress",
+        instructions=instructions, metadata=request.metadata or {}, model=request.model,
+        parallel_tool_calls=request.parallel_tool_calls, temperature=request.temperature,
+        tool_choice=request.tool_choice if isinstance(request.tool_choice, str)
+        else request.tool_choice.model_dump(mode="json"),
+        tools=[tool.model_dump(mode="json", exclude_none=True, by_alias=True) for tool in request.tools],
+        top_p=request.top_p, background=request.background,
+        conversation=ConversationRef(id=request.conversation_id) if request.conversation_id else None,
+        max_output_tokens=request.max_output_tokens, max_tool_calls=request.max_tool_calls,
+        previous_response_id=request.previous_response_id,
+        prompt=ResponsePrompt(id=request.prompt.id, variables=request.prompt.variables,
+                              version=request.prompt.version) if request.prompt else None,
+        reasoning=request.reasoning.model_dump(mode="json") if request.reasoning else None,
+        safety_identifier=request.safety_identifier, service_tier=request.service_tier, store=request.store,
+        text=request.text.model_dump(mode="json", exclude_none=True, by_alias=True)
+        if request.text and request.text.format else {"format": {"type": "text"}},
+        top_logprobs=request.top_logprobs, truncation=request.truncation, user=request.user)
+
+
 class ResponsesEngine:
     """Runs responses over the inference router, the server tools and the store (None: nothing is kept)."""
 
@@ -140,24 +162,7 @@ class ResponsesEngine:
         instructions = await self._instructions(request)
         tool_context = ToolContext(self.impls, request, response_id or new_response_id())
         functions, bindings = await self._tools(request, tool_context)
-        response = ResponseObject(
-            id=tool_context.response_id, created_at=int(time.time()), status="in_progress",
-            instructions=instructions, metadata=request.metadata or {}, model=request.model,
-            parallel_tool_calls=request.parallel_tool_calls, temperature=request.temperature,
-            tool_choice=request.tool_choice if isinstance(request.tool_choice, str)
-            else request.tool_choice.model_dump(mode="json"),
-            tools=[tool.model_dump(mode="json", exclude_none=True, by_alias=True) for tool in request.tools],
-            top_p=request.top_p, background=request.background,
-            conversation=ConversationRef(id=request.conversation_id) if request.conversation_id else None,
-            max_output_tokens=request.max_output_tokens, max_tool_calls=request.max_tool_calls,
-            previous_response_id=request.previous_response_id,
-            prompt=ResponsePrompt(id=request.prompt.id, variables=request.prompt.variables,
-                                  version=request.prompt.version) if request.prompt else None,
-            reasoning=request.reasoning.model_dump(mode="json") if request.reasoning else None,
-            safety_identifier=request.safety_identifier, service_tier=request.service_tier, store=request.store,
-            text=request.text.model_dump(mode="json", exclude_none=True, by_alias=True)
-            if request.text and request.text.format else {"format": {"type": "text"}},
-            top_logprobs=request.top_logprobs, truncation=request.truncation, user=request.user)
+        response = _skeleton(request, tool_context.response_id, instructions)
         return ResponseRun(self, request, response, kept, context, instructions, functions, bindings, tool_context,
                            conversations)
 
