@@ -94,6 +94,17 @@ class MessageList:
             raise InvalidRequestError("item_reference input items are not supported yet", param="input")
         # reasoning, web search, MCP listings and approvals: context the chat model has no message for
 
+    def drop_oldest(self) -> bool:
+        """Drop the oldest message (a tool call with its results), never the last one; False when none can go."""
+        if len(self.messages) < 2:
+            return False
+        first = self.messages.pop(0)
+        calls = {call["id"] for call in first.get("tool_calls") or []}
+        self.messages = [m for m in self.messages if not (m["role"] == "tool" and m["tool_call_id"] in calls)]
+        while self.messages and self.messages[0]["role"] == "tool" and len(self.messages) > 1:
+            self.messages.pop(0)  # a result whose call went earlier
+        return True
+
     def unanswered_calls(self) -> list[str]:
         """The ids of tool calls no tool message answers (a model cannot read such a context)."""
         answered = {m["tool_call_id"] for m in self.messages if m["role"] == "tool"}

@@ -265,7 +265,7 @@ class ResponseRun:
         for iteration in range(request.max_infer_iters):
             offer_server_tools = iteration < request.max_infer_iters - 1 and not self._budget_spent()
             turn = Turn(self.add_item, self.replace_item, self.is_client_call)
-            result = await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
+            result = await self._call_model(iteration, offer_server_tools)
             if isinstance(result, ChatCompletion):
                 for event in turn.feed_completion(result):
                     yield event
@@ -290,6 +290,18 @@ class ResponseRun:
                 return  # an answer, or calls the client runs: the response ends here
             if self._max_tokens_left() == 0:
                 return
+
+    async def _call_model(self, iteration: int, offer_server_tools: bool
+                          ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        """One model call; with truncation "auto", a context too long for the model loses its oldest turns."""
+        while True:
+            try:
+                return await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
+            except PolystackError as exc:
+                if (exc.code != "context_length_exceeded" or self.request.truncation != "auto"
+                        or not self.context.drop_oldest()):
+                    raise
+                logger.info("response %s: context too long for the model, oldest turn dropped", self.response.id)
 
     def _budget_spent(self) -> bool:
         limit = self.request.max_tool_calls

@@ -5,6 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
+from polystack.apis.errors import InvalidRequestError
 from tests.unit.core.responses.conftest import MODEL, call, check_events, record, valid
 
 
@@ -80,3 +81,37 @@ async def test_responses_are_listed_newest_first_and_by_model(connect):
     assert [r["id"] for r in page["data"]] == ids[::-1][:2] and page["has_more"]
     assert [r["id"] for r in after["data"]] == ids[:1]
     assert other["data"] == []
+
+
+class SmallContext:
+    """An inference hook playing a model whose context holds at most `limit` messages (as llama.cpp refuses a
+    prompt too long for its context: context_length_exceeded)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    async def before(self, call):
+        if call.kind == "chat_completion" and len(call.request.messages) > self.limit:
+            raise InvalidRequestError("the prompt does not fit the context", param="messages",
+                                      code="context_length_exceeded")
+
+    async def on_chunk(self, call, chunk):
+        return chunk
+
+    async def after(self, call):
+        return None
+
+
+async def test_truncation_auto_drops_the_oldest_turns_and_disabled_is_the_error(connect):
+    async with connect([]) as stack:
+        stack.stack.impls["inference"].hooks.add(SmallContext(limit=3))
+        recorder = record(stack)
+        first = await stack.openai.responses.create(model=MODEL, input="one")
+        second = await stack.openai.responses.create(model=MODEL, input="two", previous_response_id=first.id)
+        with pytest.raises(openai.BadRequestError) as info:
+            await stack.openai.responses.create(model=MODEL, input="three", previous_response_id=second.id)
+        third = await stack.openai.responses.create(model=MODEL, input="three", previous_response_id=second.id,
+                                                    truncation="auto")
+    assert info.value.body["code"] == "context_length_exceeded"
+    assert third.output_text == "three" and third.truncation == "auto"
+    assert [m.content for m in recorder.requests[-1].messages] == ["two", "two", "three"]
