@@ -63,7 +63,7 @@ def new_response_id() -> str:
     return f"resp_{uuid.uuid4().hex}"
 
 
-def _input_items(raw: str | list[dict[str, Any]]) -> list[InputItem]:
+def parse_input(raw: str | list[dict[str, Any]]) -> list[InputItem]:
     if isinstance(raw, str):
         return list(input_text(raw))
     try:
@@ -77,7 +77,7 @@ def _input_items(raw: str | list[dict[str, Any]]) -> list[InputItem]:
                                   ) from None
 
 
-def _known_items(raw: list[dict[str, Any]]) -> list[InputItem]:
+def known_items(raw: list[dict[str, Any]]) -> list[InputItem]:
     """A conversation's items the model can read; an item of a type this server does not know is left out."""
     known: list[InputItem] = []
     for item in raw:
@@ -149,8 +149,8 @@ class ResponsesEngine:
             conversations = self.impls.get_as(Api.conversations, ConversationItems)
             if conversations is None:
                 raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
-            context.extend(_known_items(await conversations.context_items(request.conversation_id)))
-        input_items = _input_items(request.input)
+            context.extend(known_items(await conversations.context_items(request.conversation_id)))
+        input_items = parse_input(request.input)
         context.extend(await with_file_text(input_items, self.impls))
         if not context.messages:
             raise InvalidRequestError("'input' must hold at least one item", param="input")

@@ -106,3 +106,12 @@ async def test_an_unknown_prompt_is_a_404(connect):
         stack.stack.impls["prompts"] = FakePrompts()
         with pytest.raises(openai.NotFoundError):
             await stack.openai.responses.create(model=MODEL, input="hi", prompt={"id": "pmpt_nope"})
+
+
+async def test_input_tokens_count_the_conversation_too(connect):
+    async with connect([]) as stack:
+        stack.stack.impls["conversations"] = FakeConversations()
+        alone = (await stack.http.post("/v1/responses/input_tokens", json={"input": "hi"})).json()
+        within = (await stack.http.post("/v1/responses/input_tokens",
+                                        json={"input": "hi", "conversation": "conv_1"})).json()
+    assert within["input_tokens"] == alone["input_tokens"] + 5  # "My name is Ada." is 5 tokens
