@@ -90,3 +90,10 @@ async def test_responses_are_not_kept_when_no_store_is_configured(tmp_path):
         assert response.output_text == "hi"
         with pytest.raises(openai.NotFoundError):
             await stack.openai.responses.retrieve(response.id)
+
+
+async def test_the_deprecated_openai_prefix_serves_the_same_routes(connect):
+    async with connect([]) as stack:
+        created = (await stack.http.post("/v1/openai/v1/responses", json={"model": MODEL, "input": "old"})).json()
+        fetched = await stack.http.get(f"/v1/openai/v1/responses/{created['id']}")
+    assert fetched.status_code == 200 and fetched.json()["output"][0]["content"][0]["text"] == "old"
