@@ -221,6 +221,9 @@ class ResponseRun:
         # Whether the model's tokens are streamed: worth it only when someone watches the events as they come
         # (a non-streaming caller gets the same events, each text as one delta, from a cheaper call).
         self.stream_upstream = request.stream
+        # Whether a row of this response may already be stored (e.g. saved `queued` by a background job): the
+        # final save then replaces it instead of inserting.
+        self.replace_stored = False
 
     # ---- output items -------------------------------------------------------------------------
 
@@ -446,7 +449,8 @@ class ResponseRun:
                 outputs = [item.model_dump(mode="json") for item in response.output]
                 await self.conversations.add_items(self.request.conversation_id, inputs + outputs)
             if self.request.store and self.engine.store is not None:
-                await self.engine.store.save(response.model_dump(mode="json"), inputs, self.context.messages)
+                save = self.engine.store.save_again if self.replace_stored else self.engine.store.save
+                await save(response.model_dump(mode="json"), inputs, self.context.messages)
         except PolystackError as exc:
             logger.error("response %s could not be kept: %s", response.id, exc.message)
             self._fail(exc)

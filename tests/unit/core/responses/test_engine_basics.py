@@ -6,6 +6,7 @@ import openai
 import pytest
 
 import polystack
+from polystack.apis.responses.types import CreateResponseRequest
 from polystack.core.config import parse_run_config
 from polystack.core.errors import StackError
 from tests.unit.core.responses.conftest import MODEL, check_events, valid
@@ -97,3 +98,18 @@ async def test_the_deprecated_openai_prefix_serves_the_same_routes(connect):
         created = (await stack.http.post("/v1/openai/v1/responses", json={"model": MODEL, "input": "old"})).json()
         fetched = await stack.http.get(f"/v1/openai/v1/responses/{created['id']}")
     assert fetched.status_code == 200 and fetched.json()["output"][0]["content"][0]["text"] == "old"
+
+
+async def test_a_run_may_replace_a_response_stored_before_it_ends(connect):
+    """The seam background mode uses: a row saved early (queued) is replaced by the finished response."""
+    async with connect([{"content": "finished"}]) as stack:
+        engine = stack.stack.impls["responses"].engine
+        run = await engine.start(CreateResponseRequest(model=MODEL, input="go"))
+        queued = run.response.model_copy(update={"status": "queued"}).model_dump(mode="json")
+        await engine.store.save(queued, [], [])
+        assert (await stack.openai.responses.retrieve(run.response.id)).status == "queued"
+        run.replace_stored = True
+        events = [event async for event in run.events()]
+        fetched = await stack.openai.responses.retrieve(run.response.id)
+    assert events[-1].name == "response.completed"
+    assert (fetched.status, fetched.output_text) == ("completed", "finished")
