@@ -262,6 +262,10 @@ class ResponseRun:
         self.error = exc
         self.response.status = "failed"
         self.response.error = _error_of(exc)
+        for index, item in enumerate(self.response.output):  # what was under way when it failed never ends
+            if getattr(item, "status", None) in ("in_progress", "searching", "calling"):
+                ended = "failed" if item.type in ("web_search_call",) else "incomplete"
+                self.response.output[index] = item.model_copy(update={"status": ended})
 
     async def _loop(self) -> AsyncIterator[StreamEvent]:
         request = self.request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from polystack.apis.errors import InvalidRequestError
+from polystack.apis.errors import InvalidRequestError, ProviderError
 from tests.unit.core.responses.conftest import MODEL, call, check_events, record, valid
 
 
@@ -115,3 +115,36 @@ async def test_truncation_auto_drops_the_oldest_turns_and_disabled_is_the_error(
     assert info.value.body["code"] == "context_length_exceeded"
     assert third.output_text == "three" and third.truncation == "auto"
     assert [m.content for m in recorder.requests[-1].messages] == ["two", "two", "three"]
+
+
+class BreaksMidStream:
+    """An inference hook that stops a streamed answer after its first words (as an upstream that drops)."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    async def before(self, call):
+        return None
+
+    async def on_chunk(self, call, chunk):
+        self.chunks += 1
+        if self.chunks == 3:
+            raise ProviderError("upstream", "connection reset")
+        return chunk
+
+    async def after(self, call):
+        return None
+
+
+async def test_a_failure_after_some_output_fails_the_response_and_keeps_what_came(connect):
+    async with connect([{"content": "one two three four"}]) as stack:
+        stack.stack.impls["inference"].hooks.add(BreaksMidStream())
+        stream = await stack.openai.responses.create(model=MODEL, input="?", stream=True)
+        events = [event async for event in stream]
+        stored = await stack.openai.responses.retrieve(events[-1].response.id)
+    names = check_events(events)
+    assert names[-1] == "response.failed" and "response.output_text.delta" in names
+    failed = valid(events[-1].response)
+    assert failed.error.code == "server_error" and "connection reset" in failed.error.message
+    assert failed.output[0].status == "incomplete" and failed.output[0].type == "message"
+    assert stored.status == "failed"
