@@ -224,6 +224,7 @@ class ResponseRun:
         # Whether a row of this response may already be stored (e.g. saved `queued` by a background job): the
         # final save then replaces it instead of inserting.
         self.replace_stored = False
+        self.turn: Turn | None = None  # the model call under way
 
     # ---- output items -------------------------------------------------------------------------
 
@@ -259,6 +260,9 @@ class ResponseRun:
         yield events.response_event(f"response.{response.status}", response)
 
     def _fail(self, exc: PolystackError) -> None:
+        if self.turn is not None:
+            self.turn.finish([], interrupted=True)  # its message keeps the text that came
+            self.turn = None
         self.error = exc
         self.response.status = "failed"
         self.response.error = _error_of(exc)
@@ -271,7 +275,7 @@ class ResponseRun:
         request = self.request
         for iteration in range(request.max_infer_iters):
             offer_server_tools = iteration < request.max_infer_iters - 1 and not self._budget_spent()
-            turn = Turn(self.add_item, self.replace_item, self.is_client_call)
+            turn = self.turn = Turn(self.add_item, self.replace_item, self.is_client_call)
             result = await self._call_model(iteration, offer_server_tools)
             if isinstance(result, ChatCompletion):
                 for event in turn.feed_completion(result):
@@ -282,6 +286,7 @@ class ResponseRun:
                         yield event
             self.usage.add(turn.prompt_tokens, turn.completion_tokens, turn.cached_tokens, turn.reasoning_tokens)
             final = not turn.calls
+            self.turn = None
             for event in turn.finish(file_citations(turn.text, self.sources) if final else []):
                 yield event
             self.context.messages.append(turn.assistant_message())

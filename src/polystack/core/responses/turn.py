@@ -239,8 +239,12 @@ class Turn:
     def truncated(self) -> bool:
         return self.finish_reason == "length"
 
-    def finish(self, annotations: list[FileCitation]) -> list[StreamEvent]:
-        """The done events of the reasoning, the message and the client's calls; `annotations` go on the text."""
+    def finish(self, annotations: list[FileCitation], *, interrupted: bool = False) -> list[StreamEvent]:
+        """The done events of the reasoning, the message and the client's calls; `annotations` go on the text.
+
+        `interrupted`: the call failed midway; its message keeps what came, as incomplete."""
+        if interrupted:
+            self.finish_reason = "length"  # ends the message as incomplete
         out = self._close_reasoning()
         if self.message_id is not None:
             last = len(self.parts) - 1

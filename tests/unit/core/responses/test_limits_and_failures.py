@@ -147,4 +147,5 @@ async def test_a_failure_after_some_output_fails_the_response_and_keeps_what_cam
     failed = valid(events[-1].response)
     assert failed.error.code == "server_error" and "connection reset" in failed.error.message
     assert failed.output[0].status == "incomplete" and failed.output[0].type == "message"
+    assert failed.output_text == "one "  # what came before the failure
     assert stored.status == "failed"
