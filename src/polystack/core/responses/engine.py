@@ -112,8 +112,8 @@ def _skeleton(request: CreateResponseRequest, response_id: str, instructions: st
                               version=request.prompt.version) if request.prompt else None,
         reasoning=request.reasoning.model_dump(mode="json") if request.reasoning else None,
         safety_identifier=request.safety_identifier, service_tier=request.service_tier, store=request.store,
-        text=request.text.model_dump(mode="json", exclude_none=True, by_alias=True)
-        if request.text and request.text.format else {"format": {"type": "text"}},
+        text={"format": {"type": "text"},
+              **(request.text.model_dump(mode="json", exclude_none=True, by_alias=True) if request.text else {})},
         top_logprobs=request.top_logprobs, truncation=request.truncation, user=request.user)
 
 
@@ -341,9 +341,11 @@ class ResponseRun:
             body["parallel_tool_calls"] = request.parallel_tool_calls
         if request.reasoning is not None and request.reasoning.effort is not None:
             body["reasoning_effort"] = request.reasoning.effort  # for the providers that reason
-        for name in ("temperature", "top_p", "user"):
+        for name in ("temperature", "top_p", "user", "safety_identifier", "prompt_cache_key", "service_tier"):
             if getattr(request, name) is not None:
-                body[name] = getattr(request, name)
+                body[name] = getattr(request, name)  # OpenAI's chat takes each; other providers ignore the extras
+        if request.text is not None and request.text.verbosity is not None:
+            body["verbosity"] = request.text.verbosity
         left = self._max_tokens_left()
         if left is not None:
             body["max_tokens"] = max(left, 1)

@@ -144,3 +144,15 @@ async def test_usage_details_and_metadata_limits(connect):
     usage = response.usage
     assert (usage.input_tokens_details.cached_tokens, usage.output_tokens_details.reasoning_tokens) == (0, 0)
     assert info.value.body["param"].startswith("metadata")
+
+
+async def test_openai_s_chat_settings_are_passed_on_to_the_model(connect):
+    async with connect([{"content": "ok"}]) as stack:
+        recorder = record(stack)
+        response = await stack.openai.responses.create(
+            model=MODEL, input="?", user="u1", safety_identifier="hash-1", prompt_cache_key="k",
+            service_tier="auto", text={"verbosity": "low"})
+    sent = recorder.requests[0]
+    assert sent.user == "u1" and sent.model_extra["safety_identifier"] == "hash-1"
+    assert (sent.model_extra["prompt_cache_key"], sent.model_extra["verbosity"]) == ("k", "low")
+    assert valid(response).safety_identifier == "hash-1" and response.text.verbosity == "low"
