@@ -92,7 +92,7 @@ class McpApprovalFilter(_Strict):
     never: McpToolFilter | None = None
 
 
-class McpTool(_Strict):
+class McpServerTool(_Strict):
     type: Literal["mcp"] = "mcp"
     server_label: str = Field(min_length=1)
     server_url: str | None = None
@@ -104,7 +104,7 @@ class McpTool(_Strict):
     require_approval: Literal["always", "never"] | McpApprovalFilter | None = None
 
 
-RequestTool = Annotated[FunctionTool | FileSearchTool | WebSearchTool | McpTool, Field(discriminator="type")]
+RequestTool = Annotated[FunctionTool | FileSearchTool | WebSearchTool | McpServerTool, Field(discriminator="type")]
 
 
 class FunctionChoice(_Strict):
@@ -183,7 +183,7 @@ class ConversationReference(_Strict):
     id: str = Field(min_length=1)
 
 
-class StreamOptions(_Strict):
+class ResponseStreamOptions(_Strict):
     include_obfuscation: bool | None = None
 
 
@@ -207,7 +207,7 @@ class CreateResponseRequest(_Strict):
     conversation: str | ConversationReference | None = None
     store: bool = True
     stream: bool = False
-    stream_options: StreamOptions | None = None
+    stream_options: ResponseStreamOptions | None = None
     background: bool = False
     tools: list[RequestTool] = Field(default_factory=list, max_length=MAX_TOOLS)
     tool_choice: ToolChoice = "auto"

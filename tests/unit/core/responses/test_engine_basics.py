@@ -113,3 +113,10 @@ async def test_a_run_may_replace_a_response_stored_before_it_ends(connect):
         fetched = await stack.openai.responses.retrieve(run.response.id)
     assert events[-1].name == "response.completed"
     assert (fetched.status, fetched.output_text) == ("completed", "finished")
+
+
+async def test_responses_schemas_take_no_name_of_another_api_s_in_openapi(connect):
+    async with connect([], vector_io=True) as stack:
+        schemas = (await stack.http.get("/openapi.json")).json()["components"]["schemas"]
+    renamed = [name for name in schemas if name.endswith(("-Input", "-Output")) or "__" in name]
+    assert renamed == []  # a clash makes pydantic rename another API's schema (e.g. chat's FunctionCall)
