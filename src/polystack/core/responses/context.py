@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
+
+from pydantic import ValidationError
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import (
@@ -18,7 +21,12 @@ from polystack.apis.responses.items import (
     Message,
     OutputText,
     Refusal,
+    input_text,
+    parse_items,
 )
+from polystack.core.config import location
+
+logger = logging.getLogger("polystack.responses")
 
 ChatMessage = dict[str, Any]
 
@@ -114,3 +122,28 @@ class MessageList:
     def extend(self, items: Iterable[InputItem]) -> None:
         for item in items:
             self.add(item)
+
+
+def parse_input(raw: str | list[dict[str, Any]]) -> list[InputItem]:
+    if isinstance(raw, str):
+        return list(input_text(raw))
+    try:
+        return parse_items(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [p for p in first["loc"] if not (isinstance(p, str) and "[" in p)]
+        if len(loc) > 1 and isinstance(loc[0], int) and isinstance(loc[1], str):
+            del loc[1]  # the item's type, which pydantic puts in the path of a tagged union
+        raise InvalidRequestError(f"Invalid input item: {first['msg']}", param="input" + location(tuple(loc))
+                                  ) from None
+
+
+def known_items(raw: list[dict[str, Any]]) -> list[InputItem]:
+    """A conversation's items the model can read; an item of a type this server does not know is left out."""
+    known: list[InputItem] = []
+    for item in raw:
+        try:
+            known += parse_items([item])
+        except ValidationError:
+            logger.debug("conversation item of type %s left out of the context", item.get("type"))
+    return known

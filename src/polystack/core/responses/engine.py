@@ -8,20 +8,17 @@ output items' events, and `response.completed` / `.incomplete` / `.failed` last,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
 from polystack.apis.inference.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
-from polystack.apis.responses.items import InputItem, Item, input_text, new_item_id, normalize_items, parse_items
+from polystack.apis.responses.items import Item, new_item_id, normalize_items
 from polystack.apis.responses.types import (
     AllowedToolsChoice,
     ConversationRef,
@@ -38,14 +35,14 @@ from polystack.apis.responses.types import (
     TextFormatJSONSchema,
     Usage,
 )
-from polystack.core.config import location
 from polystack.core.impls import Impls
 from polystack.core.responses import events
 from polystack.core.responses.citations import file_citations
-from polystack.core.responses.context import ChatMessage, MessageList
+from polystack.core.responses.context import ChatMessage, MessageList, known_items, parse_input
 from polystack.core.responses.input_files import with_file_text
 from polystack.core.responses.peers import ConversationItems, PromptSource, prompt_version, render_prompt
 from polystack.core.responses.store import ResponsesStore
+from polystack.core.responses.tool_runs import merged, sequential
 from polystack.core.responses.tools import Binding, ServerTool, Source, ToolCall, ToolContext, ToolOutcome
 from polystack.core.responses.turn import Turn
 
@@ -61,31 +58,6 @@ class ChatInference(Protocol):
 
 def new_response_id() -> str:
     return f"resp_{uuid.uuid4().hex}"
-
-
-def parse_input(raw: str | list[dict[str, Any]]) -> list[InputItem]:
-    if isinstance(raw, str):
-        return list(input_text(raw))
-    try:
-        return parse_items(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [p for p in first["loc"] if not (isinstance(p, str) and "[" in p)]
-        if len(loc) > 1 and isinstance(loc[0], int) and isinstance(loc[1], str):
-            del loc[1]  # the item's type, which pydantic puts in the path of a tagged union
-        raise InvalidRequestError(f"Invalid input item: {first['msg']}", param="input" + location(tuple(loc))
-                                  ) from None
-
-
-def known_items(raw: list[dict[str, Any]]) -> list[InputItem]:
-    """A conversation's items the model can read; an item of a type this server does not know is left out."""
-    known: list[InputItem] = []
-    for item in raw:
-        try:
-            known += parse_items([item])
-        except ValidationError:
-            logger.debug("conversation item of type %s left out of the context", item.get("type"))
-    return known
 
 
 def _error_of(exc: PolystackError) -> ResponseError:
@@ -418,7 +390,7 @@ class ResponseRun:
             yield events.item_added(item, tool_call.output_index)
         outcomes: dict[str, ToolOutcome] = {}
         runs = [(call, self._drive(call)) for call in calls]
-        stream = _merged(runs) if self.request.parallel_tool_calls and len(runs) > 1 else _sequential(runs)
+        stream = merged(runs) if self.request.parallel_tool_calls and len(runs) > 1 else sequential(runs)
         async for call, produced in stream:
             if isinstance(produced, ToolOutcome):
                 outcomes[call.call_id] = produced
@@ -465,40 +437,3 @@ class ResponseRun:
         except PolystackError as exc:
             logger.error("response %s could not be kept: %s", response.id, exc.message)
             self._fail(exc)
-
-
-_DONE: Any = object()
-
-
-async def _sequential(runs: list[tuple[ToolCall, AsyncIterator[StreamEvent | ToolOutcome]]]
-                      ) -> AsyncIterator[tuple[ToolCall, StreamEvent | ToolOutcome]]:
-    for call, produced in runs:
-        async for one in produced:
-            yield call, one
-
-
-async def _merged(runs: list[tuple[ToolCall, AsyncIterator[StreamEvent | ToolOutcome]]]
-                  ) -> AsyncIterator[tuple[ToolCall, StreamEvent | ToolOutcome]]:
-    """The calls run concurrently; their events interleave as they happen (each keeps its own order)."""
-    queue: asyncio.Queue[tuple[ToolCall, Any]] = asyncio.Queue()
-
-    async def pump(call: ToolCall, produced: AsyncIterator[StreamEvent | ToolOutcome]) -> None:
-        try:
-            async for one in produced:
-                await queue.put((call, one))
-        finally:
-            await queue.put((call, _DONE))
-
-    tasks = [asyncio.create_task(pump(call, produced)) for call, produced in runs]
-    try:
-        running = len(tasks)
-        while running:
-            call, one = await queue.get()
-            if one is _DONE:
-                running -= 1
-            else:
-                yield call, one
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -9,8 +9,8 @@ from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
 from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
-from polystack.core.responses.context import MessageList
-from polystack.core.responses.engine import TERMINAL, ResponsesEngine, known_items, parse_input
+from polystack.core.responses.context import MessageList, known_items, parse_input
+from polystack.core.responses.engine import TERMINAL, ResponsesEngine
 from polystack.core.responses.peers import ConversationItems
 from polystack.core.responses.store import ResponsesStore
 
