@@ -38,7 +38,7 @@ def _user_content(message: Message) -> str | list[dict[str, Any]]:
             parts.append({"type": "text", "text": part.text})
         elif isinstance(part, InputImage):
             if part.image_url is None:
-                raise InvalidRequestError("an input_image by file_id is not supported yet; send its image_url",
+                raise InvalidRequestError("an input_image needs image_url or file_id",
                                           param="input")
             detail = part.detail if part.detail in ("low", "high", "auto") else "auto"
             parts.append({"type": "image_url", "image_url": {"url": part.image_url, "detail": detail}})

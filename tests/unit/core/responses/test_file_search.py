@@ -152,3 +152,15 @@ async def test_filters_and_the_score_threshold_reach_the_search(connect):
     assert {r.filename for r in english.output[0].results} == {"en.md"}
     assert nothing.output[0].results == [] and nothing.output[1].content[0].annotations == []
     assert "No matching passages" in recorder.requests[-1].messages[-1].content
+
+
+async def test_an_input_image_by_file_id_reaches_the_model_as_a_data_url(connect):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    async with connect([{"content": "a picture"}], vector_io=True) as stack:
+        recorder = record(stack)
+        uploaded = await stack.openai.files.create(file=("dot.png", png), purpose="vision")
+        await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+            {"type": "input_text", "text": "What is it?"}, {"type": "input_image", "file_id": uploaded.id}]}])
+    text, image = recorder.requests[0].messages[0].content
+    assert text.text == "What is it?"
+    assert image.image_url.url == "data:image/png;base64," + base64.b64encode(png).decode()
