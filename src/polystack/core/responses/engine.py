@@ -272,7 +272,9 @@ class ResponseRun:
                     yield event
             if final or len(server_calls) < len(turn.calls):
                 return  # an answer, or calls the client runs: the response ends here
-            if self._max_tokens_left() == 0:
+            if self._max_tokens_left() == 0:  # the tools ran, but no tokens are left for the answer
+                self.response.status = "incomplete"
+                self.response.incomplete_details = IncompleteDetails(reason="max_output_tokens")
                 return
 
     async def _call_model(self, iteration: int, offer_server_tools: bool

@@ -149,3 +149,13 @@ async def test_a_failure_after_some_output_fails_the_response_and_keeps_what_cam
     assert failed.output[0].status == "incomplete" and failed.output[0].type == "message"
     assert failed.output_text == "one "  # what came before the failure
     assert stored.status == "failed"
+
+
+async def test_output_tokens_spent_on_tool_calls_leave_the_response_incomplete(connect):
+    search = {"type": "file_search", "vector_store_ids": ["vs_x"]}
+    async with connect([call("file_search", '{"query": "q"}'), {"content": "never"}], vector_io=True) as stack:
+        recorder = record(stack)
+        response = await stack.openai.responses.create(model=MODEL, input="?", tools=[search], max_output_tokens=1)
+    assert len(recorder.requests) == 1 and recorder.requests[0].max_tokens == 1
+    assert response.status == "incomplete" and response.incomplete_details.reason == "max_output_tokens"
+    assert [item.type for item in response.output] == ["file_search_call"]
