@@ -120,3 +120,17 @@ async def test_responses_schemas_take_no_name_of_another_api_s_in_openapi(connec
         schemas = (await stack.http.get("/openapi.json")).json()["components"]["schemas"]
     renamed = [name for name in schemas if name.endswith(("-Input", "-Output")) or "__" in name]
     assert renamed == []  # a clash makes pydantic rename another API's schema (e.g. chat's FunctionCall)
+
+
+async def test_the_sdk_s_stream_helper_rebuilds_the_same_response_from_the_events(connect):
+    replies = [{"reasoning": "hmm", "content": "one two"},
+               {"tool_calls": [{"name": "get_weather", "arguments": '{"city": "Oslo"}'}]}]
+    weather = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+    async with connect(replies) as stack:
+        async with stack.openai.responses.stream(model=MODEL, input="?") as stream:
+            text = await stream.get_final_response()
+        async with stack.openai.responses.stream(model=MODEL, input="?", tools=[weather]) as stream:
+            called = await stream.get_final_response()
+        stored = await stack.openai.responses.retrieve(text.id)
+    assert text.output_text == stored.output_text == "one two" and text.output[0].type == "reasoning"
+    assert called.output[0].arguments == '{"city": "Oslo"}'
