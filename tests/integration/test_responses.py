@@ -139,6 +139,11 @@ def test_two_users_never_see_each_other_s_responses(server, alice, bob):
     anonymous = httpx.get(f"{server.base_url}/v1/responses/{mine.id}")
     assert anonymous.status_code == 401 and probes == 4
     assert alice.responses.retrieve(mine.id).output_text == "alice's secret"  # still there, still hers
+    with alice.responses.create(model=ECHO, input="streamed secret", stream=True) as stream:
+        streamed = [event for event in stream][-1].response
+    with pytest.raises(openai.NotFoundError):
+        bob.responses.retrieve(streamed.id)
+    assert alice.responses.retrieve(streamed.id).output_text == "streamed secret"
 
 
 async def test_the_in_process_client_serves_the_same_api(tmp_path):

@@ -1,34 +1,50 @@
-"""`input_file` parts as text the model reads: an uploaded file (file_id) or inline data (file_data), parsed like
-vector store ingestion parses files (text, Markdown, HTML, JSON, CSV, PDF)."""
+"""Parts that name uploaded files, made readable for any chat model: an `input_file` becomes its text (from
+file_id or file_data, parsed like vector store ingestion parses files: text, Markdown, HTML, JSON, CSV, PDF),
+an `input_image` by file_id a data URL of its bytes."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import binascii
+import mimetypes
 from typing import Any
 
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError, PayloadTooLargeError
 from polystack.apis.files.protocol import Files
-from polystack.apis.responses.items import InputFile, InputItem, InputText, Message
+from polystack.apis.responses.items import InputFile, InputImage, InputItem, InputText, Message
 from polystack.core.impls import Impls
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # a file the model reads whole: far more than any context holds
 
 
+def _names_a_file(part: Any) -> bool:
+    return isinstance(part, InputFile) or (isinstance(part, InputImage) and part.file_id is not None
+                                           and part.image_url is None)
+
+
 async def with_file_text(items: list[InputItem], impls: Impls) -> list[InputItem]:
-    """The items with each input_file part replaced by its text (the items kept for the caller are unchanged)."""
-    if not any(isinstance(item, Message) and any(isinstance(p, InputFile) for p in item.content) for item in items):
+    """The items with each part naming a file made readable (the items kept for the caller are unchanged)."""
+    if not any(isinstance(item, Message) and any(map(_names_a_file, item.content)) for item in items):
         return items
     read: list[InputItem] = []
     for item in items:
-        if isinstance(item, Message) and any(isinstance(part, InputFile) for part in item.content):
-            content = [InputText(text=await _text(part, impls)) if isinstance(part, InputFile) else part
-                       for part in item.content]
+        if isinstance(item, Message) and any(map(_names_a_file, item.content)):
+            content = [await _readable(part, impls) if isinstance(part, InputFile | InputImage) and _names_a_file(part)
+                       else part for part in item.content]
             item = item.model_copy(update={"content": content})
         read.append(item)
     return read
+
+
+async def _readable(part: InputFile | InputImage, impls: Impls) -> InputText | InputImage:
+    if isinstance(part, InputFile):
+        return InputText(text=await _text(part, impls))
+    assert part.file_id is not None
+    content, filename = await _uploaded(part.file_id, impls)
+    mime = mimetypes.guess_type(filename)[0] or "image/png"
+    return part.model_copy(update={"image_url": f"data:{mime};base64,{base64.b64encode(content).decode()}"})
 
 
 async def _text(part: InputFile, impls: Impls) -> str:

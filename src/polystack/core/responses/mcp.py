@@ -28,7 +28,7 @@ from polystack.apis.responses.items import (
     new_item_id,
 )
 from polystack.apis.responses.items import McpTool as ListedTool
-from polystack.apis.responses.types import FunctionTool, McpTool, RequestTool
+from polystack.apis.responses.types import FunctionTool, McpServerTool, RequestTool
 from polystack.core.responses import events
 from polystack.core.responses.events import call_progress
 from polystack.core.responses.mcp_approvals import Approval, approvals, listing
@@ -51,11 +51,11 @@ class McpTools:
         await self.client.close()
 
     def matches(self, tool: RequestTool) -> bool:
-        return isinstance(tool, McpTool)
+        return isinstance(tool, McpServerTool)
 
     async def prepare(self, tool: RequestTool, context: ToolContext) -> McpSession:
         """Check the tool's config and the approvals of the input (4xx before the first event)."""
-        assert isinstance(tool, McpTool)
+        assert isinstance(tool, McpServerTool)
         param = f"tools[{context.request.tools.index(tool)}]"
         if tool.connector_id is not None:
             raise InvalidRequestError("connectors are not supported by this server; give the MCP server's "
@@ -66,7 +66,7 @@ class McpTools:
         if url.scheme not in ("http", "https") or not url.hostname:
             raise InvalidRequestError("server_url must be an http:// or https:// URL",
                                       param=f"{param}.server_url")
-        labels = [t.server_label for t in context.request.tools if isinstance(t, McpTool)]
+        labels = [t.server_label for t in context.request.tools if isinstance(t, McpServerTool)]
         if labels.count(tool.server_label) > 1:
             raise InvalidRequestError(f"two mcp tools have the server_label '{tool.server_label}'",
                                       param=f"{param}.server_label")
@@ -99,7 +99,7 @@ class McpSession:
 
     name = "mcp"
 
-    def __init__(self, client: McpClient, tool: McpTool, cached: McpListTools | None,
+    def __init__(self, client: McpClient, tool: McpServerTool, cached: McpListTools | None,
                  approved: list[Approval]) -> None:
         self.client = client
         self.tool = tool

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import Item, McpApprovalRequest, McpApprovalResponse, McpCall, McpListTools
-from polystack.apis.responses.types import McpTool, RequestTool
+from polystack.apis.responses.types import McpServerTool, RequestTool
 from polystack.core.responses.chain import MAX_CHAIN, EarlierItems
 
 LISTING_LOOKBACK = 8  # earlier responses searched for a tool listing to reuse
@@ -65,7 +65,7 @@ async def approvals(input_items: tuple[Item, ...], earlier: EarlierItems) -> lis
 def check_answered_server(request_tools: list[RequestTool], input_items: Iterable[object]) -> None:
     """An mcp_approval_response needs an mcp tool in the request (the call runs with its server and credentials)."""
     if any(isinstance(item, McpApprovalResponse) for item in input_items) and not any(
-            isinstance(tool, McpTool) for tool in request_tools):
+            isinstance(tool, McpServerTool) for tool in request_tools):
         raise InvalidRequestError("an mcp_approval_response needs, in 'tools', the mcp tool of the call it approves",
                                   param="tools")
 

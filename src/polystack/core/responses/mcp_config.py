@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from polystack.apis.responses.items import McpTool as ListedTool
-from polystack.apis.responses.types import McpApprovalFilter, McpTool, McpToolFilter, RequestTool
+from polystack.apis.responses.types import McpApprovalFilter, McpServerTool, McpToolFilter, RequestTool
 
 REDACTED = "<redacted>"
 _NOT_A_NAME = re.compile(r"[^a-zA-Z0-9_-]")
@@ -28,7 +28,7 @@ def function_name(tool_name: str) -> str:
 def shown_tool_config(tool: RequestTool) -> dict[str, Any]:
     """A request tool as the response object shows (and the store keeps) it."""
     shown = tool.model_dump(mode="json", exclude_none=True, by_alias=True)
-    if isinstance(tool, McpTool):
+    if isinstance(tool, McpServerTool):
         shown.pop("authorization", None)
         if tool.headers:
             shown["headers"] = dict.fromkeys(tool.headers, REDACTED)
@@ -47,7 +47,7 @@ def _matches(tool_filter: McpToolFilter | None, listed: ListedTool) -> bool:
     return bool(tool_filter.read_only) and _read_only(listed)
 
 
-def allowed(config: McpTool, listed: ListedTool) -> bool:
+def allowed(config: McpServerTool, listed: ListedTool) -> bool:
     """Whether the model is offered `listed` (allowed_tools)."""
     rule = config.allowed_tools
     if rule is None:
@@ -59,7 +59,7 @@ def allowed(config: McpTool, listed: ListedTool) -> bool:
     return not rule.read_only or _read_only(listed)
 
 
-def needs_approval(config: McpTool, listed: ListedTool) -> bool:
+def needs_approval(config: McpServerTool, listed: ListedTool) -> bool:
     """Whether a call of `listed` waits for the client's mcp_approval_response (require_approval)."""
     rule = config.require_approval
     if rule is None or rule == "always":

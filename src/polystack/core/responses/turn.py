@@ -74,6 +74,15 @@ class Turn:
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def _count(self, usage: Any) -> None:
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        prompt, completion = usage.prompt_tokens_details, usage.completion_tokens_details
+        self.cached_tokens += (prompt.cached_tokens or 0) if prompt is not None else 0
+        self.reasoning_tokens += (completion.reasoning_tokens or 0) if completion is not None else 0
 
     @property
     def text(self) -> str:
@@ -82,8 +91,7 @@ class Turn:
     def feed(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
         out: list[StreamEvent] = []
         if chunk.usage is not None:
-            self.prompt_tokens += chunk.usage.prompt_tokens
-            self.completion_tokens += chunk.usage.completion_tokens
+            self._count(chunk.usage)
         for choice in chunk.choices:
             if choice.index != 0:
                 continue
@@ -105,8 +113,7 @@ class Turn:
         """A whole (non-streamed) completion: the same events, each text as one delta."""
         out: list[StreamEvent] = []
         if completion.usage is not None:
-            self.prompt_tokens += completion.usage.prompt_tokens
-            self.completion_tokens += completion.usage.completion_tokens
+            self._count(completion.usage)
         if not completion.choices:
             return out
         choice = completion.choices[0]
@@ -233,8 +240,13 @@ class Turn:
     def truncated(self) -> bool:
         return self.finish_reason == "length"
 
-    def finish(self, annotations: Sequence[FileCitation | URLCitation]) -> list[StreamEvent]:
-        """The done events of the reasoning, the message and the client's calls; `annotations` go on the text."""
+    def finish(self, annotations: Sequence[FileCitation | URLCitation], *, interrupted: bool = False
+               ) -> list[StreamEvent]:
+        """The done events of the reasoning, the message and the client's calls; `annotations` go on the text.
+
+        `interrupted`: the call failed midway; its message keeps what came, as incomplete."""
+        if interrupted:
+            self.finish_reason = "length"  # ends the message as incomplete
         out = self._close_reasoning()
         if self.message_id is not None:
             last = len(self.parts) - 1

@@ -19,7 +19,8 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
     reference = context.config.storage.stores.responses
     if reference is not None:
         store = ResponsesStore(await context.storage.sql(reference), table=reference.table_name or "responses",
-                               durability=reference.durability)
+                               durability=reference.durability, max_queue=reference.max_write_queue_size,
+                               writers=reference.num_writers)
         await store.start()
         context.on_stop(store.close)  # writes what is pending before the database closes
     mcp = McpTools()

@@ -104,6 +104,8 @@ class InferenceStoreReference(SQLStoreReference):
 
 
 class ResponsesStoreReference(SQLStoreReference):
+    max_write_queue_size: int = Field(default=10000, ge=1)
+    num_writers: int = Field(default=2, ge=1)
     durability: Literal["write_behind", "commit"] = Field(
         default="write_behind",
         description="write_behind: a response is written behind its last event, in group commits (this replica "

@@ -19,7 +19,8 @@ class FakeConversations:
     def __init__(self) -> None:
         self.items: dict[str, list[dict[str, Any]]] = {"conv_1": [
             {"type": "message", "id": "msg_a", "role": "user", "status": "completed",
-             "content": [{"type": "input_text", "text": "My name is Ada."}]}]}
+             "content": [{"type": "input_text", "text": "My name is Ada."}]},
+            {"type": "compaction", "id": "cmp_1", "encrypted_content": "..."}]}  # a type unknown here: left out
 
     async def context_items(self, conversation_id: str) -> list[dict[str, Any]]:
         if conversation_id not in self.items:
@@ -60,9 +61,9 @@ async def test_a_conversation_is_read_as_context_and_gets_the_new_items(connect)
     assert [(m.role, m.content) for m in recorder.requests[0].messages] == [
         ("user", "My name is Ada."), ("user", "Who am I?")]
     kept = conversations.items["conv_1"]
-    assert [(i["type"], i.get("role")) for i in kept] == [("message", "user"), ("message", "user"),
-                                                          ("message", "assistant")]
-    assert kept[-1]["id"] == response.output[0].id and kept[1]["id"].startswith("msg_")
+    assert [(i["type"], i.get("role")) for i in kept] == [("message", "user"), ("compaction", None),
+                                                          ("message", "user"), ("message", "assistant")]
+    assert kept[-1]["id"] == response.output[0].id and kept[2]["id"].startswith("msg_")
     assert info.value.body["param"] == "conversation"
 
 
@@ -105,3 +106,12 @@ async def test_an_unknown_prompt_is_a_404(connect):
         stack.stack.impls["prompts"] = FakePrompts()
         with pytest.raises(openai.NotFoundError):
             await stack.openai.responses.create(model=MODEL, input="hi", prompt={"id": "pmpt_nope"})
+
+
+async def test_input_tokens_count_the_conversation_too(connect):
+    async with connect([]) as stack:
+        stack.stack.impls["conversations"] = FakeConversations()
+        alone = (await stack.http.post("/v1/responses/input_tokens", json={"input": "hi"})).json()
+        within = (await stack.http.post("/v1/responses/input_tokens",
+                                        json={"input": "hi", "conversation": "conv_1"})).json()
+    assert within["input_tokens"] == alone["input_tokens"] + 5  # "My name is Ada." is 5 tokens

@@ -128,3 +128,39 @@ async def test_an_input_file_is_read_by_the_model_as_its_text(connect):
     assert read.startswith('<file name="handbook.md">\n# Lighthouse handbook') and read.endswith(question["text"])
     assert recorder.requests[1].messages[0].content == '<file name="lamp.txt">\nThe lamp is lit at dusk.\n</file>'
     assert kept.data[0].content[0].type == "input_file"  # the caller's items are kept as sent
+
+
+async def test_filters_and_the_score_threshold_reach_the_search(connect):
+    async with connect([SEARCH, {"content": ANSWER}], vector_io=True) as stack:
+        store = await stack.openai.vector_stores.create(name="two languages")
+        for name, lang in (("en.md", "en"), ("fr.md", "fr")):
+            uploaded = await stack.openai.files.create(file=(name, HANDBOOK), purpose="assistants")
+            await stack.openai.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id,
+                                                          attributes={"lang": lang})
+        async with asyncio.timeout(30):
+            while (await stack.openai.vector_stores.retrieve(store.id)).file_counts.in_progress:
+                await asyncio.sleep(0.05)
+        recorder = record(stack)
+        english = await stack.openai.responses.create(
+            model=MODEL, input="?", include=["file_search_call.results"],
+            tools=[{"type": "file_search", "vector_store_ids": [store.id],
+                    "filters": {"type": "eq", "key": "lang", "value": "en"}}])
+        nothing = await stack.openai.responses.create(
+            model=MODEL, input="?", include=["file_search_call.results"],
+            tools=[{"type": "file_search", "vector_store_ids": [store.id],
+                    "ranking_options": {"score_threshold": 1.0}}])
+    assert {r.filename for r in english.output[0].results} == {"en.md"}
+    assert nothing.output[0].results == [] and nothing.output[1].content[0].annotations == []
+    assert "No matching passages" in recorder.requests[-1].messages[-1].content
+
+
+async def test_an_input_image_by_file_id_reaches_the_model_as_a_data_url(connect):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    async with connect([{"content": "a picture"}], vector_io=True) as stack:
+        recorder = record(stack)
+        uploaded = await stack.openai.files.create(file=("dot.png", png), purpose="vision")
+        await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+            {"type": "input_text", "text": "What is it?"}, {"type": "input_image", "file_id": uploaded.id}]}])
+    text, image = recorder.requests[0].messages[0].content
+    assert text.text == "What is it?"
+    assert image.image_url.url == "data:image/png;base64," + base64.b64encode(png).decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
+from polystack.apis.errors import InvalidRequestError, ProviderError
 from tests.unit.core.responses.conftest import MODEL, call, check_events, record, valid
 
 
@@ -80,3 +81,81 @@ async def test_responses_are_listed_newest_first_and_by_model(connect):
     assert [r["id"] for r in page["data"]] == ids[::-1][:2] and page["has_more"]
     assert [r["id"] for r in after["data"]] == ids[:1]
     assert other["data"] == []
+
+
+class SmallContext:
+    """An inference hook playing a model whose context holds at most `limit` messages (as llama.cpp refuses a
+    prompt too long for its context: context_length_exceeded)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    async def before(self, call):
+        if call.kind == "chat_completion" and len(call.request.messages) > self.limit:
+            raise InvalidRequestError("the prompt does not fit the context", param="messages",
+                                      code="context_length_exceeded")
+
+    async def on_chunk(self, call, chunk):
+        return chunk
+
+    async def after(self, call):
+        return None
+
+
+async def test_truncation_auto_drops_the_oldest_turns_and_disabled_is_the_error(connect):
+    async with connect([]) as stack:
+        stack.stack.impls["inference"].hooks.add(SmallContext(limit=3))
+        recorder = record(stack)
+        first = await stack.openai.responses.create(model=MODEL, input="one")
+        second = await stack.openai.responses.create(model=MODEL, input="two", previous_response_id=first.id)
+        with pytest.raises(openai.BadRequestError) as info:
+            await stack.openai.responses.create(model=MODEL, input="three", previous_response_id=second.id)
+        third = await stack.openai.responses.create(model=MODEL, input="three", previous_response_id=second.id,
+                                                    truncation="auto")
+    assert info.value.body["code"] == "context_length_exceeded"
+    assert third.output_text == "three" and third.truncation == "auto"
+    assert [m.content for m in recorder.requests[-1].messages] == ["two", "two", "three"]
+
+
+class BreaksMidStream:
+    """An inference hook that stops a streamed answer after its first words (as an upstream that drops)."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    async def before(self, call):
+        return None
+
+    async def on_chunk(self, call, chunk):
+        self.chunks += 1
+        if self.chunks == 3:
+            raise ProviderError("upstream", "connection reset")
+        return chunk
+
+    async def after(self, call):
+        return None
+
+
+async def test_a_failure_after_some_output_fails_the_response_and_keeps_what_came(connect):
+    async with connect([{"content": "one two three four"}]) as stack:
+        stack.stack.impls["inference"].hooks.add(BreaksMidStream())
+        stream = await stack.openai.responses.create(model=MODEL, input="?", stream=True)
+        events = [event async for event in stream]
+        stored = await stack.openai.responses.retrieve(events[-1].response.id)
+    names = check_events(events)
+    assert names[-1] == "response.failed" and "response.output_text.delta" in names
+    failed = valid(events[-1].response)
+    assert failed.error.code == "server_error" and "connection reset" in failed.error.message
+    assert failed.output[0].status == "incomplete" and failed.output[0].type == "message"
+    assert failed.output_text == "one "  # what came before the failure
+    assert stored.status == "failed"
+
+
+async def test_output_tokens_spent_on_tool_calls_leave_the_response_incomplete(connect):
+    search = {"type": "file_search", "vector_store_ids": ["vs_x"]}
+    async with connect([call("file_search", '{"query": "q"}'), {"content": "never"}], vector_io=True) as stack:
+        recorder = record(stack)
+        response = await stack.openai.responses.create(model=MODEL, input="?", tools=[search], max_output_tokens=1)
+    assert len(recorder.requests) == 1 and recorder.requests[0].max_tokens == 1
+    assert response.status == "incomplete" and response.incomplete_details.reason == "max_output_tokens"
+    assert [item.type for item in response.output] == ["file_search_call"]
