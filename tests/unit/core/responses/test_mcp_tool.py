@@ -292,3 +292,14 @@ async def test_a_refused_token_fails_the_listing_without_showing_the_token(conne
     assert wrong not in stored.model_dump_json() and wrong not in listing.error
     assert all(wrong not in str(m.content) for m in recorder.requests[0].messages)
     assert wrong not in caplog.text
+
+
+async def test_the_sdks_stream_helper_rebuilds_the_mcp_items_from_the_events(connect, server):
+    async with connect([call("add", '{"a": 1, "b": 2}'), {"content": "3"}]) as stack:
+        async with stack.openai.responses.stream(model=MODEL, input="1+2", tools=[mcp(server)]) as stream:
+            rebuilt = await stream.get_final_response()
+        stored = await stack.openai.responses.retrieve(rebuilt.id)
+    assert [i.type for i in rebuilt.output] == ["mcp_list_tools", "mcp_call", "message"]
+    assert rebuilt.output[1].output == "3" and rebuilt.output[1].arguments == '{"a": 1, "b": 2}'
+    # the SDK's parsed message has a `parsed` field of its own: the tool items compare whole
+    assert [i.model_dump() for i in rebuilt.output[:2]] == [i.model_dump() for i in stored.output[:2]]
