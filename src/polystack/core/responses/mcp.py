@@ -79,7 +79,7 @@ class McpTools:
         return McpSession(self.client, tool, cached,
                           [a for a in answered if a.request.server_label == tool.server_label])
 
-    # The functions are offered, and their calls run, by each response's McpSession (a ServerTool itself).
+    # The functions are offered by each response's McpSession, and their calls run by its McpCalls.
     async def functions(self, tool: RequestTool, context: ToolContext) -> list[FunctionTool]:
         return []
 
