@@ -303,3 +303,35 @@ async def test_the_sdks_stream_helper_rebuilds_the_mcp_items_from_the_events(con
     assert rebuilt.output[1].output == "3" and rebuilt.output[1].arguments == '{"a": 1, "b": 2}'
     # the SDK's parsed message has a `parsed` field of its own: the tool items compare whole
     assert [i.model_dump() for i in rebuilt.output[:2]] == [i.model_dump() for i in stored.output[:2]]
+
+
+async def test_in_a_conversation_the_listing_is_reused_and_an_approval_answered(tmp_path, server):
+    import polystack
+    from polystack.core.config import parse_run_config
+
+    replies = [call("add", '{"a": 20, "b": 22}'), {"content": "42."}]
+    config = parse_run_config({
+        "distro_name": "mcp-conversation", "apis": ["inference", "conversations", "responses"],
+        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted",
+                                     "config": {"replies": replies}}]},
+        "storage": {"backends": {"sql": {"type": "sql_sqlite", "db_path": str(tmp_path / "sql.db")},
+                                 "kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
+                    "stores": {"metadata": {"backend": "kv"}, "responses": {"backend": "sql"},
+                               "conversations": {"backend": "sql"}}},
+        "models": {"refresh_interval_seconds": 0},
+    }, env={})
+    tools = [mcp(server, require_approval="always")]
+    async with polystack.connect(config) as stack:
+        conversation = await stack.openai.conversations.create()
+        listings = server.stats.listings
+        asked = await stack.openai.responses.create(model=MODEL, input="20+22?", tools=tools,
+                                                    conversation=conversation.id)
+        request = asked.output[-1]
+        done = await stack.openai.responses.create(
+            model=MODEL, tools=tools, conversation=conversation.id,
+            input=[{"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}])
+        items = [item async for item in stack.openai.conversations.items.list(conversation.id, order="asc")]
+    assert request.type == "mcp_approval_request" and server.stats.listings == listings + 1
+    assert [i.type for i in done.output] == ["mcp_call", "message"] and done.output[0].output == "42"
+    assert [i.type for i in items] == ["message", "mcp_list_tools", "mcp_approval_request",
+                                       "mcp_approval_response", "mcp_call", "message"]
