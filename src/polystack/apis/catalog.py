@@ -127,6 +127,10 @@ register_api(ApiSpec(
     serve="polystack.core.serving.tool_runtime.serve",
     serves_also=(Api.tool_groups,), resource_type="tool_group", registered_resources="tool_groups"))
 register_api(ApiSpec(Api.tool_groups, routes="polystack.apis.tool_groups.routes"))
+register_api(ApiSpec(
+    Api.responses, routes="polystack.apis.responses.routes", deprecated_prefixes=OPENAI_V1,
+    serve="polystack.core.serving.responses.serve",
+    needs=(Api.inference, Api.files, Api.vector_io, Api.conversations, Api.prompts, Api.tool_runtime)))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",

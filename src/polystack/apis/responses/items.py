@@ -71,10 +71,15 @@ class FilePath(_Shape):
 Annotation = Annotated[FileCitation | URLCitation | FilePath, Field(discriminator="type")]
 
 
-class TopLogprob(_Shape):
+class OutputTopLogprob(_Shape):
+    """Named apart from chat's TopLogprob, so both keep a plain name in /openapi.json."""
+
     token: str
     bytes: list[int]
     logprob: float
+
+
+TopLogprob = OutputTopLogprob
 
 
 class Logprob(_Shape):
@@ -141,13 +146,18 @@ class Message(_Shape):
         return "".join(part.text for part in self.content if isinstance(part, InputText | OutputText))
 
 
-class FunctionCall(_Shape):
+class FunctionCallItem(_Shape):
+    """Named apart from chat's FunctionCall, so both keep a plain name in /openapi.json (alias: FunctionCall)."""
+
     type: Literal["function_call"] = "function_call"
     id: str | None = None
     call_id: str
     name: str
     arguments: str
     status: ItemStatus | None = None
+
+
+FunctionCall = FunctionCallItem
 
 
 class FunctionCallOutput(_Shape):
@@ -214,7 +224,9 @@ class McpCall(_Shape):
     name: str
     arguments: str
     output: str | None = None
-    error: str | None = None
+    # OpenAI's error object: {type: mcp_protocol_error, code, message} | {type: mcp_tool_execution_error,
+    # content} | {type: http_error, code, message}; a plain string (older clients) is accepted as input.
+    error: str | dict[str, Any] | None = None
     status: Literal["in_progress", "completed", "incomplete", "calling", "failed"] | None = None
     approval_request_id: str | None = None
 

@@ -103,6 +103,16 @@ class InferenceStoreReference(SQLStoreReference):
         default=None, description="Where the journal lives; default <storage.store_dir>/journal/<table>-<database>.")
 
 
+class ResponsesStoreReference(SQLStoreReference):
+    max_write_queue_size: int = Field(default=10000, ge=1)
+    num_writers: int = Field(default=2, ge=1)
+    durability: Literal["write_behind", "commit"] = Field(
+        default="write_behind",
+        description="write_behind: a response is written behind its last event, in group commits (this replica "
+        "reads its own writes at once, others tens of milliseconds later). commit: the last event waits for the "
+        "database commit.")
+
+
 # pip packages each backend type needs beyond the core ones (sqlite is built in)
 BACKEND_PACKAGES: dict[str, tuple[str, ...]] = {
     "kv_postgres": ("asyncpg==0.32.0",),
@@ -120,13 +130,14 @@ class StoresConfig(_Backend):
     conversations: SQLStoreReference | None = Field(
         default=None, description="Conversations and their items (the Conversations API); its items go in "
         "<table_name>_items.")
-    responses: Any = not_implemented("Stored responses (the Responses API).")
+    responses: ResponsesStoreReference | None = Field(
+        default=None, description="Stored responses (the Responses API); without it, nothing is stored.")
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
     prompts: SQLStoreReference | None = Field(
         default=None, description="Versioned prompts (the prompts API; `table_name` default: prompts).")
     quotas: Any = not_implemented("Quota counters.")
 
-    _unimplemented = refuse_unimplemented("responses", "files", "quotas")
+    _unimplemented = refuse_unimplemented("files", "quotas")
 
 
 class StorageConfig(_Backend):

@@ -19,7 +19,8 @@ from polystack.core.config import parse_run_config
 SNAPSHOT = Path(__file__).with_name("openapi.snapshot.json")
 UPDATE = os.environ.get("POLYSTACK_UPDATE_OPENAPI_SNAPSHOT") == "1"
 STARTER = Path(polystack.__file__).parent / "distributions" / "starter" / "config.yaml"
-STARTER_APIS = ["inference", "files", "vector_io", "tool_runtime", "conversations", "prompts", "safety"]
+STARTER_APIS = ["inference", "files", "vector_io", "tool_runtime", "conversations", "prompts", "responses",
+                "safety"]
 
 
 def starter_shaped(tmp_path):
@@ -40,7 +41,8 @@ def starter_shaped(tmp_path):
         "storage": {"backends": {"sql": sql, "kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
                     "stores": {"metadata": {"backend": "kv"}, "inference": {"backend": "sql"},
                                "vector_stores": {"backend": "sql"}, "conversations": {"backend": "sql"},
-                               "prompts": {"backend": "sql"}}},
+                               "prompts": {"backend": "sql"},
+                               "responses": {"backend": "sql"}}},
         "models": {"refresh_interval_seconds": 0},
     }, env={})
 

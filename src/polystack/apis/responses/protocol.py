@@ -1,0 +1,31 @@
+"""The Responses contract the routes call (core/responses/service.py implements it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from polystack.apis.events import StreamEvent
+from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
+
+
+@runtime_checkable
+class Responses(Protocol):
+    async def create_response(self, request: CreateResponseRequest
+                              ) -> ResponseObject | AsyncIterator[StreamEvent]:
+        """The finished response, or (stream=true) its events; a bad request raises before any event."""
+        ...
+
+    async def get_response(self, response_id: str) -> dict[str, Any]:
+        """A stored response of the caller (NotFoundError otherwise, also for another caller's)."""
+        ...
+
+    async def delete_response(self, response_id: str) -> dict[str, Any]: ...
+
+    async def list_responses(self, *, after: str | None, limit: int, model: str | None,
+                             order: Literal["asc", "desc"]) -> dict[str, Any]: ...
+
+    async def list_input_items(self, response_id: str, *, after: str | None, before: str | None, limit: int,
+                               order: Literal["asc", "desc"]) -> dict[str, Any]: ...
+
+    async def count_input_tokens(self, request: InputTokensRequest) -> dict[str, Any]: ...

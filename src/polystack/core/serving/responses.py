@@ -1,0 +1,29 @@
+"""Serves responses: the engine over the inference router and the server tools, its store in storage.stores."""
+
+from __future__ import annotations
+
+from polystack.apis.datatypes import Api
+from polystack.apis.inference.protocol import Inference
+from polystack.core.responses.engine import ResponsesEngine
+from polystack.core.responses.file_search import FileSearch
+from polystack.core.responses.mcp import McpTools
+from polystack.core.responses.service import ResponsesService
+from polystack.core.responses.store import ResponsesStore
+from polystack.core.responses.web_search import WebSearch
+from polystack.core.serving import Providers, ServeContext
+
+
+async def serve(context: ServeContext, providers: Providers) -> dict[str, object]:
+    inference = context.impls.require(Api.inference, Inference)
+    store = None
+    reference = context.config.storage.stores.responses
+    if reference is not None:
+        store = ResponsesStore(await context.storage.sql(reference), table=reference.table_name or "responses",
+                               durability=reference.durability, max_queue=reference.max_write_queue_size,
+                               writers=reference.num_writers)
+        await store.start()
+        context.on_stop(store.close)  # writes what is pending before the database closes
+    mcp = McpTools()
+    context.on_stop(mcp.close)  # the MCP sessions opened for responses
+    engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch(), WebSearch(), mcp])
+    return {Api.responses: ResponsesService(engine)}
