@@ -393,3 +393,4 @@ class InputTokensRequest(_Strict):
     text: TextConfig | None = None
     reasoning: ReasoningConfig | None = None
     truncation: Literal["auto", "disabled"] | None = None
+    personality: str | None = None  # OpenAI's: changes no count here
