@@ -49,6 +49,7 @@ async def test_file_search_finds_the_passage_and_the_answer_cites_its_file(conne
     tool_message = recorder.requests[1].messages[-1]
     assert tool_message.role == "tool" and "polished every Tuesday" in tool_message.content
     assert recorder.requests[0].tools[0].function.name == "file_search"
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (2, 2)  # summed over both model calls
 
 
 async def test_results_are_left_out_unless_included_and_the_stream_shows_each_step(connect):
