@@ -61,10 +61,22 @@ class FunctionTool(_Strict):
         return value
 
 
+class HybridSearch(_Strict):
+    embedding_weight: float = Field(ge=0)
+    text_weight: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> HybridSearch:
+        if self.embedding_weight + self.text_weight <= 0:
+            raise ValueError("embedding_weight and text_weight cannot both be 0")
+        return self
+
+
 class FileSearchRankingOptions(_Strict):
     ranker: str | None = None
     score_threshold: float | None = Field(default=None, ge=0, le=1)
-    hybrid_search: dict[str, float] | None = None
+    hybrid_search: HybridSearch | None = Field(
+        default=None, description="Vector and keyword search together, their scores weighted as given.")
 
 
 class FileSearchTool(_Strict):
@@ -393,3 +405,4 @@ class InputTokensRequest(_Strict):
     text: TextConfig | None = None
     reasoning: ReasoningConfig | None = None
     truncation: Literal["auto", "disabled"] | None = None
+    personality: str | None = None  # OpenAI's: changes no count here

@@ -503,3 +503,6 @@ class ResponseRun:
         except PolystackError as exc:
             logger.error("response %s could not be kept: %s", response.id, exc.message)
             self._fail(exc)
+        except Exception as exc:  # e.g. the database refused the row: the response says so
+            logger.exception("response %s could not be kept", response.id)
+            self._fail(PolystackError(f"the response could not be stored: {type(exc).__name__}"))

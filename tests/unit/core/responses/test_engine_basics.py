@@ -134,3 +134,13 @@ async def test_the_sdk_s_stream_helper_rebuilds_the_same_response_from_the_event
         stored = await stack.openai.responses.retrieve(text.id)
     assert text.output_text == stored.output_text == "one two" and text.output[0].type == "reasoning"
     assert called.output[0].arguments == '{"city": "Oslo"}'
+
+
+async def test_a_response_the_database_refuses_is_failed_not_a_broken_stream(connect):
+    async with connect([{"content": "twice"}], durability="commit") as stack:
+        engine = stack.stack.impls["responses"].engine
+        run = await engine.start(CreateResponseRequest(model=MODEL, input="go"))
+        await engine.store.save(run.response.model_dump(mode="json"), [], [])  # its id is taken already
+        events = [event async for event in run.events()]
+    assert events[-1].name == "response.failed"
+    assert "conflicts with an existing row" in run.response.error.message

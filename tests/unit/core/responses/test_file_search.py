@@ -49,6 +49,7 @@ async def test_file_search_finds_the_passage_and_the_answer_cites_its_file(conne
     tool_message = recorder.requests[1].messages[-1]
     assert tool_message.role == "tool" and "polished every Tuesday" in tool_message.content
     assert recorder.requests[0].tools[0].function.name == "file_search"
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (2, 2)  # summed over both model calls
 
 
 async def test_results_are_left_out_unless_included_and_the_stream_shows_each_step(connect):
@@ -164,3 +165,24 @@ async def test_an_input_image_by_file_id_reaches_the_model_as_a_data_url(connect
     text, image = recorder.requests[0].messages[0].content
     assert text.text == "What is it?"
     assert image.image_url.url == "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+@pytest.mark.parametrize(("weights", "found"), [
+    ({"embedding_weight": 0, "text_weight": 1}, "fog.md"),  # keywords decide
+    ({"embedding_weight": 1, "text_weight": 0}, "apples.md"),  # the scripted hash vectors happen to prefer this
+])
+async def test_hybrid_search_weights_reach_the_search(connect, weights, found):
+    fog = call("file_search", '{"query": "horn at noon"}')
+    async with connect([fog, {"content": "At noon."}], vector_io=True) as stack:
+        store = await stack.openai.vector_stores.create(name="mixed")
+        for name, text in (("apples.md", b"Apples are red and sweet."), ("fog.md", b"The fog horn sounds at noon.")):
+            uploaded = await stack.openai.files.create(file=(name, text), purpose="assistants")
+            await stack.openai.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id)
+        async with asyncio.timeout(30):
+            while (await stack.openai.vector_stores.retrieve(store.id)).file_counts.in_progress:
+                await asyncio.sleep(0.05)
+        response = await stack.openai.responses.create(
+            model=MODEL, input="?", include=["file_search_call.results"],
+            tools=[{"type": "file_search", "vector_store_ids": [store.id], "max_num_results": 1,
+                    "ranking_options": {"hybrid_search": weights}}])
+    assert [r.filename for r in response.output[0].results] == [found]

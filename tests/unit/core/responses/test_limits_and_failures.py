@@ -53,6 +53,9 @@ async def test_input_tokens_counts_what_the_model_would_read(connect):
         chained = (await stack.http.post("/v1/responses/input_tokens", json={
             "model": MODEL, "input": "again", "previous_response_id": first.id})).json()
     assert short == {"object": "response.input_tokens", "input_tokens": 1}
+    async with connect([]) as stack:
+        counted = await stack.openai.responses.input_tokens.count(model=MODEL, input="hello", truncation="auto")
+    assert (counted.object, counted.input_tokens) == ("response.input_tokens", 1)
     assert longer["input_tokens"] > short["input_tokens"]
     assert chained["input_tokens"] == 3  # hello, hello (the answer), again
 
