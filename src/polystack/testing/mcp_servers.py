@@ -34,6 +34,8 @@ class ToolServerStats:
     listings: int = 0  # tools/list requests
     authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each whoami call
     session_ids: set[str] = field(default_factory=set)  # streamable HTTP session ids seen by tool calls
+    sleeping: int = 0  # sleep calls in progress now
+    most_sleeping: int = 0  # the most sleep calls ever in progress together: proves calls overlapped
 
 
 def tool_server(stats: ToolServerStats) -> MCPServer[Any]:
@@ -65,7 +67,12 @@ def tool_server(stats: ToolServerStats) -> MCPServer[Any]:
 
     @server.tool(description="Sleeps for the given number of seconds, then says so.")
     async def sleep(seconds: float) -> str:
-        await anyio.sleep(seconds)
+        stats.sleeping += 1
+        stats.most_sleeping = max(stats.most_sleeping, stats.sleeping)
+        try:
+            await anyio.sleep(seconds)
+        finally:
+            stats.sleeping -= 1
         return f"slept {seconds}"
 
     @server.tool(description="The Authorization header the call arrived with, or 'anonymous'.")
