@@ -20,6 +20,14 @@ class Responses(Protocol):
         """A stored response of the caller (NotFoundError otherwise, also for another caller's)."""
         ...
 
+    async def stream_response(self, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
+        """A background response's events after `starting_after`, then live ones (400 for other responses)."""
+        ...
+
+    async def cancel_response(self, response_id: str) -> dict[str, Any]:
+        """Cancel a background response (400 for other responses); the response as it ends."""
+        ...
+
     async def delete_response(self, response_id: str) -> dict[str, Any]: ...
 
     async def list_responses(self, *, after: str | None, limit: int, model: str | None,

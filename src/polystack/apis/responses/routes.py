@@ -50,9 +50,28 @@ async def list_responses(
     return JSONBody(await impl.list_responses(after=after, limit=limit, model=model, order=order))
 
 
-@router.get("/responses/{response_id}", summary="Retrieve a stored response", responses=returns(ResponseObject))
-async def get_response(response_id: str, impl: Responses = responses) -> Response:
+_RESPONSE_INCLUDE = Query(default=None, description="Accepted for OpenAI compatibility (output is returned whole).")
+
+
+@router.get("/responses/{response_id}", summary="Retrieve a stored response (stream=true: a background "
+            "response's events again)", responses=returns(ResponseObject))
+async def get_response(
+    response_id: str,
+    stream: bool = Query(default=False, description="Stream a background response's events (SSE)."),
+    starting_after: int | None = Query(default=None, description="With stream: the events after this sequence "
+                                       "number."),
+    include: list[str] | None = _RESPONSE_INCLUDE,
+    impl: Responses = responses,
+) -> Response:
+    if stream:
+        return await respond(await impl.stream_response(response_id, starting_after))
     return JSONBody(await impl.get_response(response_id))
+
+
+@router.post("/responses/{response_id}/cancel", summary="Cancel a background response",
+             responses=returns(ResponseObject))
+async def cancel_response(response_id: str, impl: Responses = responses) -> Response:
+    return JSONBody(await impl.cancel_response(response_id))
 
 
 @router.delete("/responses/{response_id}", summary="Delete a stored response", responses=returns(DeletedResponse))

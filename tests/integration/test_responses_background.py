@@ -1,0 +1,139 @@
+"""Background responses (`background: true`): queued at once, run on the job runner, polled, streamed again
+from the event log after any sequence number, cancelled; in-process on SQLite, and across two real server
+processes on shared PostgreSQL, one killed with SIGKILL mid-response."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import openai
+import pytest
+
+import polystack
+from tests.unit.core.responses.conftest import MODEL, check_events, responses_config, valid
+
+LONG = " ".join(f"word{i}" for i in range(40))
+
+
+def slow_stack(tmp_path, replies: list[dict[str, Any]], delay: float = 0) -> Any:
+    """A stack on SQLite whose scripted model plays `replies`, streaming each word `delay` seconds apart."""
+    config = responses_config(tmp_path, replies)
+    config.providers["inference"][0].config["stream_delay_seconds"] = delay
+    return polystack.connect(config)
+
+
+@pytest.fixture
+def connect(tmp_path):
+    return lambda replies: slow_stack(tmp_path, replies)
+
+
+async def until(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def status_of(client: openai.AsyncOpenAI, response_id: str, *wanted: str) -> Any:
+    response = await client.responses.retrieve(response_id)
+    return response if response.status in wanted else None
+
+
+async def test_a_background_response_is_queued_at_once_then_polled_to_completion(connect):
+    async with connect([{"content": "done in the background"}]) as stack:
+        created = await stack.openai.responses.create(model=MODEL, input="work", background=True)
+        assert valid(created).status == "queued" and created.background is True and created.output == []
+        done = await until(lambda: status_of(stack.openai, created.id, "completed"), 10, "completion")
+        assert valid(done).output_text == "done in the background" and done.background is True
+        assert done.created_at == created.created_at
+        items = await stack.openai.responses.input_items.list(created.id)
+        assert [i.content[0].text for i in items.data] == ["work"]
+        # it continues like any stored response
+        follow = await stack.openai.responses.create(model=MODEL, input="more", previous_response_id=created.id)
+        assert follow.status == "completed"
+
+
+async def test_background_needs_store_and_bad_input_is_refused_before_queueing(connect):
+    async with connect([{"content": "x"}]) as stack:
+        with pytest.raises(openai.BadRequestError) as info:
+            await stack.openai.responses.create(model=MODEL, input="x", background=True, store=False)
+        assert info.value.body["param"] == "store"
+        with pytest.raises(openai.NotFoundError) as missing:
+            await stack.openai.responses.create(model=MODEL, input="x", background=True,
+                                                previous_response_id="resp_missing")
+        assert missing.value.body["param"] == "previous_response_id"
+        listed = (await stack.http.get("/v1/responses")).json()
+        assert listed["data"] == []
+
+
+async def test_a_streamed_background_response_resumes_after_any_sequence_number(connect):
+    async with connect([{"content": "one two three"}]) as stack:
+        stream = await stack.openai.responses.create(model=MODEL, input="count", background=True, stream=True)
+        events = [event async for event in stream]
+        types = check_events(events)
+        assert types[0] == "response.created" and types[-1] == "response.completed"
+        response_id = events[0].response.id
+        assert events[-1].response.output_text == "one two three" and events[-1].response.background is True
+        for after in (0, 4, len(events) - 2):
+            resumed = await stack.openai.responses.retrieve(response_id, stream=True, starting_after=after)
+            again = [event async for event in resumed]
+            assert [e.model_dump() for e in again] == [e.model_dump() for e in events[after + 1:]]
+        everything = await stack.openai.responses.retrieve(response_id, stream=True)
+        assert [e.sequence_number async for e in everything] == list(range(len(events)))
+        bad = await stack.http.get(f"/v1/responses/{response_id}", params={"stream": "true", "starting_after": -1})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "starting_after"
+
+
+async def test_only_background_responses_stream_again_or_cancel(connect):
+    async with connect([{"content": "plain"}]) as stack:
+        plain = await stack.openai.responses.create(model=MODEL, input="x")
+        streamed = await stack.http.get(f"/v1/responses/{plain.id}", params={"stream": "true"})
+        assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "stream"
+        with pytest.raises(openai.BadRequestError) as info:
+            await stack.openai.responses.cancel(plain.id)
+        assert "background=true" in info.value.message
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.cancel("resp_missing")
+
+
+async def test_cancel_stops_a_running_response_and_ends_its_stream(tmp_path):
+    async with slow_stack(tmp_path, [{"content": LONG}], 0.1) as stack:
+        stream = await stack.openai.responses.create(model=MODEL, input="talk", background=True, stream=True)
+        seen = []
+        async for event in stream:
+            seen.append(event)
+            if event.type == "response.output_text.delta":
+                break
+        response_id = seen[0].response.id
+        assert (await stack.openai.responses.retrieve(response_id)).status == "in_progress"
+        cancelled = await stack.openai.responses.cancel(response_id)
+        assert valid(cancelled).status == "cancelled"
+        assert (await stack.openai.responses.cancel(response_id)).status == "cancelled"  # idempotent
+        assert (await stack.openai.responses.retrieve(response_id)).status == "cancelled"
+        await stream.close()
+        resumed = await stack.openai.responses.retrieve(response_id, stream=True,
+                                                        starting_after=seen[-1].sequence_number)
+        rest = [event async for event in resumed]  # the stream ends, without a terminal event of its own
+        assert all(e.type == "response.output_text.delta" for e in rest) and len(rest) < 39
+        job = await stack.stack.jobs.get(response_id)
+        assert job is not None and job.status == "cancelled"
+        await asyncio.sleep(0.5)  # nothing moves once cancelled
+        assert (await stack.openai.responses.retrieve(response_id)).status == "cancelled"
+
+
+async def test_a_response_cancelled_while_queued_never_runs(tmp_path):
+    async with slow_stack(tmp_path, [{"content": LONG}], 0.05) as stack:
+        runner = stack.stack.jobs
+        await runner.stop()  # nothing claims jobs: the response stays queued
+        created = await stack.openai.responses.create(model=MODEL, input="later", background=True)
+        cancelled = await stack.openai.responses.cancel(created.id)
+        assert cancelled.status == "cancelled" and cancelled.output == []
+        resumed = await stack.openai.responses.retrieve(created.id, stream=True)
+        assert [e async for e in resumed] == []
+        assert (await runner.get(created.id)).status == "cancelled"
