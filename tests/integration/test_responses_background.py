@@ -137,3 +137,107 @@ async def test_a_response_cancelled_while_queued_never_runs(tmp_path):
         resumed = await stack.openai.responses.retrieve(created.id, stream=True)
         assert [e async for e in resumed] == []
         assert (await runner.get(created.id)).status == "cancelled"
+
+
+# ---- two replicas on shared PostgreSQL ---------------------------------------------------------------
+
+REPLICA_CONFIG = """
+version: 2
+distro_name: responses-replicas
+apis: [inference, responses]
+providers:
+  inference:
+  - provider_id: scripted
+    provider_type: inline::scripted
+    config:
+      stream_delay_seconds: 0.25
+      replies: [{content: "%(content)s"}]
+storage:
+  backends:
+    kv: {type: kv_postgres, host: 127.0.0.1, port: 5432, user: postgres, db: %(db)s}
+    sql: {type: sql_postgres, host: 127.0.0.1, port: 5432, user: postgres, db: %(db)s}
+  stores:
+    metadata: {backend: kv, namespace: registry}
+    responses: {backend: sql, table_name: responses}
+models: {refresh_interval_seconds: 0}
+"""
+
+
+@pytest.fixture
+async def replica_config(tmp_path):
+    """A config file for replicas sharing a fresh PostgreSQL database (dropped afterwards)."""
+    import uuid
+
+    import asyncpg
+
+    name = f"polystack_rbg_{uuid.uuid4().hex[:10]}"
+    path = tmp_path / "replicas.yaml"
+    path.write_text(REPLICA_CONFIG % {"db": name, "content": LONG})
+    yield str(path), name
+    admin = await asyncpg.connect(database="postgres", host="127.0.0.1", port=5432, user="postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def job_row(database: str, job_id: str) -> dict[str, Any] | None:
+    import asyncpg
+
+    conn = await asyncpg.connect(database=database, host="127.0.0.1", port=5432, user="postgres")
+    try:
+        row = await conn.fetchrow("SELECT * FROM polystack_jobs WHERE id = $1", job_id)
+    finally:
+        await conn.close()
+    return dict(row) if row is not None else None
+
+
+def owned_by(job: dict[str, Any] | None, server: Any) -> bool:
+    return bool(job and job["lease_owner"] and f":{server.process.pid}:" in job["lease_owner"])
+
+
+async def test_replicas_cancel_each_other_s_responses_and_a_killed_replica_s_response_fails_cleanly(
+        server_factory, replica_config):
+    path, database = replica_config
+    a, b = server_factory(path), server_factory(path)
+    clients = {server: openai.AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="none", timeout=60)
+               for server in (a, b)}
+
+    # a cancel sent to the replica that does not run the response stops it on the one that does
+    created = await clients[a].responses.create(model=MODEL, input="one", background=True)
+    job = await until(lambda: _running_job(database, created.id), 20, "the response's job to run")
+    runner, other = (a, b) if owned_by(job, a) else (b, a)
+    await until(lambda: status_of(clients[other], created.id, "in_progress"), 20, "in_progress on the other")
+    cancelled = await clients[other].responses.cancel(created.id)
+    assert cancelled.status == "cancelled"
+    assert (await job_row(database, created.id))["status"] == "cancelled"
+    assert (await clients[runner].responses.retrieve(created.id)).status == "cancelled"
+
+    # kill -9 the replica running a response mid-stream: the other takes the job over once its lease
+    # lapses, and fails the response (its output is not repeated); the stream ends with response.failed
+    created = await clients[a].responses.create(model=MODEL, input="two", background=True)
+    job = await until(lambda: _running_job(database, created.id), 20, "the second response's job to run")
+    victim, survivor = (a, b) if owned_by(job, a) else (b, a)
+    stream = await clients[survivor].responses.retrieve(created.id, stream=True)
+    seen = []
+    async for event in stream:
+        seen.append(event)
+        if event.type == "response.output_text.delta" and len(seen) > 6:
+            break
+    await stream.close()
+    victim.process.kill()
+    victim.process.wait()
+    resumed = await clients[survivor].responses.retrieve(created.id, stream=True,
+                                                         starting_after=seen[-1].sequence_number)
+    rest = [event async for event in resumed]
+    assert rest[-1].type == "response.failed" and rest[0].sequence_number == seen[-1].sequence_number + 1
+    assert "stopped before it finished" in rest[-1].response.error.message
+    failed = await clients[survivor].responses.retrieve(created.id)
+    assert failed.status == "failed" and failed.error.code == "server_error"
+    taken = await job_row(database, created.id)
+    assert taken["status"] == "succeeded" and taken["attempts"] == 2 and owned_by(taken, victim) is False
+
+
+async def _running_job(database: str, job_id: str) -> dict[str, Any] | None:
+    job = await job_row(database, job_id)
+    return job if job is not None and job["status"] == "running" else None
