@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from starlette.websockets import WebSocket
+
 from polystack.apis.events import StreamEvent
 from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
 
@@ -18,6 +20,10 @@ class Responses(Protocol):
 
     async def get_response(self, response_id: str) -> dict[str, Any]:
         """A stored response of the caller (NotFoundError otherwise, also for another caller's)."""
+        ...
+
+    async def serve_websocket(self, socket: WebSocket) -> None:
+        """Serve one connection of the WebSocket mode (response.create messages in, events out) until it closes."""
         ...
 
     async def stream_response(self, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, WebSocket
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -31,6 +31,13 @@ class ResponseWithInput(ResponseObject):
 @router.post("/responses", summary="Create a response (SSE when stream=true)", responses=returns(ResponseObject))
 async def create_response(body: CreateResponseRequest, impl: Responses = responses) -> Response:
     return await respond(await impl.create_response(body))
+
+
+@router.websocket("/responses")
+async def responses_websocket(socket: WebSocket) -> None:
+    """The WebSocket mode: `response.create` messages in, the same events as SSE out, one response at a time."""
+    impl: Responses = socket.app.state.impls[Api.responses]
+    await impl.serve_websocket(socket)
 
 
 @router.post("/responses/input_tokens", summary="Count the input tokens of a response request",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
+from starlette.websockets import WebSocket
+
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
 from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
@@ -12,6 +14,7 @@ from polystack.core.responses.background import BackgroundResponses
 from polystack.core.responses.context import MessageList
 from polystack.core.responses.engine import TERMINAL, ResponsesEngine, _input_items
 from polystack.core.responses.store import ResponsesStore
+from polystack.core.responses.websocket import ResponsesSocket
 
 
 class ResponsesService:
@@ -51,6 +54,9 @@ class ResponsesService:
 
     async def get_response(self, response_id: str) -> dict[str, Any]:
         return (await self.store.row(response_id))["response"]  # type: ignore[no-any-return]
+
+    async def serve_websocket(self, socket: WebSocket) -> None:
+        await ResponsesSocket(socket, self.engine).serve()
 
     async def stream_response(self, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
         return await self.background.stream(response_id, starting_after)

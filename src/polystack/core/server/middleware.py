@@ -39,7 +39,7 @@ class RequestContextMiddleware:
         self._policy = auth.policy() if auth is not None else DEFAULT_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):  # a WebSocket is authenticated at its handshake too
             await self.app(scope, receive, send)
             return
         raw_data = authorization = request_id = traceparent = None
@@ -61,6 +61,9 @@ class RequestContextMiddleware:
             if self._authenticator is not None and scope["path"] not in OPEN_PATHS:
                 context.user = self._authenticate(authorization)
         except PolystackError as error:
+            if scope["type"] == "websocket":  # refuse the handshake (403), naming nothing the caller sent
+                await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
+                return
             await _send_error(send, error)
             return
         if request_id is not None and request_id.isascii() and 0 < len(request_id) <= 200:
