@@ -8,7 +8,13 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from starlette.websockets import WebSocket
 
 from polystack.apis.events import StreamEvent
-from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
+from polystack.apis.responses.types import (
+    CompactedResponse,
+    CompactRequest,
+    CreateResponseRequest,
+    InputTokensRequest,
+    ResponseObject,
+)
 
 
 @runtime_checkable
@@ -20,6 +26,10 @@ class Responses(Protocol):
 
     async def get_response(self, response_id: str) -> dict[str, Any]:
         """A stored response of the caller (NotFoundError otherwise, also for another caller's)."""
+        ...
+
+    async def compact_response(self, request: CompactRequest) -> CompactedResponse:
+        """The conversation's user messages and one compaction item summarizing it (OpenAI's shape)."""
         ...
 
     async def serve_websocket(self, socket: WebSocket) -> None:

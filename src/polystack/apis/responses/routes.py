@@ -13,6 +13,8 @@ from polystack.apis.documented import ListPage, returns
 from polystack.apis.http import JSONBody, impl_of, respond
 from polystack.apis.responses.protocol import Responses
 from polystack.apis.responses.types import (
+    CompactedResponse,
+    CompactRequest,
     CreateResponseRequest,
     DeletedResponse,
     InputTokens,
@@ -31,6 +33,12 @@ class ResponseWithInput(ResponseObject):
 @router.post("/responses", summary="Create a response (SSE when stream=true)", responses=returns(ResponseObject))
 async def create_response(body: CreateResponseRequest, impl: Responses = responses) -> Response:
     return await respond(await impl.create_response(body))
+
+
+@router.post("/responses/compact", summary="Compact a conversation into its user messages and a compaction item",
+             responses=returns(CompactedResponse))
+async def compact_response(body: CompactRequest, impl: Responses = responses) -> Response:
+    return JSONBody(await impl.compact_response(body))
 
 
 @router.websocket("/responses")

@@ -153,7 +153,7 @@ class BackgroundResponses:
             await self._stopped(ctx, response_id)
             raise
         finally:
-            await events.aclose()
+            await _close(events)
         await self.log.finish(response_id)
         return {"response_status": run.response.status}
 
@@ -190,3 +190,10 @@ class BackgroundResponses:
             if status == "failed":
                 await self.log.append(response["id"], "response.failed", {"response": response})
             await self.log.finish(response["id"])
+
+
+async def _close(events: AsyncIterator[StreamEvent]) -> None:
+    """Close the engine's generator now (its cleanup runs here, not at garbage collection)."""
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()

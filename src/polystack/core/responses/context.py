@@ -8,6 +8,7 @@ from typing import Any
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import (
+    Compaction,
     FileSearchCall,
     FunctionCall,
     FunctionCallOutput,
@@ -19,8 +20,10 @@ from polystack.apis.responses.items import (
     OutputText,
     Refusal,
 )
+from polystack.core.responses.compacted import decode_summary
 
 ChatMessage = dict[str, Any]
+COMPACTED_PREFIX = "Summary of the earlier conversation (compacted):\n"
 
 
 def _user_content(message: Message) -> str | list[dict[str, Any]]:
@@ -90,6 +93,9 @@ class MessageList:
             call_id = item.id or item.name
             self.assistant_call(_tool_call(call_id, item.name, item.arguments))
             self.tool_result(call_id, item.output or item.error or "")
+        elif isinstance(item, Compaction):  # the compacted conversation, as context the model reads
+            summary = decode_summary(item.encrypted_content)
+            self.messages.append({"role": "system", "content": COMPACTED_PREFIX + summary})
         elif item.type == "item_reference":
             raise InvalidRequestError("item_reference input items are not supported yet", param="input")
         # reasoning, web search, MCP listings and approvals: context the chat model has no message for

@@ -9,8 +9,15 @@ from starlette.websockets import WebSocket
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
-from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
+from polystack.apis.responses.types import (
+    CompactedResponse,
+    CompactRequest,
+    CreateResponseRequest,
+    InputTokensRequest,
+    ResponseObject,
+)
 from polystack.core.responses.background import BackgroundResponses
+from polystack.core.responses.compaction import Compactor
 from polystack.core.responses.context import MessageList
 from polystack.core.responses.engine import TERMINAL, ResponsesEngine, _input_items
 from polystack.core.responses.store import ResponsesStore
@@ -54,6 +61,9 @@ class ResponsesService:
 
     async def get_response(self, response_id: str) -> dict[str, Any]:
         return (await self.store.row(response_id))["response"]  # type: ignore[no-any-return]
+
+    async def compact_response(self, request: CompactRequest) -> CompactedResponse:
+        return await Compactor(self.engine).compact(request)
 
     async def serve_websocket(self, socket: WebSocket) -> None:
         await ResponsesSocket(socket, self.engine).serve()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -106,7 +107,7 @@ class ResponsesSocket:
             logger.exception("WebSocket response %s failed", run.response.id)
             await self.send(StreamEvent("error", _error(_INTERNAL)).numbered(number).payload(), stream_id)
         finally:
-            await events.aclose()
+            await _close(events)
 
     async def send(self, payload: dict[str, Any], stream_id: str | None) -> None:
         if stream_id is not None:
@@ -123,3 +124,10 @@ def _error(exc: PolystackError) -> dict[str, Any]:
     return {"type": "error", "status": exc.status_code,
             "error": {"type": body["type"], "code": body["code"], "message": public_message(body["message"]),
                       "param": body["param"]}}
+
+
+async def _close(events: AsyncIterator[StreamEvent]) -> None:
+    """Close the engine's generator now (its cleanup runs here, not at garbage collection)."""
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
