@@ -158,8 +158,9 @@ class BackgroundResponses:
         return {"response_status": run.response.status}
 
     async def _stopped(self, ctx: JobContext, response_id: str) -> None:
-        """Cancelled: the response is `cancelled` and its stream ends. This server stops: it is failed now
-        (its output cannot be repeated). Its lease was lost: another replica owns it, write nothing."""
+        """Cancelled: the response is `cancelled` and its stream ends. This server stops: once it has produced
+        events it is failed now (they cannot be repeated), else it is left queued to run again. Its lease was
+        lost: another replica owns it, write nothing."""
         if ctx.stop_reason == StopReason.LEASE_LOST:
             return
         try:
@@ -168,8 +169,9 @@ class BackgroundResponses:
                 return
             if ctx.stop_reason == StopReason.CANCELLED:
                 await self._end(row, "cancelled")
-            else:
+            elif await self.log.read_after(response_id, -1):
                 await self._end(row, "failed", ResponseError(code="server_error", message=INTERRUPTED))
+            # else nothing was produced yet: the job goes back to the queue and runs whole elsewhere or later
         except Exception:  # the runner records the job's end whatever happens here
             logger.exception("background response %s: could not record how it stopped", response_id)
 
