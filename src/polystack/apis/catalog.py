@@ -113,7 +113,7 @@ register_api(ApiSpec(
 register_api(ApiSpec(
     Api.responses, routes="polystack.apis.responses.routes", deprecated_prefixes=OPENAI_V1,
     serve="polystack.core.serving.responses.serve",
-    needs=(Api.inference, Api.vector_io, Api.conversations, Api.prompts, Api.tool_runtime)))
+    needs=(Api.inference, Api.files, Api.vector_io, Api.conversations, Api.prompts, Api.tool_runtime)))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",

@@ -71,10 +71,15 @@ class FilePath(_Shape):
 Annotation = Annotated[FileCitation | URLCitation | FilePath, Field(discriminator="type")]
 
 
-class TopLogprob(_Shape):
+class OutputTopLogprob(_Shape):
+    """Named apart from chat's TopLogprob, so both keep a plain name in /openapi.json."""
+
     token: str
     bytes: list[int]
     logprob: float
+
+
+TopLogprob = OutputTopLogprob
 
 
 class Logprob(_Shape):
@@ -141,13 +146,18 @@ class Message(_Shape):
         return "".join(part.text for part in self.content if isinstance(part, InputText | OutputText))
 
 
-class FunctionCall(_Shape):
+class FunctionCallItem(_Shape):
+    """Named apart from chat's FunctionCall, so both keep a plain name in /openapi.json (alias: FunctionCall)."""
+
     type: Literal["function_call"] = "function_call"
     id: str | None = None
     call_id: str
     name: str
     arguments: str
     status: ItemStatus | None = None
+
+
+FunctionCall = FunctionCallItem
 
 
 class FunctionCallOutput(_Shape):

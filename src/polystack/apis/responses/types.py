@@ -61,10 +61,22 @@ class FunctionTool(_Strict):
         return value
 
 
+class HybridSearch(_Strict):
+    embedding_weight: float = Field(ge=0)
+    text_weight: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> HybridSearch:
+        if self.embedding_weight + self.text_weight <= 0:
+            raise ValueError("embedding_weight and text_weight cannot both be 0")
+        return self
+
+
 class FileSearchRankingOptions(_Strict):
     ranker: str | None = None
     score_threshold: float | None = Field(default=None, ge=0, le=1)
-    hybrid_search: dict[str, float] | None = None
+    hybrid_search: HybridSearch | None = Field(
+        default=None, description="Vector and keyword search together, their scores weighted as given.")
 
 
 class FileSearchTool(_Strict):
@@ -92,7 +104,7 @@ class McpApprovalFilter(_Strict):
     never: McpToolFilter | None = None
 
 
-class McpTool(_Strict):
+class McpServerTool(_Strict):
     type: Literal["mcp"] = "mcp"
     server_label: str = Field(min_length=1)
     server_url: str | None = None
@@ -104,7 +116,7 @@ class McpTool(_Strict):
     require_approval: Literal["always", "never"] | McpApprovalFilter | None = None
 
 
-RequestTool = Annotated[FunctionTool | FileSearchTool | WebSearchTool | McpTool, Field(discriminator="type")]
+RequestTool = Annotated[FunctionTool | FileSearchTool | WebSearchTool | McpServerTool, Field(discriminator="type")]
 
 
 class FunctionChoice(_Strict):
@@ -183,7 +195,7 @@ class ConversationReference(_Strict):
     id: str = Field(min_length=1)
 
 
-class StreamOptions(_Strict):
+class ResponseStreamOptions(_Strict):
     include_obfuscation: bool | None = None
 
 
@@ -207,7 +219,7 @@ class CreateResponseRequest(_Strict):
     conversation: str | ConversationReference | None = None
     store: bool = True
     stream: bool = False
-    stream_options: StreamOptions | None = None
+    stream_options: ResponseStreamOptions | None = None
     background: bool = False
     tools: list[RequestTool] = Field(default_factory=list, max_length=MAX_TOOLS)
     tool_choice: ToolChoice = "auto"
@@ -219,7 +231,8 @@ class CreateResponseRequest(_Strict):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     text: TextConfig | None = None
     include: list[Include] = Field(default_factory=list)
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    metadata: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]] | None = Field(
+        default=None, max_length=16, description="At most 16 pairs; keys up to 64 characters, values up to 512.")
     truncation: Literal["auto", "disabled"] = "disabled"
     reasoning: ReasoningConfig | None = None
     prompt: PromptReference | None = None
@@ -299,10 +312,12 @@ class Usage(_Shape):
     output_tokens_details: OutputTokensDetails = Field(default_factory=OutputTokensDetails)
     total_tokens: int = 0
 
-    def add(self, input_tokens: int, output_tokens: int) -> None:
+    def add(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0) -> None:
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
         self.total_tokens = self.input_tokens + self.output_tokens
+        self.input_tokens_details.cached_tokens += cached_tokens
+        self.output_tokens_details.reasoning_tokens += reasoning_tokens
 
 
 class ResponseError(_Shape):
@@ -390,6 +405,7 @@ class InputTokensRequest(_Strict):
     text: TextConfig | None = None
     reasoning: ReasoningConfig | None = None
     truncation: Literal["auto", "disabled"] | None = None
+    personality: str | None = None  # OpenAI's: changes no count here
 
 
 # ---- compaction (POST /v1/responses/compact) ----------------------------------------------------

@@ -2,6 +2,10 @@
 
 - `engine.ResponsesEngine.run(request)` yields a response's events (OpenAI's sequence) and stores the response
   (store=true) before its last event; the non-streaming path consumes the same generator (`service.py`).
+  `start(request, response_id=None)` does the checks and context gathering alone (a bad request raises here)
+  and returns a `ResponseRun`, whose `events()` is that generator: set `run.stream_upstream` to stream the
+  model's tokens whoever watches, and `run.replace_stored` when a row of the response was saved before
+  (`ResponsesStore.save_again`, e.g. `queued`), so the finished response replaces it.
 - `tools.ServerTool` is the seam for tools the server runs itself (file_search here; web_search and mcp add
   a module each and register it in `ResponsesEngine.server_tools`, without changing the loop).
 - `store.ResponsesStore` keeps responses, their input items and the chat messages to continue from, in an

@@ -142,6 +142,8 @@ class BackgroundResponses:
             return {"response_status": "failed"}
         run.response.background = True
         run.response.created_at = row["response"]["created_at"]
+        run.replace_stored = True  # its queued row is replaced by the finished response
+        run.stream_upstream = True  # followers of its event log see the tokens as they come
         events = run.events()
         try:
             async for event in events:
@@ -179,14 +181,14 @@ class BackgroundResponses:
 
     async def _save(self, response: dict[str, Any], run: ResponseRun) -> None:
         inputs = [item.model_dump(mode="json") for item in run.input_items]
-        await self.store.save(response, inputs, run.context.messages)
+        await self.store.save_again(response, inputs, run.context.messages)
 
     async def _end(self, row: dict[str, Any], status: str, error: ResponseError | None = None) -> None:
         """Give the stored response its final status; a failure ends its stream with response.failed."""
         response = dict(row["response"], status=status)
         if error is not None:
             response["error"] = error.model_dump(mode="json")
-        await self.store.save(response, row["input_items"], row["messages"])
+        await self.store.save_again(response, row["input_items"], row["messages"])
         with contextlib.suppress(LookupError):  # its stream expired: nothing to end
             await self.log.is_finished(response["id"])
             if status == "failed":

@@ -26,8 +26,8 @@ from polystack.apis.responses.items import (
 )
 from polystack.apis.responses.types import CompactedResponse, CompactRequest, Usage
 from polystack.core.responses.compacted import encode_summary
-from polystack.core.responses.context import ChatMessage, MessageList
-from polystack.core.responses.engine import ResponsesEngine, _input_items, new_response_id
+from polystack.core.responses.context import ChatMessage, MessageList, parse_input
+from polystack.core.responses.engine import ResponsesEngine, new_response_id
 
 MAX_CHAIN = 1000  # responses followed back from previous_response_id
 SUMMARY_PROMPT = (
@@ -49,7 +49,7 @@ class Compactor:
         if request.previous_response_id is not None:
             items += await self._chain(request.previous_response_id)
         if request.input is not None:
-            items += _input_items(request.input)
+            items += parse_input(request.input)
         if not items:
             raise InvalidRequestError("Nothing to compact: give 'input' items and/or a 'previous_response_id'",
                                       param="input")

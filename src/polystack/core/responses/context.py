@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
+
+from pydantic import ValidationError
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import (
@@ -19,8 +22,13 @@ from polystack.apis.responses.items import (
     Message,
     OutputText,
     Refusal,
+    input_text,
+    parse_items,
 )
+from polystack.core.config import location
 from polystack.core.responses.compacted import decode_summary
+
+logger = logging.getLogger("polystack.responses")
 
 ChatMessage = dict[str, Any]
 COMPACTED_PREFIX = "Summary of the earlier conversation (compacted):\n"
@@ -33,7 +41,7 @@ def _user_content(message: Message) -> str | list[dict[str, Any]]:
             parts.append({"type": "text", "text": part.text})
         elif isinstance(part, InputImage):
             if part.image_url is None:
-                raise InvalidRequestError("an input_image by file_id is not supported yet; send its image_url",
+                raise InvalidRequestError("an input_image needs image_url or file_id",
                                           param="input")
             detail = part.detail if part.detail in ("low", "high", "auto") else "auto"
             parts.append({"type": "image_url", "image_url": {"url": part.image_url, "detail": detail}})
@@ -95,11 +103,56 @@ class MessageList:
             self.tool_result(call_id, item.output or item.error or "")
         elif isinstance(item, Compaction):  # the compacted conversation, as context the model reads
             summary = decode_summary(item.encrypted_content)
-            self.messages.append({"role": "system", "content": COMPACTED_PREFIX + summary})
+            if summary is None:
+                logger.warning("a compaction item not made by this server is left out of the context")
+            else:
+                self.messages.append({"role": "system", "content": COMPACTED_PREFIX + summary})
         elif item.type == "item_reference":
             raise InvalidRequestError("item_reference input items are not supported yet", param="input")
         # reasoning, web search, MCP listings and approvals: context the chat model has no message for
 
+    def drop_oldest(self) -> bool:
+        """Drop the oldest message (a tool call with its results), never the last one; False when none can go."""
+        if len(self.messages) < 2:
+            return False
+        first = self.messages.pop(0)
+        calls = {call["id"] for call in first.get("tool_calls") or []}
+        self.messages = [m for m in self.messages if not (m["role"] == "tool" and m["tool_call_id"] in calls)]
+        while self.messages and self.messages[0]["role"] == "tool" and len(self.messages) > 1:
+            self.messages.pop(0)  # a result whose call went earlier
+        return True
+
+    def unanswered_calls(self) -> list[str]:
+        """The ids of tool calls no tool message answers (a model cannot read such a context)."""
+        answered = {m["tool_call_id"] for m in self.messages if m["role"] == "tool"}
+        return [call["id"] for m in self.messages if m["role"] == "assistant"
+                for call in m.get("tool_calls") or [] if call["id"] not in answered]
+
     def extend(self, items: Iterable[InputItem]) -> None:
         for item in items:
             self.add(item)
+
+
+def parse_input(raw: str | list[dict[str, Any]]) -> list[InputItem]:
+    if isinstance(raw, str):
+        return list(input_text(raw))
+    try:
+        return parse_items(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [p for p in first["loc"] if not (isinstance(p, str) and "[" in p)]
+        if len(loc) > 1 and isinstance(loc[0], int) and isinstance(loc[1], str):
+            del loc[1]  # the item's type, which pydantic puts in the path of a tagged union
+        raise InvalidRequestError(f"Invalid input item: {first['msg']}", param="input" + location(tuple(loc))
+                                  ) from None
+
+
+def known_items(raw: list[dict[str, Any]]) -> list[InputItem]:
+    """A conversation's items the model can read; an item of a type this server does not know is left out."""
+    known: list[InputItem] = []
+    for item in raw:
+        try:
+            known += parse_items([item])
+        except ValidationError:
+            logger.debug("conversation item of type %s left out of the context", item.get("type"))
+    return known

@@ -8,20 +8,17 @@ output items' events, and `response.completed` / `.incomplete` / `.failed` last,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
 from polystack.apis.inference.types import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
-from polystack.apis.responses.items import InputItem, Item, input_text, new_item_id, normalize_items, parse_items
+from polystack.apis.responses.items import Item, new_item_id, normalize_items
 from polystack.apis.responses.types import (
     AllowedToolsChoice,
     ConversationRef,
@@ -38,13 +35,14 @@ from polystack.apis.responses.types import (
     TextFormatJSONSchema,
     Usage,
 )
-from polystack.core.config import location
 from polystack.core.impls import Impls
 from polystack.core.responses import events
 from polystack.core.responses.citations import file_citations
-from polystack.core.responses.context import ChatMessage, MessageList
+from polystack.core.responses.context import ChatMessage, MessageList, known_items, parse_input
+from polystack.core.responses.input_files import with_file_text
 from polystack.core.responses.peers import ConversationItems, PromptSource, prompt_version, render_prompt
 from polystack.core.responses.store import ResponsesStore
+from polystack.core.responses.tool_runs import merged, sequential
 from polystack.core.responses.tools import Binding, ServerTool, Source, ToolCall, ToolContext, ToolOutcome
 from polystack.core.responses.turn import Turn
 
@@ -62,25 +60,33 @@ def new_response_id() -> str:
     return f"resp_{uuid.uuid4().hex}"
 
 
-def _input_items(raw: str | list[dict[str, Any]]) -> list[InputItem]:
-    if isinstance(raw, str):
-        return list(input_text(raw))
-    try:
-        return parse_items(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [p for p in first["loc"] if not (isinstance(p, str) and "[" in p)]
-        if len(loc) > 1 and isinstance(loc[0], int) and isinstance(loc[1], str):
-            del loc[1]  # the item's type, which pydantic puts in the path of a tagged union
-        raise InvalidRequestError(f"Invalid input item: {first['msg']}", param="input" + location(tuple(loc))
-                                  ) from None
-
-
 def _error_of(exc: PolystackError) -> ResponseError:
     """OpenAI's response error: its `code` is one of a few values, so the detail travels in the message."""
     code = ("rate_limit_exceeded" if exc.status_code == 429
             else "invalid_prompt" if exc.status_code < 500 else "server_error")
     return ResponseError(code=code, message=exc.message, param=exc.param, type=exc.error_type)
+
+
+def _skeleton(request: CreateResponseRequest, response_id: str, instructions: str | None) -> ResponseObject:
+    """The response as it starts: every field the request sets, echoed as OpenAI does."""
+    return ResponseObject(
+        id=response_id, created_at=int(time.time()), status="in_progress",
+        instructions=instructions, metadata=request.metadata or {}, model=request.model,
+        parallel_tool_calls=request.parallel_tool_calls, temperature=request.temperature,
+        tool_choice=request.tool_choice if isinstance(request.tool_choice, str)
+        else request.tool_choice.model_dump(mode="json"),
+        tools=[tool.model_dump(mode="json", exclude_none=True, by_alias=True) for tool in request.tools],
+        top_p=request.top_p, background=request.background,
+        conversation=ConversationRef(id=request.conversation_id) if request.conversation_id else None,
+        max_output_tokens=request.max_output_tokens, max_tool_calls=request.max_tool_calls,
+        previous_response_id=request.previous_response_id,
+        prompt=ResponsePrompt(id=request.prompt.id, variables=request.prompt.variables,
+                              version=request.prompt.version) if request.prompt else None,
+        reasoning=request.reasoning.model_dump(mode="json") if request.reasoning else None,
+        safety_identifier=request.safety_identifier, service_tier=request.service_tier, store=request.store,
+        text={"format": {"type": "text"},
+              **(request.text.model_dump(mode="json", exclude_none=True, by_alias=True) if request.text else {})},
+        top_logprobs=request.top_logprobs, truncation=request.truncation, user=request.user)
 
 
 class ResponsesEngine:
@@ -122,33 +128,20 @@ class ResponsesEngine:
             conversations = self.impls.get_as(Api.conversations, ConversationItems)
             if conversations is None:
                 raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
-            context.extend(parse_items(await conversations.context_items(request.conversation_id)))
-        input_items = _input_items(request.input)
-        context.extend(input_items)
+            context.extend(known_items(await conversations.context_items(request.conversation_id)))
+        input_items = parse_input(request.input)
+        context.extend(await with_file_text(input_items, self.impls))
         if not context.messages:
             raise InvalidRequestError("'input' must hold at least one item", param="input")
+        unanswered = context.unanswered_calls()
+        if unanswered:
+            raise InvalidRequestError(f"No tool output found for function call {unanswered[0]}: send a "
+                                      "function_call_output item for it", param="input")
         kept = normalize_items(input_items)  # type: ignore[arg-type]  # an item_reference was refused above
         instructions = await self._instructions(request)
         tool_context = ToolContext(self.impls, request, response_id or new_response_id())
         functions, bindings = await self._tools(request, tool_context)
-        response = ResponseObject(
-            id=tool_context.response_id, created_at=int(time.time()), status="in_progress",
-            instructions=instructions, metadata=request.metadata or {}, model=request.model,
-            parallel_tool_calls=request.parallel_tool_calls, temperature=request.temperature,
-            tool_choice=request.tool_choice if isinstance(request.tool_choice, str)
-            else request.tool_choice.model_dump(mode="json"),
-            tools=[tool.model_dump(mode="json", exclude_none=True, by_alias=True) for tool in request.tools],
-            top_p=request.top_p, background=request.background,
-            conversation=ConversationRef(id=request.conversation_id) if request.conversation_id else None,
-            max_output_tokens=request.max_output_tokens, max_tool_calls=request.max_tool_calls,
-            previous_response_id=request.previous_response_id,
-            prompt=ResponsePrompt(id=request.prompt.id, variables=request.prompt.variables,
-                                  version=request.prompt.version) if request.prompt else None,
-            reasoning=request.reasoning.model_dump(mode="json") if request.reasoning else None,
-            safety_identifier=request.safety_identifier, service_tier=request.service_tier, store=request.store,
-            text=request.text.model_dump(mode="json", exclude_none=True, by_alias=True)
-            if request.text and request.text.format else {"format": {"type": "text"}},
-            top_logprobs=request.top_logprobs, truncation=request.truncation, user=request.user)
+        response = _skeleton(request, tool_context.response_id, instructions)
         return ResponseRun(self, request, response, kept, context, instructions, functions, bindings, tool_context,
                            conversations)
 
@@ -204,6 +197,13 @@ class ResponseRun:
         self.sources: list[Source] = []
         self.tool_calls = 0
         self.error: PolystackError | None = None  # what failed the response, for the non-streaming path
+        # Whether the model's tokens are streamed: worth it only when someone watches the events as they come
+        # (a non-streaming caller gets the same events, each text as one delta, from a cheaper call).
+        self.stream_upstream = request.stream
+        # Whether a row of this response may already be stored (e.g. saved `queued` by a background job): the
+        # final save then replaces it instead of inserting.
+        self.replace_stored = False
+        self.turn: Turn | None = None  # the model call under way
 
     # ---- output items -------------------------------------------------------------------------
 
@@ -239,23 +239,33 @@ class ResponseRun:
         yield events.response_event(f"response.{response.status}", response)
 
     def _fail(self, exc: PolystackError) -> None:
+        if self.turn is not None:
+            self.turn.finish([], interrupted=True)  # its message keeps the text that came
+            self.turn = None
         self.error = exc
         self.response.status = "failed"
         self.response.error = _error_of(exc)
+        for index, item in enumerate(self.response.output):  # what was under way when it failed never ends
+            if getattr(item, "status", None) in ("in_progress", "searching", "calling"):
+                ended = "failed" if item.type in ("web_search_call",) else "incomplete"
+                self.response.output[index] = item.model_copy(update={"status": ended})
 
     async def _loop(self) -> AsyncIterator[StreamEvent]:
         request = self.request
         for iteration in range(request.max_infer_iters):
             offer_server_tools = iteration < request.max_infer_iters - 1 and not self._budget_spent()
-            turn = Turn(self.add_item, self.replace_item, self.is_client_call)
-            chunks = await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
-            if not isinstance(chunks, AsyncIterator):
-                raise PolystackError("the inference router answered a streamed request with one object")
-            async for chunk in chunks:
-                for event in turn.feed(chunk):
+            turn = self.turn = Turn(self.add_item, self.replace_item, self.is_client_call)
+            result = await self._call_model(iteration, offer_server_tools)
+            if isinstance(result, ChatCompletion):
+                for event in turn.feed_completion(result):
                     yield event
-            self.usage.add(turn.prompt_tokens, turn.completion_tokens)
+            else:
+                async for chunk in result:
+                    for event in turn.feed(chunk):
+                        yield event
+            self.usage.add(turn.prompt_tokens, turn.completion_tokens, turn.cached_tokens, turn.reasoning_tokens)
             final = not turn.calls
+            self.turn = None
             for event in turn.finish(file_citations(turn.text, self.sources) if final else []):
                 yield event
             self.context.messages.append(turn.assistant_message())
@@ -269,8 +279,22 @@ class ResponseRun:
                     yield event
             if final or len(server_calls) < len(turn.calls):
                 return  # an answer, or calls the client runs: the response ends here
-            if self._max_tokens_left() == 0:
+            if self._max_tokens_left() == 0:  # the tools ran, but no tokens are left for the answer
+                self.response.status = "incomplete"
+                self.response.incomplete_details = IncompleteDetails(reason="max_output_tokens")
                 return
+
+    async def _call_model(self, iteration: int, offer_server_tools: bool
+                          ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        """One model call; with truncation "auto", a context too long for the model loses its oldest turns."""
+        while True:
+            try:
+                return await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
+            except PolystackError as exc:
+                if (exc.code != "context_length_exceeded" or self.request.truncation != "auto"
+                        or not self.context.drop_oldest()):
+                    raise
+                logger.info("response %s: context too long for the model, oldest turn dropped", self.response.id)
 
     def _budget_spent(self) -> bool:
         limit = self.request.max_tool_calls
@@ -285,17 +309,24 @@ class ResponseRun:
         messages: list[ChatMessage] = self.context.messages
         if self.instructions:
             messages = [{"role": "system", "content": self.instructions}, *messages]
-        body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True,
-                                "stream_options": {"include_usage": True}, "store": False}
-        functions = [f for f in self.functions if offer_server_tools or f.name not in self.bindings]
+        body: dict[str, Any] = {"model": request.model, "messages": messages, "store": False}
+        if self.stream_upstream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        functions = [f for f in self.functions if (offer_server_tools or f.name not in self.bindings)
+                     and self._allowed(f.name)]
         if functions:
             body["tools"] = [{"type": "function", "function": f.model_dump(exclude={"type"}, exclude_none=True)}
                              for f in functions]
             body["tool_choice"] = self._tool_choice(iteration, {f.name for f in functions})
             body["parallel_tool_calls"] = request.parallel_tool_calls
-        for name in ("temperature", "top_p", "user"):
+        if request.reasoning is not None and request.reasoning.effort is not None:
+            body["reasoning_effort"] = request.reasoning.effort  # for the providers that reason
+        for name in ("temperature", "top_p", "user", "safety_identifier", "prompt_cache_key", "service_tier"):
             if getattr(request, name) is not None:
-                body[name] = getattr(request, name)
+                body[name] = getattr(request, name)  # OpenAI's chat takes each; other providers ignore the extras
+        if request.text is not None and request.text.verbosity is not None:
+            body["verbosity"] = request.text.verbosity
         left = self._max_tokens_left()
         if left is not None:
             body["max_tokens"] = max(left, 1)
@@ -313,6 +344,22 @@ class ResponseRun:
         elif isinstance(text_format, TextFormatJSONObject):
             body["response_format"] = {"type": "json_object"}
         return ChatCompletionRequest.model_validate(body)
+
+    def _allowed(self, name: str) -> bool:
+        """Whether tool_choice's `allowed_tools` (if any) lets the model call `name`."""
+        choice = self.request.tool_choice
+        if not isinstance(choice, AllowedToolsChoice):
+            return True
+        binding = self.bindings.get(name)
+        for allowed in choice.tools:
+            if binding is None:
+                if allowed.get("type") == "function" and allowed.get("name") == name:
+                    return True
+                continue
+            spec = binding.tool.model_dump()  # a server tool: {"type": "file_search"}, {"type": "mcp", ...}
+            if allowed.get("name", name) == name and all(spec.get(k) == v for k, v in allowed.items() if k != "name"):
+                return True
+        return False
 
     def _tool_choice(self, iteration: int, offered: set[str]) -> Any:
         """The request's tool_choice for the first call; later calls choose freely (no endless forced calls)."""
@@ -352,7 +399,7 @@ class ResponseRun:
             yield events.item_added(item, tool_call.output_index)
         outcomes: dict[str, ToolOutcome] = {}
         runs = [(call, self._drive(call)) for call in calls]
-        stream = _merged(runs) if self.request.parallel_tool_calls and len(runs) > 1 else _sequential(runs)
+        stream = merged(runs) if self.request.parallel_tool_calls and len(runs) > 1 else sequential(runs)
         async for call, produced in stream:
             if isinstance(produced, ToolOutcome):
                 outcomes[call.call_id] = produced
@@ -394,44 +441,11 @@ class ResponseRun:
                 outputs = [item.model_dump(mode="json") for item in response.output]
                 await self.conversations.add_items(self.request.conversation_id, inputs + outputs)
             if self.request.store and self.engine.store is not None:
-                await self.engine.store.save(response.model_dump(mode="json"), inputs, self.context.messages)
+                save = self.engine.store.save_again if self.replace_stored else self.engine.store.save
+                await save(response.model_dump(mode="json"), inputs, self.context.messages)
         except PolystackError as exc:
             logger.error("response %s could not be kept: %s", response.id, exc.message)
             self._fail(exc)
-
-
-_DONE: Any = object()
-
-
-async def _sequential(runs: list[tuple[ToolCall, AsyncIterator[StreamEvent | ToolOutcome]]]
-                      ) -> AsyncIterator[tuple[ToolCall, StreamEvent | ToolOutcome]]:
-    for call, produced in runs:
-        async for one in produced:
-            yield call, one
-
-
-async def _merged(runs: list[tuple[ToolCall, AsyncIterator[StreamEvent | ToolOutcome]]]
-                  ) -> AsyncIterator[tuple[ToolCall, StreamEvent | ToolOutcome]]:
-    """The calls run concurrently; their events interleave as they happen (each keeps its own order)."""
-    queue: asyncio.Queue[tuple[ToolCall, Any]] = asyncio.Queue()
-
-    async def pump(call: ToolCall, produced: AsyncIterator[StreamEvent | ToolOutcome]) -> None:
-        try:
-            async for one in produced:
-                await queue.put((call, one))
-        finally:
-            await queue.put((call, _DONE))
-
-    tasks = [asyncio.create_task(pump(call, produced)) for call, produced in runs]
-    try:
-        running = len(tasks)
-        while running:
-            call, one = await queue.get()
-            if one is _DONE:
-                running -= 1
-            else:
-                yield call, one
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        except Exception as exc:  # e.g. the database refused the row: the response says so
+            logger.exception("response %s could not be kept", response.id)
+            self._fail(PolystackError(f"the response could not be stored: {type(exc).__name__}"))

@@ -11,7 +11,7 @@ from polystack.apis.errors import InvalidRequestError
 from polystack.apis.events import StreamEvent
 from polystack.apis.responses.items import FileSearchCall, FileSearchResult, Item
 from polystack.apis.responses.types import FileSearchTool, FunctionTool, RequestTool
-from polystack.apis.vector_io.types import RankingOptions, SearchRequest, SearchResultsPage
+from polystack.apis.vector_io.types import RankingOptions, SearchRequest, SearchResultsPage, WeightedRanker
 from polystack.core.responses.events import call_progress
 from polystack.core.responses.tools import Source, ToolCall, ToolContext, ToolOutcome
 
@@ -75,12 +75,8 @@ class FileSearch:
         search = context.impls.get_as(Api.vector_io, VectorStoreSearch)
         assert search is not None  # functions() checked it
         limit = tool.max_num_results or DEFAULT_MAX_RESULTS
-        ranking = tool.ranking_options
         request = SearchRequest.model_validate({
-            "query": queries, "max_num_results": limit, "filters": tool.filters,
-            "ranking_options": RankingOptions(ranker=ranking.ranker, score_threshold=ranking.score_threshold)
-            if ranking else None,
-        })
+            "query": queries, "max_num_results": limit, "filters": tool.filters, **_ranking(tool)})
         hits = [hit for store_id in tool.vector_store_ids
                 for hit in (await search.search_vector_store(store_id, request)).data]
         hits.sort(key=lambda hit: hit.score, reverse=True)
@@ -101,6 +97,19 @@ class FileSearch:
         assert isinstance(item, FileSearchCall)
         return ToolOutcome(item=item.model_copy(update={"status": "failed"}),
                            output=f"The file search failed: {message}", failed=True)
+
+
+def _ranking(tool: FileSearchTool) -> dict[str, Any]:
+    """OpenAI's ranking options as the vector_io search takes them (hybrid_search: a weighted hybrid search)."""
+    options = tool.ranking_options
+    if options is None:
+        return {}
+    hybrid = options.hybrid_search
+    if hybrid is None:
+        return {"ranking_options": RankingOptions(ranker=options.ranker, score_threshold=options.score_threshold)}
+    alpha = hybrid.embedding_weight / (hybrid.embedding_weight + hybrid.text_weight)
+    return {"search_mode": "hybrid", "ranking_options": RankingOptions(
+        ranker=WeightedRanker(alpha=alpha), score_threshold=options.score_threshold)}
 
 
 def _for_the_model(results: list[FileSearchResult]) -> str:

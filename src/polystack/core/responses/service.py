@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from starlette.websockets import WebSocket
 
+from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
 from polystack.apis.responses.types import (
@@ -18,8 +19,9 @@ from polystack.apis.responses.types import (
 )
 from polystack.core.responses.background import BackgroundResponses
 from polystack.core.responses.compaction import Compactor
-from polystack.core.responses.context import MessageList
-from polystack.core.responses.engine import TERMINAL, ResponsesEngine, _input_items
+from polystack.core.responses.context import MessageList, known_items, parse_input
+from polystack.core.responses.engine import TERMINAL, ResponsesEngine
+from polystack.core.responses.peers import ConversationItems
 from polystack.core.responses.store import ResponsesStore
 from polystack.core.responses.websocket import ResponsesSocket
 
@@ -115,8 +117,15 @@ class ResponsesService:
         if request.previous_response_id is not None:
             context = MessageList((await self.store.row(request.previous_response_id,
                                                         param="previous_response_id"))["messages"])
+        conversation = request.conversation
+        if conversation is not None:
+            conversations = self.engine.impls.get_as(Api.conversations, ConversationItems)
+            if conversations is None:
+                raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
+            conversation_id = conversation if isinstance(conversation, str) else conversation.id
+            context.extend(known_items(await conversations.context_items(conversation_id)))
         if request.input is not None:
-            context.extend(_input_items(request.input))
+            context.extend(parse_input(request.input))
         texts = [request.instructions or ""]
         for message in context.messages:
             content = message.get("content")

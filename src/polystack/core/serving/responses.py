@@ -22,8 +22,11 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
     store = None
     reference = context.config.storage.stores.responses
     if reference is not None:
-        store = ResponsesStore(await context.storage.sql(reference), table=reference.table_name or "responses")
-        await store.migrate()
+        store = ResponsesStore(await context.storage.sql(reference), table=reference.table_name or "responses",
+                               durability=reference.durability, max_queue=reference.max_write_queue_size,
+                               writers=reference.num_writers)
+        await store.start()
+        context.on_stop(store.close)  # writes what is pending before the database closes
     engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch()])
     background = None
     if store is not None and reference is not None:

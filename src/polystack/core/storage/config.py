@@ -103,6 +103,16 @@ class InferenceStoreReference(SQLStoreReference):
         default=None, description="Where the journal lives; default <storage.store_dir>/journal/<table>-<database>.")
 
 
+class ResponsesStoreReference(SQLStoreReference):
+    max_write_queue_size: int = Field(default=10000, ge=1)
+    num_writers: int = Field(default=2, ge=1)
+    durability: Literal["write_behind", "commit"] = Field(
+        default="write_behind",
+        description="write_behind: a response is written behind its last event, in group commits (this replica "
+        "reads its own writes at once, others tens of milliseconds later). commit: the last event waits for the "
+        "database commit.")
+
+
 # pip packages each backend type needs beyond the core ones (sqlite is built in)
 BACKEND_PACKAGES: dict[str, tuple[str, ...]] = {
     "kv_postgres": ("asyncpg==0.32.0",),
@@ -118,7 +128,7 @@ class StoresConfig(_Backend):
     inference: InferenceStoreReference | None = Field(default=None, description="Stored chat completions.")
     vector_stores: SQLStoreReference | None = Field(default=None, description="Vector stores, their files, batches.")
     conversations: Any = not_implemented("Conversations (the Conversations API).")
-    responses: SQLStoreReference | None = Field(
+    responses: ResponsesStoreReference | None = Field(
         default=None, description="Stored responses (the Responses API); without it, nothing is stored.")
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
     prompts: Any = not_implemented("Stored prompts (the Prompts API).")

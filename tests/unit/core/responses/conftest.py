@@ -15,11 +15,12 @@ MODEL = "scripted/scripted-model"
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 
 
-def responses_config(tmp_path, replies: list[dict[str, Any]], *, vector_io: bool = False, **extra: Any):
+def responses_config(tmp_path, replies: list[dict[str, Any]], *, vector_io: bool = False,
+                     durability: str = "write_behind", **extra: Any):
     providers: dict[str, Any] = {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted",
                                                 "config": {"replies": replies}}]}
     apis = ["inference", "responses"]
-    stores: dict[str, Any] = {"responses": {"backend": "sql"}, "metadata": {"backend": "kv"}}
+    stores: dict[str, Any] = {"responses": {"backend": "sql", "durability": durability}, "metadata": {"backend": "kv"}}
     if vector_io:
         apis[1:1] = ["files", "vector_io"]
         files = {"storage_dir": str(tmp_path / "files"), "metadata_store": {"backend": "sql"}}

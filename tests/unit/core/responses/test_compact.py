@@ -73,10 +73,11 @@ async def test_bad_compaction_requests_are_400s_or_404s_naming_the_field(connect
         with pytest.raises(openai.NotFoundError) as missing:
             await stack.openai.responses.compact(model=MODEL, previous_response_id="resp_missing")
         assert missing.value.body["param"] == "previous_response_id"
-        with pytest.raises(openai.BadRequestError) as forged:
-            await stack.openai.responses.create(model=MODEL, input=[
-                {"type": "compaction", "encrypted_content": "not ours"}, {"role": "user", "content": "hi"}])
-        assert forged.value.body["param"] == "input"
+        recorder = record(stack)
+        foreign = await stack.openai.responses.create(model=MODEL, input=[  # e.g. OpenAI's own, encrypted
+            {"type": "compaction", "encrypted_content": "gAAAA-not-ours"}, {"role": "user", "content": "hi"}])
+        assert foreign.status == "completed"
+        assert [m.role for m in recorder.requests[-1].messages] == ["user"]  # left out of the context
         with pytest.raises(openai.BadRequestError) as unknown:
             await stack.openai.responses.compact(
                 model=MODEL, input="x", extra_body={"reasoning": {"effort": "low"}})
@@ -85,9 +86,8 @@ async def test_bad_compaction_requests_are_400s_or_404s_naming_the_field(connect
 
 def test_the_summary_token_round_trips_and_refuses_others():
     assert decode_summary(encode_summary("héllo\nworld")) == "héllo\nworld"
-    for token in ("", "pcmp1.", "pcmp1.!!!", encode_summary("x")[:-3] + "A", "other.abc"):
-        with pytest.raises(Exception, match="compact"):
-            decode_summary(token)
+    for token in ("", "pcmp1.", "pcmp1.!!!", encode_summary("x")[:-3] + "A", "other.abc", "pcmp1.W10"):
+        assert decode_summary(token) is None
 
 
 async def test_a_tool_calling_chain_keeps_only_user_messages_verbatim(connect):

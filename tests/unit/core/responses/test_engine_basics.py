@@ -5,6 +5,10 @@ from __future__ import annotations
 import openai
 import pytest
 
+import polystack
+from polystack.apis.responses.types import CreateResponseRequest
+from polystack.core.config import parse_run_config
+from polystack.core.errors import StackError
 from tests.unit.core.responses.conftest import MODEL, check_events, valid
 
 TEXT_EVENTS = ["response.created", "response.in_progress", "response.output_item.added",
@@ -70,3 +74,73 @@ async def test_previous_response_id_gives_the_model_the_earlier_turns(connect):
         messages = (await stack.stack.impls["responses"].engine.store.row(second.id))["messages"]
     assert [(m["role"], m["content"]) for m in messages] == [
         ("user", "first question"), ("assistant", "first question"), ("user", "second"), ("assistant", "second")]
+
+
+async def test_the_responses_api_without_an_inference_provider_stops_the_stack_naming_it(tmp_path):
+    config = parse_run_config({"distro_name": "x", "apis": ["responses"]}, env={})
+    with pytest.raises(StackError, match="inference"):
+        async with polystack.connect(config):
+            pass
+
+
+async def test_responses_are_not_kept_when_no_store_is_configured(tmp_path):
+    config = parse_run_config({"distro_name": "x", "apis": ["inference", "responses"], "providers": {
+        "inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"}]}}, env={})
+    async with polystack.connect(config) as stack:
+        response = await stack.openai.responses.create(model=MODEL, input="hi")
+        assert response.output_text == "hi"
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.retrieve(response.id)
+
+
+async def test_the_deprecated_openai_prefix_serves_the_same_routes(connect):
+    async with connect([]) as stack:
+        created = (await stack.http.post("/v1/openai/v1/responses", json={"model": MODEL, "input": "old"})).json()
+        fetched = await stack.http.get(f"/v1/openai/v1/responses/{created['id']}")
+    assert fetched.status_code == 200 and fetched.json()["output"][0]["content"][0]["text"] == "old"
+
+
+async def test_a_run_may_replace_a_response_stored_before_it_ends(connect):
+    """The seam background mode uses: a row saved early (queued) is replaced by the finished response."""
+    async with connect([{"content": "finished"}]) as stack:
+        engine = stack.stack.impls["responses"].engine
+        run = await engine.start(CreateResponseRequest(model=MODEL, input="go"))
+        queued = run.response.model_copy(update={"status": "queued"}).model_dump(mode="json")
+        await engine.store.save(queued, [], [])
+        assert (await stack.openai.responses.retrieve(run.response.id)).status == "queued"
+        run.replace_stored = True
+        events = [event async for event in run.events()]
+        fetched = await stack.openai.responses.retrieve(run.response.id)
+    assert events[-1].name == "response.completed"
+    assert (fetched.status, fetched.output_text) == ("completed", "finished")
+
+
+async def test_responses_schemas_take_no_name_of_another_api_s_in_openapi(connect):
+    async with connect([], vector_io=True) as stack:
+        schemas = (await stack.http.get("/openapi.json")).json()["components"]["schemas"]
+    renamed = [name for name in schemas if name.endswith(("-Input", "-Output")) or "__" in name]
+    assert renamed == []  # a clash makes pydantic rename another API's schema (e.g. chat's FunctionCall)
+
+
+async def test_the_sdk_s_stream_helper_rebuilds_the_same_response_from_the_events(connect):
+    replies = [{"reasoning": "hmm", "content": "one two"},
+               {"tool_calls": [{"name": "get_weather", "arguments": '{"city": "Oslo"}'}]}]
+    weather = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+    async with connect(replies) as stack:
+        async with stack.openai.responses.stream(model=MODEL, input="?") as stream:
+            text = await stream.get_final_response()
+        async with stack.openai.responses.stream(model=MODEL, input="?", tools=[weather]) as stream:
+            called = await stream.get_final_response()
+        stored = await stack.openai.responses.retrieve(text.id)
+    assert text.output_text == stored.output_text == "one two" and text.output[0].type == "reasoning"
+    assert called.output[0].arguments == '{"city": "Oslo"}'
+
+
+async def test_a_response_the_database_refuses_is_failed_not_a_broken_stream(connect):
+    async with connect([{"content": "twice"}], durability="commit") as stack:
+        engine = stack.stack.impls["responses"].engine
+        run = await engine.start(CreateResponseRequest(model=MODEL, input="go"))
+        await engine.store.save(run.response.model_dump(mode="json"), [], [])  # its id is taken already
+        events = [event async for event in run.events()]
+    assert events[-1].name == "response.failed"
+    assert "conflicts with an existing row" in run.response.error.message

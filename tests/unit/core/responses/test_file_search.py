@@ -4,6 +4,10 @@ and failures (the scripted model and embedder, sqlite-vec, real ingestion)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+
+import openai
+import pytest
 
 from tests.unit.core.responses.conftest import MODEL, call, check_events, record, valid
 
@@ -45,6 +49,7 @@ async def test_file_search_finds_the_passage_and_the_answer_cites_its_file(conne
     tool_message = recorder.requests[1].messages[-1]
     assert tool_message.role == "tool" and "polished every Tuesday" in tool_message.content
     assert recorder.requests[0].tools[0].function.name == "file_search"
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (2, 2)  # summed over both model calls
 
 
 async def test_results_are_left_out_unless_included_and_the_stream_shows_each_step(connect):
@@ -104,3 +109,80 @@ async def test_a_failing_search_is_a_failed_item_the_model_sees(connect):
                                                                       ("message", "completed")]
     seen = recorder.requests[1].messages[-1]
     assert seen.role == "tool" and "failed" in seen.content and "vs_missing" in seen.content
+
+
+async def test_an_input_file_is_read_by_the_model_as_its_text(connect):
+    async with connect([{"content": "Tuesday."}], vector_io=True) as stack:
+        recorder = record(stack)
+        uploaded = await stack.openai.files.create(file=("handbook.md", HANDBOOK), purpose="user_data")
+        question = {"type": "input_text", "text": "When is the mirror polished?"}
+        response = await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+            {"type": "input_file", "file_id": uploaded.id}, question]}])
+        inline = base64.b64encode(b"The lamp is lit at dusk.").decode()
+        await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+            {"type": "input_file", "filename": "lamp.txt", "file_data": f"data:text/plain;base64,{inline}"}]}])
+        with pytest.raises(openai.NotFoundError):
+            await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+                {"type": "input_file", "file_id": "file-missing"}]}])
+        kept = await stack.openai.responses.input_items.list(response.id)
+    read = recorder.requests[0].messages[0].content
+    assert read.startswith('<file name="handbook.md">\n# Lighthouse handbook') and read.endswith(question["text"])
+    assert recorder.requests[1].messages[0].content == '<file name="lamp.txt">\nThe lamp is lit at dusk.\n</file>'
+    assert kept.data[0].content[0].type == "input_file"  # the caller's items are kept as sent
+
+
+async def test_filters_and_the_score_threshold_reach_the_search(connect):
+    async with connect([SEARCH, {"content": ANSWER}], vector_io=True) as stack:
+        store = await stack.openai.vector_stores.create(name="two languages")
+        for name, lang in (("en.md", "en"), ("fr.md", "fr")):
+            uploaded = await stack.openai.files.create(file=(name, HANDBOOK), purpose="assistants")
+            await stack.openai.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id,
+                                                          attributes={"lang": lang})
+        async with asyncio.timeout(30):
+            while (await stack.openai.vector_stores.retrieve(store.id)).file_counts.in_progress:
+                await asyncio.sleep(0.05)
+        recorder = record(stack)
+        english = await stack.openai.responses.create(
+            model=MODEL, input="?", include=["file_search_call.results"],
+            tools=[{"type": "file_search", "vector_store_ids": [store.id],
+                    "filters": {"type": "eq", "key": "lang", "value": "en"}}])
+        nothing = await stack.openai.responses.create(
+            model=MODEL, input="?", include=["file_search_call.results"],
+            tools=[{"type": "file_search", "vector_store_ids": [store.id],
+                    "ranking_options": {"score_threshold": 1.0}}])
+    assert {r.filename for r in english.output[0].results} == {"en.md"}
+    assert nothing.output[0].results == [] and nothing.output[1].content[0].annotations == []
+    assert "No matching passages" in recorder.requests[-1].messages[-1].content
+
+
+async def test_an_input_image_by_file_id_reaches_the_model_as_a_data_url(connect):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    async with connect([{"content": "a picture"}], vector_io=True) as stack:
+        recorder = record(stack)
+        uploaded = await stack.openai.files.create(file=("dot.png", png), purpose="vision")
+        await stack.openai.responses.create(model=MODEL, input=[{"role": "user", "content": [
+            {"type": "input_text", "text": "What is it?"}, {"type": "input_image", "file_id": uploaded.id}]}])
+    text, image = recorder.requests[0].messages[0].content
+    assert text.text == "What is it?"
+    assert image.image_url.url == "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+@pytest.mark.parametrize(("weights", "found"), [
+    ({"embedding_weight": 0, "text_weight": 1}, "fog.md"),  # keywords decide
+    ({"embedding_weight": 1, "text_weight": 0}, "apples.md"),  # the scripted hash vectors happen to prefer this
+])
+async def test_hybrid_search_weights_reach_the_search(connect, weights, found):
+    fog = call("file_search", '{"query": "horn at noon"}')
+    async with connect([fog, {"content": "At noon."}], vector_io=True) as stack:
+        store = await stack.openai.vector_stores.create(name="mixed")
+        for name, text in (("apples.md", b"Apples are red and sweet."), ("fog.md", b"The fog horn sounds at noon.")):
+            uploaded = await stack.openai.files.create(file=(name, text), purpose="assistants")
+            await stack.openai.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id)
+        async with asyncio.timeout(30):
+            while (await stack.openai.vector_stores.retrieve(store.id)).file_counts.in_progress:
+                await asyncio.sleep(0.05)
+        response = await stack.openai.responses.create(
+            model=MODEL, input="?", include=["file_search_call.results"],
+            tools=[{"type": "file_search", "vector_store_ids": [store.id], "max_num_results": 1,
+                    "ranking_options": {"hybrid_search": weights}}])
+    assert [r.filename for r in response.output[0].results] == [found]

@@ -117,3 +117,43 @@ async def test_unknown_fields_are_a_400_naming_them(connect):
         assert reply.status_code == 400 and "guardrails" in reply.json()["error"]["message"]
         reply = await stack.http.post("/v1/responses", json={"model": MODEL, "input": [{"type": "message"}]})
         assert reply.status_code == 400 and reply.json()["error"]["param"].startswith("input[0]")
+
+
+async def test_continuing_without_the_function_s_output_is_a_400(connect):
+    async with connect([call("get_weather", '{"city": "Paris"}')]) as stack:
+        first = await stack.openai.responses.create(model=MODEL, input="Weather?", tools=[WEATHER])
+        with pytest.raises(openai.BadRequestError) as info:
+            await stack.openai.responses.create(model=MODEL, input="and?", previous_response_id=first.id)
+    assert info.value.body["param"] == "input" and first.output[0].call_id in info.value.body["message"]
+
+
+async def test_allowed_tools_limits_what_the_model_is_offered(connect):
+    other = {**WEATHER, "name": "get_time"}
+    async with connect([{"content": "ok"}]) as stack:
+        recorder = record(stack)
+        await stack.openai.responses.create(model=MODEL, input="?", tools=[WEATHER, other], tool_choice={
+            "type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "get_time"}]})
+    sent = recorder.requests[0]
+    assert [t.function.name for t in sent.tools] == ["get_time"] and sent.tool_choice == "required"
+
+
+async def test_usage_details_and_metadata_limits(connect):
+    async with connect([{"content": "ok"}]) as stack:
+        response = await stack.openai.responses.create(model=MODEL, input="?")
+        with pytest.raises(openai.BadRequestError) as info:
+            await stack.openai.responses.create(model=MODEL, input="?", metadata={"k": "v" * 513})
+    usage = response.usage
+    assert (usage.input_tokens_details.cached_tokens, usage.output_tokens_details.reasoning_tokens) == (0, 0)
+    assert info.value.body["param"].startswith("metadata")
+
+
+async def test_openai_s_chat_settings_are_passed_on_to_the_model(connect):
+    async with connect([{"content": "ok"}]) as stack:
+        recorder = record(stack)
+        response = await stack.openai.responses.create(
+            model=MODEL, input="?", user="u1", safety_identifier="hash-1", prompt_cache_key="k",
+            service_tier="auto", text={"verbosity": "low"})
+    sent = recorder.requests[0]
+    assert sent.user == "u1" and sent.model_extra["safety_identifier"] == "hash-1"
+    assert (sent.model_extra["prompt_cache_key"], sent.model_extra["verbosity"]) == ("k", "low")
+    assert valid(response).safety_identifier == "hash-1" and response.text.verbosity == "low"

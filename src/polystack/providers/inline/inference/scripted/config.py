@@ -12,6 +12,8 @@ class ScriptedReply(BaseModel):
 
     content: str | None = None
     tool_calls: list[dict[str, Any]] = Field(default_factory=list, description="[{name, arguments}] to call.")
+    reasoning: str | None = Field(default=None, description="Reasoning text, sent as `reasoning_content` first.")
+    refusal: str | None = Field(default=None, description="A refusal instead of content.")
     finish_reason: Literal["stop", "length", "tool_calls", "content_filter"] | None = Field(
         default=None, description="Default: tool_calls when the reply calls tools, else stop.")
 

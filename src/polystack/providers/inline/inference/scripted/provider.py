@@ -26,6 +26,11 @@ from polystack.apis.models.types import ModelType, ProviderModel
 from polystack.providers.inline.inference.scripted.config import ScriptedConfig, ScriptedReply
 
 
+def _logprobs(tokens: list[str]) -> list[dict[str, object]]:
+    """Made-up but well-formed logprobs: each word a token, each with logprob -1."""
+    return [{"token": t, "logprob": -1.0, "bytes": list(t.encode()), "top_logprobs": []} for t in tokens]
+
+
 class ScriptedInference:
     provider_id = "scripted"
     accepts_unlisted_models = False
@@ -71,8 +76,15 @@ class ScriptedInference:
         if request.stream:
             return self._stream(request, reply, calls, finish, usage)
         message: dict[str, object] = {"role": "assistant", "content": reply.content}
+        if reply.reasoning is not None:
+            message["reasoning_content"] = reply.reasoning
+        if reply.refusal is not None:
+            message["refusal"] = reply.refusal
         if calls:
             message["tool_calls"] = calls
+        choice: dict[str, object] = {"index": 0, "finish_reason": finish, "message": message}
+        if request.logprobs and reply.content:
+            choice["logprobs"] = {"content": _logprobs(re.findall(r"\S+\s*", reply.content))}
         return ChatCompletion.model_validate(
             {
                 "id": self._completion_id(),
@@ -80,7 +92,7 @@ class ScriptedInference:
                 "created": int(time.time()),
                 "model": request.model,
                 "usage": usage,
-                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+                "choices": [choice],
             }
         )
 
@@ -99,12 +111,17 @@ class ScriptedInference:
             "model": request.model,
         }
         deltas: list[dict[str, object]] = [{"role": "assistant"}]
+        deltas += [{"reasoning_content": piece} for piece in re.findall(r"\S+\s*", reply.reasoning or "")]
+        deltas += [{"refusal": reply.refusal}] if reply.refusal else []
         deltas += [{"content": piece} for piece in re.findall(r"\S+\s*", reply.content or "")] if not calls else []
         deltas += [{"tool_calls": [{"index": i, **call}]} for i, call in enumerate(calls)]
         for delta in deltas:
             if self.config.stream_delay_seconds:
                 await asyncio.sleep(self.config.stream_delay_seconds)
-            yield ChatCompletionChunk.model_validate({**base, "choices": [{"index": 0, "delta": delta}]})
+            streamed: dict[str, object] = {"index": 0, "delta": delta}
+            if request.logprobs and isinstance(delta.get("content"), str):
+                streamed["logprobs"] = {"content": _logprobs([delta["content"]])}  # type: ignore[list-item]
+            yield ChatCompletionChunk.model_validate({**base, "choices": [streamed]})
         yield ChatCompletionChunk.model_validate(
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
         )
