@@ -241,3 +241,26 @@ async def test_replicas_cancel_each_other_s_responses_and_a_killed_replica_s_res
 async def _running_job(database: str, job_id: str) -> dict[str, Any] | None:
     job = await job_row(database, job_id)
     return job if job is not None and job["status"] == "running" else None
+
+
+async def test_another_user_can_neither_read_stream_nor_cancel_a_background_response(tmp_path):
+    keys = {"alice": "alice-key-bg-0001", "bob": "bob-key-bg-0002"}
+    config = responses_config(tmp_path, [{"content": LONG}], server={"auth": {"provider_config": {
+        "type": "api_keys", "keys": [{"key": key, "principal": name} for name, key in keys.items()]}}})
+    config.providers["inference"][0].config["stream_delay_seconds"] = 0.05
+    async with polystack.connect(config) as stack:
+        alice, bob = (stack.openai.with_options(api_key=keys[name]) for name in ("alice", "bob"))
+        created = await alice.responses.create(model=MODEL, input="mine", background=True)
+        await until(lambda: status_of(alice, created.id, "in_progress"), 10, "the job to run as alice")
+        for attempt in (lambda: bob.responses.retrieve(created.id), lambda: bob.responses.cancel(created.id),
+                        lambda: bob.responses.retrieve(created.id, stream=True)):
+            with pytest.raises(openai.NotFoundError):
+                await attempt()
+        assert (await alice.responses.cancel(created.id)).status == "cancelled"
+        later = await alice.responses.create(model=MODEL, input="again", background=True)
+        done = await until(lambda: status_of(alice, later.id, "completed"), 20, "completion as alice")
+        assert done.output_text == LONG  # the job read and wrote as alice: her row, her continuation
+        with pytest.raises(openai.NotFoundError):
+            await bob.responses.retrieve(later.id)
+        listed = (await stack.http.get("/v1/responses", headers={"Authorization": f"Bearer {keys['bob']}"})).json()
+        assert listed["data"] == []
