@@ -90,6 +90,19 @@ async def test_a_streamed_background_response_resumes_after_any_sequence_number(
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "starting_after"
 
 
+async def test_a_client_that_disconnects_from_the_streamed_post_does_not_stop_the_work(tmp_path):
+    async with slow_stack(tmp_path, [{"content": LONG}], 0.02) as stack:
+        stream = await stack.openai.responses.create(model=MODEL, input="go", background=True, stream=True)
+        first = []
+        async for event in stream:
+            first.append(event)
+            if len(first) == 3:
+                break
+        await stream.close()  # the client goes away after three events
+        done = await until(lambda: status_of(stack.openai, first[0].response.id, "completed"), 20, "completion")
+        assert done.output_text == LONG
+
+
 async def test_only_background_responses_stream_again_or_cancel(connect):
     async with connect([{"content": "plain"}]) as stack:
         plain = await stack.openai.responses.create(model=MODEL, input="x")

@@ -138,6 +138,8 @@ async def test_the_in_process_socket_speaks_the_same_protocol(tmp_path):
             assert [e["sequence_number"] for e in events] == list(range(len(events)))
             for event in events:
                 SERVER_EVENTS.validate_python(event)
+            sse = await stack.openai.responses.create(model=MODEL, input="hi", store=False, stream=True)
+            assert [e["type"] for e in events] == [e.type async for e in sse]  # the same events as SSE
             await ws.send(orjson.dumps({"type": "response.create", "model": MODEL, "input": "again",
                                         "previous_response_id": events[-1]["response"]["id"],
                                         "temperature": 9}).decode())
