@@ -115,6 +115,27 @@ class BackgroundResponses:
         done: dict[str, Any] = row["response"]
         return done
 
+    async def current(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The stored response, ended here if its job ended without ending it (the runner gave up after its
+        attempts, or the handler crashed on a database error): a poll never sees it stuck in progress."""
+        response: dict[str, Any] = row["response"]
+        if not response.get("background") or response["status"] not in ACTIVE:
+            return response
+        job = await self.runner.get(response["id"])
+        if job is None or not job.done:
+            return response
+        fresh = await self.store.row(response["id"])
+        if fresh["response"]["status"] not in ACTIVE:  # it ended between the two reads
+            ended: dict[str, Any] = fresh["response"]
+            return ended
+        if job.status == "cancelled":
+            await self._end(fresh, "cancelled")
+        else:
+            message = f"The background job ended without finishing the response: {job.error or job.status}"
+            await self._end(fresh, "failed", ResponseError(code="server_error", message=message))
+        done: dict[str, Any] = (await self.store.row(response["id"]))["response"]
+        return done
+
     # ---- the job ---------------------------------------------------------------------------
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:

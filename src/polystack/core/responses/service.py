@@ -62,7 +62,10 @@ class ResponsesService:
         return run.response
 
     async def get_response(self, response_id: str) -> dict[str, Any]:
-        return (await self.store.row(response_id))["response"]  # type: ignore[no-any-return]
+        row = await self.store.row(response_id)
+        if self._background is not None and row["response"].get("background"):
+            return await self._background.current(row)
+        return row["response"]  # type: ignore[no-any-return]
 
     async def compact_response(self, request: CompactRequest) -> CompactedResponse:
         return await Compactor(self.engine).compact(request)

@@ -74,3 +74,14 @@ async def test_a_response_whose_previous_response_was_deleted_meanwhile_fails_wi
         assert stored.error.param == "previous_response_id"
         events = await background.log.read_after(response_id, -1)
         assert [e.name for e in events] == ["response.failed"]
+
+
+async def test_a_poll_ends_a_response_whose_job_ended_without_ending_it(connect):
+    async with connect([{"content": "x"}]) as stack:
+        background, response_id = await queued(stack)
+        job = await background.runner.get(response_id)
+        await background.runner.records.swap(job, status="failed", error="gave up after 3 attempts")
+        polled = await stack.openai.responses.retrieve(response_id)
+        assert polled.status == "failed" and "gave up after 3 attempts" in polled.error.message
+        events = await background.log.read_after(response_id, -1)
+        assert [e.name for e in events] == ["response.failed"] and await background.log.is_finished(response_id)
