@@ -256,6 +256,16 @@ class Reasoning(_Shape):
     status: ItemStatus | None = None
 
 
+class Compaction(_Shape):
+    """A conversation compacted by `POST /v1/responses/compact`: its summary, opaque to the client. Sent back
+    as input, the server turns it into context again."""
+
+    type: Literal["compaction"] = "compaction"
+    id: str | None = None
+    encrypted_content: str
+    created_by: str | None = None
+
+
 class ItemReference(_Shape):
     """Input only: an earlier item by id (the server looks it up in the response chain or conversation)."""
 
@@ -265,12 +275,12 @@ class ItemReference(_Shape):
 
 Item = Annotated[
     Message | FunctionCall | FunctionCallOutput | FileSearchCall | WebSearchCall | McpListTools | McpCall
-    | McpApprovalRequest | McpApprovalResponse | Reasoning,
+    | McpApprovalRequest | McpApprovalResponse | Reasoning | Compaction,
     Field(discriminator="type"),
 ]
 InputItem = Annotated[
     Message | FunctionCall | FunctionCallOutput | FileSearchCall | WebSearchCall | McpListTools | McpCall
-    | McpApprovalRequest | McpApprovalResponse | Reasoning | ItemReference,
+    | McpApprovalRequest | McpApprovalResponse | Reasoning | Compaction | ItemReference,
     Field(discriminator="type"),
 ]
 ITEMS: TypeAdapter[list[Item]] = TypeAdapter(list[Item])
@@ -281,6 +291,7 @@ _ID_PREFIX = {
     "message": "msg", "function_call": "fc", "function_call_output": "fco", "file_search_call": "fs",
     "web_search_call": "ws", "mcp_list_tools": "mcpl", "mcp_call": "mcp", "mcp_approval_request": "mcpr",
     "mcp_approval_response": "mcpa", "reasoning": "rs",
+    "compaction": "cmp",
 }
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from starlette.websockets import WebSocket
+
 from polystack.apis.events import StreamEvent
-from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
+from polystack.apis.responses.types import (
+    CompactedResponse,
+    CompactRequest,
+    CreateResponseRequest,
+    InputTokensRequest,
+    ResponseObject,
+)
 
 
 @runtime_checkable
@@ -18,6 +26,22 @@ class Responses(Protocol):
 
     async def get_response(self, response_id: str) -> dict[str, Any]:
         """A stored response of the caller (NotFoundError otherwise, also for another caller's)."""
+        ...
+
+    async def compact_response(self, request: CompactRequest) -> CompactedResponse:
+        """The conversation's user messages and one compaction item summarizing it (OpenAI's shape)."""
+        ...
+
+    async def serve_websocket(self, socket: WebSocket) -> None:
+        """Serve one connection of the WebSocket mode (response.create messages in, events out) until it closes."""
+        ...
+
+    async def stream_response(self, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
+        """A background response's events after `starting_after`, then live ones (400 for other responses)."""
+        ...
+
+    async def cancel_response(self, response_id: str) -> dict[str, Any]:
+        """Cancel a background response (400 for other responses); the response as it ends."""
         ...
 
     async def delete_response(self, response_id: str) -> dict[str, Any]: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, WebSocket
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -13,6 +13,8 @@ from polystack.apis.documented import ListPage, returns
 from polystack.apis.http import JSONBody, impl_of, respond
 from polystack.apis.responses.protocol import Responses
 from polystack.apis.responses.types import (
+    CompactedResponse,
+    CompactRequest,
     CreateResponseRequest,
     DeletedResponse,
     InputTokens,
@@ -33,6 +35,19 @@ async def create_response(body: CreateResponseRequest, impl: Responses = respons
     return await respond(await impl.create_response(body))
 
 
+@router.post("/responses/compact", summary="Compact a conversation into its user messages and a compaction item",
+             responses=returns(CompactedResponse))
+async def compact_response(body: CompactRequest, impl: Responses = responses) -> Response:
+    return JSONBody(await impl.compact_response(body))
+
+
+@router.websocket("/responses")
+async def responses_websocket(socket: WebSocket) -> None:
+    """The WebSocket mode: `response.create` messages in, the same events as SSE out, one response at a time."""
+    impl: Responses = socket.app.state.impls[Api.responses]
+    await impl.serve_websocket(socket)
+
+
 @router.post("/responses/input_tokens", summary="Count the input tokens of a response request",
              responses=returns(InputTokens))
 async def count_input_tokens(body: InputTokensRequest, impl: Responses = responses) -> Response:
@@ -50,9 +65,28 @@ async def list_responses(
     return JSONBody(await impl.list_responses(after=after, limit=limit, model=model, order=order))
 
 
-@router.get("/responses/{response_id}", summary="Retrieve a stored response", responses=returns(ResponseObject))
-async def get_response(response_id: str, impl: Responses = responses) -> Response:
+_RESPONSE_INCLUDE = Query(default=None, description="Accepted for OpenAI compatibility (output is returned whole).")
+
+
+@router.get("/responses/{response_id}", summary="Retrieve a stored response (stream=true: a background "
+            "response's events again)", responses=returns(ResponseObject))
+async def get_response(
+    response_id: str,
+    stream: bool = Query(default=False, description="Stream a background response's events (SSE)."),
+    starting_after: int | None = Query(default=None, description="With stream: the events after this sequence "
+                                       "number."),
+    include: list[str] | None = _RESPONSE_INCLUDE,
+    impl: Responses = responses,
+) -> Response:
+    if stream:
+        return await respond(await impl.stream_response(response_id, starting_after))
     return JSONBody(await impl.get_response(response_id))
+
+
+@router.post("/responses/{response_id}/cancel", summary="Cancel a background response",
+             responses=returns(ResponseObject))
+async def cancel_response(response_id: str, impl: Responses = responses) -> Response:
+    return JSONBody(await impl.cancel_response(response_id))
 
 
 @router.delete("/responses/{response_id}", summary="Delete a stored response", responses=returns(DeletedResponse))

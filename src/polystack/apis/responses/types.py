@@ -406,3 +406,29 @@ class InputTokensRequest(_Strict):
     reasoning: ReasoningConfig | None = None
     truncation: Literal["auto", "disabled"] | None = None
     personality: str | None = None  # OpenAI's: changes no count here
+
+
+# ---- compaction (POST /v1/responses/compact) ----------------------------------------------------
+
+
+class CompactRequest(_Strict):
+    """POST /v1/responses/compact: the conversation to compact (items and/or a previous response's chain)."""
+
+    model: str = Field(min_length=1)
+    input: str | list[dict[str, Any]] | None = None
+    instructions: str | None = Field(default=None, description="Guidance for the summary (what to keep).")
+    previous_response_id: str | None = None
+    prompt_cache_key: str | None = Field(default=None, description="Accepted; a hint this server ignores.")
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = Field(
+        default=None, description="Accepted; a hint this server ignores.")
+    service_tier: Literal["auto", "default"] | None = None
+
+
+class CompactedResponse(_Shape):
+    """OpenAI's `CompactedResponse`: the conversation's user messages, then one compaction item."""
+
+    id: str
+    object: Literal["response.compaction"] = "response.compaction"
+    created_at: int
+    output: list[Item]
+    usage: Usage

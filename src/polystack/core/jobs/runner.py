@@ -194,7 +194,9 @@ class JobRunner:
             except Exception:  # e.g. the database blinked: try again at the next poll
                 logger.exception("claiming jobs failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                # not wait_for: on Python 3.11 it swallows a cancel (stop()) that races a wake-up (a submit)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def _claim_some(self) -> None:
         free = self.concurrency - len(self._running)

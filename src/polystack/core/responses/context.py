@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.responses.items import (
+    Compaction,
     FileSearchCall,
     FunctionCall,
     FunctionCallOutput,
@@ -25,10 +26,12 @@ from polystack.apis.responses.items import (
     parse_items,
 )
 from polystack.core.config import location
+from polystack.core.responses.compacted import decode_summary
 
 logger = logging.getLogger("polystack.responses")
 
 ChatMessage = dict[str, Any]
+COMPACTED_PREFIX = "Summary of the earlier conversation (compacted):\n"
 
 
 def _user_content(message: Message) -> str | list[dict[str, Any]]:
@@ -118,6 +121,12 @@ class MessageList:
             call_id = item.id or item.name
             self.assistant_call(_tool_call(call_id, item.name, item.arguments))
             self.tool_result(call_id, item.output or _error_text(item.error))
+        elif isinstance(item, Compaction):  # the compacted conversation, as context the model reads
+            summary = decode_summary(item.encrypted_content)
+            if summary is None:
+                logger.warning("a compaction item not made by this server is left out of the context")
+            else:
+                self.messages.append({"role": "system", "content": COMPACTED_PREFIX + summary})
         elif item.type == "item_reference":
             raise InvalidRequestError("item_reference input items are not supported yet", param="input")
         # reasoning, web search, MCP listings and approvals: context the chat model has no message for

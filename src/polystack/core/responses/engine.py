@@ -126,13 +126,20 @@ class ResponsesEngine:
         async for event in run.events():
             yield event
 
-    async def start(self, request: CreateResponseRequest, response_id: str | None = None) -> ResponseRun:
-        """Check the request and gather its context (previous response, conversation, prompt, tools)."""
+    async def start(self, request: CreateResponseRequest, response_id: str | None = None, *,
+                    previous_messages: list[ChatMessage] | None = None) -> ResponseRun:
+        """Check the request and gather its context (previous response, conversation, prompt, tools).
+
+        `previous_messages`: the previous response's context when the caller holds it (a WebSocket keeps its
+        last response's, so store=false responses continue there); else it is read from the store.
+        """
         if request.background:
             raise InvalidRequestError("background responses are not supported yet", param="background")
         context = MessageList()
         row = None
-        if request.previous_response_id is not None:
+        if request.previous_response_id is not None and previous_messages is not None:
+            context = MessageList(previous_messages)
+        elif request.previous_response_id is not None:
             if self.store is None:
                 raise NotFoundError(f"No response with id '{request.previous_response_id}' found.",
                                     param="previous_response_id")

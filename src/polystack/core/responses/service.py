@@ -5,21 +5,40 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
+from starlette.websockets import WebSocket
+
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.events import StreamEvent
-from polystack.apis.responses.types import CreateResponseRequest, InputTokensRequest, ResponseObject
+from polystack.apis.responses.types import (
+    CompactedResponse,
+    CompactRequest,
+    CreateResponseRequest,
+    InputTokensRequest,
+    ResponseObject,
+)
+from polystack.core.responses.background import BackgroundResponses
+from polystack.core.responses.compaction import Compactor
 from polystack.core.responses.context import MessageList, known_items, parse_input
 from polystack.core.responses.engine import TERMINAL, ResponsesEngine
 from polystack.core.responses.peers import ConversationItems
 from polystack.core.responses.store import ResponsesStore
+from polystack.core.responses.websocket import ResponsesSocket
 
 
 class ResponsesService:
     """What serves Api.responses."""
 
-    def __init__(self, engine: ResponsesEngine) -> None:
+    def __init__(self, engine: ResponsesEngine, background: BackgroundResponses | None = None) -> None:
         self.engine = engine
+        self._background = background
+
+    @property
+    def background(self) -> BackgroundResponses:
+        if self._background is None:
+            raise InvalidRequestError("Background responses need stored responses on this server "
+                                      "(storage.stores.responses)", param="background")
+        return self._background
 
     @property
     def store(self) -> ResponsesStore:
@@ -30,6 +49,8 @@ class ResponsesService:
     async def create_response(self, request: CreateResponseRequest
                               ) -> ResponseObject | AsyncIterator[StreamEvent]:
         """A stream of events (stream=true), else the finished response: both from the same generator."""
+        if request.background:
+            return await self.background.create(request)
         run = await self.engine.start(request)
         if request.stream:
             return run.events()
@@ -41,7 +62,26 @@ class ResponsesService:
         return run.response
 
     async def get_response(self, response_id: str) -> dict[str, Any]:
-        return (await self.store.row(response_id))["response"]  # type: ignore[no-any-return]
+        row = await self.store.row(response_id)
+        if self._background is not None and row["response"].get("background"):
+            return await self._background.current(row)
+        return row["response"]  # type: ignore[no-any-return]
+
+    async def compact_response(self, request: CompactRequest) -> CompactedResponse:
+        return await Compactor(self.engine).compact(request)
+
+    async def serve_websocket(self, socket: WebSocket) -> None:
+        await ResponsesSocket(socket, self.engine).serve()
+
+    async def stream_response(self, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
+        return await self.background.stream(response_id, starting_after)
+
+    async def cancel_response(self, response_id: str) -> dict[str, Any]:
+        if self._background is None:
+            await self.store.row(response_id)  # 404 first, as for any other caller
+            raise InvalidRequestError("Only responses created with background=true can be cancelled",
+                                      param="response_id")
+        return await self._background.cancel(response_id)
 
     async def delete_response(self, response_id: str) -> dict[str, Any]:
         await self.store.delete(response_id)

@@ -110,8 +110,9 @@ async def test_unknown_fields_are_a_400_naming_them(connect):
     async with connect([]) as stack:
         reply = await stack.http.post("/v1/responses", json={"model": MODEL, "input": "x", "frobnicate": 1})
         assert reply.status_code == 400 and reply.json()["error"]["param"] == "frobnicate"
-        reply = await stack.http.post("/v1/responses", json={"model": MODEL, "input": "x", "background": True})
-        assert reply.status_code == 400 and reply.json()["error"]["param"] == "background"
+        reply = await stack.http.post("/v1/responses", json={"model": MODEL, "input": "x", "background": True,
+                                                             "store": False})
+        assert reply.status_code == 400 and reply.json()["error"]["param"] == "store"
         reply = await stack.http.post("/v1/responses", json={"model": MODEL, "input": "x", "guardrails": ["g"]})
         assert reply.status_code == 400 and "guardrails" in reply.json()["error"]["message"]
         reply = await stack.http.post("/v1/responses", json={"model": MODEL, "input": [{"type": "message"}]})
