@@ -129,6 +129,10 @@ register_api(ApiSpec(
 register_api(ApiSpec(Api.tool_groups, routes="polystack.apis.tool_groups.routes"))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
+register_api(ApiSpec("keys", routes="polystack.apis.keys.routes", serve="polystack.core.keys.serving.serve",
+                     always=True))
+register_api(ApiSpec("audit", routes="polystack.apis.audit.routes", serve="polystack.core.keys.serving.serve_audit",
+                     always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",
                      serve="polystack.core.builtin.serve_inspect", always=True))
 

@@ -17,6 +17,8 @@ from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
+from polystack.core.keys.serving import quota_enforcer, virtual_key_lookup
+from polystack.core.quotas.middleware import QuotaMiddleware
 from polystack.core.server.middleware import RequestContextMiddleware
 from polystack.core.server.openapi import install_openapi
 from polystack.core.stack import Stack
@@ -65,7 +67,9 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     install_openapi(app)
     limits = stack.config.server.limits
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
-    app.add_middleware(RequestContextMiddleware, auth=stack.config.server.auth)  # principal, provider data, ids
+    app.add_middleware(QuotaMiddleware, enforcer=lambda: quota_enforcer(stack))  # request quota, x-ratelimit-*
+    app.add_middleware(RequestContextMiddleware, auth=stack.config.server.auth,  # principal, provider data, ids
+                       virtual_keys=virtual_key_lookup(stack) if stack.config.server.auth is not None else None)
     app.add_middleware(DisconnectMiddleware)  # cancels the handler when the client leaves before the response
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
     app.add_middleware(UnhandledErrorMiddleware)

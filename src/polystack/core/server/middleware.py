@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -33,9 +34,12 @@ class RequestContextMiddleware:
     the hot path does no more than parse the provider data.
     """
 
-    def __init__(self, app: ASGIApp, auth: AuthConfig | None = None) -> None:
+    def __init__(self, app: ASGIApp, auth: AuthConfig | None = None,
+                 virtual_keys: Callable[[str], Awaitable[Any]] | None = None) -> None:
+        """`virtual_keys(token)`: the key record of a virtual key (core/keys), asked after the config's keys."""
         self.app = app
         self._authenticator = ApiKeyAuthenticator(auth.provider_config) if auth is not None else None
+        self._virtual_keys = virtual_keys
         self._policy = auth.policy() if auth is not None else DEFAULT_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,6 +64,9 @@ class RequestContextMiddleware:
                 context.provider_data = parse_provider_data(raw_data)
             if self._authenticator is not None and scope["path"] not in OPEN_PATHS:
                 context.user = self._authenticate(authorization)
+                if context.user is None:
+                    record = await self._virtual_key(authorization)
+                    context.user, context.key_id = record.user, record.id
         except PolystackError as error:
             await _send_error(send, error)
             return
@@ -79,9 +86,18 @@ class RequestContextMiddleware:
             raise AuthenticationError("Missing API key: send 'Authorization: Bearer <key>'", param="Authorization")
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         user = self._authenticator.authenticate(token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:  # never echo what was sent: it may be someone's key with a typo
+        if user is None and self._virtual_keys is None:  # never echo what was sent: it may be a key with a typo
             raise AuthenticationError("Invalid API key", param="Authorization")
         return user
+
+    async def _virtual_key(self, authorization: bytes) -> Any:
+        """A key created through /v1/keys (looked up after the config's keys), or 401."""
+        assert self._virtual_keys is not None
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        record = await self._virtual_keys(token.strip()) if scheme.lower() == "bearer" else None
+        if record is None:
+            raise AuthenticationError("Invalid API key", param="Authorization")
+        return record
 
 
 def parse_provider_data(raw: bytes) -> dict[str, Any]:
