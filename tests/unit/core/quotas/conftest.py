@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def run_config(tmp_path: Path, *, quota: dict[str, Any] | None = None, quota_sto
     stores: dict[str, Any] = {"keys": {"backend": "sql"}, "audit": {"backend": "sql"}}
     if quota_store == "redis":
         backends["redis"] = {"type": "kv_redis", "url": REDIS_URL}
-        stores["quotas"] = {"backend": "redis", "namespace": f"test-{tmp_path.name}"}
+        stores["quotas"] = {"backend": "redis", "namespace": f"test-{uuid.uuid4().hex}"}
     elif quota_store == "sql":
         stores["quotas"] = {"backend": "sql"}
     server: dict[str, Any] = {}
