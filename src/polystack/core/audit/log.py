@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from polystack.apis.datatypes import User
+from polystack.core.access.policy import SYSTEM_PRINCIPAL
 from polystack.core.request_context import request_context
 
 logger = logging.getLogger("polystack.audit")
@@ -51,9 +53,10 @@ class AuditLog:
             await conn.run_sync(_metadata.create_all)
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
-    def add(self, action: str, resource_type: str, resource_id: str | None, outcome: str) -> None:
+    def add(self, action: str, resource_type: str, resource_id: str | None, outcome: str,
+            user: User | None = None) -> None:
         context = request_context()
-        user = context.user
+        user = user or context.user
         now = time.time()
         self._pending.append({
             "id": f"aud_{time.time_ns():020d}{secrets.token_hex(4)}", "created_at": now,
@@ -119,3 +122,10 @@ def record(action: str, resource_type: str, resource_id: str | None, outcome: st
     """Note an access decision (no-op when no audit log is served in this process)."""
     if _sink is not None:
         _sink.add(action, resource_type, resource_id, outcome)
+
+
+def created_for(owner: User, resource_type: str, key: str, rows: list[dict[str, Any]]) -> None:
+    """Note rows a store writes behind their request (chat completions), on behalf of their owner."""
+    if _sink is not None and owner.principal != SYSTEM_PRINCIPAL:
+        for row in rows:
+            _sink.add("create", resource_type, str(row.get(key)), "allowed", user=owner)

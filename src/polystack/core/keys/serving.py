@@ -100,11 +100,9 @@ async def serve_audit(context: ServeContext, providers: Providers) -> dict[str, 
 
 
 def quota_enforcer(stack: Stack) -> QuotaEnforcer | None:
-    """The running stack's enforcer when a quota is configured (the middleware's per-request lookup)."""
+    """The running stack's enforcer, when a quota is configured or keys (which may have one) are on."""
     service = stack.impls.get("keys")
-    if isinstance(service, AdminService) and service.quotas is not None and stack.config.server.quota is not None:
-        return service.quotas
-    return None
+    return service.quotas if isinstance(service, AdminService) else None
 
 
 def virtual_key_lookup(stack: Stack) -> Callable[[str], Awaitable[KeyRecord | None]]:

@@ -22,7 +22,8 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 def run_config(tmp_path: Path, *, quota: dict[str, Any] | None = None, quota_store: str | None = None,
                auth: bool = True) -> dict[str, Any]:
     backends: dict[str, Any] = {"sql": {"type": "sql_sqlite", "db_path": str(tmp_path / "sql.db")}}
-    stores: dict[str, Any] = {"keys": {"backend": "sql"}, "audit": {"backend": "sql"}}
+    stores: dict[str, Any] = {"keys": {"backend": "sql"}, "audit": {"backend": "sql"},
+                              "inference": {"backend": "sql", "durability": "commit"}}
     if quota_store == "redis":
         backends["redis"] = {"type": "kv_redis", "url": REDIS_URL}
         stores["quotas"] = {"backend": "redis", "namespace": f"test-{uuid.uuid4().hex}"}
