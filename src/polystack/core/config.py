@@ -19,10 +19,10 @@ from pydantic import (
 )
 
 from polystack.core.access.config import AuthConfig
-from polystack.core.keys.config import AuditConfig, KeysConfig
-from polystack.core.quotas.config import QuotaConfig
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
+from polystack.core.keys.config import AuditConfig, KeysConfig
+from polystack.core.quotas.config import QuotaConfig
 from polystack.core.registered_resources import ModelInput as ModelInput  # re-exported
 from polystack.core.registered_resources import RegisteredResources
 from polystack.core.settings import not_implemented, refuse_other_values, refuse_unimplemented

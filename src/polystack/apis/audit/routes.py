@@ -12,6 +12,7 @@ from polystack.apis.documented import returns
 from polystack.apis.http import JSONBody, impl_of
 
 router = APIRouter(tags=["audit"])
+audit = Depends(impl_of("audit"))
 
 
 @router.get("/audit", summary="Audit log entries, oldest first", responses=returns(AuditList))
@@ -19,6 +20,6 @@ async def list_audit(principal: str | None = None, action: str | None = None, re
                      since: float | None = Query(default=None, description="Unix seconds: entries from then on."),
                      after: str | None = Query(default=None, description="Cursor: the last id of the previous page."),
                      limit: int = Query(default=100, ge=1, le=1000),
-                     impl: Any = Depends(impl_of("audit"))) -> Response:
+                     impl: Any = audit) -> Response:
     return JSONBody(await impl.list_audit(principal=principal, action=action, resource_type=resource_type,
                                           since=since, after=after, limit=limit))

@@ -7,7 +7,7 @@ principal, so nobody is an admin and the API answers 404 saying it needs `server
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from polystack.apis.audit.types import AuditEntry, AuditList
 from polystack.apis.errors import AccessDeniedError, InvalidRequestError, NotFoundError
@@ -69,7 +69,7 @@ class AdminService:
 
     async def list_keys(self, limit: int, after: str | None) -> ApiKeyList:
         self._admin("api_key")
-        page = await self._store().list(limit, after)
+        page = await self._store().page(limit, after)
         data = [_key(row) for row in page.data]
         return ApiKeyList(data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None,
                           has_more=page.has_more)
@@ -112,7 +112,7 @@ class AdminService:
 
 
 def _key(row: dict[str, Any]) -> ApiKey:
-    status = ("revoked" if row["revoked_at"] is not None else
+    status: Literal["active", "revoked", "expired"] = ("revoked" if row["revoked_at"] is not None else
               "expired" if row["expires_at"] is not None and row["expires_at"] <= time.time() else "active")
     return ApiKey(id=row["id"], name=row["name"], redacted_value=row["hint"], principal=row["principal"],
                   attributes=row["attributes"] or {}, allowed_models=row["allowed_models"],

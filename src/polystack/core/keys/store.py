@@ -110,7 +110,7 @@ class KeyStore:
             raise NotFoundError(f"No key with id '{key_id}'", param="key_id")
         return row
 
-    async def list(self, limit: int, after: str | None) -> Page:
+    async def page(self, limit: int, after: str | None) -> Page:
         return await self.sql.fetch_all(KEYS_TABLE, Query(order_by=[("id", "asc")], limit=limit,
                                                           after=("id", after) if after else None))
 
@@ -185,6 +185,5 @@ class KeyStore:
 
     async def usage(self, key_id: str) -> list[dict[str, Any]]:
         await self.get(key_id)
-        rows = (await self.sql.fetch_all(USAGE_TABLE, Query(where={"key_id": key_id},
-                                                            order_by=[("model", "asc")]))).data
-        return rows
+        page = await self.sql.fetch_all(USAGE_TABLE, Query(where={"key_id": key_id}, order_by=[("model", "asc")]))
+        return page.data

@@ -12,13 +12,13 @@ from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import Api
 from polystack.core.config import RunConfig
+from polystack.core.keys.serving import quota_enforcer, virtual_key_lookup
+from polystack.core.quotas.middleware import QuotaMiddleware
 from polystack.core.server.access_log import AccessLogMiddleware
 from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
-from polystack.core.keys.serving import quota_enforcer, virtual_key_lookup
-from polystack.core.quotas.middleware import QuotaMiddleware
 from polystack.core.server.middleware import RequestContextMiddleware
 from polystack.core.server.openapi import install_openapi
 from polystack.core.stack import Stack

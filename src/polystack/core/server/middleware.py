@@ -90,9 +90,9 @@ class RequestContextMiddleware:
             raise AuthenticationError("Invalid API key", param="Authorization")
         return user
 
-    async def _virtual_key(self, authorization: bytes) -> Any:
+    async def _virtual_key(self, authorization: bytes | None) -> Any:
         """A key created through /v1/keys (looked up after the config's keys), or 401."""
-        assert self._virtual_keys is not None
+        assert self._virtual_keys is not None and authorization is not None  # _authenticate checked it
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         record = await self._virtual_keys(token.strip()) if scheme.lower() == "bearer" else None
         if record is None:
