@@ -17,7 +17,7 @@ from polystack.core.audit import log as audit
 from polystack.core.audit.log import AuditLog
 from polystack.core.keys.service import AdminService
 from polystack.core.keys.store import KeyRecord, KeyStore
-from polystack.core.quotas.counters import Counter, RedisCounter, SQLCounter
+from polystack.core.quotas.counters import Counter, RedisCounter, SQLCounter, SQLiteCounter
 from polystack.core.quotas.enforcer import QuotaEnforcer
 from polystack.core.quotas.hook import QuotaHook
 from polystack.core.routing.inference import InferenceRouter
@@ -46,12 +46,13 @@ def _sql_backend(context: ServeContext, reference: SQLStoreReference | None, def
 def _counter(context: ServeContext) -> Counter:
     reference = context.config.storage.stores.quotas
     if reference is None:
-        return SQLCounter(create_engine(SqliteSQLConfig(
-            db_path=str(context.config.storage.store_path() / "quotas.db"))))
+        return SQLiteCounter(str(context.config.storage.store_path() / "quotas.db"))
     backend = context.config.storage.backends[reference.backend]
     if isinstance(backend, RedisKVConfig):
         return RedisCounter(backend.url.get_secret_value(), prefix=reference.namespace or "polystack-quota")
-    assert isinstance(backend, SqliteSQLConfig | PostgresSQLConfig)
+    if isinstance(backend, SqliteSQLConfig):
+        return SQLiteCounter(backend.db_path)
+    assert isinstance(backend, PostgresSQLConfig)  # checked when the config loads
     return SQLCounter(create_engine(backend))
 
 

@@ -6,15 +6,20 @@ fixed window, O(1) per call; the exact moving window would store one Redis list 
 counted after the call (from its usage), so they are added even past the limit, saturating the window:
 the next call is refused until enough of the window has slid by.
 
-`limits` has no SQL backend, so for a single server without Redis `SQLCounter` keeps one row per hit
+`limits` has no SQL backend, so for a single server without Redis the SQL counters keep one row per hit
 (bucket, time, cost) and a window is a SUM over an index; rows older than a day are purged now and then.
+`SQLiteCounter` calls SQLite synchronously on the event loop: a hit is a few tens of microseconds in WAL
+mode, far less than the thread hops of an async driver (the bench measured 2 ms of CPU through
+SQLAlchemy + aiosqlite). `SQLCounter` does the same through SQLAlchemy, for PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -126,7 +131,7 @@ _PURGE_EVERY = 60.0
 
 
 class SQLCounter:
-    """Windows as SUMs over a table of hits: exact moving windows, for one server (SQLite) or a few."""
+    """Windows as SUMs over a table of hits through SQLAlchemy (PostgreSQL): exact moving windows."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -146,11 +151,6 @@ class SQLCounter:
             .where(HITS.c.bucket == bucket, HITS.c.at > now - window.seconds))).one()
         return int(row[0]), row[1]
 
-    def _verdict(self, window: Window, used: int, oldest: float | None, now: float, allowed: bool) -> Verdict:
-        remaining = max(0, window.amount - used)
-        reset = 0.0 if remaining > 0 or oldest is None else max(0.0, oldest + window.seconds - now)
-        return Verdict(window, allowed, remaining, reset)
-
     async def hit(self, bucket: str, window: Window) -> Verdict:
         await self._setup()
         async with self._lock, self._engine.connect() as raw:
@@ -161,10 +161,10 @@ class SQLCounter:
                 now = time.time()
                 used, oldest = await self._used(conn, bucket, window, now)
                 if used + 1 > window.amount:
-                    return self._verdict(window, used, oldest, now, False)
+                    return _verdict(window, used, oldest, now, False)
                 await conn.execute(HITS.insert().values(bucket=bucket, at=now, cost=1))
                 await self._maybe_purge(conn, now)
-                return self._verdict(window, used + 1, oldest if oldest is not None else now, now, True)
+                return _verdict(window, used + 1, oldest if oldest is not None else now, now, True)
 
     async def peek(self, bucket: str, window: Window) -> Verdict:
         await self._setup()
@@ -172,7 +172,7 @@ class SQLCounter:
             now = time.time()
             used, oldest = await self._used(conn, bucket, window, now)
             await conn.rollback()
-        verdict = self._verdict(window, used, oldest, now, used < window.amount)
+        verdict = _verdict(window, used, oldest, now, used < window.amount)
         return verdict
 
     async def spend(self, bucket: str, window: Window, cost: int) -> None:
@@ -196,3 +196,63 @@ class SQLCounter:
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+
+class SQLiteCounter:
+    """The SQL window in a SQLite file, called synchronously (see the module docstring)."""
+
+    def __init__(self, path: str, busy_timeout_ms: int = 1000) -> None:
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(Path(path).expanduser()), isolation_level=None, check_same_thread=False)
+        self._db.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS polystack_quota_hits (bucket TEXT NOT NULL, at REAL NOT NULL, "
+                         "cost INTEGER NOT NULL)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS ix_polystack_quota_hits_bucket_at ON "
+                         "polystack_quota_hits (bucket, at)")
+        self._next_purge = 0.0
+
+    def _used(self, bucket: str, window: Window, now: float) -> tuple[int, float | None]:
+        used, oldest = self._db.execute("SELECT COALESCE(SUM(cost), 0), MIN(at) FROM polystack_quota_hits "
+                                        "WHERE bucket = ? AND at > ?", (bucket, now - window.seconds)).fetchone()
+        return int(used), oldest
+
+    async def hit(self, bucket: str, window: Window) -> Verdict:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            now = time.time()
+            used, oldest = self._used(bucket, window, now)
+            allowed = used + 1 <= window.amount
+            if allowed:
+                self._db.execute("INSERT INTO polystack_quota_hits VALUES (?, ?, 1)", (bucket, now))
+                used, oldest = used + 1, oldest if oldest is not None else now
+                if now >= self._next_purge:
+                    self._next_purge = now + _PURGE_EVERY
+                    self._db.execute("DELETE FROM polystack_quota_hits WHERE at < ?", (now - _LONGEST,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return _verdict(window, used, oldest, now, allowed)
+
+    async def peek(self, bucket: str, window: Window) -> Verdict:
+        now = time.time()
+        used, oldest = self._used(bucket, window, now)
+        return _verdict(window, used, oldest, now, used < window.amount)
+
+    async def spend(self, bucket: str, window: Window, cost: int) -> None:
+        if cost > 0:
+            self._db.execute("INSERT INTO polystack_quota_hits VALUES (?, ?, ?)", (bucket, time.time(), cost))
+
+    async def reset(self) -> None:
+        self._db.execute("DELETE FROM polystack_quota_hits")
+
+    async def close(self) -> None:
+        self._db.close()
+
+
+def _verdict(window: Window, used: int, oldest: float | None, now: float, allowed: bool) -> Verdict:
+    remaining = max(0, window.amount - used)
+    reset = 0.0 if remaining > 0 or oldest is None else max(0.0, oldest + window.seconds - now)
+    return Verdict(window, allowed, remaining, reset)
