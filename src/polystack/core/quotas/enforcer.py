@@ -7,13 +7,14 @@ apply, the headers describe the tightest (fewest remaining).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from polystack.apis.datatypes import User
-from polystack.apis.errors import QuotaExceededError
+from polystack.apis.errors import PolystackError, QuotaExceededError, ServiceUnavailableError
 from polystack.core.quotas.config import QuotaConfig, QuotaLimits, QuotaRule
 from polystack.core.quotas.counters import Counter, Verdict, Window
 
@@ -38,6 +39,8 @@ class RateLimitState:
                       (f"x-ratelimit-reset-{kind}".encode(), duration(verdict.reset_seconds).encode())]
         return found
 
+
+logger = logging.getLogger("polystack.quotas")
 
 rate_limit_state: ContextVar[RateLimitState | None] = ContextVar("rate_limit_state", default=None)
 
@@ -128,25 +131,47 @@ class QuotaEnforcer:
             return False
         return rule.model is None or rule.model == model
 
+    async def hit(self, bucket: Bucket) -> Verdict:
+        """Count one request in `bucket`'s window (noted for the headers); 429 when it is full."""
+        try:
+            verdict = await self.counter.hit(bucket.key, bucket.window)
+        except Exception as exc:  # noqa: BLE001 - the counter's driver errors are many
+            raise _unreachable(exc) from None
+        note(verdict)
+        if not verdict.allowed:
+            raise exceeded(verdict, bucket.label)
+        return verdict
+
     async def admit(self, buckets: Sequence[Bucket]) -> None:
         """Refuse (429) when a token window is spent; else count one request in each request window."""
         for bucket in buckets:
             if bucket.window.kind == "tokens":
-                verdict = await self.counter.peek(bucket.key, bucket.window)
+                try:
+                    verdict = await self.counter.peek(bucket.key, bucket.window)
+                except Exception as exc:  # noqa: BLE001
+                    raise _unreachable(exc) from None
                 note(verdict)
                 if not verdict.allowed:
                     raise exceeded(verdict, bucket.label)
         for bucket in buckets:
             if bucket.window.kind == "requests":
-                verdict = await self.counter.hit(bucket.key, bucket.window)
-                note(verdict)
-                if not verdict.allowed:
-                    raise exceeded(verdict, bucket.label)
+                await self.hit(bucket)
 
     async def spend(self, buckets: Iterable[Bucket], tokens: int) -> None:
         for bucket in buckets:
             if bucket.window.kind == "tokens":
-                await self.counter.spend(bucket.key, bucket.window, tokens)
+                try:
+                    await self.counter.spend(bucket.key, bucket.window, tokens)
+                except Exception as exc:  # noqa: BLE001
+                    raise _unreachable(exc) from None
+
+
+def _unreachable(exc: Exception) -> PolystackError:
+    """Quotas fail closed: a call that cannot be counted is refused with 503 (never a 500)."""
+    if isinstance(exc, PolystackError):
+        return exc
+    logger.warning("the quota store failed: %s", type(exc).__name__)
+    return ServiceUnavailableError("The quota store cannot be reached; try again shortly.")
 
 
 def _describe(rule: QuotaRule) -> str:

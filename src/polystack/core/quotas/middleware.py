@@ -7,7 +7,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.apis.errors import PolystackError
-from polystack.core.quotas.enforcer import QuotaEnforcer, RateLimitState, exceeded, note, rate_limit_state
+from polystack.core.quotas.enforcer import QuotaEnforcer, RateLimitState, rate_limit_state
 from polystack.core.request_context import request_context
 from polystack.core.server.replies import send_error
 
@@ -34,10 +34,10 @@ class QuotaMiddleware:
                 client = scope.get("client")
                 bucket = enforcer.period_bucket(request_context().user, client[0] if client else "unknown")
                 if bucket is not None:
-                    verdict = await enforcer.counter.hit(bucket.key, bucket.window)
-                    note(verdict)
-                    if not verdict.allowed:
-                        await _send_429(send, exceeded(verdict, bucket.label))
+                    try:
+                        await enforcer.hit(bucket)
+                    except PolystackError as error:  # 429, or 503 when the quota store is down
+                        await _send_error(send, error)
                         return
 
             async def send_with_headers(message: Message) -> None:
@@ -56,6 +56,6 @@ def _missing(message: Message, state: RateLimitState) -> list[tuple[bytes, bytes
     return [(name, value) for name, value in state.headers() if name not in present]
 
 
-async def _send_429(send: Send, error: PolystackError) -> None:
+async def _send_error(send: Send, error: PolystackError) -> None:
     headers = tuple((name.lower().encode(), value.encode()) for name, value in (error.headers or {}).items())
     await send_error(send, error, extra_headers=headers)
