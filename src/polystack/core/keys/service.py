@@ -21,6 +21,7 @@ from polystack.apis.keys.types import (
     KeyQuota,
     ModelUsage,
 )
+from polystack.core.access.policy import SYSTEM_PRINCIPAL
 from polystack.core.audit import log as audit
 from polystack.core.audit.log import AuditLog
 from polystack.core.keys.config import KeysConfig
@@ -57,6 +58,8 @@ class AdminService:
 
     async def create_key(self, body: CreateKeyRequest) -> ApiKeyWithSecret:
         admin = self._admin("api_key", None, "create")
+        if body.principal == SYSTEM_PRINCIPAL:
+            raise InvalidRequestError(f"'{SYSTEM_PRINCIPAL}' is reserved for the server's own calls", param="principal")
         if body.expires_at is not None and body.expires_at <= time.time():
             raise InvalidRequestError("expires_at is in the past", param="expires_at")
         quota = QuotaLimits.model_validate(body.quota.model_dump()) if body.quota is not None else None

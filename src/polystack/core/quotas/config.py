@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -68,6 +68,15 @@ class QuotaConfig(BaseModel):
                                    "key, team and model; every matching rule applies.")
     team_attribute: str = Field(default="teams", description="The principal's attribute that rules' `team` "
                                 "matches.")
+    kvstore: Any = Field(default=None, description="Llama Stack's counter store: refused, name a backend in "
+                         "storage.stores.quotas instead.")
+
+    @model_validator(mode="after")
+    def _no_kvstore(self) -> QuotaConfig:
+        if self.kvstore is not None:
+            raise ValueError("quota.kvstore is Llama Stack's; here the counters live in storage.stores.quotas "
+                             "(a kv_redis backend for several replicas, or a sql_* one)")
+        return self
 
     @property
     def period_seconds(self) -> int:

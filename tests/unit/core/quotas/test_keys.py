@@ -105,4 +105,6 @@ async def test_expired_and_invalid_keys_are_401(tmp_path: Path) -> None:
         assert (await client("sk-ps-0123456789abcdef" + "x" * 43).get("/v1/models")).status_code == 401
         bad = (await admin.post("/v1/keys", json={"principal": ""}))
         assert bad.status_code == 400
+        system = await admin.post("/v1/keys", json={"principal": "polystack:system"})
+        assert system.status_code == 400 and system.json()["error"]["param"] == "principal"
         assert (await admin.get("/v1/keys/key_nope")).status_code == 404

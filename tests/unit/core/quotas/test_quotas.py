@@ -94,6 +94,8 @@ def test_quota_config_is_validated(tmp_path: Path) -> None:
         parse_run_config(run_config(tmp_path, quota={"rules": [{"principal": "alice"}]}))
     with pytest.raises(ConfigError, match="period"):
         parse_run_config(run_config(tmp_path, quota={"period": "week"}))
+    with pytest.raises(ConfigError, match="storage.stores.quotas"):
+        parse_run_config(run_config(tmp_path, quota={"kvstore": {"type": "sqlite", "db_path": "q.db"}}))
     raw = run_config(tmp_path, quota={"rules": [{"requests_per_minute": 1}]})
     raw["storage"]["backends"]["kv"] = {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}
     raw["storage"]["stores"]["quotas"] = {"backend": "kv"}
