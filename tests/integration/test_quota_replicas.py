@@ -99,3 +99,15 @@ async def test_two_replicas_share_one_quota_and_see_a_revoked_key_within_the_bou
             await asyncio.sleep(0.2)
         print(f"revoked key refused by the other replica after {time.monotonic() - started:.1f} s "
               f"(bound {CACHE_SECONDS} s)")
+
+        # the audit log is one table: replica B lists what was done on replica A
+        async def audited() -> list[tuple[str, str, str]]:
+            page = await http.get(f"{b.base_url}/v1/audit", params={"resource_type": "api_key"},
+                                  headers={"Authorization": f"Bearer {ADMIN}"})
+            return [(e["principal"], e["action"], e["resource_id"]) for e in page.json()["data"]]
+
+        deadline = time.monotonic() + 5
+        while ("root", "delete", key["id"]) not in await audited():
+            assert time.monotonic() < deadline, await audited()
+            await asyncio.sleep(0.2)
+        assert ("root", "create", key["id"]) in await audited()

@@ -13,8 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from polystack.apis.audit.protocol import Audit
+from polystack.apis.keys.protocol import Keys
 from polystack.core.audit import log as audit
 from polystack.core.audit.log import AuditLog
+from polystack.core.impls import as_protocol
 from polystack.core.keys.service import AdminService
 from polystack.core.keys.store import KeyRecord, KeyStore
 from polystack.core.quotas.counters import Counter, RedisCounter, SQLCounter, SQLiteCounter
@@ -92,6 +95,8 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
                                                                       and server.quota.rules)):
         router.hooks.add(QuotaHook(enforcer, keys))
     service = AdminService(server.keys, keys, audit_log, enforcer)
+    as_protocol(service, Keys, "the keys API")
+    as_protocol(service, Audit, "the audit API")
     return {"keys": service}
 
 

@@ -9,9 +9,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from polystack.apis.errors import PolystackError
 from polystack.core.quotas.enforcer import QuotaEnforcer, RateLimitState, rate_limit_state
 from polystack.core.request_context import request_context
+from polystack.core.server.middleware import OPEN_PATHS
 from polystack.core.server.replies import send_error
-
-OPEN_PATHS = frozenset({"/v1/health", "/v1/version"})
 
 
 class QuotaMiddleware:
