@@ -47,7 +47,7 @@ class Verdict:
     window: Window
     allowed: bool
     remaining: int
-    reset_seconds: float  # until the window has room again (0: it has room now)
+    reset_seconds: float  # until the oldest hit counted leaves the window (when refused: until there is room)
 
 
 class Counter(Protocol):
@@ -91,8 +91,7 @@ class RedisCounter:
         item = self._item(window)
         allowed = await self._moving.hit(item, bucket)
         stats = await self._moving.get_window_stats(item, bucket)
-        reset = 0.0 if stats.remaining > 0 else max(0.0, stats.reset_time - time.time())
-        return Verdict(window, allowed, stats.remaining, reset)
+        return Verdict(window, allowed, stats.remaining, max(0.0, stats.reset_time - time.time()))
 
     async def peek(self, bucket: str, window: Window) -> Verdict:
         item = self._item(window)
@@ -253,6 +252,5 @@ class SQLiteCounter:
 
 
 def _verdict(window: Window, used: int, oldest: float | None, now: float, allowed: bool) -> Verdict:
-    remaining = max(0, window.amount - used)
-    reset = 0.0 if remaining > 0 or oldest is None else max(0.0, oldest + window.seconds - now)
-    return Verdict(window, allowed, remaining, reset)
+    reset = 0.0 if oldest is None else max(0.0, oldest + window.seconds - now)
+    return Verdict(window, allowed, max(0, window.amount - used), reset)

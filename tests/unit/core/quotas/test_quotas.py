@@ -21,7 +21,7 @@ async def test_requests_per_minute_then_429_with_retry_after_and_openai_headers(
         assert first.status_code == 200
         assert first.headers["x-ratelimit-limit-requests"] == "2"
         assert first.headers["x-ratelimit-remaining-requests"] == "1"
-        assert "x-ratelimit-reset-requests" in first.headers
+        assert first.headers["x-ratelimit-reset-requests"] in ("59s", "1m0s")  # when the first hit leaves the window
         assert (await alice.post("/v1/chat/completions", json=chat())).status_code == 200
         refused = await alice.post("/v1/chat/completions", json=chat())
         assert refused.status_code == 429
