@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from polystack.apis.errors import ModelNotFoundError, QuotaExceededError
+from polystack.core.access.policy import SYSTEM_PRINCIPAL
 from polystack.core.keys.store import KeyStore
 from polystack.core.quotas.enforcer import Bucket, QuotaEnforcer, buckets_of
 from polystack.core.request_context import request_context
@@ -27,6 +28,13 @@ class QuotaHook(HookBase):
 
     async def before(self, call: InferenceCall) -> BaseModel | None:
         key_id = request_context().key_id
+        if call._start > 0 or (call.user is not None and call.user.principal == SYSTEM_PRINCIPAL):
+            # a call an earlier hook makes (a guard model) or the server's own: its tokens go to the caller's
+            # key usage, but it is not refused for the key's models, nor counted under the caller's rules (its
+            # request was) or under one "system" principal shared by every caller
+            if key_id is not None:
+                call.data["quota.key"] = key_id
+            return None
         buckets: list[Bucket] = []
         if key_id is not None and self.keys is not None:
             record = self.keys.record(key_id)

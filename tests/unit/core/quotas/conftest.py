@@ -61,6 +61,7 @@ async def serving(raw: dict[str, Any]) -> AsyncIterator[Callable[[str | None], h
         clients.append(made)
         return made
 
+    client.stack = stack  # type: ignore[attr-defined]
     try:
         yield client
     finally:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
+
+from polystack.apis.inference.types import EmbeddingsRequest
+from polystack.core.routing.hooks import HookBase, InferenceCall
 
 from .conftest import ADMIN, ALICE, chat, run_config, serving
 
@@ -108,3 +112,34 @@ async def test_expired_and_invalid_keys_are_401(tmp_path: Path) -> None:
         system = await admin.post("/v1/keys", json={"principal": "polystack:system"})
         assert system.status_code == 400 and system.json()["error"]["param"] == "principal"
         assert (await admin.get("/v1/keys/key_nope")).status_code == 404
+
+
+class Guard(HookBase):
+    """A guardrail-like hook first in the chain: it calls another model (embeddings) before each chat call."""
+
+    def __init__(self, router: Any) -> None:
+        self.router = router
+        self.checked = 0
+
+    async def before(self, call: InferenceCall) -> None:
+        if call.kind == "chat_completion":
+            await self.router.embeddings(EmbeddingsRequest.model_validate(EMBED))
+            self.checked += 1
+
+
+async def test_a_guard_hook_s_own_calls_pass_a_key_s_model_list_and_count_to_its_usage(tmp_path: Path) -> None:
+    async with serving(run_config(tmp_path)) as client:
+        router = client.stack.impls["inference"]
+        guard = Guard(router)
+        router.hooks._hooks.insert(0, guard)
+        admin = client(ADMIN)
+        key = (await admin.post("/v1/keys", json={"principal": "bot",
+                                                  "allowed_models": ["scripted/scripted-model"]})).json()
+        bot = client(key["value"])
+        answered = await bot.post("/v1/chat/completions", json=chat())
+        assert answered.status_code == 200, answered.text
+        assert guard.checked == 1
+        assert (await bot.post("/v1/embeddings", json=EMBED)).status_code == 404  # the key's own call is refused
+        usage = (await admin.get(f"/v1/keys/{key['id']}/usage")).json()
+        assert {m["model"]: m["requests"] for m in usage["models"]} == {"scripted/scripted-model": 1,
+                                                                         "scripted/scripted-embedding": 1}
