@@ -36,6 +36,7 @@ AUDIT = sa.Table(
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("request_id", sa.String(200)),
 )
+MAX_PENDING = 100_000
 COLUMNS = ("id", "created_at", "principal", "key_id", "action", "resource_type", "resource_id", "outcome",
            "request_id")
 
@@ -49,8 +50,7 @@ class AuditLog:
         self._wake = asyncio.Event()
 
     async def start(self) -> None:
-        async with self._engine.begin() as conn:
-            await conn.run_sync(_metadata.create_all)
+        await create_tables(self._engine, _metadata)
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     def add(self, action: str, resource_type: str, resource_id: str | None, outcome: str,
@@ -75,6 +75,10 @@ class AuditLog:
         except Exception:
             logger.exception("writing %d audit entries failed; retrying", len(batch))
             self._pending[:0] = batch
+            if len(self._pending) > MAX_PENDING:  # a database down for long: memory stays bounded
+                dropped = len(self._pending) - MAX_PENDING
+                del self._pending[:dropped]
+                logger.error("the audit log dropped its %d oldest unwritten entries", dropped)
 
     async def _run(self) -> None:
         while True:
@@ -108,6 +112,19 @@ class AuditLog:
             self._task = None
         await self.flush()
         await self._engine.dispose()
+
+
+async def create_tables(engine: AsyncEngine, metadata: sa.MetaData) -> None:
+    """CREATE the tables if missing; replicas starting together may race, so a failure is tried once more."""
+    for attempt in (1, 2):
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+            return
+        except sa.exc.SQLAlchemyError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
 
 
 _sink: AuditLog | None = None

@@ -140,8 +140,9 @@ class SQLCounter:
 
     async def _setup(self) -> None:
         if not self._ready:
-            async with self._engine.begin() as conn:
-                await conn.run_sync(_metadata.create_all)
+            from polystack.core.audit.log import create_tables
+
+            await create_tables(self._engine, _metadata)
             self._ready = True
 
     async def _used(self, conn: Any, bucket: str, window: Window, now: float) -> tuple[int, float | None]:
