@@ -133,6 +133,10 @@ register_api(ApiSpec(
     needs=(Api.inference, Api.files, Api.vector_io, Api.conversations, Api.prompts, Api.tool_runtime)))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
+register_api(ApiSpec("keys", routes="polystack.apis.keys.routes", serve="polystack.core.keys.serving.serve",
+                     always=True))
+register_api(ApiSpec("audit", routes="polystack.apis.audit.routes", serve="polystack.core.keys.serving.serve_audit",
+                     always=True))
 register_api(ApiSpec(Api.inspect, routes="polystack.apis.inspect.routes",
                      serve="polystack.core.builtin.serve_inspect", always=True))
 

@@ -21,6 +21,8 @@ from pydantic import (
 from polystack.core.access.config import AuthConfig
 from polystack.core.env_substitution import substitute_env
 from polystack.core.errors import ConfigError
+from polystack.core.keys.config import AuditConfig, KeysConfig
+from polystack.core.quotas.config import QuotaConfig
 from polystack.core.registered_resources import ModelInput as ModelInput  # re-exported
 from polystack.core.registered_resources import RegisteredResources
 from polystack.core.settings import not_implemented, refuse_other_values, refuse_unimplemented
@@ -112,15 +114,17 @@ class ServerConfig(_Strict):
     auth: AuthConfig | None = Field(default=None, description="Who may call (API keys, OAuth2/OIDC tokens, GitHub "
                                      "tokens, a custom endpoint) and the access policy; unset: no authentication, "
                                      "every caller sees everything.")
-    quota: Any = not_implemented("Per-user request quotas.")
+    quota: QuotaConfig | None = Field(default=None, description="Request and token quotas (Llama Stack's "
+                                      "per-period request limit, and rules per principal, key, team and model); "
+                                      "counted in storage.stores.quotas. Unset: no quota.")
+    keys: KeysConfig = Field(default_factory=KeysConfig, description="Virtual API keys (/v1/keys), with auth on.")
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="The audit log (/v1/audit), with auth on.")
     cors: CorsConfig | None = Field(default=None, description="CORS headers for browser clients: a mapping, or "
                                     "`true` for pages served from localhost (development); unset or false: none.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")
 
     _workers = refuse_other_values("workers", 1, "only 1 worker is implemented; run more replicas behind a "
                                    "load balancer to scale")
-    _unimplemented = refuse_unimplemented("quota")
-
     @field_validator("tls_certfile", "tls_keyfile", "tls_cafile", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: Any) -> Any:

@@ -19,6 +19,7 @@ from polystack.apis.datatypes import Resource
 from polystack.apis.errors import AccessDeniedError
 from polystack.core.access.policy import SYSTEM_PRINCIPAL
 from polystack.core.access.resources import Action, ProtectedResource
+from polystack.core.audit import log as audit
 from polystack.core.request_context import request_context
 from polystack.core.storage.kv.api import KVStore
 
@@ -102,9 +103,12 @@ def readable(resources: Iterable[R]) -> list[R]:
 def authorize(action: Action, resource: Resource) -> None:
     """AccessDeniedError (403) unless the caller may `action` the resource."""
     if not can(action, resource):
+        audit.record(action.value, resource.type, resource.identifier, "denied")
         user = request_context().user
         raise AccessDeniedError(f"'{user.principal if user else ''}' may not {action.value} "
                                 f"{resource.type} '{resource.identifier}'")
+    if action is not Action.READ and _judged():
+        audit.record(action.value, resource.type, resource.identifier, "allowed")
 
 
 def _validated(cls: type[R], resource_type: str, raw: str) -> R | None:

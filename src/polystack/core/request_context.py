@@ -24,7 +24,8 @@ T = TypeVar("T", bound=BaseModel)
 class RequestContext:
     """Who calls and with what: set once per request by the middleware (HTTP and library client alike).
 
-    `user` is None when auth is off. `policy` is the server's access policy, carried here so every
+    `user` is None when auth is off; `key_id` names the virtual key used, if one was. `policy` is the
+    server's access policy, carried here so every
     store can enforce it without being handed it. The request id is made on first use, so requests
     that never log it pay nothing.
     """
@@ -34,6 +35,7 @@ class RequestContext:
     policy: AccessPolicy = DEFAULT_POLICY
     trace_id: str | None = None
     parent_span_id: str | None = None
+    key_id: str | None = None  # the virtual key the caller authenticated with (core/keys), if any
     _request_id: str | None = field(default=None, repr=False)
 
     @property

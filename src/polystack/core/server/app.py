@@ -14,6 +14,8 @@ from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import Api
 from polystack.core.access.authn import build_authenticator
 from polystack.core.config import RunConfig
+from polystack.core.keys.serving import quota_enforcer, virtual_key_lookup
+from polystack.core.quotas.middleware import QuotaMiddleware
 from polystack.core.server.access_log import AccessLogMiddleware
 from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.disconnect import DisconnectMiddleware
@@ -67,11 +69,13 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     install_openapi(app)
     limits = stack.config.server.limits
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
+    app.add_middleware(QuotaMiddleware, enforcer=lambda: quota_enforcer(stack))  # request quota, x-ratelimit-*
     auth = stack.config.server.auth
     # one authenticator per app, so its key and answer caches (and its HTTP client) live as long as the app
     app.state.authenticator = build_authenticator(auth.provider_config) if auth is not None else None
     app.add_middleware(RequestContextMiddleware, auth=auth,  # principal, provider data, ids
-                       authenticator=app.state.authenticator)
+                       authenticator=app.state.authenticator,
+                       virtual_keys=virtual_key_lookup(stack) if auth is not None else None)
     app.add_middleware(DisconnectMiddleware)  # cancels the handler when the client leaves before the response
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
     app.add_middleware(UnhandledErrorMiddleware)

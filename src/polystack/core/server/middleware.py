@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -39,11 +40,15 @@ class RequestContextMiddleware:
     """
 
     def __init__(self, app: ASGIApp, auth: AuthConfig | None = None,
-                 authenticator: Authenticator | None = None) -> None:
+                 authenticator: Authenticator | None = None,
+                 virtual_keys: Callable[[str], Awaitable[Any]] | None = None) -> None:
+        """`virtual_keys(token)`: the record of a key made through /v1/keys (core/keys), asked when the auth
+        provider refuses a bearer token."""
         self.app = app
         if authenticator is None and auth is not None:
             authenticator = build_authenticator(auth.provider_config)
         self._authenticator = authenticator
+        self._virtual_keys = virtual_keys
         self._policy = auth.policy() if auth is not None else DEFAULT_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,7 +74,7 @@ class RequestContextMiddleware:
             if IN_PROCESS_USER in scope:
                 context.user = scope[IN_PROCESS_USER]
             elif self._authenticator is not None and scope["path"] not in OPEN_PATHS:
-                context.user = await self._authenticate(authorization, scope)
+                context.user, context.key_id = await self._authenticate(authorization, scope)
         except PolystackError as error:
             if scope["type"] == "websocket":  # refuse the handshake (uvicorn answers it with a 403)
                 await receive()  # websocket.connect
@@ -87,7 +92,8 @@ class RequestContextMiddleware:
         finally:
             reset_request_context(token)
 
-    async def _authenticate(self, authorization: bytes | None, scope: Scope) -> Any:
+    async def _authenticate(self, authorization: bytes | None, scope: Scope) -> tuple[Any, str | None]:
+        """The caller (and a virtual key's id): the auth provider's principal, else a virtual key's owner."""
         assert self._authenticator is not None
         if not authorization or not authorization.strip():
             raise MissingCredential
@@ -95,7 +101,13 @@ class RequestContextMiddleware:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("expected 'Authorization: Bearer <token>'")
-        return await self._authenticator.authenticate(token, scope)
+        try:
+            return await self._authenticator.authenticate(token, scope), None
+        except InvalidToken:
+            record = await self._virtual_keys(token) if self._virtual_keys is not None else None
+            if record is None:
+                raise
+            return record.user, record.id  # a virtual key: its owner, and its id for quotas and usage
 
 
 def parse_provider_data(raw: bytes) -> dict[str, Any]:

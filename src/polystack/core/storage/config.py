@@ -113,6 +113,14 @@ class ResponsesStoreReference(SQLStoreReference):
         "database commit.")
 
 
+class QuotaStoreReference(_Backend):
+    """Where quota windows are counted: a kv_redis backend (shared by replicas) or a sql_* one (one server)."""
+
+    backend: str
+    namespace: str | None = Field(default=None, pattern=r"^[^:]+$", description="Redis key prefix "
+                                  "(default polystack-quota).")
+
+
 # pip packages each backend type needs beyond the core ones (sqlite is built in)
 BACKEND_PACKAGES: dict[str, tuple[str, ...]] = {
     "kv_postgres": ("asyncpg==0.32.0",),
@@ -135,9 +143,15 @@ class StoresConfig(_Backend):
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
     prompts: SQLStoreReference | None = Field(
         default=None, description="Versioned prompts (the prompts API; `table_name` default: prompts).")
-    quotas: Any = not_implemented("Quota counters.")
+    quotas: QuotaStoreReference | None = Field(
+        default=None, description="Quota windows: a kv_redis backend (every replica counts together) or a sql_* "
+        "one. Default: SQLite in store_dir (quotas.db).")
+    keys: SQLStoreReference | None = Field(default=None, description="Virtual keys and their usage. Default: "
+                                           "SQLite in store_dir (admin.db).")
+    audit: SQLStoreReference | None = Field(default=None, description="The audit log. Default: SQLite in store_dir "
+                                            "(admin.db).")
 
-    _unimplemented = refuse_unimplemented("files", "quotas")
+    _unimplemented = refuse_unimplemented("files")
 
 
 class StorageConfig(_Backend):
@@ -157,7 +171,7 @@ class StorageConfig(_Backend):
     def _references_exist(self) -> StorageConfig:
         for name in StoresConfig.model_fields:
             reference = getattr(self.stores, name)
-            if not isinstance(reference, KVStoreReference | SQLStoreReference):
+            if not isinstance(reference, KVStoreReference | SQLStoreReference | QuotaStoreReference):
                 continue
             backend = self.backends.get(reference.backend)
             if backend is None:
@@ -165,7 +179,13 @@ class StorageConfig(_Backend):
                 raise ValueError(f"stores.{name} uses backend '{reference.backend}', which is not defined "
                                  f"under storage.backends ({known})")
             wanted = "kv_" if isinstance(reference, KVStoreReference) else "sql_"
+            if name == "quotas":
+                continue
             if not backend.type.startswith(wanted):
                 raise ValueError(f"stores.{name} needs a {wanted}* backend, but '{reference.backend}' is "
                                  f"{backend.type}")
+        quotas = self.stores.quotas
+        if quotas is not None and self.backends[quotas.backend].type not in ("kv_redis", "sql_sqlite", "sql_postgres"):
+            raise ValueError(f"stores.quotas needs a kv_redis or sql_* backend, but '{quotas.backend}' is "
+                             f"{self.backends[quotas.backend].type}")
         return self

@@ -19,6 +19,7 @@ from polystack.apis.datatypes import User
 from polystack.apis.errors import AccessDeniedError
 from polystack.core.access.policy import SYSTEM_PRINCIPAL, AccessPolicy
 from polystack.core.access.resources import Action, ProtectedResource
+from polystack.core.audit import log as audit
 from polystack.core.request_context import request_context
 from polystack.core.storage.sql.schema import OWNER_ATTRIBUTES, OWNER_PRINCIPAL, RESOURCE_TYPE
 
@@ -57,8 +58,11 @@ class Guard:
         """AccessDeniedError (403) unless `action` is allowed on every row (which the caller can read)."""
         for row in rows:
             if not self.allows(action, row):
+                audit.record(action.value, self.resource_type, str(row.get(self.key)), "denied")
                 raise AccessDeniedError(f"'{self.user.principal}' may not {action.value} "
                                         f"{self.resource_type} '{row.get(self.key)}'")
+            if action is not Action.READ:
+                audit.record(action.value, self.resource_type, str(row.get(self.key)), "allowed")
 
 
 def guard_for(table: sa.Table) -> Guard | None:

@@ -16,6 +16,7 @@ from sqlalchemy.schema import CreateColumn
 from polystack.apis.datatypes import User
 from polystack.apis.errors import AccessDeniedError, InvalidRequestError
 from polystack.core.access.resources import Action
+from polystack.core.audit import log as audit
 from polystack.core.storage.config import PostgresSQLConfig, SqliteSQLConfig
 from polystack.core.storage.sql import migrations as ledger
 from polystack.core.storage.sql import queries
@@ -27,6 +28,7 @@ from polystack.core.storage.sql.schema import (
     MIGRATIONS,
     OWNER_ATTRIBUTES,
     OWNER_PRINCIPAL,
+    RESOURCE_TYPE,
     build_column,
     build_table,
 )
@@ -76,6 +78,8 @@ class SQLAlchemyStore:
         batch = self._writable(t, [rows] if isinstance(rows, Mapping) else list(rows), owner)
         if guard is not None:
             guard.check(Action.CREATE, batch)
+        elif owner is not None and t.info.get(RESOURCE_TYPE) is not None:  # written behind its request
+            audit.created_for(owner, t.info[RESOURCE_TYPE], next(iter(t.primary_key.columns)).name, batch)
         stmt = t.insert()
         if ignore_existing:
             stmt = (postgresql.insert(t) if self.dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing()
