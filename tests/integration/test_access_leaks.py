@@ -11,6 +11,7 @@ of probes and leaks is printed per resource type; there must be no leak.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections import Counter
@@ -30,6 +31,9 @@ from polystack.testing.fake_search_apis import FakeBraveSearch
 KEYS = {"alice": "alice-leaks-key-5e1d", "alex": "alex-leaks-key-77c0", "bob": "bob-leaks-key-0b9a"}
 ENV = {f"{name.upper()}_KEY": key for name, key in KEYS.items()}
 MODEL = "scripted/scripted-model"  # echoes the last user message
+SEARCHER = "searcher/search-model"  # calls file_search, then answers: two replies per response, found or not
+SEARCH_REPLIES = [{"tool_calls": [{"name": "file_search", "arguments": '{"query": "private words"}'}]},
+                  {"content": "searched"}]
 SECRET = "alice-private-words"
 POLICY = [
     {"permit": {"actions": ["create", "read", "update", "delete"]}, "when": "user is owner"},
@@ -52,7 +56,9 @@ def write_config(folder: Path, backend: str, database: str, safety: FakeSafetyAP
         "apis": ["inference", "models", "files", "vector_io", "responses", "conversations", "prompts",
                  "safety", "shields", "tool_groups", "tool_runtime"],
         "providers": {
-            "inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"}],
+            "inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"},
+                          {"provider_id": "searcher", "provider_type": "inline::scripted",
+                           "config": {"models": ["search-model"], "replies": SEARCH_REPLIES}}],
             "files": [{"provider_id": "localfs", "provider_type": "inline::localfs",
                        "config": {"storage_dir": str(folder / "files"),
                                   "metadata_store": {"backend": "sql", "table_name": "files"}}}],
@@ -120,6 +126,16 @@ async def made(response: Any) -> dict[str, Any]:
     return answer.json() if answer.content else {}  # type: ignore[no-any-return]
 
 
+async def ingested(alice: httpx.AsyncClient, store: str, file: str) -> None:
+    """Wait until the file is searchable in the store, so that a search finds her words."""
+    for _ in range(200):
+        attached = await made(alice.get(f"/v1/vector_stores/{store}/files/{file}"))
+        if attached["status"] == "completed":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(attached)
+
+
 async def create_everything(alice: httpx.AsyncClient) -> dict[str, str]:
     """One resource of every type (and sub-resource), alice's, each holding SECRET; their ids."""
     chat = await made(alice.post("/v1/chat/completions", json={
@@ -127,7 +143,14 @@ async def create_everything(alice: httpx.AsyncClient) -> dict[str, str]:
     file = await made(alice.post("/v1/files", data={"purpose": "assistants"},
                                  files={"file": ("a.txt", f"{SECRET} in a file".encode())}))
     store = await made(alice.post("/v1/vector_stores", json={"name": "alice-store", "file_ids": [file["id"]]}))
+    await ingested(alice, store["id"], file["id"])
     batch = await made(alice.post(f"/v1/vector_stores/{store['id']}/file_batches", json={"file_ids": [file["id"]]}))
+    for _ in range(200):
+        if (await made(alice.get(f"/v1/vector_stores/{store['id']}/file_batches/{batch['id']}")))["status"] \
+                != "in_progress":
+            break
+        await asyncio.sleep(0.05)
+    await ingested(alice, store["id"], file["id"])
     await made(alice.post("/v1/models", json={"model_id": "alice-alias", "provider_id": "scripted",
                                               "provider_model_id": "scripted-model"}))
     response = await made(alice.post("/v1/responses", json={"model": MODEL, "input": SECRET, "store": True}))
@@ -155,6 +178,8 @@ class Probe:
     path: str
     body: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    absent: int = 404  # what a stranger gets, as for an id that names nothing
+    shows: bool = False  # a reader's answer holds SECRET: the probe would show a leak of content
 
 
 def probes(i: dict[str, str]) -> list[Probe]:
@@ -164,38 +189,38 @@ def probes(i: dict[str, str]) -> list[Probe]:
     say = [{"role": "user", "content": "hello"}]
     return [
         Probe("chat_completion", "list", "GET", "/v1/chat/completions"),
-        Probe("chat_completion", "read", "GET", f"/v1/chat/completions/{c}"),
-        Probe("chat_completion", "read", "GET", f"/v1/chat/completions/{c}/messages"),
+        Probe("chat_completion", "read", "GET", f"/v1/chat/completions/{c}", shows=True),
+        Probe("chat_completion", "read", "GET", f"/v1/chat/completions/{c}/messages", shows=True),
         Probe("file", "list", "GET", "/v1/files"),
         Probe("file", "read", "GET", f"/v1/files/{f}"),
-        Probe("file", "read", "GET", f"/v1/files/{f}/content"),
+        Probe("file", "read", "GET", f"/v1/files/{f}/content", shows=True),
         Probe("file", "read", "POST", "/v1/vector_stores", {"name": "borrowed", "file_ids": [f]}),
         Probe("vector_store", "list", "GET", "/v1/vector_stores"),
         Probe("vector_store", "read", "GET", f"/v1/vector_stores/{s}"),
-        Probe("vector_store", "read", "POST", f"/v1/vector_stores/{s}/search", {"query": "words"}),
+        Probe("vector_store", "read", "POST", f"/v1/vector_stores/{s}/search", {"query": "words"}, shows=True),
         Probe("vector_store", "read", "GET", f"/v1/vector_stores/{s}/files"),
         Probe("vector_store", "read", "GET", f"/v1/vector_stores/{s}/files/{f}"),
-        Probe("vector_store", "read", "GET", f"/v1/vector_stores/{s}/files/{f}/content"),
+        Probe("vector_store", "read", "GET", f"/v1/vector_stores/{s}/files/{f}/content", shows=True),
         Probe("vector_store", "read", "GET", f"/v1/vector_stores/{s}/file_batches/{b}"),
         Probe("vector_store", "read", "GET", f"/v1/vector_stores/{s}/file_batches/{b}/files"),
         Probe("vector_store", "read", "POST", "/v1/vector-io/query", {"vector_store_id": s, "query": "words"}),
-        Probe("vector_store", "read", "POST", "/v1/responses", {
-            "model": MODEL, "input": "hi", "store": False,
-            "tools": [{"type": "file_search", "vector_store_ids": [s]}]}),
+        Probe("vector_store", "read", "POST", "/v1/responses", {  # the tool's call fails: the response does not
+            "model": SEARCHER, "input": "hi", "store": False, "include": ["file_search_call.results"],
+            "tools": [{"type": "file_search", "vector_store_ids": [s]}]}, absent=200, shows=True),
         Probe("model", "list", "GET", "/v1/models"),
         Probe("model", "read", "GET", f"/v1/models/{a}"),
         Probe("model", "read", "POST", "/v1/chat/completions", {"model": a, "messages": say, "store": False}),
         Probe("response", "list", "GET", "/v1/responses"),
-        Probe("response", "read", "GET", f"/v1/responses/{r}"),
-        Probe("response", "read", "GET", f"/v1/responses/{r}/input_items"),
+        Probe("response", "read", "GET", f"/v1/responses/{r}", shows=True),
+        Probe("response", "read", "GET", f"/v1/responses/{r}/input_items", shows=True),
         Probe("response", "read", "POST", "/v1/responses", {"model": MODEL, "input": "hi", "store": False,
                                                              "previous_response_id": r}),
         Probe("conversation", "read", "GET", f"/v1/conversations/{v}"),
-        Probe("conversation", "read", "GET", f"/v1/conversations/{v}/items"),
-        Probe("conversation", "read", "GET", f"/v1/conversations/{v}/items/{it}"),
+        Probe("conversation", "read", "GET", f"/v1/conversations/{v}/items", shows=True),
+        Probe("conversation", "read", "GET", f"/v1/conversations/{v}/items/{it}", shows=True),
         Probe("prompt", "list", "GET", "/v1/prompts"),
-        Probe("prompt", "read", "GET", f"/v1/prompts/{p}"),
-        Probe("prompt", "read", "GET", f"/v1/prompts/{p}/versions"),
+        Probe("prompt", "read", "GET", f"/v1/prompts/{p}", shows=True),
+        Probe("prompt", "read", "GET", f"/v1/prompts/{p}/versions", shows=True),
         Probe("prompt", "read", "POST", "/v1/responses", {"model": MODEL, "input": "hi", "store": False,
                                                            "prompt": {"id": p, "variables": {"tone": "calm"}}}),
         Probe("tool_group", "list", "GET", "/v1/toolgroups"),
@@ -298,6 +323,8 @@ async def test_no_caller_sees_or_changes_what_the_policy_keeps_from_them(server)
         if probe.kind == "list":
             if ids_in(seen.text, ids) or seen.status_code != 200:
                 leak(probe, "bob", f"{seen.status_code} lists {ids_in(seen.text, ids)}")
+        elif seen.status_code != probe.absent:
+            wrong.append(f"{probe.resource}: bob {probe.method} {probe.path}: {seen.status_code} {seen.text[:300]}")
         elif (seen.status_code, normalized(seen.text, ids, unknown)) != (
                 baseline.status_code, normalized(baseline.text, ids, unknown)):
             leak(probe, "bob", f"{seen.status_code} {seen.text[:160]} vs {baseline.status_code} {baseline.text[:160]}")
@@ -315,10 +342,19 @@ async def test_no_caller_sees_or_changes_what_the_policy_keeps_from_them(server)
                     f"{probe.resource}: alex {probe.method} {probe.path}: {mate.status_code} {mate.text[:400]}")
         elif mate.status_code not in OK:
             wrong.append(f"{probe.resource}: alex {probe.method} {probe.path}: {mate.status_code} {mate.text[:160]}")
+        elif probe.shows and SECRET not in mate.text:
+            wrong.append(f"{probe.resource}: alex {probe.method} {probe.path}: her content not shown")
         elif probe.kind == "list" and not listed_resource_ids(probe, ids) <= set(re.findall(r'"([^"]+)"', mate.text)):
             wrong.append(f"{probe.resource}: alex {probe.method} {probe.path}: hers not listed")
 
-    # alice's resources are untouched by the others, and each route works for her
+    # alice's resources are untouched by the others' writes, and each route works for her
+    assert (await made(alice.get(f"/v1/chat/completions/{ids['chat']}"))).get("metadata") != {"by": "intruder"}
+    assert (await made(alice.get(f"/v1/vector_stores/{ids['store']}")))["name"] == "alice-store"
+    assert (await made(alice.get(f"/v1/conversations/{ids['conversation']}")))["metadata"] == {"owner": "alice"}
+    assert len((await made(alice.get(f"/v1/conversations/{ids['conversation']}/items")))["data"]) == 1
+    assert len((await made(alice.get(f"/v1/prompts/{ids['prompt']}/versions")))["data"]) == 1
+    assert "planted" not in (await alice.post("/v1/vector-io/query", json={
+        "vector_store_id": ids["store"], "query": "planted"})).text
     for probe in probes(ids):
         count[probe.resource] += 1
         mine = await send(alice, probe, ids, ids)
@@ -332,3 +368,47 @@ async def test_no_caller_sees_or_changes_what_the_policy_keeps_from_them(server)
     print("\n".join(["leaks:", *leaks, "unexpected outcomes:", *wrong]))
     assert leaks == []
     assert wrong == []
+
+
+LISTS = {  # route: how to make one as the caller
+    "/v1/files": lambda c, n: c.post("/v1/files", data={"purpose": "assistants"}, files={"file": (f"{n}.txt", b"x")}),
+    "/v1/vector_stores": lambda c, n: c.post("/v1/vector_stores", json={"name": n}),
+    "/v1/chat/completions": lambda c, n: c.post("/v1/chat/completions", json={
+        "model": MODEL, "messages": [{"role": "user", "content": n}]}),
+    "/v1/responses": lambda c, n: c.post("/v1/responses", json={"model": MODEL, "input": n, "store": True}),
+}
+
+
+async def pages(caller: httpx.AsyncClient, route: str, size: int) -> list[str]:
+    """Every id the list holds for the caller, page by page: each page full but the last, `has_more` on
+    all but the last, `last_id` the last item's, no id twice."""
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = await made(caller.get(route, params={"limit": size, **({"after": after} if after else {})}))
+        ids = [item["id"] for item in page["data"]]
+        assert page["has_more"] is (len(ids) == size and page["has_more"]), (route, page)
+        if ids and "last_id" in page:
+            assert page["last_id"] == ids[-1]
+        seen += ids
+        if not page["has_more"]:
+            assert len(seen) == len(set(seen)), route
+            return seen
+        assert len(ids) == size, (route, len(ids))
+        after = ids[-1]
+
+
+@pytest.mark.parametrize("route", list(LISTS))
+async def test_lists_are_filtered_in_the_query_and_pages_stay_whole(server, route) -> None:  # type: ignore[no-untyped-def]
+    """More items than a page, of three owners: each caller's pages hold exactly what they may read."""
+    callers = {name: client(server, name) for name in KEYS}
+    made_by: dict[str, set[str]] = {}
+    for name, count in (("alice", 3), ("alex", 2), ("bob", 3)):
+        made_by[name] = {(await made(LISTS[route](callers[name], f"{name}-{n}")))["id"] for n in range(count)}
+    readable = {"alice": made_by["alice"] | made_by["alex"], "alex": made_by["alice"] | made_by["alex"],
+                "bob": made_by["bob"]}
+    everything = set().union(*made_by.values())
+    for name, caller in callers.items():
+        for size in (1, 2, 4):
+            listed = await pages(caller, route, size)
+            assert set(listed) & everything == readable[name], (route, name, size)
