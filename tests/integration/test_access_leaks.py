@@ -412,3 +412,15 @@ async def test_lists_are_filtered_in_the_query_and_pages_stay_whole(server, rout
         for size in (1, 2, 4):
             listed = await pages(caller, route, size)
             assert set(listed) & everything == readable[name], (route, name, size)
+
+
+async def test_what_the_run_config_declares_is_read_by_all_and_changed_by_none(server) -> None:  # type: ignore[no-untyped-def]
+    """Unowned resources: `user in owners teams` holds for them (no owner, no teams), so all read; no rule
+    permits a change, which a reader is refused with a 403."""
+    for name in KEYS:
+        caller = client(server, name)
+        assert "builtin::websearch" in {g["identifier"] for g in (await made(caller.get("/v1/toolgroups")))["data"]}
+        await made(caller.get("/v1/toolgroups/builtin::websearch"))
+        refused = await caller.delete("/v1/toolgroups/builtin::websearch")
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "access_denied", refused.text
+    assert (await client(server, None).get("/v1/toolgroups/builtin::websearch")).status_code == 401
