@@ -189,6 +189,12 @@ def probes(i: dict[str, str]) -> list[Probe]:
     say = [{"role": "user", "content": "hello"}]
     return [
         Probe("chat_completion", "list", "GET", "/v1/chat/completions"),
+        # a cursor naming a row the caller cannot see is refused as one naming nothing
+        Probe("chat_completion", "read", "GET", "/v1/chat/completions", params={"after": c}, absent=400),
+        Probe("file", "read", "GET", "/v1/files", params={"after": f}, absent=400),
+        Probe("vector_store", "read", "GET", "/v1/vector_stores", params={"after": s}, absent=400),
+        Probe("response", "read", "GET", "/v1/responses", params={"after": r}),  # a 404 naming `after`
+        Probe("conversation", "read", "GET", f"/v1/conversations/{v}/items", params={"after": it}),
         Probe("chat_completion", "read", "GET", f"/v1/chat/completions/{c}", shows=True),
         Probe("chat_completion", "read", "GET", f"/v1/chat/completions/{c}/messages", shows=True),
         Probe("file", "list", "GET", "/v1/files"),
