@@ -47,6 +47,7 @@ class Conversations(Protocol):
         """OpenAI answers with the conversation the item was removed from."""
         ...
 
-    async def context_items(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Every item, oldest first, as stored (nothing left out by `include`): a response's context."""
+    async def context_items(self, conversation_id: str, *, writable: bool = False) -> list[dict[str, Any]]:
+        """Every item, oldest first, as stored (nothing left out by `include`): a response's context.
+        With `writable`, AccessDeniedError unless the caller may also add to it (a response will)."""
         ...

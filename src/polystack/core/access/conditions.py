@@ -11,7 +11,8 @@ from polystack.core.access.resources import ProtectedResource
 Test = Callable[[User, ProtectedResource], bool]
 
 FORMS = ("user is owner", "user is not owner", "user with <value> in <attribute>",
-         "user with <value> not in <attribute>", "user in owners <attribute>", "user not in owners <attribute>")
+         "user with <value> not in <attribute>", "user in owners <attribute>", "user not in owners <attribute>",
+         "resource is unowned")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Condition:
 
 
 def parse(text: str) -> Condition:
-    """The condition `text` says, or ValueError naming the six forms it may take."""
+    """The condition `text` says, or ValueError naming the forms it may take."""
     words = text.split()
     test = _parse_words(words)
     if test is None:
@@ -48,6 +49,8 @@ def _parse_words(words: list[str]) -> Test | None:
             return lambda user, resource: _in_owners(user, resource, attribute)
         case ["user", "not", "in", "owners", attribute]:
             return lambda user, resource: not _in_owners(user, resource, attribute)
+        case ["resource", "is", "unowned"]:
+            return lambda _, resource: resource.owner is None
     return None
 
 

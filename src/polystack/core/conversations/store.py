@@ -162,8 +162,9 @@ class ConversationStore:
                                 param="item_id")
         return conversation
 
-    async def context_items(self, conversation_id: str) -> list[dict[str, Any]]:
-        await self.get_conversation(conversation_id)
+    async def context_items(self, conversation_id: str, *, writable: bool = False) -> list[dict[str, Any]]:
+        # a response appends to its conversation: refused up front (403), not once the model has answered
+        await (self._changeable(conversation_id) if writable else self.get_conversation(conversation_id))
         found: list[dict[str, Any]] = []
         after: str | None = None
         while True:

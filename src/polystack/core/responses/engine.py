@@ -151,7 +151,8 @@ class ResponsesEngine:
             conversations = self.impls.get_as(Api.conversations, ConversationItems)
             if conversations is None:
                 raise InvalidRequestError("this server does not serve the conversations API", param="conversation")
-            conversation_items = known_items(await conversations.context_items(request.conversation_id))
+            conversation_items = known_items(await conversations.context_items(request.conversation_id,
+                                                                                writable=True))
             context.extend(conversation_items)
         input_items = parse_input(request.input)
         check_answered_server(request.tools, input_items)

@@ -16,8 +16,9 @@ from polystack.apis.responses.types import PromptReference
 
 @runtime_checkable
 class ConversationItems(Protocol):
-    async def context_items(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Every item of the conversation, oldest first (NotFoundError if unknown or not the caller's)."""
+    async def context_items(self, conversation_id: str, *, writable: bool = False) -> list[dict[str, Any]]:
+        """Every item of the conversation, oldest first (NotFoundError if unknown or not the caller's;
+        with `writable`, AccessDeniedError if the caller may read it but not add to it)."""
         ...
 
     async def add_items(self, conversation_id: str, items: list[dict[str, Any]]) -> Any: ...

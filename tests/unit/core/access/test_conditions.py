@@ -1,4 +1,4 @@
-"""The six condition forms of access rules, and a clear error for anything else."""
+"""The seven condition forms of access rules, and a clear error for anything else."""
 
 import pytest
 
@@ -31,6 +31,9 @@ def owned_by(owner: User | None) -> ProtectedResource:
     ("user not in owners teams", BOB, ALICE, True),
     ("user not in owners teams", ALICE, ALICE, False),
     ("  user   is    owner ", ALICE, ALICE, True),
+    ("resource is unowned", ALICE, None, True),
+    ("resource is unowned", ALICE, ALICE, False),
+    ("resource is unowned", BOB, ALICE, False),
 ])
 def test_each_form_holds_exactly_when_llama_stack_says(text, user, owner, holds):
     assert parse(text)(user, owned_by(owner)) is holds

@@ -22,7 +22,7 @@ class FakeConversations:
              "content": [{"type": "input_text", "text": "My name is Ada."}]},
             {"type": "compaction", "id": "cmp_1", "encrypted_content": "..."}]}  # a type unknown here: left out
 
-    async def context_items(self, conversation_id: str) -> list[dict[str, Any]]:
+    async def context_items(self, conversation_id: str, *, writable: bool = False) -> list[dict[str, Any]]:
         if conversation_id not in self.items:
             raise NotFoundError(f"Conversation {conversation_id} not found", param="conversation")
         return list(self.items[conversation_id])

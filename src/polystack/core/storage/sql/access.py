@@ -2,8 +2,8 @@
 
 Every operation on a table declared `owned=True` consults the RequestContext's principal and policy
 here, so stores built on SQLStore (chat completions, files, vector stores, and those to come) never
-check owners themselves. Under the default policy the check is pushed into the query (an owner
-filter); custom rules are evaluated per row, as they may depend on any attribute.
+check owners themselves. Reads are filtered in the query: the default policy as an owner filter, custom
+rules as the expression policy_sql.py makes of them. Writes are judged on the rows they touch.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from polystack.core.access.policy import SYSTEM_PRINCIPAL, AccessPolicy
 from polystack.core.access.resources import Action, ProtectedResource
 from polystack.core.audit import log as audit
 from polystack.core.request_context import request_context
+from polystack.core.storage.sql.policy_sql import readable_clause
 from polystack.core.storage.sql.schema import OWNER_ATTRIBUTES, OWNER_PRINCIPAL, RESOURCE_TYPE
 
 # A row as a dict or as SQLAlchemy's RowMapping (keyed by column name or Column object).
@@ -44,13 +45,10 @@ class Guard:
     def allows(self, action: Action, row: Row) -> bool:
         return self.policy.allows(action, self.resource(row), self.user)
 
-    def readable(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [row for row in rows if self.allows(Action.READ, row)]
-
-    def clause(self, table: sa.Table) -> ColumnElement[bool] | None:
-        """The default policy's read filter as SQL (own rows and unowned ones); None: filter per row."""
+    def clause(self, table: sa.Table, dialect: str) -> ColumnElement[bool]:
+        """The read filter as SQL: the default policy's (own rows and unowned ones), or the rules'."""
         if not self.policy.default:
-            return None
+            return readable_clause(self.policy, self.user, table, self.resource_type, self.key, dialect)
         owner = table.c[OWNER_PRINCIPAL]
         return sa.or_(owner == self.user.principal, owner.is_(None))
 

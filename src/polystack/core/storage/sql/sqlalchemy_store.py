@@ -115,56 +115,35 @@ class SQLAlchemyStore:
         tiebreakers = [c.name for c in t.primary_key.columns] + ([query.after[0]] if query.after else [])
         keys = queries.order_keys(t, query.order_by, tiebreakers)
         stmt = sa.select(t).where(*conditions).order_by(*queries.order_clauses(keys))
-        per_row = _per_row(t, guard)
         # a page never exceeds MAX_PAGE_ROWS: callers may ask for any size, as OpenAI's list routes allow,
         # but a database takes a 64-bit LIMIT at most
         limit = None if query.limit is None else min(query.limit, MAX_PAGE_ROWS)
         if limit is not None:
             if limit < 0:
                 raise InvalidRequestError("'limit' must not be negative.", param="limit")
-            if per_row is None:
-                stmt = stmt.limit(limit + 1)  # one more than asked tells whether there are more
+            stmt = stmt.limit(limit + 1)  # one more than asked tells whether there are more
         async with self._connection(table) as conn:
             if query.after is not None:
                 cursor = await self._cursor_values(conn, t, query.after, keys, query.owner, guard)
                 stmt = stmt.where(queries.after(keys, cursor))
-            if per_row is None:
-                rows = [dict(row) for row in (await conn.execute(stmt)).mappings()]
-            else:  # custom rules: judged row by row, stopping once a page and one more are found
-                rows = []
-                async for row in await conn.stream(stmt):
-                    if per_row.allows(Action.READ, row._mapping):
-                        rows.append(dict(row._mapping))
-                        if limit is not None and len(rows) > limit:
-                            break
+            rows = [dict(row) for row in (await conn.execute(stmt)).mappings()]
         has_more = limit is not None and len(rows) > limit
         return Page(data=rows[:limit] if has_more else rows, has_more=has_more)
 
     async def fetch_one(self, table: str, where: Mapping[str, Any]) -> dict[str, Any] | None:
         t = self._table(table)
         guard = guard_for(t)
-        stmt = sa.select(t).where(*self._conditions(t, where, None, guard))
-        per_row = _per_row(t, guard)
+        stmt = sa.select(t).where(*self._conditions(t, where, None, guard)).limit(1)
         async with self._connection(table) as conn:
-            if per_row is None:
-                row = (await conn.execute(stmt.limit(1))).mappings().first()
-                return dict(row) if row is not None else None
-            async for found in await conn.stream(stmt):
-                if per_row.allows(Action.READ, found._mapping):
-                    return dict(found._mapping)
-        return None
+            row = (await conn.execute(stmt)).mappings().first()
+            return dict(row) if row is not None else None
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         t = self._table(table)
         guard = guard_for(t)
-        conditions = self._conditions(t, where or {}, None, guard)
-        per_row = _per_row(t, guard)
+        stmt = sa.select(sa.func.count()).select_from(t).where(*self._conditions(t, where or {}, None, guard))
         async with self._connection(table) as conn:
-            if per_row is None:
-                stmt = sa.select(sa.func.count()).select_from(t).where(*conditions)
-                return int((await conn.execute(stmt)).scalar_one())
-            rows = (await conn.execute(sa.select(t).where(*conditions))).mappings()
-            return sum(1 for row in rows if per_row.allows(Action.READ, row))
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def update(self, table: str, values: Mapping[str, Any], where: Mapping[str, Any]) -> int:
         t = self._table(table)
@@ -298,13 +277,12 @@ class SQLAlchemyStore:
 
     def _conditions(self, t: sa.Table, where: Mapping[str, Any], owner: str | None, guard: Guard | None
                     ) -> list[Any]:
-        """`where`, the explicit `owner` filter, and the default policy's read filter when it applies."""
+        """`where`, the explicit `owner` filter, and the caller's read filter (see policy_sql.py)."""
         conditions: list[Any] = queries.equalities(t, where)
         if owner is not None:
             conditions.append(self._owner_column(t) == owner)
-        clause = guard.clause(t) if guard is not None else None
-        if clause is not None:
-            conditions.append(clause)
+        if guard is not None:
+            conditions.append(guard.clause(t, self.dialect))
         return conditions
 
     async def _permitted(self, conn: AsyncConnection, t: sa.Table, where: Mapping[str, Any], action: Action
@@ -317,7 +295,6 @@ class SQLAlchemyStore:
             return conditions
         visible = self._conditions(t, where, None, guard)
         rows = [dict(row) for row in (await conn.execute(sa.select(t).where(*visible))).mappings()]
-        rows = guard.readable(rows) if guard.clause(t) is None else rows
         guard.check(action, rows)
         if not rows:
             return None
@@ -347,9 +324,6 @@ class SQLAlchemyStore:
         name, value = after
         stmt = sa.select(t).where(*self._conditions(t, {name: value}, owner, guard)).limit(1)
         found = (await conn.execute(stmt)).mappings().first()
-        per_row = _per_row(t, guard)
-        if found is not None and per_row is not None and not per_row.allows(Action.READ, found):
-            found = None
         row = [found[col.name] for col, _ in keys] if found is not None else None
         if row is None:
             raise InvalidRequestError(
@@ -370,11 +344,6 @@ class SQLAlchemyStore:
                 row[OWNER_PRINCIPAL] = owner.principal
                 row[OWNER_ATTRIBUTES] = owner.attributes
         return result
-
-
-def _per_row(t: sa.Table, guard: Guard | None) -> Guard | None:
-    """The guard when its rules must be judged row by row (custom rules), else None (SQL did it)."""
-    return guard if guard is not None and guard.clause(t) is None else None
 
 
 def _column_names(sync_conn: sa.Connection, table: str) -> set[str]:
