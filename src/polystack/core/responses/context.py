@@ -118,9 +118,8 @@ class MessageList:
             call_id = item.id or item.name
             self.assistant_call(_tool_call(call_id, item.name, item.arguments))
             self.tool_result(call_id, item.output or _error_text(item.error))
-        elif item.type == "item_reference":
-            raise InvalidRequestError("item_reference input items are not supported yet", param="input")
-        # reasoning, web search, MCP listings and approvals: context the chat model has no message for
+        # reasoning, web search, MCP listings and approvals: context the chat model has no message for; an
+        # item_reference is resolved before (core/responses/references.py)
 
     def drop_oldest(self) -> bool:
         """Drop the oldest message (a tool call with its results), never the last one; False when none can go."""

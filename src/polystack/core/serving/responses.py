@@ -25,5 +25,6 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
         context.on_stop(store.close)  # writes what is pending before the database closes
     mcp = McpTools()
     context.on_stop(mcp.close)  # the MCP sessions opened for responses
-    engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch(), WebSearch(), mcp])
+    engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch(), WebSearch(), mcp],
+                             safety=context.config.safety)
     return {Api.responses: ResponsesService(engine)}
