@@ -152,7 +152,8 @@ class ResponsesEngine:
             context.extend(conversation_items)
         earlier = EarlierItems(self.store, request.previous_response_id,
                                [i for i in conversation_items if not isinstance(i, ItemReference)], previous_row=row)
-        input_items = await resolve_references(parse_input(request.input), earlier)
+        parsed = parse_input(request.input)
+        input_items = await resolve_references(parsed, earlier)
         check_answered_server(request.tools, input_items)
         given = await with_file_text(input_items, self.impls)
         context.extend(given)
@@ -174,6 +175,7 @@ class ResponsesEngine:
         run = ResponseRun(self, request, response, kept, context, instructions, functions, bindings, tool_context,
                           conversations, sessions)
         run.guard = guard
+        run.referenced = {item.id for item in parsed if isinstance(item, ItemReference)}
         return run
 
     async def _instructions(self, request: CreateResponseRequest) -> str | None:
@@ -242,6 +244,7 @@ class ResponseRun:
         self.replace_stored = False
         self.turn: Turn | None = None  # the model call under way
         self.guard: ResponseGuard | None = None  # the shields judging input and answers, if any
+        self.referenced: set[str] = set()  # ids of the input's item_references: earlier items, not new ones
 
     # ---- output items -------------------------------------------------------------------------
 
@@ -525,7 +528,8 @@ class ResponseRun:
             if self.conversations is not None and response.status != "failed":
                 assert self.request.conversation_id is not None
                 outputs = [item.model_dump(mode="json") for item in response.output]
-                await self.conversations.add_items(self.request.conversation_id, inputs + outputs)
+                new = [item for item in inputs if item.get("id") not in self.referenced]  # those are there already
+                await self.conversations.add_items(self.request.conversation_id, new + outputs)
             if self.request.store and self.engine.store is not None:
                 save = self.engine.store.save_again if self.replace_stored else self.engine.store.save
                 await save(response.model_dump(mode="json"), inputs, self.context.messages)
