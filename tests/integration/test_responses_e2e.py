@@ -277,9 +277,11 @@ def test_file_search_over_an_uploaded_pdf_on_starter(starter_server):
     response = client.responses.create(
         model="llama-cpp/SmolLM2-135M-Instruct", input="Who keeps the Ardnamurchan lighthouse?",
         tools=[{"type": "file_search", "vector_store_ids": [store.id]}], tool_choice={"type": "file_search"},
-        include=["file_search_call.results"], max_output_tokens=48)
+        include=["file_search_call.results"], max_output_tokens=256, temperature=0)
     Response.model_validate(response.model_dump(mode="json", by_alias=True))
-    [call] = [item for item in response.output if item.type == "file_search_call"]
+    calls = [item for item in response.output if item.type == "file_search_call"]
+    assert len(calls) == 1, response.model_dump_json()
+    call = calls[0]
     assert call.status == "completed" and call.queries and call.results
     assert any("Morag Sinclair" in result.text and result.file_id == uploaded.id for result in call.results)
     messages = [item for item in response.output if item.type == "message"]
