@@ -265,6 +265,8 @@ class ResponseRun:
 
     async def _begin_sessions(self) -> AsyncIterator[StreamEvent]:
         """The tool sessions' first steps (e.g. listing MCP tools), then their functions offered to the model."""
+        if self.guard is not None and self.guard.refused_input is not None:
+            return  # a refused input runs nothing: no MCP listing either
         for session in self.sessions:
             async for event in session.begin(self):
                 yield event

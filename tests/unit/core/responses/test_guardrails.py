@@ -79,6 +79,17 @@ async def test_an_unsafe_input_is_refused_before_any_model_call(tmp_path):
         assert types[-1] == "response.completed" and recorder.requests == []
 
 
+async def test_a_refused_input_runs_no_tool_either(tmp_path):
+    gone = {"type": "mcp", "server_label": "gone", "server_url": "http://127.0.0.1:9/mcp"}
+    async with connect(tmp_path, [{"content": "never said"}]) as stack:
+        refused = await stack.openai.responses.create(model=MODEL, input="bob@example.org", tools=[gone],
+                                                      extra_body={"guardrails": ["pii"]})
+        assert [item.type for item in refused.output] == ["message"]  # no mcp_list_tools attempt
+        listed = await stack.openai.responses.create(model=MODEL, input="hello", tools=[gone],
+                                                     extra_body={"guardrails": ["pii"]})
+        assert listed.output[0].type == "mcp_list_tools"  # what a safe input does
+
+
 async def test_an_unsafe_passage_mid_stream_stops_the_answer_cleanly(tmp_path):
     safety = {"guardrails": {"models": {MODEL: {"output_shields": ["pii"]}}}}  # the run config, per model
     async with connect(tmp_path, [{"content": LONG_REPLY}], safety=safety) as stack:
