@@ -27,7 +27,14 @@ from typing import Literal
 
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import InvalidRequestError
-from polystack.apis.inference.results import ChatCompletion, ChatCompletionChunk, ChoiceDelta, ChunkChoice
+from polystack.apis.inference.results import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChoiceDelta,
+    ChoiceLogprobs,
+    ChunkChoice,
+    TokenLogprob,
+)
 from polystack.apis.responses.items import InputItem
 from polystack.apis.responses.types import CreateResponseRequest, ShieldCall
 from polystack.apis.safety.types import SafetyViolation
@@ -131,6 +138,7 @@ class ResponseGuard:
 
     async def _judged_stream(self, chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[ChatCompletionChunk]:
         batches = OutputBatches(self.every, self._judge_answer)
+        held_logprobs: list[TokenLogprob] = []  # those of the text held back: they go out with it
         try:
             async for chunk in chunks:
                 for choice in chunk.choices:
@@ -138,6 +146,9 @@ class ResponseGuard:
                         continue
                     delta = choice.delta
                     text, delta.content = delta.content or "", None
+                    if choice.logprobs is not None and choice.logprobs.content:
+                        held_logprobs += choice.logprobs.content
+                        choice.logprobs = None
                     ending = choice.finish_reason is not None or bool(delta.tool_calls)
                     released, violation = await batches.add(0, text, ending=ending)
                     if violation is not None:
@@ -146,6 +157,9 @@ class ResponseGuard:
                         return
                     if released:
                         delta.content = released
+                        if held_logprobs:
+                            choice.logprobs = ChoiceLogprobs(content=held_logprobs)
+                            held_logprobs = []
                 yield chunk
         finally:
             close = getattr(chunks, "aclose", None)

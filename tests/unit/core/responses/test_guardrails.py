@@ -116,6 +116,18 @@ async def test_an_unsafe_passage_mid_stream_stops_the_answer_cleanly(tmp_path):
         assert stored["status"] == "incomplete" and stored["guardrails"] == calls
 
 
+async def test_held_back_text_keeps_its_logprobs(tmp_path):
+    safety = {"guardrails": {"output_shields": ["pii"]}}
+    async with connect(tmp_path, [{"content": SAFE}], safety=safety) as stack:
+        stream = await stack.openai.responses.create(model=MODEL, input="Tell me", stream=True,
+                                                     include=["message.output_text.logprobs"])
+        events = [event async for event in stream]
+        deltas = [e for e in events if e.type == "response.output_text.delta"]
+        assert len(deltas) == 2  # two batches: 200 characters, then the rest at the end
+        tokens = [lp.token for e in deltas for lp in e.logprobs]
+        assert "".join(tokens) == SAFE == "".join(e.delta for e in deltas)
+
+
 async def test_a_non_streamed_unsafe_answer_becomes_a_refusal(tmp_path):
     safety = {"guardrails": {"output_shields": ["pii"]}}  # the run config, whole server
     async with connect(tmp_path, [{"content": LONG_REPLY}, {"content": SAFE}], safety=safety) as stack:
