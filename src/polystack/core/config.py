@@ -209,7 +209,7 @@ class GuardrailShields(_Strict):
 
 
 class GuardrailsConfig(GuardrailShields):
-    """Guardrails on chat completions: these shields for every model, plus those of `models`."""
+    """Guardrails on chat completions and responses: these shields for every model, plus those of `models`."""
 
     models: dict[str, GuardrailShields] = Field(
         default_factory=dict, description="Per model id (as served, e.g. llama-cpp/SmolLM2-135M-Instruct): more "

@@ -241,7 +241,9 @@ class CreateResponseRequest(_Strict):
     user: str | None = None
     service_tier: Literal["auto", "default"] | None = None
     max_infer_iters: int = Field(default=10, ge=1, le=100, description="Llama Stack: inference calls at most.")
-    guardrails: list[Any] | None = Field(default=None, description="Llama Stack: not supported yet (must be empty).")
+    guardrails: list[Any] | None = Field(
+        default=None, description="Llama Stack (extra_body): shield ids run on the input and on the answer, with "
+        "those the run config's safety.guardrails names for the model.")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -250,8 +252,6 @@ class CreateResponseRequest(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> CreateResponseRequest:
-        if self.guardrails:
-            raise ValueError("'guardrails' are not supported yet by this server")
         if self.previous_response_id is not None and self.conversation is not None:
             raise ValueError("'previous_response_id' and 'conversation' cannot be used together")
         names = [tool.name for tool in self.tools if isinstance(tool, FunctionTool)]
@@ -344,6 +344,14 @@ class ResponsePrompt(_Shape):
 ResponseStatus = Literal["completed", "failed", "in_progress", "cancelled", "queued", "incomplete"]
 
 
+class ShieldCall(_Shape):
+    """One shield's verdict on one text of a response: the input, or the answer so far (`output`)."""
+
+    shield_id: str
+    stage: Literal["input", "output"]
+    verdict: str = Field(description="pass, violation (categories...), or error (passed: fail_open).")
+
+
 class ResponseObject(_Shape):
     """OpenAI's `Response`, every field it defines that this server can fill, with its nullability."""
 
@@ -378,6 +386,10 @@ class ResponseObject(_Shape):
     truncation: Literal["auto", "disabled"] = "disabled"
     usage: Usage | None = None
     user: str | None = None
+    guardrails: list[ShieldCall] | None = Field(
+        default=None, exclude_if=lambda calls: calls is None,
+        description="Polystack: every shield call of this response's guardrails (absent when none ran). OpenAI's "
+        "SDK ignores it; `metadata` stays the caller's own.")
 
 
 class DeletedResponse(BaseModel):

@@ -127,9 +127,8 @@ class MessageList:
                 logger.warning("a compaction item not made by this server is left out of the context")
             else:
                 self.messages.append({"role": "system", "content": COMPACTED_PREFIX + summary})
-        elif item.type == "item_reference":
-            raise InvalidRequestError("item_reference input items are not supported yet", param="input")
-        # reasoning, web search, MCP listings and approvals: context the chat model has no message for
+        # reasoning, web search, MCP listings and approvals: context the chat model has no message for; an
+        # item_reference is resolved before (core/responses/references.py)
 
     def drop_oldest(self) -> bool:
         """Drop the oldest message (a tool call with its results), never the last one; False when none can go."""

@@ -43,15 +43,18 @@ from polystack.apis.responses.types import (
     TextFormatJSONSchema,
     Usage,
 )
+from polystack.core.config import SafetyConfig
 from polystack.core.impls import Impls
 from polystack.core.responses import events
 from polystack.core.responses.chain import EarlierItems
 from polystack.core.responses.citations import file_citations
 from polystack.core.responses.context import ChatMessage, MessageList, known_items, parse_input
+from polystack.core.responses.guardrails import ResponseGuard, input_refusal
 from polystack.core.responses.input_files import with_file_text
 from polystack.core.responses.mcp_approvals import check_answered_server
 from polystack.core.responses.mcp_config import function_name, shown_tool_config
 from polystack.core.responses.peers import ConversationItems, PromptSource, prompt_version, render_prompt
+from polystack.core.responses.references import resolve_references
 from polystack.core.responses.store import ResponsesStore
 from polystack.core.responses.tool_runs import merged, sequential
 from polystack.core.responses.tools import (
@@ -114,11 +117,12 @@ class ResponsesEngine:
     """Runs responses over the inference router, the server tools and the store (None: nothing is kept)."""
 
     def __init__(self, inference: ChatInference, impls: Impls, store: ResponsesStore | None,
-                 server_tools: Sequence[ServerTool] = ()) -> None:
+                 server_tools: Sequence[ServerTool] = (), safety: SafetyConfig | None = None) -> None:
         self.inference = inference
         self.impls = impls
         self.store = store
         self.server_tools = list(server_tools)
+        self.safety = safety  # the run config's guardrails (core/responses/guardrails.py)
 
     async def run(self, request: CreateResponseRequest) -> AsyncIterator[StreamEvent]:
         """The response's events; errors in the request are raised before the first one."""
@@ -154,25 +158,33 @@ class ResponsesEngine:
             conversation_items = known_items(await conversations.context_items(request.conversation_id,
                                                                                 writable=True))
             context.extend(conversation_items)
-        input_items = parse_input(request.input)
+        earlier = EarlierItems(self.store, request.previous_response_id,
+                               [i for i in conversation_items if not isinstance(i, ItemReference)], previous_row=row)
+        parsed = parse_input(request.input)
+        input_items = await resolve_references(parsed, earlier)
         check_answered_server(request.tools, input_items)
-        context.extend(await with_file_text(input_items, self.impls))
+        given = await with_file_text(input_items, self.impls)
+        context.extend(given)
         if not context.messages:
             raise InvalidRequestError("'input' must hold at least one item", param="input")
         unanswered = context.unanswered_calls()
         if unanswered:
             raise InvalidRequestError(f"No tool output found for function call {unanswered[0]}: send a "
                                       "function_call_output item for it", param="input")
-        kept = normalize_items(input_items)  # type: ignore[arg-type]  # an item_reference was refused above
+        kept = normalize_items(input_items)  # type: ignore[arg-type]  # item_references were resolved above
         instructions = await self._instructions(request)
-        earlier = EarlierItems(self.store, request.previous_response_id,
-                               [i for i in conversation_items if not isinstance(i, ItemReference)], previous_row=row)
+        guard = await ResponseGuard.for_request(request, self.impls, self.safety)
+        if guard is not None:
+            await guard.check_input(given)  # a guard that is down: its 502 before the first event
         tool_context = ToolContext(self.impls, request, response_id or new_response_id(), earlier=earlier,
                                    input_items=tuple(kept))
         functions, bindings, sessions = await self._tools(request, tool_context)
         response = _skeleton(request, tool_context.response_id, instructions)
-        return ResponseRun(self, request, response, kept, context, instructions, functions, bindings, tool_context,
-                           conversations, sessions)
+        run = ResponseRun(self, request, response, kept, context, instructions, functions, bindings, tool_context,
+                          conversations, sessions)
+        run.guard = guard
+        run.referenced = {item.id for item in parsed if isinstance(item, ItemReference)}
+        return run
 
     async def _instructions(self, request: CreateResponseRequest) -> str | None:
         if request.prompt is None:
@@ -239,6 +251,8 @@ class ResponseRun:
         # final save then replaces it instead of inserting.
         self.replace_stored = False
         self.turn: Turn | None = None  # the model call under way
+        self.guard: ResponseGuard | None = None  # the shields judging input and answers, if any
+        self.referenced: set[str] = set()  # ids of the input's item_references: earlier items, not new ones
 
     # ---- output items -------------------------------------------------------------------------
 
@@ -259,6 +273,8 @@ class ResponseRun:
 
     async def _begin_sessions(self) -> AsyncIterator[StreamEvent]:
         """The tool sessions' first steps (e.g. listing MCP tools), then their functions offered to the model."""
+        if self.guard is not None and self.guard.refused_input is not None:
+            return  # a refused input runs nothing: no MCP listing either
         for session in self.sessions:
             async for event in session.begin(self):
                 yield event
@@ -290,6 +306,8 @@ class ResponseRun:
             response.status = "completed"
             response.completed_at = int(time.time())
         response.usage = self.usage
+        if self.guard is not None:
+            response.guardrails = list(self.guard.calls)
         await self._keep()
         yield events.response_event(f"response.{response.status}", response)
 
@@ -307,6 +325,12 @@ class ResponseRun:
 
     async def _loop(self) -> AsyncIterator[StreamEvent]:
         request = self.request
+        if self.guard is not None and self.guard.refused_input is not None:  # answered without the model
+            turn = Turn(self.add_item, self.replace_item, self.is_client_call)
+            for event in [*turn.feed(input_refusal(self.guard)), *turn.finish([])]:
+                yield event
+            self.context.messages.append(turn.assistant_message())
+            return
         for iteration in range(request.max_infer_iters):
             offer_server_tools = iteration < request.max_infer_iters - 1 and not self._budget_spent()
             turn = self.turn = Turn(self.add_item, self.replace_item, self.is_client_call)
@@ -326,6 +350,10 @@ class ResponseRun:
             for event in turn.finish(cited):
                 yield event
             self.context.messages.append(turn.assistant_message())
+            if self.guard is not None and self.guard.stopped:  # an output shield stopped the answer
+                self.response.status = "incomplete"
+                self.response.incomplete_details = IncompleteDetails(reason="content_filter")
+                return
             if turn.truncated:
                 self.response.status = "incomplete"
                 self.response.incomplete_details = IncompleteDetails(reason="max_output_tokens")
@@ -346,7 +374,13 @@ class ResponseRun:
         """One model call; with truncation "auto", a context too long for the model loses its oldest turns."""
         while True:
             try:
-                return await self.engine.inference.chat_completion(self._chat_request(iteration, offer_server_tools))
+                if self.guard is None:
+                    return await self.engine.inference.chat_completion(self._chat_request(iteration,
+                                                                                          offer_server_tools))
+                with self.guard.handled():
+                    result = await self.engine.inference.chat_completion(self._chat_request(iteration,
+                                                                                            offer_server_tools))
+                return await self.guard.watch(result)
             except PolystackError as exc:
                 if (exc.code != "context_length_exceeded" or self.request.truncation != "auto"
                         or not self.context.drop_oldest()):
@@ -504,7 +538,8 @@ class ResponseRun:
             if self.conversations is not None and response.status != "failed":
                 assert self.request.conversation_id is not None
                 outputs = [item.model_dump(mode="json") for item in response.output]
-                await self.conversations.add_items(self.request.conversation_id, inputs + outputs)
+                new = [item for item in inputs if item.get("id") not in self.referenced]  # those are there already
+                await self.conversations.add_items(self.request.conversation_id, new + outputs)
             if self.request.store and self.engine.store is not None:
                 save = self.engine.store.save_again if self.replace_stored else self.engine.store.save
                 await save(response.model_dump(mode="json"), inputs, self.context.messages)

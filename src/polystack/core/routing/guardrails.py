@@ -15,13 +15,18 @@
 - A guard that cannot judge fails the call with 502 naming the shield, unless `safety.fail_open`.
 - The guards' own inference calls (llama-guard on a served model) are never judged (see routing/safety.py),
   and run through the hooks after this one only (routing/hooks.py).
+- An engine that guards its own calls (Responses) names the shields it runs in `shields_handled(...)`; its
+  chat calls are then not judged again by those shields here. It shares `configured_shields` and
+  `OutputBatches` (the batching of streamed text) with this hook.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -49,6 +54,62 @@ REQUEST_FIELD = "guardrails"
 METADATA_KEY = "guardrails"
 MAX_METADATA_CHARS = 512  # OpenAI's limit on a metadata value
 
+# Shields a caller (the Responses engine) runs itself around the chat calls it makes: not run again here.
+_handled: ContextVar[frozenset[str]] = ContextVar("guardrails_handled", default=frozenset())
+
+
+@contextmanager
+def shields_handled(shield_ids: Collection[str]) -> Iterator[None]:
+    """Inference calls made inside are not judged by these shields (their caller judges input and output)."""
+    token = _handled.set(_handled.get() | frozenset(shield_ids))
+    try:
+        yield
+    finally:
+        _handled.reset(token)
+
+
+def configured_shields(config: SafetyConfig, model_names: Collection[str], requested: list[str]
+                       ) -> tuple[list[str], list[str]]:
+    """(input shields, output shields) for a call to the model known by `model_names`: the server's, the
+    model's and the request's own, each once."""
+    guardrails = config.guardrails
+    inputs, outputs = list(guardrails.input_shields), list(guardrails.output_shields)
+    for name in dict.fromkeys(model_names):
+        per_model = guardrails.models.get(name)
+        if per_model is not None:
+            inputs += per_model.input_shields
+            outputs += per_model.output_shields
+    return list(dict.fromkeys(inputs + requested)), list(dict.fromkeys(outputs + requested))
+
+
+Judge = Callable[[int, str], Awaitable[SafetyViolation | None]]
+
+
+class OutputBatches:
+    """Streamed answer text held back and judged every `every` characters and at its end, per choice index.
+
+    `judge(index, text)` gets all the text of that choice so far (what was released and the new batch), so a
+    shield reads a passage in its context; text is released only once judged."""
+
+    def __init__(self, every: int, judge: Judge) -> None:
+        self.every = every
+        self.judge = judge
+        self.pending: dict[int, str] = {}  # choice index -> text held back, not yet judged
+        self.released: dict[int, str] = {}  # choice index -> text judged and sent
+
+    async def add(self, index: int, text: str, *, ending: bool) -> tuple[str, SafetyViolation | None]:
+        """(the text now safe to send, maybe empty; the violation that stops the answer, if any)."""
+        held = self.pending.get(index, "") + text
+        self.pending[index] = held
+        if not held or not (ending or len(held) >= self.every):
+            return "", None
+        violation = await self.judge(index, self.released.get(index, "") + held)
+        if violation is not None:
+            return "", violation
+        self.released[index] = self.released.get(index, "") + held
+        self.pending[index] = ""
+        return held, None
+
 
 @dataclass
 class _Guarded:
@@ -58,8 +119,7 @@ class _Guarded:
     conversation: list[dict[str, Any]]
     trusted: set[str]  # named by the run config: no access check on the caller
     verdicts: dict[str, dict[str, str]] = field(default_factory=dict)
-    pending: dict[int, str] = field(default_factory=dict)  # choice index -> text held back, not yet judged
-    released: dict[int, str] = field(default_factory=dict)  # choice index -> text judged and sent
+    batches: OutputBatches | None = None
 
 
 class GuardrailsHook(HookBase):
@@ -77,14 +137,11 @@ class GuardrailsHook(HookBase):
         return {*inputs, *outputs}
 
     def shields_for(self, call: InferenceCall, requested: list[str]) -> tuple[list[str], list[str]]:
-        guardrails = self.config.guardrails
-        inputs, outputs = list(guardrails.input_shields), list(guardrails.output_shields)
-        for name in dict.fromkeys((call.model.identifier, call.request.model)):
-            per_model = guardrails.models.get(name)
-            if per_model is not None:
-                inputs += per_model.input_shields
-                outputs += per_model.output_shields
-        return list(dict.fromkeys(inputs + requested)), list(dict.fromkeys(outputs + requested))
+        inputs, outputs = configured_shields(self.config, (call.model.identifier, call.request.model), requested)
+        handled = _handled.get()
+        if handled:
+            inputs, outputs = [s for s in inputs if s not in handled], [s for s in outputs if s not in handled]
+        return inputs, outputs
 
     # ---- the hook's steps ----------------------------------------------------------------------
 
@@ -93,7 +150,7 @@ class GuardrailsHook(HookBase):
             return None
         extra = call.request.model_extra or {}
         named = REQUEST_FIELD in extra
-        requested = _requested(extra.get(REQUEST_FIELD))
+        requested = requested_shields(extra.get(REQUEST_FIELD))
         if call.kind != "chat_completion":
             return _without_field(call.request) if named else None
         inputs, outputs = self.shields_for(call, requested)
@@ -106,6 +163,8 @@ class GuardrailsHook(HookBase):
         request.metadata = dict(request.metadata or {})  # ours to add the verdicts to
         conversation = [message.model_dump(mode="json", exclude_none=True) for message in request.messages]
         state = _Guarded(outputs, conversation, trusted)
+        state.batches = OutputBatches(self.config.output_check_chars,
+                                      lambda index, text: self._judge_output(call, state, index, text))
         call.data["guardrails"] = state
         call.request = request
         if inputs:
@@ -117,23 +176,17 @@ class GuardrailsHook(HookBase):
 
     async def on_chunk(self, call: InferenceCall, chunk: Any) -> Any | None:
         state: _Guarded | None = call.data.get("guardrails")
-        if state is None or not state.outputs or not chunk.choices:
+        if state is None or not state.outputs or state.batches is None or not chunk.choices:
             return chunk
         for choice in chunk.choices:
             delta = choice.delta
-            index = choice.index
-            if delta.content:
-                state.pending[index] = state.pending.get(index, "") + delta.content
-                delta.content = None
-            held = state.pending.get(index, "")
+            text, delta.content = delta.content or "", None
             ending = choice.finish_reason is not None or bool(delta.tool_calls)
-            if held and (ending or len(held) >= self.config.output_check_chars):
-                violation = await self._judge_output(call, state, index, state.released.get(index, "") + held)
-                if violation is not None:
-                    raise StopStream(_refusal_chunk(chunk, index, _refusal_text(violation)))
-                state.released[index] = state.released.get(index, "") + held
-                state.pending[index] = ""
-                delta.content = held
+            released, violation = await state.batches.add(choice.index, text, ending=ending)
+            if violation is not None:
+                raise StopStream(_refusal_chunk(chunk, choice.index, refusal_text(violation)))
+            if released:
+                delta.content = released
         if chunk.usage is None and not any(_says_something(choice) for choice in chunk.choices):
             return None  # only held-back text: nothing to send yet
         return chunk
@@ -151,7 +204,7 @@ class GuardrailsHook(HookBase):
                 continue
             violation = await self._judge_output(call, state, choice.index, text)
             if violation is not None:
-                choice.message = ChatCompletionMessage(content=None, refusal=_refusal_text(violation))
+                choice.message = ChatCompletionMessage(content=None, refusal=refusal_text(violation))
                 choice.finish_reason = "content_filter"
 
     async def _judge_output(self, call: InferenceCall, state: _Guarded, index: int, text: str
@@ -169,7 +222,7 @@ def _without_field(request: M) -> M:
     return copy
 
 
-def _requested(value: Any) -> list[str]:
+def requested_shields(value: Any) -> list[str]:
     """The shield ids a request names in `guardrails`: ids, or objects with `type` (Llama Stack) or `shield_id`."""
     if value is None:
         return []
@@ -199,7 +252,8 @@ def _note(state: _Guarded, request: Any, stage: str, verdicts: list[ShieldVerdic
     return None
 
 
-def _refusal_text(violation: SafetyViolation) -> str:
+def refusal_text(violation: SafetyViolation) -> str:
+    """What the caller reads in place of a refused text."""
     return violation.user_message or "I can't help with that: it goes against this server's safety policy."
 
 
@@ -217,7 +271,7 @@ def _refusal_chunk(chunk: ChatCompletionChunk, index: int, refusal: str) -> Chat
 
 def _refused(call: InferenceCall, violation: SafetyViolation, *, stream: bool) -> Any:
     """The answer to a refused input, in place of the model's: a refusal, no tokens spent."""
-    refusal = _refusal_text(violation)
+    refusal = refusal_text(violation)
     created, model = int(time.time()), call.model.provider_resource_id
     if not stream:
         return ChatCompletion(

@@ -31,7 +31,8 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
         context.on_stop(store.close)  # writes what is pending before the database closes
     mcp = McpTools()
     context.on_stop(mcp.close)  # the MCP sessions opened for responses
-    engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch(), WebSearch(), mcp])
+    engine = ResponsesEngine(inference, context.impls, store, server_tools=[FileSearch(), WebSearch(), mcp],
+                             safety=context.config.safety)
     background = None
     if store is not None and reference is not None:
         # background responses: jobs beside the responses table, their events in the metadata KV store
