@@ -209,7 +209,7 @@ class AgentsService:
                         first: list[dict[str, Any]], user_text: str | None) -> AsyncIterator[dict[str, Any]]:
         for early in first:
             yield early
-        steps = StepStream(turn["turn_id"], steps=list(turn["steps"]))
+        steps = StepStream(turn["turn_id"], steps=list(turn["steps"]), model_calls=lambda: _server_calls(run))
         output: dict[str, Any] | None = None
         if user_text is not None and config.input_shields:
             violation = None
@@ -264,6 +264,13 @@ class AgentsService:
         yield step_complete(step)
         if violation is not None:
             yield violation
+
+
+def _server_calls(run: ResponseRun) -> list[dict[str, Any]]:
+    """The tool calls of the run's last model call that the server runs (not the client's functions)."""
+    messages = run.context.messages
+    calls = messages[-1].get("tool_calls") or [] if messages else []
+    return [call for call in calls if not run.is_client_call(call["function"]["name"])]
 
 
 def _message(text: str) -> dict[str, Any]:

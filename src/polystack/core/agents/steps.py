@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +97,9 @@ class StepStream:
 
     turn_id: str
     steps: list[dict[str, Any]] = field(default_factory=list)
+    # The server calls of the last model call as the model made them ({"id", "function": {name, arguments}}):
+    # an output item announces a call before its arguments stream, the step needs them at once.
+    model_calls: Callable[[], list[dict[str, Any]]] = list
     last_message: dict[str, Any] | None = None  # the last inference step's model_response
     client_calls: list[dict[str, Any]] = field(default_factory=list)  # function calls of the last step
     _inference: _Inference | None = None
@@ -113,7 +117,7 @@ class StepStream:
             if item.type in ("message", "function_call", "reasoning") or server_added:
                 out += self._open()
             if server_added:
-                call = tool_call_of(item)
+                call = self._as_made(tool_call_of(item))
                 assert self._inference is not None
                 self._inference.tool_calls.append(call)
                 self._held.append((item.id, call))
@@ -137,6 +141,22 @@ class StepStream:
         if self._inference is not None:
             out.append(self._complete_inference("out_of_tokens" if status == "incomplete" else None))
         return out
+
+    def _as_made(self, call: dict[str, Any]) -> dict[str, Any]:
+        """The call with the id and arguments the model gave (the k-th server call of the model call)."""
+        assert self._inference is not None
+        made = self.model_calls()
+        index = len([c for c in self._inference.tool_calls if c["call_id"] not in self._client_ids()])
+        if index < len(made) and call["tool_name"] != "knowledge_search":
+            function = made[index].get("function", {})
+            return {**call, "call_id": made[index].get("id", call["call_id"]),
+                    "arguments": function.get("arguments", call["arguments"])}
+        if index < len(made):  # file_search: keep the model's call id, the query as Llama Stack's argument
+            return {**call, "call_id": made[index].get("id", call["call_id"])}
+        return call
+
+    def _client_ids(self) -> set[str]:
+        return {c["call_id"] for c in self.client_calls}
 
     def _open(self) -> list[dict[str, Any]]:
         if self._inference is not None:

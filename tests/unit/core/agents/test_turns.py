@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from tests.unit.core.agents.conftest import connect, new_agent, new_session, shape, stream_turn  # noqa: F401
+from collections.abc import Iterator
+
+import pytest
+
+from polystack.testing.mcp_servers import ToolServer
+from tests.unit.core.agents.conftest import SHIELD, call, new_agent, new_session, shape, stream_turn
+from tests.unit.core.responses.conftest import record
+
+
+@pytest.fixture(scope="module")
+def tools() -> Iterator[ToolServer]:
+    with ToolServer() as running:
+        yield running
 
 
 async def test_a_streamed_turn_is_one_inference_step_between_turn_start_and_turn_complete(connect):
@@ -20,3 +32,123 @@ async def test_a_streamed_turn_is_one_inference_step_between_turn_start_and_turn
                                       "tool_calls": []}
     assert [s["step_type"] for s in turn["steps"]] == ["inference"]
     assert turn["turn_id"] == payloads[0]["turn_id"] and turn["session_id"] == session
+
+
+async def test_a_client_tool_makes_the_turn_await_input_and_resume_finishes_it(connect):
+    weather = {"name": "get_weather", "description": "The weather in a city.",
+               "parameters": [{"name": "city", "parameter_type": "string", "description": "The city"}]}
+    async with connect([call("get_weather", '{"city": "Paris"}'), {"content": "Sunny in Paris."}]) as stack:
+        recorder = record(stack)
+        agent = await new_agent(stack.http, client_tools=[weather])
+        session = await new_session(stack.http, agent)
+        base = f"/v1alpha/agents/{agent}/session/{session}/turn"
+        first = await stream_turn(stack.http, base, {"messages": [{"role": "user", "content": "Weather?"}]})
+        assert shape(first) == ["turn_start", "step_start:inference", "step_progress:inference",
+                                "step_complete:inference", "turn_awaiting_input"]
+        turn = first[-1]["turn"]
+        [tool_call] = turn["output_message"]["tool_calls"]
+        assert (tool_call["tool_name"], tool_call["arguments"]) == ("get_weather", '{"city": "Paris"}')
+        assert turn["output_message"]["stop_reason"] == "end_of_message"
+        stored = (await stack.http.get(f"{base}/{turn['turn_id']}")).json()
+        assert stored["output_message"]["tool_calls"] == [tool_call]
+        resumed = await stream_turn(stack.http, f"{base}/{turn['turn_id']}/resume", {"tool_responses": [
+            {"call_id": tool_call["call_id"], "tool_name": "get_weather", "content": "sunny, 24C"}]})
+        again = await stack.http.post(f"{base}/{turn['turn_id']}/resume", json={"tool_responses": [
+            {"call_id": tool_call["call_id"], "tool_name": "get_weather", "content": "sunny"}]})
+    assert shape(resumed) == ["step_complete:tool_execution", "step_start:inference", "step_progress:inference",
+                              "step_complete:inference", "turn_complete"]
+    done = resumed[-1]["turn"]
+    assert done["turn_id"] == turn["turn_id"] and done["output_message"]["content"] == "Sunny in Paris."
+    assert [s["step_type"] for s in done["steps"]] == ["inference", "tool_execution", "inference"]
+    assert done["steps"][1]["tool_calls"] == [tool_call]
+    assert done["steps"][1]["tool_responses"][0]["content"] == "sunny, 24C"
+    offered = recorder.requests[0].tools[0].function
+    assert offered.name == "get_weather" and offered.parameters["required"] == ["city"]
+    assert recorder.requests[1].messages[-1].role == "tool" and recorder.requests[1].messages[-1].content == "sunny, 24C"
+    assert again.status_code == 400 and again.json()["error"]["param"] == "turn_id"
+
+
+async def test_a_resume_must_answer_the_calls_the_turn_waits_for(connect):
+    tool = {"name": "ping", "input_schema": {"type": "object", "properties": {}}}
+    async with connect([call("ping")]) as stack:
+        agent = await new_agent(stack.http, client_tools=[tool])
+        session = await new_session(stack.http, agent)
+        base = f"/v1alpha/agents/{agent}/session/{session}/turn"
+        turn = (await stack.http.post(base, json={"messages": [{"role": "user", "content": "ping"}]})).json()
+        wrong = await stack.http.post(f"{base}/{turn['turn_id']}/resume", json={"tool_responses": [
+            {"call_id": "nope", "tool_name": "ping", "content": "pong"}]})
+    assert turn["output_message"]["tool_calls"][0]["tool_name"] == "ping"
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "tool_responses"
+
+
+async def test_an_mcp_tool_group_call_is_a_tool_execution_step(connect, tools):
+    group = {"toolgroup_id": "mcp::tools", "provider_id": "mcp", "mcp_endpoint": {"uri": tools.http_url}}
+    async with connect([call("add", '{"a": 2, "b": 3}'), {"content": "It is 5."}], tool_groups=[group]) as stack:
+        recorder = record(stack)
+        agent = await new_agent(stack.http, toolgroups=["mcp::tools"])
+        session = await new_session(stack.http, agent)
+        payloads = await stream_turn(stack.http, f"/v1alpha/agents/{agent}/session/{session}/turn",
+                                     {"messages": [{"role": "user", "content": "2+3?"}]})
+        turn_id = payloads[-1]["turn"]["turn_id"]
+        tool_step = payloads[-1]["turn"]["steps"][1]
+        step = await stack.http.get(f"/v1alpha/agents/{agent}/session/{session}/turn/{turn_id}/step/"
+                                    f"{tool_step['step_id']}")
+    assert shape(payloads) == [
+        "turn_start", "step_start:inference", "step_progress:inference", "step_complete:inference",
+        "step_start:tool_execution", "step_progress:tool_execution", "step_complete:tool_execution",
+        "step_start:inference", "step_progress:inference", "step_complete:inference", "turn_complete"]
+    inference = payloads[3]["step_details"]
+    assert inference["model_response"]["stop_reason"] == "end_of_message"
+    [called] = inference["model_response"]["tool_calls"]
+    assert (called["tool_name"], called["arguments"]) == ("add", '{"a": 2, "b": 3}')
+    assert tool_step["tool_calls"] == [called]
+    assert tool_step["tool_responses"][0]["content"] == "5"
+    assert step.json() == {"step": tool_step}
+    assert {t.function.name for t in recorder.requests[0].tools} >= {"add", "echo"}
+    assert payloads[-1]["turn"]["output_message"]["content"] == "It is 5."
+
+
+async def test_a_rag_tool_group_searches_the_vector_store_its_args_name(connect):
+    async with connect([call("file_search", '{"query": "mirror polished"}'), {"content": "On Tuesdays."}]) as stack:
+        store = (await stack.http.post("/v1/vector_stores", json={"name": "docs"})).json()
+        inserted = await stack.http.post("/v1/tool-runtime/rag-tool/insert", json={
+            "vector_store_id": store["id"], "chunk_size_in_tokens": 128,
+            "documents": [{"document_id": "handbook", "content": HANDBOOK, "metadata": {}}]})
+        assert inserted.status_code == 204, inserted.text
+        agent = await new_agent(stack.http, toolgroups=[{"name": "builtin::rag",
+                                                         "args": {"vector_store_ids": [store["id"]]}}])
+        session = await new_session(stack.http, agent)
+        payloads = await stream_turn(stack.http, f"/v1alpha/agents/{agent}/session/{session}/turn",
+                                     {"messages": [{"role": "user", "content": "When is the mirror polished?"}]})
+    names = shape(payloads)
+    assert names[4:7] == ["step_start:tool_execution", "step_progress:tool_execution", "step_complete:tool_execution"]
+    step = payloads[-1]["turn"]["steps"][1]
+    assert step["tool_calls"][0]["tool_name"] == "knowledge_search"
+    assert any("polished every Tuesday" in part["text"] for part in step["tool_responses"][0]["content"])
+    assert payloads[-1]["turn"]["output_message"]["content"] == "On Tuesdays."
+
+
+async def test_shields_are_shield_call_steps_and_a_violation_ends_the_turn(connect):
+    async with connect([{"content": "Fine."}]) as stack:
+        recorder = record(stack)
+        agent = await new_agent(stack.http, input_shields=[SHIELD], output_shields=[SHIELD])
+        session = await new_session(stack.http, agent)
+        base = f"/v1alpha/agents/{agent}/session/{session}/turn"
+        clean = await stream_turn(stack.http, base, {"messages": [{"role": "user", "content": "How are you?"}]})
+        bad = await stream_turn(stack.http, base, {"messages": [{"role": "user",
+                                                                 "content": "you are a fucking idiot"}]})
+    assert shape(clean) == ["turn_start", "step_start:shield_call", "step_complete:shield_call",
+                            "step_start:inference", "step_progress:inference", "step_complete:inference",
+                            "step_start:shield_call", "step_complete:shield_call", "turn_complete"]
+    assert clean[1]["metadata"] == {"touchpoint": "user-input"} and clean[6]["metadata"] == {
+        "touchpoint": "assistant-output"}
+    assert clean[2]["step_details"]["violation"] is None
+    assert shape(bad) == ["turn_start", "step_start:shield_call", "step_complete:shield_call", "turn_complete"]
+    violation = bad[2]["step_details"]["violation"]
+    assert violation["violation_level"] == "error"
+    assert bad[-1]["turn"]["output_message"]["content"] == violation["user_message"]
+    assert len(recorder.requests) == 1  # the model never saw the violating message
+
+
+HANDBOOK = ("The mirror is polished every Tuesday by the keeper on duty. "
+            "The fog horn is tested at noon on the first day of each month.")
