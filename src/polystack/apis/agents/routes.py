@@ -27,6 +27,7 @@ router = APIRouter(tags=["agents"])
 agents = Depends(impl_of(Api.agents))
 _START = Query(default=None, ge=0, description="The index of the first item returned.")
 _LIMIT = Query(default=None, ge=1, description="How many items at most.")
+_TURN_IDS = Query(default=None, description="Only these turns.")
 _TURN = "/agents/{agent_id}/session/{session_id}/turn"
 
 
@@ -66,7 +67,7 @@ async def list_sessions(agent_id: str, start_index: int | None = _START, limit: 
 @router.get("/agents/{agent_id}/session/{session_id}", summary="Get a session (optionally only some turns)",
             responses=returns(Session))
 async def get_session(agent_id: str, session_id: str,
-                      turn_ids: list[str] | None = Query(default=None, description="Only these turns."),
+                      turn_ids: list[str] | None = _TURN_IDS,
                       impl: Agents = agents) -> Response:
     return JSONBody(await impl.get_session(agent_id, session_id, turn_ids))
 

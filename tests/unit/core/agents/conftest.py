@@ -33,7 +33,8 @@ def agents_config(tmp_path, replies: list[dict[str, Any]], tool_groups: list[dic
                                  "kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
                     "stores": {"metadata": {"backend": "kv"}, "vector_stores": {"backend": "sql"},
                                "conversations": {"backend": "sql"}, "agents": {"backend": "sql"}}},
-        "vector_stores": {"default_provider_id": "sqlite-vec", "default_embedding_model": "scripted/scripted-embedding"},
+        "vector_stores": {"default_provider_id": "sqlite-vec",
+                          "default_embedding_model": "scripted/scripted-embedding"},
         "registered_resources": {
             "tool_groups": [{"toolgroup_id": "builtin::rag", "provider_id": "rag-runtime"}, *(tool_groups or [])],
             "shields": [{"shield_id": SHIELD, "provider_id": "offline"}]},

@@ -64,7 +64,8 @@ async def test_a_client_tool_makes_the_turn_await_input_and_resume_finishes_it(c
     assert done["steps"][1]["tool_responses"][0]["content"] == "sunny, 24C"
     offered = recorder.requests[0].tools[0].function
     assert offered.name == "get_weather" and offered.parameters["required"] == ["city"]
-    assert recorder.requests[1].messages[-1].role == "tool" and recorder.requests[1].messages[-1].content == "sunny, 24C"
+    answered = recorder.requests[1].messages[-1]
+    assert answered.role == "tool" and answered.content == "sunny, 24C"
     assert again.status_code == 400 and again.json()["error"]["param"] == "turn_id"
 
 
