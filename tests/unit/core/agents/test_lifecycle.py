@@ -3,10 +3,9 @@ deprecated /v1 prefix, non-streamed turns, and bad agent configs as 4xx (the scr
 
 from __future__ import annotations
 
-from tests.unit.core.agents.conftest import MODEL, agents_config, new_agent, new_session
-
 import polystack
 from polystack.apis.datatypes import User
+from tests.unit.core.agents.conftest import MODEL, agents_config, new_agent, new_session
 
 
 async def test_agents_are_created_listed_in_pages_described_and_deleted(connect):
