@@ -99,13 +99,13 @@ async def lifecycle(http: httpx.AsyncClient) -> None:
     sessions = (await http.get(f"/v1alpha/agents/{agent}/sessions")).json()
     assert [s["session_id"] for s in sessions["data"]] == [session] and sessions["has_more"] is False
     assert [t["turn_id"] for t in (await http.get(base)).json()["turns"]] == [turn["turn_id"]]
-    assert (await http.delete(base)).status_code == 200
+    assert (await http.delete(base)).status_code == 204
     assert (await http.get(base)).status_code == 404
     assert (await http.get(f"{base}/turn/{turn['turn_id']}")).status_code == 404
     assert (await http.get(f"/v1alpha/agents/{agent}/sessions")).json()["data"] == []
     assert (await http.get("/v1alpha/agents/no-such-agent")).status_code == 404
     assert (await http.get(f"/v1alpha/agents/{agent}/session/no-such-session")).status_code == 404
-    assert (await http.delete(f"/v1alpha/agents/{agent}")).status_code == 200
+    assert (await http.delete(f"/v1alpha/agents/{agent}")).status_code == 204
     assert (await http.get(f"/v1alpha/agents/{agent}")).status_code == 404
 
 
@@ -137,7 +137,7 @@ async def two_users(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
     finished = (await alice.post(f"{base}/turn/{turn['turn_id']}/resume", json={"tool_responses": [
         {"call_id": call_id, "tool_name": "get_weather", "content": "rain"}]})).json()
     assert finished["output_message"]["content"] == "Sunny in Paris."
-    assert (await alice.delete(f"/v1alpha/agents/{agent}")).status_code == 200
+    assert (await alice.delete(f"/v1alpha/agents/{agent}")).status_code == 204
 
 
 def over_http(server: Any, key: str) -> httpx.AsyncClient:

@@ -47,10 +47,10 @@ async def get_agent(agent_id: str, impl: Agents = agents) -> Response:
     return JSONBody(await impl.get_agent(agent_id))
 
 
-@router.delete("/agents/{agent_id}", summary="Delete an agent with its sessions and turns")
+@router.delete("/agents/{agent_id}", summary="Delete an agent with its sessions and turns", status_code=204)
 async def delete_agent(agent_id: str, impl: Agents = agents) -> Response:
     await impl.delete_agent(agent_id)
-    return JSONBody(None)
+    return Response(status_code=204)
 
 
 @router.post("/agents/{agent_id}/session", summary="Create a session", responses=returns(SessionCreated))
@@ -72,10 +72,11 @@ async def get_session(agent_id: str, session_id: str,
     return JSONBody(await impl.get_session(agent_id, session_id, turn_ids))
 
 
-@router.delete("/agents/{agent_id}/session/{session_id}", summary="Delete a session and its turns")
+@router.delete("/agents/{agent_id}/session/{session_id}", summary="Delete a session and its turns",
+               status_code=204)
 async def delete_session(agent_id: str, session_id: str, impl: Agents = agents) -> Response:
     await impl.delete_session(agent_id, session_id)
-    return JSONBody(None)
+    return Response(status_code=204)
 
 
 @router.post(_TURN, summary="Create a turn (SSE of turn stream chunks when stream=true)", responses=returns(Turn))

@@ -26,7 +26,7 @@ async def test_agents_are_created_listed_in_pages_described_and_deleted(connect)
     assert described["agent_config"]["sampling_params"]["strategy"] == {"type": "top_p", "temperature": 0.5,
                                                                        "top_p": 0.95}
     assert described["created_at"] and legacy.status_code == 200 and legacy.json() == described
-    assert deleted.status_code == 200 and gone.status_code == 404
+    assert deleted.status_code == 204 and gone.status_code == 404
     assert gone.json()["error"]["param"] == "agent_id"
     assert [a["agent_id"] for a in remaining["data"]] == [second]
 
@@ -55,7 +55,7 @@ async def test_sessions_hold_their_turns_and_go_with_their_conversation(connect)
     assert [t["turn_id"] for t in only["turns"]] == [turn2["turn_id"]]
     assert [s["session_id"] for s in listed["data"]] == [session, other]
     assert [i["role"] for i in items["data"]] == ["user", "assistant", "user", "assistant"]
-    assert deleted.status_code == 200
+    assert deleted.status_code == 204
     assert [r.status_code for r in after] == [404, 404, 404]
     assert [s["session_id"] for s in still["data"]] == [other]
 
