@@ -101,7 +101,8 @@ def text_format(config: AgentConfig) -> dict[str, Any] | None:
                                   param="agent_config.response_format")
     assert isinstance(response_format, JsonSchemaFormat)
     schema = response_format.json_schema
-    return {"format": {"type": "json_schema", "name": str(schema.get("title") or "response"), "schema": schema}}
+    name = _LABEL.sub("_", str(schema.get("title") or "response"))[:64]  # a format name is a function-like name
+    return {"format": {"type": "json_schema", "name": name, "schema": schema}}
 
 
 def _groups(config: AgentConfig, for_turn: list[AgentToolGroup] | None) -> list[tuple[str, str | None, dict[str, Any]]]:

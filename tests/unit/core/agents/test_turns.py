@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -153,3 +154,35 @@ async def test_shields_are_shield_call_steps_and_a_violation_ends_the_turn(conne
 
 HANDBOOK = ("The mirror is polished every Tuesday by the keeper on duty. "
             "The fog horn is tested at noon on the first day of each month.")
+
+
+async def test_an_mcp_group_whose_server_is_down_is_a_clear_503_before_the_turn_starts(connect):
+    group = {"toolgroup_id": "mcp::down", "provider_id": "mcp", "mcp_endpoint": {"uri": "http://127.0.0.1:9/mcp"}}
+    async with connect([{"content": "unused"}], tool_groups=[group]) as stack:
+        agent = await new_agent(stack.http)
+        session = await new_session(stack.http, agent)
+        reply = await asyncio.wait_for(stack.http.post(f"/v1alpha/agents/{agent}/session/{session}/turn", json={
+            "messages": [{"role": "user", "content": "hi"}], "toolgroups": ["mcp::down"], "stream": True}), 30)
+        listed = (await stack.http.get(f"/v1alpha/agents/{agent}/session/{session}")).json()
+    assert reply.status_code == 503
+    assert reply.json()["error"]["code"] == "mcp_server_unreachable" and "127.0.0.1:9" in reply.text
+    assert listed["turns"] == []
+
+
+async def test_a_non_streamed_turn_with_a_turn_level_group_and_a_document(connect, tools):
+    group = {"toolgroup_id": "mcp::tools", "provider_id": "mcp", "mcp_endpoint": {"uri": tools.http_url}}
+    async with connect([call("echo", '{"text": "hi"}'), {"content": "Echoed."}], tool_groups=[group]) as stack:
+        recorder = record(stack)
+        agent = await new_agent(stack.http)
+        session = await new_session(stack.http, agent)
+        reply = await stack.http.post(f"/v1alpha/agents/{agent}/session/{session}/turn", json={
+            "messages": [{"role": "user", "content": "Echo hi."}], "toolgroups": ["mcp::tools/echo"],
+            "documents": [{"content": "Attached notes.", "mime_type": "text/plain"}]})
+    turn = reply.json()
+    assert reply.status_code == 200, reply.text
+    assert [s["step_type"] for s in turn["steps"]] == ["inference", "tool_execution", "inference"]
+    assert turn["steps"][1]["tool_responses"][0]["content"] == "hi"
+    assert turn["output_message"]["content"] == "Echoed."
+    assert [t.function.name for t in recorder.requests[0].tools] == ["echo"]
+    sent = recorder.requests[0].messages[-1].content
+    assert "Attached notes." in (sent if isinstance(sent, str) else " ".join(p.text for p in sent))
