@@ -45,6 +45,11 @@ class SessionConversations(Protocol):
 
     async def delete_conversation(self, conversation_id: str) -> Any: ...
 
+    async def add_items(self, conversation_id: str, items: list[dict[str, Any]],
+                        include: list[str] | None = None) -> Any: ...
+
+    async def delete_item(self, conversation_id: str, item_id: str) -> Any: ...
+
 
 def _page(data: list[dict[str, Any]], start_index: int | None, limit: int | None) -> dict[str, Any]:
     """Llama Stack's PaginatedResponse over a whole list."""
@@ -220,6 +225,8 @@ class AgentsService:
                     violation = produced
             if violation is not None:
                 output = _message(violation.user_message or "I can't help with that.")
+                inputs = [item.model_dump(mode="json") for item in run.input_items]
+                await self._remember_refusal(run, output["content"], inputs)
         if output is None:
             async for event in run.events():
                 if event.name in TERMINAL:
@@ -245,9 +252,24 @@ class AgentsService:
                     violation = produced
             if violation is not None:
                 output = _message(violation.user_message or "I can't help with that.")
+                answers = [item.id for item in run.response.output if item.type == "message" and item.id]
+                await self._remember_refusal(run, output["content"], [], replacing=answers[-1:])
         done = {**turn, "steps": steps.steps, "output_message": output, "completed_at": now()}
         await self.store.save_turn(agent_id, done, "awaiting_input" if pending else "completed", pending)
         yield chunk({"event_type": "turn_awaiting_input" if pending else "turn_complete", "turn": done})
+
+    async def _remember_refusal(self, run: ResponseRun, refusal: str, inputs: list[dict[str, Any]],
+                                replacing: Sequence[str] = ()) -> None:
+        """A shield's refusal takes the answer's place in the session (as Llama Stack replays the turn's
+        messages): the refused input (if the model never ran) and the refusal, instead of the blocked answer."""
+        conversation_id = run.request.conversation_id
+        if conversation_id is None:
+            return
+        conversations = self._conversations()
+        for item_id in replacing:
+            await conversations.delete_item(conversation_id, item_id)
+        await conversations.add_items(conversation_id, [*inputs, {
+            "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": refusal}]}])
 
     async def _shield_step(self, shield_ids: list[str], text: str, role: Literal["user", "assistant"],
                            turn: dict[str, Any], steps: StepStream) -> AsyncIterator[dict[str, Any] | SafetyViolation]:

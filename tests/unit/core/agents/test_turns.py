@@ -139,6 +139,8 @@ async def test_shields_are_shield_call_steps_and_a_violation_ends_the_turn(conne
         clean = await stream_turn(stack.http, base, {"messages": [{"role": "user", "content": "How are you?"}]})
         bad = await stream_turn(stack.http, base, {"messages": [{"role": "user",
                                                                  "content": "you are a fucking idiot"}]})
+        conversation = (await stack.stack.impls["agents"].store.session(agent, session))["conversation_id"]
+        items = (await stack.http.get(f"/v1/conversations/{conversation}/items", params={"order": "asc"})).json()
     assert shape(clean) == ["turn_start", "step_start:shield_call", "step_complete:shield_call",
                             "step_start:inference", "step_progress:inference", "step_complete:inference",
                             "step_start:shield_call", "step_complete:shield_call", "turn_complete"]
@@ -150,6 +152,9 @@ async def test_shields_are_shield_call_steps_and_a_violation_ends_the_turn(conne
     assert violation["violation_level"] == "error"
     assert bad[-1]["turn"]["output_message"]["content"] == violation["user_message"]
     assert len(recorder.requests) == 1  # the model never saw the violating message
+    # the session remembers the refused message and the refusal, as the next turn's context
+    texts = [(i["role"], i["content"][0]["text"]) for i in items["data"]]
+    assert texts[2:] == [("user", "you are a fucking idiot"), ("assistant", violation["user_message"])]
 
 
 HANDBOOK = ("The mirror is polished every Tuesday by the keeper on duty. "
@@ -186,3 +191,19 @@ async def test_a_non_streamed_turn_with_a_turn_level_group_and_a_document(connec
     assert [t.function.name for t in recorder.requests[0].tools] == ["echo"]
     sent = recorder.requests[0].messages[-1].content
     assert "Attached notes." in (sent if isinstance(sent, str) else " ".join(p.text for p in sent))
+
+
+async def test_an_output_shield_replaces_a_blocked_answer_in_the_turn_and_the_session(connect):
+    async with connect([{"content": "you are a fucking idiot"}]) as stack:
+        agent = await new_agent(stack.http, output_shields=[SHIELD])
+        session = await new_session(stack.http, agent)
+        turn = (await stack.http.post(f"/v1alpha/agents/{agent}/session/{session}/turn",
+                                      json={"messages": [{"role": "user", "content": "Say something."}]})).json()
+        conversation = (await stack.stack.impls["agents"].store.session(agent, session))["conversation_id"]
+        items = (await stack.http.get(f"/v1/conversations/{conversation}/items", params={"order": "asc"})).json()
+    assert [s["step_type"] for s in turn["steps"]] == ["inference", "shield_call"]
+    violation = turn["steps"][1]["violation"]
+    assert violation is not None and turn["output_message"]["content"] == violation["user_message"]
+    assert turn["steps"][0]["model_response"]["content"] == "you are a fucking idiot"  # what the model said
+    texts = [(i["role"], i["content"][0]["text"]) for i in items["data"]]
+    assert texts == [("user", "Say something."), ("assistant", violation["user_message"])]
