@@ -151,7 +151,8 @@ class AgentsService:
             "conversation": conversation_id, "store": False, "stream": stream, "parallel_tool_calls": False,
             "tools": await config_map.request_tools(config, toolgroups, self.impls),
             "tool_choice": config_map.tool_choice(config, tool_config),
-            "max_infer_iters": config.max_infer_iters or 10, "include": ["file_search_call.results"],
+            "max_infer_iters": config.max_infer_iters or 10,
+            "include": ["file_search_call.results", "web_search_call.action.sources"],  # for the tool steps
             **config_map.sampling(config)}
         text = config_map.text_format(config)
         if text is not None:

@@ -14,7 +14,8 @@ MODEL = "scripted/scripted-model"
 SHIELD = "offline"
 
 
-def agents_config(tmp_path, replies: list[dict[str, Any]], tool_groups: list[dict[str, Any]] | None = None):
+def agents_config(tmp_path, replies: list[dict[str, Any]], tool_groups: list[dict[str, Any]] | None = None,
+                  tool_runtime: list[dict[str, Any]] | None = None):
     providers: dict[str, Any] = {
         "inference": [{"provider_id": "scripted", "provider_type": "inline::scripted", "config": {"replies": replies}}],
         "files": [{"provider_id": "localfs", "provider_type": "inline::localfs",
@@ -22,7 +23,8 @@ def agents_config(tmp_path, replies: list[dict[str, Any]], tool_groups: list[dic
         "vector_io": [{"provider_id": "sqlite-vec", "provider_type": "inline::sqlite-vec",
                        "config": {"db_path": str(tmp_path / "vec.db")}}],
         "tool_runtime": [{"provider_id": "rag-runtime", "provider_type": "inline::rag-runtime"},
-                         {"provider_id": "mcp", "provider_type": "remote::model-context-protocol"}],
+                         {"provider_id": "mcp", "provider_type": "remote::model-context-protocol"},
+                         *(tool_runtime or [])],
         "safety": [{"provider_id": "offline", "provider_type": "inline::offline-classifier"}],
     }
     return parse_run_config({

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
 
+from polystack.testing.fake_search_apis import FakeBraveSearch
 from polystack.testing.mcp_servers import ToolServer
 from tests.unit.core.agents.conftest import SHIELD, call, new_agent, new_session, shape, stream_turn
 from tests.unit.core.responses.conftest import record
@@ -207,3 +209,22 @@ async def test_an_output_shield_replaces_a_blocked_answer_in_the_turn_and_the_se
     assert turn["steps"][0]["model_response"]["content"] == "you are a fucking idiot"  # what the model said
     texts = [(i["role"], i["content"][0]["text"]) for i in items["data"]]
     assert texts == [("user", "Say something."), ("assistant", violation["user_message"])]
+
+
+async def test_a_websearch_tool_group_is_the_web_search_tool(connect):
+    with FakeBraveSearch() as brave:
+        brave_runtime = {"provider_id": "brave-search", "provider_type": "remote::brave-search",
+                         "config": {"api_key": brave.api_key, "base_url": brave.base_url}}
+        group = {"toolgroup_id": "builtin::websearch", "provider_id": "brave-search"}
+        replies = [call("web_search", '{"query": "sea otters"}'), {"content": "Otters."}]
+        async with connect(replies, tool_groups=[group], tool_runtime=[brave_runtime]) as stack:
+            agent = await new_agent(stack.http, toolgroups=["builtin::websearch"])
+            session = await new_session(stack.http, agent)
+            payloads = await stream_turn(stack.http, f"/v1alpha/agents/{agent}/session/{session}/turn",
+                                         {"messages": [{"role": "user", "content": "Otters?"}]})
+    step = payloads[-1]["turn"]["steps"][1]
+    assert step["step_type"] == "tool_execution"
+    assert step["tool_calls"][0]["tool_name"] == "web_search"
+    assert json.loads(step["tool_calls"][0]["arguments"]) == {"query": "sea otters"}
+    assert json.loads(step["tool_responses"][0]["content"])  # the pages' URLs
+    assert brave.requests[-1].query["q"] == "sea otters"
