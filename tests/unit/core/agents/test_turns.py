@@ -228,3 +228,19 @@ async def test_a_websearch_tool_group_is_the_web_search_tool(connect):
     assert json.loads(step["tool_calls"][0]["arguments"]) == {"query": "sea otters"}
     assert json.loads(step["tool_responses"][0]["content"])  # the pages' URLs
     assert brave.requests[-1].query["q"] == "sea otters"
+
+
+async def test_a_model_that_fails_is_the_turns_error_and_no_turn_is_kept(connect):
+    async with connect([]) as stack:
+        agent = await new_agent(stack.http, model="scripted/no-such-model")
+        session = await new_session(stack.http, agent)
+        path = f"/v1alpha/agents/{agent}/session/{session}/turn"
+        plain = await stack.http.post(path, json={"messages": [{"role": "user", "content": "hi"}]})
+        async with stack.http.stream("POST", path, json={"messages": [{"role": "user", "content": "hi"}],
+                                                         "stream": True}) as streamed:
+            lines = [json.loads(line[6:]) async for line in streamed.aiter_lines() if line.startswith("data: ")]
+        kept = (await stack.http.get(f"/v1alpha/agents/{agent}/session/{session}")).json()
+    assert plain.status_code == 404 and "no-such-model" in plain.json()["error"]["message"]
+    assert lines[0]["event"]["payload"]["event_type"] == "turn_start"
+    assert "no-such-model" in lines[-1]["error"]["message"]
+    assert kept["turns"] == []
