@@ -35,6 +35,8 @@ from polystack.core.responses.engine import TERMINAL, ResponseRun, ResponsesEngi
 
 @runtime_checkable
 class Shields(Protocol):
+    async def shield_named(self, shield_id: str, param: str = "guardrails", *, trusted: bool = False) -> Any: ...
+
     async def check_text(self, shield_ids: Sequence[str], text: str,
                          role: Literal["user", "assistant"] = "user") -> SafetyViolation | None: ...
 
@@ -77,6 +79,7 @@ class AgentsService:
 
     async def create_agent(self, config: AgentConfig) -> dict[str, Any]:
         config_map.text_format(config)  # a response_format the engine cannot follow is refused now
+        await self._check_shields(config)
         agent_id = new_id()
         await self.store.add_agent(agent_id, now(), config.model_dump(mode="json"))
         return {"agent_id": agent_id}
@@ -161,21 +164,29 @@ class AgentsService:
             del body["tool_choice"]
         return await self.engine.start(CreateResponseRequest.model_validate(body))
 
-    def _shields(self, ids: list[str]) -> Shields | None:
+    def _shields(self, ids: list[str], param: str = "agent_config.input_shields") -> Shields | None:
         if not ids:
             return None
         shields = self.impls.get_as(Api.safety, Shields)
         if shields is None:
             raise InvalidRequestError("the agent names shields, but this server does not serve the safety API",
-                                      param="agent_config.input_shields")
+                                      param=param)
         return shields
+
+    async def _check_shields(self, config: AgentConfig) -> None:
+        """Every shield the agent names exists and is the caller's to use (a 4xx before any turn starts)."""
+        for field in ("input_shields", "output_shields"):
+            ids: list[str] = getattr(config, field) or []
+            shields = self._shields(ids, f"agent_config.{field}")
+            for shield_id in ids:
+                assert shields is not None
+                await shields.shield_named(shield_id, param=f"agent_config.{field}")
 
     async def create_turn(self, agent_id: str, session_id: str, request: CreateTurnRequest
                           ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
         session = await self.store.session(agent_id, session_id)
         config = AgentConfig.model_validate((await self.store.agent(agent_id))["config"])
-        self._shields(config.input_shields or [])
-        self._shields(config.output_shields or [])
+        await self._check_shields(config)
         run = await self._start(config, session["conversation_id"], input_items(request.messages, request.documents),
                                 bool(request.stream), request.toolgroups, request.tool_config)
         turn_id = new_id()

@@ -94,6 +94,8 @@ async def test_bad_configs_and_inputs_are_400s_naming_the_field(connect):
         no_model = await http.post("/v1alpha/agents", json={"agent_config": {"instructions": "x"}})
         grammar = await http.post("/v1alpha/agents", json={"agent_config": {
             "model": MODEL, "instructions": "x", "response_format": {"type": "grammar", "bnf": {}}}})
+        no_shield = await http.post("/v1alpha/agents", json={"agent_config": {
+            "model": MODEL, "instructions": "x", "output_shields": ["no-such-shield"]}})
         rag_without_stores = await new_agent(http, toolgroups=["builtin::rag"])
         session = await new_session(http, rag_without_stores)
         turn = await http.post(f"/v1alpha/agents/{rag_without_stores}/session/{session}/turn",
@@ -103,6 +105,7 @@ async def test_bad_configs_and_inputs_are_400s_naming_the_field(connect):
     assert no_model.status_code == 400 and "model" in no_model.json()["error"]["param"]
     assert grammar.status_code == 400 and grammar.json()["error"]["param"] == "agent_config.response_format"
     assert turn.status_code == 400 and turn.json()["error"]["param"] == "toolgroups"
+    assert no_shield.status_code == 404 and no_shield.json()["error"]["param"] == "agent_config.output_shields"
     assert no_messages.status_code == 400 and "messages" in no_messages.json()["error"]["param"]
 
 
