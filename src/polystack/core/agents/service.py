@@ -22,7 +22,7 @@ from polystack.apis.agents.types import (
 )
 from polystack.apis.conversations.types import CreateConversationRequest
 from polystack.apis.datatypes import Api
-from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
+from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError, PolystackError
 from polystack.apis.responses.types import CreateResponseRequest
 from polystack.apis.safety.types import SafetyViolation
 from polystack.core.agents import config_map
@@ -201,6 +201,8 @@ class AgentsService:
     async def resume_turn(self, agent_id: str, session_id: str, turn_id: str, request: ResumeTurnRequest
                           ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
         row = await self.store.turn(agent_id, session_id, turn_id)
+        if row["status"] == "resuming":
+            raise ConflictError(f"Turn '{turn_id}' is being resumed already", param="turn_id")
         if row["status"] != "awaiting_input" or not row["pending"]:
             raise InvalidRequestError(f"Turn '{turn_id}' is not waiting for tool results", param="turn_id")
         pending = row["pending"]
@@ -213,14 +215,33 @@ class AgentsService:
         config = AgentConfig.model_validate((await self.store.agent(agent_id))["config"])
         items = [{"type": "function_call_output", "call_id": r.call_id, "output": text_of(r.content)}
                  for r in request.tool_responses]
-        run = await self._start(config, session["conversation_id"], items, bool(request.stream), None, None)
+        if not await self.store.claim(turn_id, "awaiting_input", "resuming"):
+            raise ConflictError(f"Turn '{turn_id}' is being resumed already", param="turn_id")
+        try:
+            run = await self._start(config, session["conversation_id"], items, bool(request.stream), None, None)
+        except BaseException:
+            await self.store.claim(turn_id, "resuming", "awaiting_input")
+            raise
         turn = dict(row["turn"])
         step = {"turn_id": turn_id, "step_id": pending["step_id"], "started_at": pending["started_at"],
                 "completed_at": now(), "step_type": "tool_execution", "tool_calls": pending["calls"],
                 "tool_responses": [r.model_dump(mode="json") for r in request.tool_responses]}
         turn["steps"] = [*turn["steps"], step]
-        stream = self._run_turn(agent_id, config, turn, run, [step_complete(step)], None)
+        stream = self._released_on_failure(turn_id, self._run_turn(agent_id, config, turn, run, [step_complete(step)],
+                                                                   None))
         return stream if request.stream else await _last_turn(stream)
+
+    async def _released_on_failure(self, turn_id: str, stream: AsyncIterator[dict[str, Any]]
+                                   ) -> AsyncIterator[dict[str, Any]]:
+        """A resume that fails (or whose client leaves) leaves the turn awaiting its tool results again."""
+        finished = False
+        try:
+            async for produced in stream:
+                finished = produced["event"]["payload"]["event_type"] in ("turn_complete", "turn_awaiting_input")
+                yield produced
+        finally:
+            if not finished:
+                await self.store.claim(turn_id, "resuming", "awaiting_input")
 
     async def _run_turn(self, agent_id: str, config: AgentConfig, turn: dict[str, Any], run: ResponseRun,
                         first: list[dict[str, Any]], user_text: str | None) -> AsyncIterator[dict[str, Any]]:

@@ -122,6 +122,10 @@ class AgentStore:
         else:
             await self.sql.update(self.turns, values, {"id": turn["turn_id"]})
 
+    async def claim(self, turn_id: str, status: str, claimed: str) -> bool:
+        """Move a turn from `status` to `claimed` if it still is in `status`: one resume wins, across replicas."""
+        return await self.sql.update(self.turns, {"status": claimed}, {"id": turn_id, "status": status}) == 1
+
     async def turn(self, agent_id: str, session_id: str, turn_id: str) -> dict[str, Any]:
         await self.session(agent_id, session_id)
         row = await self.sql.fetch_one(self.turns, {"id": turn_id, "session_id": session_id})

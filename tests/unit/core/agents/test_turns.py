@@ -72,7 +72,7 @@ async def test_a_client_tool_makes_the_turn_await_input_and_resume_finishes_it(c
     assert again.status_code == 400 and again.json()["error"]["param"] == "turn_id"
 
 
-async def test_a_resume_must_answer_the_calls_the_turn_waits_for(connect):
+async def test_a_resume_must_answer_the_calls_the_turn_waits_for_and_only_one_runs_at_a_time(connect):
     tool = {"name": "ping", "input_schema": {"type": "object", "properties": {}}}
     async with connect([call("ping")]) as stack:
         agent = await new_agent(stack.http, client_tools=[tool])
@@ -81,8 +81,18 @@ async def test_a_resume_must_answer_the_calls_the_turn_waits_for(connect):
         turn = (await stack.http.post(base, json={"messages": [{"role": "user", "content": "ping"}]})).json()
         wrong = await stack.http.post(f"{base}/{turn['turn_id']}/resume", json={"tool_responses": [
             {"call_id": "nope", "tool_name": "ping", "content": "pong"}]})
+        answer = {"tool_responses": [{"call_id": turn["output_message"]["tool_calls"][0]["call_id"],
+                                      "tool_name": "ping", "content": "pong"}]}
+        store = stack.stack.impls["agents"].store
+        assert await store.claim(turn["turn_id"], "awaiting_input", "resuming")  # another resume is under way
+        busy = await stack.http.post(f"{base}/{turn['turn_id']}/resume", json=answer)
+        assert await store.claim(turn["turn_id"], "resuming", "awaiting_input")  # ...and failed
+        resumed = await stack.http.post(f"{base}/{turn['turn_id']}/resume", json=answer)
     assert turn["output_message"]["tool_calls"][0]["tool_name"] == "ping"
     assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "tool_responses"
+    assert busy.status_code == 409 and busy.json()["error"]["param"] == "turn_id"
+    assert resumed.status_code == 200  # the script calls ping again: the turn waits once more
+    assert [s["step_type"] for s in resumed.json()["steps"]] == ["inference", "tool_execution", "inference"]
 
 
 async def test_an_mcp_tool_group_call_is_a_tool_execution_step(connect, tools):
