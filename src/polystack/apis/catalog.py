@@ -131,6 +131,10 @@ register_api(ApiSpec(
     Api.responses, routes="polystack.apis.responses.routes", deprecated_prefixes=OPENAI_V1,
     serve="polystack.core.serving.responses.serve",
     needs=(Api.inference, Api.files, Api.vector_io, Api.conversations, Api.prompts, Api.tool_runtime)))
+register_api(ApiSpec(
+    Api.agents, routes="polystack.apis.agents.routes", prefixes=("/v1alpha",), deprecated_prefixes=("/v1",),
+    serve="polystack.core.serving.agents.serve",
+    needs=(Api.responses, Api.conversations, Api.tool_runtime, Api.safety)))
 register_api(ApiSpec(Api.providers, routes="polystack.apis.providers.routes",
                      serve="polystack.core.builtin.serve_providers", always=True))
 register_api(ApiSpec("keys", routes="polystack.apis.keys.routes", serve="polystack.core.keys.serving.serve",

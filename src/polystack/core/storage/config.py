@@ -140,6 +140,9 @@ class StoresConfig(_Backend):
         "<table_name>_items.")
     responses: ResponsesStoreReference | None = Field(
         default=None, description="Stored responses (the Responses API); without it, nothing is stored.")
+    agents: SQLStoreReference | None = Field(
+        default=None, description="Agents, their sessions and turns (the Agents API; `table_name` default: agents, "
+        "with <table_name>_sessions and <table_name>_turns). Without it, the responses store's backend.")
     files: Any = not_implemented("File metadata: each files provider has its own `metadata_store`.")
     prompts: SQLStoreReference | None = Field(
         default=None, description="Versioned prompts (the prompts API; `table_name` default: prompts).")

@@ -20,7 +20,7 @@ SNAPSHOT = Path(__file__).with_name("openapi.snapshot.json")
 UPDATE = os.environ.get("POLYSTACK_UPDATE_OPENAPI_SNAPSHOT") == "1"
 STARTER = Path(polystack.__file__).parent / "distributions" / "starter" / "config.yaml"
 STARTER_APIS = ["inference", "files", "vector_io", "tool_runtime", "conversations", "prompts", "responses",
-                "safety"]
+                "safety", "agents"]
 
 
 def starter_shaped(tmp_path):
@@ -42,7 +42,7 @@ def starter_shaped(tmp_path):
                     "stores": {"metadata": {"backend": "kv"}, "inference": {"backend": "sql"},
                                "vector_stores": {"backend": "sql"}, "conversations": {"backend": "sql"},
                                "prompts": {"backend": "sql"},
-                               "responses": {"backend": "sql"}}},
+                               "responses": {"backend": "sql"}, "agents": {"backend": "sql"}}},
         "models": {"refresh_interval_seconds": 0},
     }, env={})
 
