@@ -1,0 +1,316 @@
+"""Routing that survives providers, on real local upstreams that fail on command (testing/faulty_upstream.py):
+fallbacks per fault class, retries honouring Retry-After, no retry of the caller's 4xx, cooldown and
+recovery, timeouts, and balancing proportions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+import polystack
+from polystack.core.config import parse_run_config
+from polystack.core.routing.inference import InferenceRouter
+from polystack.testing.faulty_upstream import FaultyUpstream
+
+CHAT = {"messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+async def ups() -> AsyncIterator[dict[str, FaultyUpstream]]:
+    upstreams = {name: FaultyUpstream(name) for name in ("a", "b", "c")}
+    for upstream in upstreams.values():
+        await upstream.start()
+    yield upstreams
+    for upstream in upstreams.values():
+        await upstream.stop()
+
+
+def run_config(tmp_path: Any, ups: dict[str, FaultyUpstream], models: list[dict[str, Any]]) -> Any:
+    return parse_run_config({
+        "version": 2, "distro_name": "gateway-test", "models": {"refresh_interval_seconds": 0},
+        "providers": {"inference": [
+            {"provider_id": name, "provider_type": "remote::vllm",
+             "config": {"url": up.base_url, "refresh_models": False, "timeout_seconds": 10}}
+            for name, up in ups.items()]},
+        "storage": {"backends": {"kv": {"type": "kv_sqlite", "db_path": str(tmp_path / "kv.db")}},
+                    "stores": {"metadata": {"backend": "kv"}}},
+        "registered_resources": {"models": models},
+    }, env={})
+
+
+def routed(model_id: str, **routing: Any) -> dict[str, Any]:
+    fast = {"retry": {"retries": 0, "backoff_seconds": 0.01}, **routing}
+    return {"model_id": model_id, "metadata": {"routing": fast}}
+
+
+def gateway_of(stack: Any) -> Any:
+    router = stack.stack.impls["inference"]
+    assert isinstance(router, InferenceRouter)
+    return router.gateway
+
+
+async def chat(stack: Any, model: str, **extra: Any) -> Any:
+    return await stack.http.post("/v1/chat/completions", json={"model": model, **CHAT, **extra})
+
+
+def answer(reply: Any) -> str:
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["choices"][0]["message"]["content"])
+
+
+FAULTS = ["hang", "reset", "429:0", "500", "503", "die:0"]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_every_fault_class_of_the_primary_is_answered_by_the_fallback(tmp_path, ups, fault):
+    models = [routed("smart", deployments=[{"model": "a/m", "first_byte_seconds": 0.5}], fallbacks=["b/m"])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail(fault)
+        reply = await chat(stack, "smart")
+        assert answer(reply) == "answer from b"
+        assert reply.json()["model"] == "b/m"
+        assert reply.headers["x-polystack-fallback"] == "b/m"
+        assert reply.headers["x-polystack-model"] == "b/m"
+        assert ups["a"].counts[fault.partition(":")[0]] == 1
+        expected = {"hang": "timeout", "reset": "connection", "429:0": "rate_limit", "500": "server",
+                    "503": "server", "die:0": "connection"}[fault]
+        assert gateway_of(stack).faults == {expected: 1}
+        again = await chat(stack, "smart")  # the fault was one request's: the primary answers again
+        assert answer(again) == "answer from a" and again.json()["model"] == "smart"
+        assert again.headers["x-polystack-model"] == "a/m" and "x-polystack-fallback" not in again.headers
+
+
+@pytest.mark.parametrize("fault", ["500", "reset", "die:0", "hang"])
+async def test_a_stream_falls_back_while_no_byte_has_reached_the_caller(tmp_path, ups, fault):
+    models = [routed("smart", deployments=[{"model": "a/m", "first_byte_seconds": 0.5}], fallbacks=["b/m"])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail(fault)
+        async with stack.http.stream("POST", "/v1/chat/completions",
+                                     json={"model": "smart", **CHAT, "stream": True}) as reply:
+            assert reply.status_code == 200
+            assert reply.headers["x-polystack-fallback"] == "b/m"
+            body = (await reply.aread()).decode()
+        assert "from b" in body and body.rstrip().endswith("data: [DONE]")
+        assert '"model":"b/m"' in body.replace(" ", "")
+
+
+async def test_a_stream_that_dies_after_chunks_were_sent_ends_in_error_and_counts_against_it(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"],
+                     cooldown={"failures": 1, "cooldown_seconds": 30})]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("die:2")
+        client = stack.openai.with_options(max_retries=0)
+        stream = await client.chat.completions.create(model="smart", stream=True, **CHAT)
+        seen = []
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the stream breaks: bytes were already sent
+            async for chunk in stream:
+                seen.append(chunk)
+        assert seen and ups["b"].received == 0
+        circuits = (await stack.http.get("/v1/providers/a")).json()["health"]["circuits"]
+        assert circuits[0]["faults"] == {"connection": 1} and circuits[0]["state"] == "open"
+        assert answer(await chat(stack, "smart")) == "answer from b"  # a is cooling down
+
+
+async def test_retries_wait_as_long_as_retry_after_asks_then_succeed_on_the_same_deployment(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}],
+                     retry={"retries": 2, "backoff_seconds": 0.01, "max_retry_after_seconds": 5})]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("429:1", "500")
+        started = time.monotonic()
+        reply = await chat(stack, "smart")
+        assert answer(reply) == "answer from a"
+        assert time.monotonic() - started >= 1.0
+        assert ups["a"].counts == {"429": 1, "500": 1, "ok": 1}
+        assert gateway_of(stack).faults == {"rate_limit": 1, "server": 1}
+
+
+async def test_a_retry_after_beyond_the_bound_is_not_waited_for(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"],
+                     retry={"retries": 3, "max_retry_after_seconds": 2})]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("429:60")
+        started = time.monotonic()
+        assert answer(await chat(stack, "smart")) == "answer from b"
+        assert time.monotonic() - started < 1.5 and ups["a"].received == 1
+
+
+async def test_without_a_fallback_the_last_error_reaches_the_caller_with_its_retry_after(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("429:7")
+        reply = await chat(stack, "smart")
+        assert reply.status_code == 429 and reply.headers["retry-after"] == "7"
+        assert reply.json()["error"]["type"] == "rate_limit_exceeded"
+
+
+async def test_the_total_time_is_bounded(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}],
+                     retry={"retries": 50, "backoff_seconds": 0.1, "max_backoff_seconds": 0.2, "total_seconds": 1})]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].mode = "500"
+        started = time.monotonic()
+        reply = await chat(stack, "smart")
+        assert reply.status_code == 502
+        assert time.monotonic() - started < 1.6 and 2 <= ups["a"].received < 50
+
+
+@pytest.mark.parametrize("fault", ["400"])
+async def test_a_request_the_caller_got_wrong_is_neither_retried_nor_sent_elsewhere(tmp_path, ups, fault):
+    models = [routed("smart", deployments=[{"model": "a/m"}, {"model": "c/m"}], fallbacks=["b/m"],
+                     retry={"retries": 3})]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail(fault)
+        ups["c"].fail(fault)
+        reply = await chat(stack, "smart")
+        assert reply.status_code == 400
+        assert ups["a"].received + ups["c"].received == 1 and ups["b"].received == 0
+        assert gateway_of(stack).faults == {"caller": 1}
+
+
+async def test_context_window_and_content_policy_errors_have_their_own_fallbacks(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"],
+                     context_window_fallbacks=["c/long"], content_policy_fallbacks=["b/lenient"]),
+              routed("plain", deployments=[{"model": "a/m"}], fallbacks=["b/m"])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("context")
+        reply = await chat(stack, "smart")
+        assert answer(reply) == "answer from c" and reply.headers["x-polystack-fallback"] == "c/long"
+        assert ups["c"].last_body["model"] == "long"
+        ups["a"].fail("policy")
+        reply = await chat(stack, "smart")
+        assert answer(reply) == "answer from b" and reply.headers["x-polystack-fallback"] == "b/lenient"
+        assert ups["b"].last_body["model"] == "lenient"
+        # no list for them: the caller's 400, and the general fallbacks stay out of it
+        received = ups["b"].received
+        ups["a"].fail("context")
+        reply = await chat(stack, "plain")
+        assert reply.status_code == 400 and "maximum context length" in reply.json()["error"]["message"]
+        assert ups["b"].received == received
+        assert gateway_of(stack).faults == {"context_window": 2, "content_policy": 1}
+
+
+async def test_a_failing_deployment_cools_down_then_is_tried_again_and_recovers(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}, {"model": "b/m"}],
+                     cooldown={"failures": 2, "window_seconds": 60, "cooldown_seconds": 0.6})]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].mode = "500"
+        for _ in range(10):
+            assert answer(await chat(stack, "smart")) == "answer from b"
+        assert ups["a"].received == 2  # two failures opened its circuit: no more calls reach it
+        health = (await stack.http.get("/v1/providers/a")).json()["health"]
+        assert health["circuits"][0]["deployment"] == "a/m" and health["circuits"][0]["state"] == "open"
+        assert health["circuits"][0]["faults"] == {"server": 2}
+        assert (await stack.http.get("/v1/providers/b")).json()["health"]["circuits"][0]["state"] == "closed"
+        await asyncio.sleep(0.7)
+        ups["a"].mode = "ok"
+        assert (await stack.http.get("/v1/providers/a")).json()["health"]["circuits"][0]["state"] == "half_open"
+        answers = [answer(await chat(stack, "smart")) for _ in range(4)]
+        assert answers.count("answer from a") == 2  # back in the rotation
+        health = (await stack.http.get("/v1/providers/a")).json()["health"]
+        assert health["circuits"][0]["state"] == "closed" and health["circuits"][0]["times_opened"] == 1
+
+
+async def test_a_failed_half_open_trial_opens_the_circuit_again(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}, {"model": "b/m"}],
+                     cooldown={"failures": 1, "cooldown_seconds": 0.3})]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].mode = "503"
+        for _ in range(4):
+            assert answer(await chat(stack, "smart")) == "answer from b"
+        await asyncio.sleep(0.35)
+        for _ in range(4):
+            assert answer(await chat(stack, "smart")) == "answer from b"
+        assert ups["a"].received == 2
+        circuit = (await stack.http.get("/v1/providers/a")).json()["health"]["circuits"][0]
+        assert circuit["state"] == "open" and circuit["times_opened"] == 2
+
+
+async def test_first_byte_timeout_fails_over_fast_and_abandons_the_upstream_request(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m", "first_byte_seconds": 0.3}, {"model": "b/m"}])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].mode = "hang"
+        started = time.monotonic()
+        replies = [await chat(stack, "smart") for _ in range(2)]  # round robin: one of them starts on a
+        assert [answer(r) for r in replies] == ["answer from b"] * 2
+        assert time.monotonic() - started < 1.5
+        for _ in range(50):
+            if ups["a"].hanging == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert ups["a"].hanging == 0, "the timed-out upstream request stayed open"
+
+
+async def test_a_request_timeout_bounds_a_plain_model_and_is_not_sent_upstream(tmp_path, ups):
+    async with polystack.connect(run_config(tmp_path, ups, [])) as stack:
+        assert answer(await chat(stack, "a/m", timeout=5)) == "answer from a"
+        assert "timeout" not in ups["a"].last_body
+        ups["a"].mode = "hang"
+        started = time.monotonic()
+        reply = await chat(stack, "a/m", timeout=0.3)
+        assert reply.status_code == 504 and time.monotonic() - started < 1.5
+        bad = await chat(stack, "a/m", timeout="soon")
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "timeout"
+
+
+@pytest.mark.parametrize(("strategy", "weights"), [("weighted", [1, 2, 7]), ("round_robin", [1, 1, 1])])
+async def test_balancing_proportions_over_1000_requests_are_within_5_percent_of_the_weights(
+        tmp_path, ups, strategy, weights):
+    deployments = [{"model": f"{name}/m", "weight": w} for name, w in zip("abc", weights, strict=True)]
+    models = [routed("smart", deployments=deployments, strategy=strategy)]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        for _ in range(10):
+            await asyncio.gather(*(chat(stack, "smart") for _ in range(100)))
+        total = sum(weights)
+        for name, weight in zip("abc", weights, strict=True):
+            share = ups[name].received / 1000
+            assert abs(share - weight / total) <= 0.05 * weight / total, (name, ups[name].received)
+
+
+async def test_least_inflight_and_lowest_latency_prefer_the_idle_and_the_fast(tmp_path, ups):
+    models = [routed("idle", deployments=[{"model": "a/m"}, {"model": "b/m"}], strategy="least_inflight"),
+              routed("fast", deployments=[{"model": "a/x"}, {"model": "b/x"}], strategy="lowest_latency")]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("slow:0.5")
+        slow = asyncio.create_task(chat(stack, "idle"))  # round robin's first turn: a, held for 0.5 s
+        await asyncio.sleep(0.1)
+        replies = [await chat(stack, "idle") for _ in range(5)]
+        assert [answer(r) for r in replies] == ["answer from b"] * 5  # a is busy
+        assert answer(await slow) == "answer from a"
+        ups["a"].mode = "slow:0.05"
+        for _ in range(3):
+            await chat(stack, "fast")  # both measured
+        before = ups["a"].received
+        answers = [answer(await chat(stack, "fast")) for _ in range(10)]
+        assert answers == ["answer from b"] * 10 and ups["a"].received == before
+
+
+async def test_routed_models_through_the_models_api(tmp_path, ups):
+    async with polystack.connect(run_config(tmp_path, ups, [])) as stack:
+        created = await stack.http.post("/v1/models", json={
+            "model_id": "team-model", "metadata": {"routing": {
+                "deployments": [{"model": "a/m"}, {"model": "b/m"}], "fallbacks": ["c/m"]}}})
+        assert created.status_code == 200, created.text
+        listed = {m["id"] for m in (await stack.http.get("/v1/models")).json()["data"]}
+        assert "team-model" in listed
+        ups["a"].mode = ups["b"].mode = "500"
+        reply = await chat(stack, "team-model")
+        assert answer(reply) == "answer from c" and reply.headers["x-polystack-fallback"] == "c/m"
+        bad = await stack.http.post("/v1/models", json={
+            "model_id": "broken", "metadata": {"routing": {"deployments": [{"model": "a/m", "weight": -1}]}}})
+        assert bad.status_code == 400 and "metadata.routing.deployments.0.weight" in bad.json()["error"]["message"]
+        typo = await stack.http.post("/v1/models", json={
+            "model_id": "typo", "metadata": {"routing": {"fallback": ["c/m"]}}})
+        assert typo.status_code == 400
+
+
+async def test_embeddings_and_text_completions_take_the_same_road(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("500", "500")
+        text = await stack.http.post("/v1/completions", json={"model": "smart", "prompt": "hi"})
+        assert text.status_code == 200 and text.json()["choices"][0]["text"] == "answer from b"
+        assert text.headers["x-polystack-fallback"] == "b/m"
