@@ -11,6 +11,7 @@ behaviour queued with `fail(...)`, else the sticky `mode`:
 - "400": the caller's bad request; "context": OpenAI's context_length_exceeded 400; "policy": a
   content_policy_violation 400.
 - "die:<n>": a stream that sends n content chunks and then drops the connection (a plain request: reset).
+- "empty": a stream (or body) with no event at all.
 - "slow:<seconds>": answered "ok" after that pause.
 `counts` tells how many requests met each behaviour.
 """
@@ -115,6 +116,10 @@ class FaultyUpstream:
             await writer.drain()
             _reset(writer)
             return False
+        if kind == "empty":
+            writer.write(_stream_head() + b"0\r\n\r\n")
+            await writer.drain()
+            return True
         if kind == "ok":
             if body.get("stream"):
                 events = b"".join(_event(e) for e in self._stream(body)) + b"data: [DONE]\n\n"

@@ -11,7 +11,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from polystack.apis.errors import InvalidRequestError, PolystackError, ProviderTimeoutError, ServiceUnavailableError
+from polystack.apis.errors import (
+    InvalidRequestError,
+    PolystackError,
+    ProviderError,
+    ProviderTimeoutError,
+    ServiceUnavailableError,
+)
 from polystack.apis.inference.protocol import InferenceProvider
 from polystack.apis.inference.served_by import served_by
 from polystack.apis.models.types import Model
@@ -213,8 +219,9 @@ class Gateway:
                     rest = result.__aiter__()
                     try:
                         result = await rest.__anext__()
-                    except StopAsyncIteration:
-                        result = END
+                    except StopAsyncIteration:  # no chunk at all is no answer: another deployment may give one
+                        raise ProviderError(deployment.model.provider_id,
+                                            "the connection broke: the stream ended before its first chunk") from None
         except BaseException as exc:
             circuit.inflight -= 1
             if not isinstance(exc, PolystackError | TimeoutError):  # cancelled, or a bug: no verdict on it

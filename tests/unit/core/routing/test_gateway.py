@@ -84,7 +84,7 @@ async def test_every_fault_class_of_the_primary_is_answered_by_the_fallback(tmp_
         assert again.headers["x-polystack-model"] == "a/m" and "x-polystack-fallback" not in again.headers
 
 
-@pytest.mark.parametrize("fault", ["500", "reset", "die:0", "hang"])
+@pytest.mark.parametrize("fault", ["500", "reset", "die:0", "hang", "empty"])
 async def test_a_stream_falls_back_while_no_byte_has_reached_the_caller(tmp_path, ups, fault):
     models = [routed("smart", deployments=[{"model": "a/m", "first_byte_seconds": 0.5}], fallbacks=["b/m"])]
     async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
