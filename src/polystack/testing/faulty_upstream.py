@@ -11,6 +11,7 @@ behaviour queued with `fail(...)`, else the sticky `mode`:
 - "400": the caller's bad request; "context": OpenAI's context_length_exceeded 400; "policy": a
   content_policy_violation 400.
 - "die:<n>": a stream that sends n content chunks and then drops the connection (a plain request: reset).
+- "stall:<n>": a stream that sends n content chunks and then nothing more, never ending.
 - "empty": a stream (or body) with no event at all.
 - "slow:<seconds>": answered "ok" after that pause.
 `counts` tells how many requests met each behaviour.
@@ -109,11 +110,13 @@ class FaultyUpstream:
         if kind == "reset" or (kind == "die" and not body.get("stream")):
             _reset(writer)
             return False
-        if kind == "die":
+        if kind in ("die", "stall"):
             writer.write(_stream_head())
             for n in range(int(arg or 1)):
                 writer.write(_chunked(_event(self._chunk(body, {"content": f"part {n} "}))))
             await writer.drain()
+            if kind == "stall":
+                return await self._answer("hang", "", path, body, reader, writer)
             _reset(writer)
             return False
         if kind == "empty":

@@ -37,6 +37,7 @@ from polystack.core.routing.retries import Fault, backoff, classify, retry_after
 logger = logging.getLogger("polystack.core")
 END: Any = object()  # a stream's end, in place of a chunk
 _NO_ROUTING = ModelRouting()
+_RESOLVED_SECONDS = 2.0  # how long a routed model's resolved deployments are reused
 _NOWHERE = Circuit("", "")  # stands in for a deployment no longer served
 _SWITCHES = (Fault.context_window, Fault.content_policy)
 
@@ -85,6 +86,7 @@ class Gateway:
         self.faults: dict[str, int] = {}  # every failed attempt by fault class, for tests and metrics
         self._parsed: dict[str, tuple[Any, ModelRouting]] = {}
         self._balancers: dict[str, tuple[ModelRouting, Balancer]] = {}
+        self._resolved: dict[str, tuple[ModelRouting, InferenceProvider, float, list[_Deployment | None]]] = {}
 
     def routing_of(self, model: Model) -> ModelRouting | None:
         """The model's `metadata.routing`, parsed once per registration."""
@@ -243,6 +245,18 @@ class Gateway:
 
     async def _deployments(self, model: Model, impl: InferenceProvider, routing: ModelRouting
                            ) -> list[_Deployment | None]:
+        """The deployments resolved to their providers; kept for a moment (_RESOLVED_SECONDS), as resolving
+        each on every call would cost more than the rest of the gateway."""
+        now = time.monotonic()
+        kept = self._resolved.get(model.identifier)
+        if kept is not None and kept[0] is routing and kept[1] is impl and now < kept[2]:
+            return kept[3]
+        found = await self._resolve(model, impl, routing)
+        self._resolved[model.identifier] = (routing, impl, now + _RESOLVED_SECONDS, found)
+        return found
+
+    async def _resolve(self, model: Model, impl: InferenceProvider, routing: ModelRouting
+                       ) -> list[_Deployment | None]:
         specs = routing.deployments or [DeploymentSpec(model=model.identifier)]
         found: list[_Deployment | None] = []
         missing: PolystackError | None = None
@@ -302,19 +316,45 @@ async def _close(chunks: AsyncIterator[Any]) -> None:
         await aclose()
 
 
+class _Watch:
+    """A stream's deadline: one timer for the whole stream, not one per chunk (that would cost each chunk
+    a few microseconds). When it fires while the stream waits on its provider, that wait is cancelled."""
+
+    __slots__ = ("task", "expired")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[Any] | None = None  # the task pulling a chunk right now
+        self.expired = False
+
+    def expire(self) -> None:
+        self.expired = True
+        if self.task is not None:
+            self.task.cancel()
+
+
 async def _within(rest: AsyncIterator[Any], deadline: float, provider_id: str) -> AsyncIterator[Any]:
-    """The rest of a stream, ended with a timeout error once `deadline` passes."""
+    """The rest of a stream, ended with a timeout error once `deadline` (monotonic) passes."""
+    watch = _Watch()
+    timer = asyncio.get_running_loop().call_at(_loop_time(deadline), watch.expire)
+    pull = rest.__anext__
     try:
         while True:
+            if watch.expired:
+                raise ProviderTimeoutError(provider_id, "the stream outlasted its timeout")
+            task = watch.task = asyncio.current_task()
             try:
-                async with asyncio.timeout_at(_loop_time(deadline)):
-                    chunk = await rest.__anext__()
+                chunk = await pull()
             except StopAsyncIteration:
                 return
-            except TimeoutError:
-                raise ProviderTimeoutError(provider_id, "the stream outlasted its timeout") from None
+            except asyncio.CancelledError:
+                if watch.expired and task is not None and task.uncancel() == 0:  # ours, not the caller's
+                    raise ProviderTimeoutError(provider_id, "the stream outlasted its timeout") from None
+                raise
+            finally:
+                watch.task = None
             yield chunk
     finally:
+        timer.cancel()
         await _close(rest)
 
 

@@ -245,6 +245,26 @@ async def test_first_byte_timeout_fails_over_fast_and_abandons_the_upstream_requ
         assert ups["a"].hanging == 0, "the timed-out upstream request stayed open"
 
 
+async def test_a_stream_that_stalls_is_ended_at_its_total_timeout_and_its_upstream_closed(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m", "timeout_seconds": 0.6}])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        ups["a"].fail("stall:2")
+        started = time.monotonic()
+        seen = []
+        with pytest.raises(openai.APIError):
+            async for chunk in await stack.openai.chat.completions.create(model="smart", stream=True, **CHAT):
+                seen.append(chunk)
+        assert len(seen) == 2 and 0.5 < time.monotonic() - started < 2
+        for _ in range(50):
+            if ups["a"].hanging == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert ups["a"].hanging == 0
+        circuit = (await stack.http.get("/v1/providers/a")).json()["health"]["circuits"][0]
+        assert circuit["faults"] == {"timeout": 1} and circuit["inflight"] == 0
+        assert answer(await chat(stack, "smart")) == "answer from a"  # a fast stream is not cut
+
+
 async def test_a_request_timeout_bounds_a_plain_model_and_is_not_sent_upstream(tmp_path, ups):
     async with polystack.connect(run_config(tmp_path, ups, [])) as stack:
         assert answer(await chat(stack, "a/m", timeout=5)) == "answer from a"
