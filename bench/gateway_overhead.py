@@ -100,6 +100,54 @@ async def overhead(pid: int, url: str) -> dict[str, Any]:
     return result
 
 
+IN_PROCESS_ROUTING = {
+    "deployments": [{"model": "s1/scripted-model"}, {"model": "s2/scripted-model"}], "fallbacks": ["s2/scripted-model"],
+    "first_byte_seconds": 30, "timeout_seconds": 60, "retry": {"retries": 2},
+    "cooldown": {"failures": 3, "window_seconds": 30, "cooldown_seconds": 10}}
+
+
+async def router_in_process(tmp: Path) -> dict[str, Any]:
+    """The router's own CPU per call, in-process on inline::scripted (no network: far steadier than the
+    server-level figures on a shared machine): plain model against the routed one, interleaved rounds."""
+    import polystack
+    from polystack.apis.inference.types import ChatCompletionRequest
+    from polystack.core.config import parse_run_config
+
+    config = parse_run_config({
+        "version": 2, "distro_name": "bench-gateway-router", "models": {"refresh_interval_seconds": 0},
+        "providers": {"inference": [{"provider_id": p, "provider_type": "inline::scripted", "config": {}}
+                                    for p in ("s1", "s2")]},
+        "storage": {"backends": {"kv": {"type": "kv_sqlite", "db_path": str(tmp / "router-kv.db")}},
+                    "stores": {"metadata": {"backend": "kv"}}},
+        "registered_resources": {"models": [{"model_id": "routed", "metadata": {"routing": IN_PROCESS_ROUTING}}]},
+    }, env={})
+
+    async def calls(router: Any, model: str, count: int, stream: bool) -> float:
+        started = time.process_time()
+        for _ in range(count):
+            reply = await router.chat_completion(ChatCompletionRequest(model=model, stream=stream, **CHAT))
+            if stream:
+                async for _chunk in reply:
+                    pass
+        return (time.process_time() - started) / count * 1e6
+
+    result: dict[str, Any] = {}
+    async with polystack.connect(config) as stack:
+        router = stack.stack.impls["inference"]
+        for kind in ("plain", "stream"):
+            stream = kind == "stream"
+            runs: dict[str, list[float]] = {"s1/scripted-model": [], "routed": []}
+            for model in runs:
+                await calls(router, model, 500, stream)
+            for _ in range(7):
+                for model, values in runs.items():
+                    values.append(await calls(router, model, 2000, stream))
+            plain, routed = (statistics.median(v) for v in runs.values())
+            result[kind] = {"us_cpu_per_call_plain": round(plain, 1), "us_cpu_per_call_gateway": round(routed, 1),
+                            "added_us": round(routed - plain, 1)}
+    return result
+
+
 async def failover(url: str, primary: FaultyUpstream, fault: str) -> dict[str, Any]:
     """Requests at c=4 before and after `fault` hits the primary; when the fallback starts answering."""
     events: list[tuple[float, float, bool, int]] = []  # (started, ended, by fallback, status)
@@ -142,6 +190,7 @@ async def main() -> None:
     results: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            results["router_in_process"] = await router_in_process(Path(tmp))
             text = config(upstream_port, f"http://127.0.0.1:{primary.port}/v1")
             server, port, _ = await asyncio.to_thread(start_polystack, text, Path(tmp))
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
