@@ -21,6 +21,7 @@ from polystack.apis.errors import (
 from polystack.apis.inference.protocol import InferenceProvider
 from polystack.apis.inference.served_by import served_by
 from polystack.apis.models.types import Model
+from polystack.core.request_context import as_system
 from polystack.core.routing.deployments import (
     Balancer,
     Board,
@@ -263,7 +264,8 @@ class Gateway:
         for spec in specs:
             if routing.deployments:
                 try:
-                    target, target_impl = await self.table.resolve(spec.model)
+                    with as_system():  # checked against the registering caller when the model was registered
+                        target, target_impl = await self.table.resolve(spec.model)
                 except PolystackError as exc:  # unregistered since: the others still serve
                     logger.warning("deployment '%s' of model '%s' is not served: %s", spec.model,
                                    model.identifier, exc)

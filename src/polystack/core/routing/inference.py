@@ -157,7 +157,7 @@ class InferenceRouter:
         None for the plain path (the cost of this check is all a plain call pays)."""
         routing = self.gateway.routing_of(model) if model.metadata else None
         timeout = request_timeout(request) if request.model_extra else None
-        if routing is None and timeout is None:
+        if (routing is None and timeout is None) or isinstance(impl, _Answered):  # a hook's answer stands
             return None
         if timeout is not None:  # ours, not the provider's
             request = request.model_copy()

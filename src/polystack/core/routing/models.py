@@ -190,9 +190,13 @@ class ModelsRoutingTable(ResourceTable[Model, InferenceProvider]):
         if raw is None:
             return request
         routing = parse_routing(raw)
-        if not routing.deployments or request.provider_id is not None or request.provider_model_id is not None:
+        if not routing.deployments:
             return request
-        first, _ = await self.resolve(routing.deployments[0].model)
+        # each deployment must be one the registering caller can reach; calls then reach them on its authority
+        targets = [(await self.resolve(deployment.model))[0] for deployment in routing.deployments]
+        if request.provider_id is not None or request.provider_model_id is not None:
+            return request
+        first = targets[0]
         return request.model_copy(update={"provider_id": first.provider_id,
                                           "provider_model_id": first.provider_resource_id})
 

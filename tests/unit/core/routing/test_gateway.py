@@ -13,7 +13,9 @@ import openai
 import pytest
 
 import polystack
+from polystack.apis.inference.results import ChatCompletion
 from polystack.core.config import parse_run_config
+from polystack.core.routing.hooks import HookAnswer, HookBase, InferenceCall
 from polystack.core.routing.inference import InferenceRouter
 from polystack.testing.faulty_upstream import FaultyUpstream
 
@@ -335,3 +337,47 @@ async def test_embeddings_and_text_completions_take_the_same_road(tmp_path, ups)
         text = await stack.http.post("/v1/completions", json={"model": "smart", "prompt": "hi"})
         assert text.status_code == 200 and text.json()["choices"][0]["text"] == "answer from b"
         assert text.headers["x-polystack-fallback"] == "b/m"
+
+
+class _Meter(HookBase):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any, str | None]] = []
+
+    async def after(self, call: InferenceCall) -> None:
+        self.seen.append((call.model.identifier, call.usage and call.usage.total_tokens,
+                          type(call.error).__name__ if call.error else None))
+
+
+class _Answers(HookBase):
+    async def before(self, call: InferenceCall) -> None:
+        if call.request.messages[0].content == "canned":
+            raise HookAnswer(ChatCompletion.model_validate({
+                "id": "x", "object": "chat.completion", "created": 0, "model": "x",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": "from the hook"}}]}))
+
+
+async def test_hooks_see_routed_calls_once_and_a_hooks_answer_reaches_no_deployment(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        meter = _Meter()
+        router = stack.stack.impls["inference"]
+        router.hooks.add(_Answers())
+        router.hooks.add(meter)
+        ups["a"].fail("500")
+        assert answer(await chat(stack, "smart")) == "answer from b"
+        assert meter.seen == [("smart", 6, None)]
+        ups["a"].mode = ups["b"].mode = "500"
+        assert (await chat(stack, "smart")).status_code == 502
+        assert meter.seen[-1] == ("smart", None, "ProviderError")
+        received = ups["a"].received + ups["b"].received
+        reply = await stack.http.post("/v1/chat/completions", json={
+            "model": "smart", "messages": [{"role": "user", "content": "canned"}]})
+        assert answer(reply) == "from the hook" and ups["a"].received + ups["b"].received == received
+
+
+async def test_a_routed_model_must_name_deployments_that_are_served(tmp_path, ups):
+    async with polystack.connect(run_config(tmp_path, ups, [])) as stack:
+        reply = await stack.http.post("/v1/models", json={
+            "model_id": "ghost", "metadata": {"routing": {"deployments": [{"model": "a/m"}, {"model": "nowhere"}]}}})
+        assert reply.status_code == 404 and "nowhere" in reply.json()["error"]["message"]
