@@ -297,13 +297,13 @@ async def test_least_inflight_and_lowest_latency_prefer_the_idle_and_the_fast(tm
     models = [routed("idle", deployments=[{"model": "a/m"}, {"model": "b/m"}], strategy="least_inflight"),
               routed("fast", deployments=[{"model": "a/x"}, {"model": "b/x"}], strategy="lowest_latency")]
     async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
-        ups["a"].fail("slow:0.5")
-        slow = asyncio.create_task(chat(stack, "idle"))  # round robin's first turn: a, held for 0.5 s
+        ups["a"].fail("slow:2")
+        slow = asyncio.create_task(chat(stack, "idle"))  # round robin's first turn: a, held for 2 s
         await asyncio.sleep(0.1)
         replies = [await chat(stack, "idle") for _ in range(5)]
         assert [answer(r) for r in replies] == ["answer from b"] * 5  # a is busy
         assert answer(await slow) == "answer from a"
-        ups["a"].mode = "slow:0.05"
+        ups["a"].mode = "slow:0.3"
         for _ in range(3):
             await chat(stack, "fast")  # both measured
         before = ups["a"].received
