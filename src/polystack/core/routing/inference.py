@@ -151,14 +151,19 @@ class InferenceRouter:
             await self._leave(call, exc)
             raise
 
+    @staticmethod
+    def _routed(request: Any, model: Model, impl: InferenceProvider) -> bool:
+        """Whether the call goes through the gateway (fallbacks.py): `model` has routing or the request a
+        `timeout`, and no hook answered it. This check is all a plain call pays."""
+        metadata, extra = model.metadata, request.model_extra
+        return bool((metadata and "routing" in metadata) or (extra and "timeout" in extra)) and not isinstance(
+            impl, _Answered)
+
     async def _gateway(self, method: str, request: Any, model: Model, impl: InferenceProvider,
-                       call: InferenceCall | None) -> Outcome | None:
-        """The call through the gateway (fallbacks.py) when `model` has routing or the request a `timeout`;
-        None for the plain path (the cost of this check is all a plain call pays)."""
-        routing = self.gateway.routing_of(model) if model.metadata else None
-        timeout = request_timeout(request) if request.model_extra else None
-        if (routing is None and timeout is None) or isinstance(impl, _Answered):  # a hook's answer stands
-            return None
+                       call: InferenceCall | None) -> Outcome:
+        """The call through the gateway: balanced, retried, timed, fallen back (see fallbacks.py)."""
+        routing = self.gateway.routing_of(model)
+        timeout = request_timeout(request)
         if timeout is not None:  # ours, not the provider's
             request = request.model_copy()
             request.__pydantic_extra__ = {k: v for k, v in (request.model_extra or {}).items() if k != "timeout"}
@@ -178,7 +183,8 @@ class InferenceRouter:
         if self.hooks:
             call, request, model, impl = await self._enter("chat_completion", request, model, impl, ModelType.llm)
         result: ChatCompletion | AsyncIterator[ChatCompletionChunk]
-        outcome = await self._gateway("chat_completion", request, model, impl, call)
+        outcome = (await self._gateway("chat_completion", request, model, impl, call)
+                   if self._routed(request, model, impl) else None)
         if outcome is not None:
             result, model = outcome.result, outcome.model
         elif call is None:
@@ -207,7 +213,8 @@ class InferenceRouter:
         if self.hooks:
             call, request, model, impl = await self._enter("completion", request, model, impl, ModelType.llm)
         result: Completion | AsyncIterator[CompletionChunk]
-        outcome = await self._gateway("completion", request, model, impl, call)
+        outcome = (await self._gateway("completion", request, model, impl, call)
+                   if self._routed(request, model, impl) else None)
         if outcome is not None:
             result, model = outcome.result, outcome.model
         elif call is None:
@@ -310,7 +317,8 @@ class InferenceRouter:
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("embeddings", request, model, impl, ModelType.embedding)
-        outcome = await self._gateway("embeddings", request, model, impl, call)
+        outcome = (await self._gateway("embeddings", request, model, impl, call)
+                   if self._routed(request, model, impl) else None)
         result: CreateEmbeddingResponse
         if outcome is not None:
             result, model = outcome.result, outcome.model
