@@ -19,7 +19,6 @@ from polystack.apis.errors import (
     ServiceUnavailableError,
 )
 from polystack.apis.inference.protocol import InferenceProvider
-from polystack.apis.inference.served_by import served_by
 from polystack.apis.models.types import Model
 from polystack.core.request_context import as_system
 from polystack.core.routing.deployments import (
@@ -63,12 +62,13 @@ class _Deployment:
 class Outcome:
     """A successful attempt: the answer (for a stream: its first chunk and the rest), and who gave it."""
 
-    __slots__ = ("result", "rest", "model", "deployment", "circuit", "started")
+    __slots__ = ("result", "rest", "model", "deployment", "circuit", "started", "fallback")
 
     def __init__(self, result: Any, rest: AsyncIterator[Any] | None, model: Model, deployment: _Deployment,
                  started: float) -> None:
         self.result, self.rest, self.model = result, rest, model
         self.deployment, self.circuit, self.started = deployment, deployment.circuit, started
+        self.fallback: str | None = None  # the fallback model that answered, if one did
 
     def stream_ended(self, error: BaseException | None) -> None:
         """A stream's end: it no longer counts as in flight; a provider failure mid-stream counts against it."""
@@ -143,8 +143,8 @@ class Gateway:
                 if time.monotonic() >= deadline:
                     break
                 continue
-            fallback_id = None if group_model is model else group_model.identifier
-            served_by.set((outcome.deployment.circuit.key, fallback_id))
+            if group_model is not model:
+                outcome.fallback = group_model.identifier
             return outcome
         assert last is not None
         raise last

@@ -10,6 +10,7 @@ from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, NotImplementedByProviderError
 from polystack.apis.inference.protocol import InferenceProvider
+from polystack.apis.inference.served_by import served_by
 from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import (
     ChatCompletion,
@@ -160,30 +161,34 @@ class InferenceRouter:
             impl, _Answered)
 
     async def _gateway(self, method: str, request: Any, model: Model, impl: InferenceProvider,
-                       call: InferenceCall | None) -> Outcome:
-        """The call through the gateway: balanced, retried, timed, fallen back (see fallbacks.py)."""
+                       call: InferenceCall | None, asked: Any) -> Outcome:
+        """The call through the gateway: balanced, retried, timed, fallen back (see fallbacks.py); who
+        answered is noted for the response headers of `asked` (the request as the caller sent it)."""
         routing = self.gateway.routing_of(model)
         timeout = request_timeout(request)
         if timeout is not None:  # ours, not the provider's
             request = request.model_copy()
             request.__pydantic_extra__ = {k: v for k, v in (request.model_extra or {}).items() if k != "timeout"}
         try:
-            return await self.gateway.call(method, request, model, impl, routing, self._upstream,
-                                           bool(getattr(request, "stream", False)), timeout)
+            outcome = await self.gateway.call(method, request, model, impl, routing, self._upstream,
+                                              bool(getattr(request, "stream", False)), timeout)
         except BaseException as exc:
             if call is not None:
                 await self._leave(call, exc)
             raise
+        served_by.set((asked, outcome.circuit.key, outcome.fallback))
+        return outcome
 
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        asked = request
         model, impl = await self._route(request.model, ModelType.llm)
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("chat_completion", request, model, impl, ModelType.llm)
         result: ChatCompletion | AsyncIterator[ChatCompletionChunk]
-        outcome = (await self._gateway("chat_completion", request, model, impl, call)
+        outcome = (await self._gateway("chat_completion", request, model, impl, call, asked)
                    if self._routed(request, model, impl) else None)
         if outcome is not None:
             result, model = outcome.result, outcome.model
@@ -208,12 +213,13 @@ class InferenceRouter:
         return result
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
+        asked = request
         model, impl = await self._route(request.model, ModelType.llm)
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("completion", request, model, impl, ModelType.llm)
         result: Completion | AsyncIterator[CompletionChunk]
-        outcome = (await self._gateway("completion", request, model, impl, call)
+        outcome = (await self._gateway("completion", request, model, impl, call, asked)
                    if self._routed(request, model, impl) else None)
         if outcome is not None:
             result, model = outcome.result, outcome.model
@@ -313,11 +319,12 @@ class InferenceRouter:
             await self.hooks.after(call)
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
+        asked = request
         model, impl = await self._route(request.model, ModelType.embedding)
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("embeddings", request, model, impl, ModelType.embedding)
-        outcome = (await self._gateway("embeddings", request, model, impl, call)
+        outcome = (await self._gateway("embeddings", request, model, impl, call, asked)
                    if self._routed(request, model, impl) else None)
         result: CreateEmbeddingResponse
         if outcome is not None:

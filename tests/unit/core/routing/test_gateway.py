@@ -14,6 +14,7 @@ import pytest
 
 import polystack
 from polystack.apis.inference.results import ChatCompletion
+from polystack.apis.inference.types import ChatCompletionRequest
 from polystack.core.config import parse_run_config
 from polystack.core.routing.hooks import HookAnswer, HookBase, InferenceCall
 from polystack.core.routing.inference import InferenceRouter
@@ -381,3 +382,27 @@ async def test_a_routed_model_must_name_deployments_that_are_served(tmp_path, up
         reply = await stack.http.post("/v1/models", json={
             "model_id": "ghost", "metadata": {"routing": {"deployments": [{"model": "a/m"}, {"model": "nowhere"}]}}})
         assert reply.status_code == 404 and "nowhere" in reply.json()["error"]["message"]
+
+
+class _AsksAside(HookBase):
+    """A guard-like hook that asks a routed model of its own before the caller's call."""
+
+    def __init__(self, router: Any) -> None:
+        self.router = router
+
+    async def before(self, call: InferenceCall) -> None:
+        if call.kind == "chat_completion" and call.request.messages[0].content == "aside":
+            await self.router.chat_completion(ChatCompletionRequest(model="smart", messages=[
+                {"role": "user", "content": "is this fine?"}]))
+
+
+async def test_the_headers_name_who_answered_the_callers_call_not_a_hooks_own_call(tmp_path, ups):
+    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"])]
+    async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
+        router = stack.stack.impls["inference"]
+        router.hooks.add(_AsksAside(router))
+        ups["a"].fail("500")  # the hook's call falls back to b
+        reply = await stack.http.post("/v1/chat/completions", json={
+            "model": "c/m", "messages": [{"role": "user", "content": "aside"}]})
+        assert answer(reply) == "answer from c" and ups["b"].received == 1
+        assert "x-polystack-model" not in reply.headers and "x-polystack-fallback" not in reply.headers
