@@ -332,12 +332,18 @@ async def test_routed_models_through_the_models_api(tmp_path, ups):
 
 
 async def test_embeddings_and_text_completions_take_the_same_road(tmp_path, ups):
-    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"])]
+    vectors = routed("vectors", deployments=[{"model": "a/e"}], fallbacks=["b/e"])
+    vectors.update(model_type="embedding")
+    vectors["metadata"]["embedding_dimension"] = 2
+    models = [routed("smart", deployments=[{"model": "a/m"}], fallbacks=["b/m"]), vectors]
     async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
-        ups["a"].fail("500", "500")
+        ups["a"].fail("500", "503")
         text = await stack.http.post("/v1/completions", json={"model": "smart", "prompt": "hi"})
         assert text.status_code == 200 and text.json()["choices"][0]["text"] == "answer from b"
         assert text.headers["x-polystack-fallback"] == "b/m"
+        embedded = await stack.http.post("/v1/embeddings", json={"model": "vectors", "input": ["one", "two"]})
+        assert embedded.status_code == 200 and len(embedded.json()["data"]) == 2
+        assert embedded.json()["model"] == "b/e" and embedded.headers["x-polystack-fallback"] == "b/e"
 
 
 class _Meter(HookBase):
