@@ -36,7 +36,7 @@ from polystack.core.routing.retries import Fault, backoff, classify, retry_after
 
 logger = logging.getLogger("polystack.core")
 END: Any = object()  # a stream's end, in place of a chunk
-_NO_ROUTING = ModelRouting()
+_NO_ROUTING = ModelRouting(retry=RetryPolicy(retries=0))  # a model without routing: its timeout only
 _RESOLVED_SECONDS = 2.0  # how long a routed model's resolved deployments are reused
 _NOWHERE = Circuit("", "")  # stands in for a deployment no longer served
 _SWITCHES = (Fault.context_window, Fault.content_policy)
@@ -197,7 +197,8 @@ class Gateway:
                     last, retried = exc, retried or fault.retried
             if not tried:
                 if last is None:
-                    last = _cooling_down(model, circuits)
+                    last = (_cooling_down(model, circuits) if time.monotonic() < deadline else
+                            ProviderTimeoutError(model.provider_id, "the call ran out of its time"))
                 break
             if not retried:
                 break

@@ -278,6 +278,11 @@ async def test_a_request_timeout_bounds_a_plain_model_and_is_not_sent_upstream(t
         assert reply.status_code == 504 and time.monotonic() - started < 4
         bad = await chat(stack, "a/m", timeout="soon")
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "timeout"
+        ups["a"].mode = "ok"
+        ups["a"].fail("500")
+        received = ups["a"].received
+        assert (await chat(stack, "a/m", timeout=5)).status_code == 502  # a model without routing: no retries
+        assert ups["a"].received == received + 1
 
 
 @pytest.mark.parametrize(("strategy", "weights"), [("weighted", [1, 2, 7]), ("round_robin", [1, 1, 1])])
