@@ -8,7 +8,7 @@ from polystack import __version__
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import NotFoundError
 from polystack.apis.inspect.types import Health, RouteInfo, Version
-from polystack.apis.providers.types import HealthStatus, ProviderInfo
+from polystack.apis.providers.types import CircuitStatus, HealthStatus, ProviderInfo
 from polystack.core import secrets
 from polystack.core.config import redact
 
@@ -42,6 +42,10 @@ class ProvidersImpl:
                 health = HealthStatus(status="Error", message=str(exc))
         if health.message:  # health messages quote upstream errors, which may echo a key
             health = health.model_copy(update={"message": secrets.public_message(health.message)})
+        gateway = getattr(self._stack.impls.get(Api.inference), "gateway", None)
+        circuits = gateway.board.of_provider(instance.provider_id) if gateway is not None else None
+        if circuits:
+            health = health.model_copy(update={"circuits": [CircuitStatus(**c) for c in circuits]})
         return ProviderInfo(
             api=str(instance.api),
             provider_id=instance.provider_id,

@@ -108,7 +108,8 @@ class RegisteredResources(_Strict):
 
     models: list[ModelInput] = Field(default_factory=list, description=(
         "Models or aliases, read by the inference API: `model_id`, `provider_id`, `provider_model_id`, "
-        "`model_type`, `metadata`."))
+        "`model_type`, `metadata`; `metadata.routing` gives a model deployments, retries, cooldowns, "
+        "fallbacks and timeouts (docs/gateway.md)."))
     shields: list[ShieldInput] = Field(default_factory=list, description=(
         "Shields, read by the safety API: `shield_id`, `provider_id`, `provider_shield_id`, `params`."))
     vector_stores: list[VectorStoreInput] = Field(default_factory=list, description=_later(

@@ -10,6 +10,7 @@ from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, NotImplementedByProviderError
 from polystack.apis.inference.protocol import InferenceProvider
+from polystack.apis.inference.served_by import served_by
 from polystack.apis.inference.stored import UpdateChatCompletionRequest
 from polystack.apis.inference.types import (
     ChatCompletion,
@@ -25,6 +26,7 @@ from polystack.apis.inference.types import (
 from polystack.apis.models.types import Model, ModelType
 from polystack.core.request_context import current_user
 from polystack.core.request_log import note_model
+from polystack.core.routing.fallbacks import END, Gateway, Outcome, request_timeout
 from polystack.core.routing.hooks import CallKind, HookAnswer, HookChain, InferenceCall, StopStream, StreamAbandoned
 from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.stores.chat_stream import ChatStreamAccumulator
@@ -38,7 +40,7 @@ def mint_completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-_END: Any = object()  # a stream's end, in place of a chunk
+_END: Any = END  # a stream's end, in place of a chunk
 _WITH_USAGE = StreamOptions(include_usage=True)  # shared: providers read it, never change it
 
 
@@ -51,11 +53,12 @@ async def _close(chunks: AsyncIterator[Any]) -> None:
 class _Stream:
     """What relaying one stream needs to know about the call."""
 
-    __slots__ = ("identifier", "request", "completion_id", "wants_usage", "accumulator")
+    __slots__ = ("identifier", "request", "completion_id", "wants_usage", "accumulator", "ended")
 
     def __init__(self, identifier: str, request: ChatCompletionRequest | CompletionRequest, stored: bool = False,
-                 completion_id: str | None = None) -> None:
+                 completion_id: str | None = None, outcome: Outcome | None = None) -> None:
         self.identifier = identifier
+        self.ended = outcome.stream_ended if outcome is not None else None  # the gateway's bookkeeping
         self.completion_id = completion_id
         options = request.stream_options
         self.wants_usage = bool(options is not None and options.include_usage)
@@ -86,6 +89,7 @@ class InferenceRouter:
         self.table = table
         self.store = store
         self.hooks = hooks if hooks is not None else HookChain()
+        self.gateway = Gateway(table)
 
     async def _route(self, model_id: str, wanted: ModelType) -> tuple[Model, InferenceProvider]:
         note_model(model_id)
@@ -148,19 +152,54 @@ class InferenceRouter:
             await self._leave(call, exc)
             raise
 
+    @staticmethod
+    def _routed(request: Any, model: Model, impl: InferenceProvider) -> bool:
+        """Whether the call goes through the gateway (fallbacks.py): `model` has routing or the request a
+        `timeout`, and no hook answered it. This check is all a plain call pays."""
+        metadata, extra = model.metadata, request.model_extra
+        return bool((metadata and "routing" in metadata) or (extra and "timeout" in extra)) and not isinstance(
+            impl, _Answered)
+
+    async def _gateway(self, method: str, request: Any, model: Model, impl: InferenceProvider,
+                       call: InferenceCall | None, asked: Any) -> Outcome:
+        """The call through the gateway: balanced, retried, timed, fallen back (see fallbacks.py); who
+        answered is noted for the response headers of `asked` (the request as the caller sent it)."""
+        routing = self.gateway.routing_of(model)
+        timeout = request_timeout(request)
+        if timeout is not None:  # ours, not the provider's
+            request = request.model_copy()
+            request.__pydantic_extra__ = {k: v for k, v in (request.model_extra or {}).items() if k != "timeout"}
+        try:
+            outcome = await self.gateway.call(method, request, model, impl, routing, self._upstream,
+                                              bool(getattr(request, "stream", False)), timeout)
+        except BaseException as exc:
+            if call is not None:
+                await self._leave(call, exc)
+            raise
+        served_by.set((asked, outcome.circuit.key, outcome.fallback))
+        return outcome
+
     async def chat_completion(
         self, request: ChatCompletionRequest
     ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
+        asked = request
         model, impl = await self._route(request.model, ModelType.llm)
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("chat_completion", request, model, impl, ModelType.llm)
         result: ChatCompletion | AsyncIterator[ChatCompletionChunk]
-        if call is None:
+        outcome = (await self._gateway("chat_completion", request, model, impl, call, asked)
+                   if self._routed(request, model, impl) else None)
+        if outcome is not None:
+            result, model = outcome.result, outcome.model
+        elif call is None:
             result = await impl.chat_completion(self._upstream(request, model))
         else:
             result = await self._call("chat_completion", request, model, impl, call)
         stored = self.store is not None and request.store is not False
+        if outcome is not None and outcome.rest is not None:
+            streamed = _Stream(model.identifier, request, stored, mint_completion_id(), outcome)
+            return self._relay(result, outcome.rest, streamed, call)
         if isinstance(result, AsyncIterable):
             return await self._open(result, _Stream(model.identifier, request, stored, mint_completion_id()), call)
         result.model = model.identifier
@@ -174,15 +213,22 @@ class InferenceRouter:
         return result
 
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[CompletionChunk]:
+        asked = request
         model, impl = await self._route(request.model, ModelType.llm)
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("completion", request, model, impl, ModelType.llm)
         result: Completion | AsyncIterator[CompletionChunk]
-        if call is None:
+        outcome = (await self._gateway("completion", request, model, impl, call, asked)
+                   if self._routed(request, model, impl) else None)
+        if outcome is not None:
+            result, model = outcome.result, outcome.model
+        elif call is None:
             result = await impl.completion(self._upstream(request, model))
         else:
             result = await self._call("completion", request, model, impl, call)
+        if outcome is not None and outcome.rest is not None:
+            return self._relay(result, outcome.rest, _Stream(model.identifier, request, outcome=outcome), call)
         if isinstance(result, AsyncIterable):
             return await self._open(result, _Stream(model.identifier, request), call)
         result.model = model.identifier
@@ -252,11 +298,15 @@ class InferenceRouter:
                     chunk = _END
         except BaseException as exc:
             await _close(rest)
+            if stream.ended is not None:
+                stream.ended(exc)
             if call is not None:
                 call.usage = usage
                 await self._leave(call, exc)
             raise
         await _close(rest)
+        if stream.ended is not None:
+            stream.ended(None)
         stored = stream.request
         if accumulator is not None and isinstance(stored, ChatCompletionRequest) and self.store is not None:
             completion = accumulator.completion()
@@ -269,11 +319,17 @@ class InferenceRouter:
             await self.hooks.after(call)
 
     async def embeddings(self, request: EmbeddingsRequest) -> CreateEmbeddingResponse:
+        asked = request
         model, impl = await self._route(request.model, ModelType.embedding)
         call = None
         if self.hooks:
             call, request, model, impl = await self._enter("embeddings", request, model, impl, ModelType.embedding)
-        if call is None:
+        outcome = (await self._gateway("embeddings", request, model, impl, call, asked)
+                   if self._routed(request, model, impl) else None)
+        result: CreateEmbeddingResponse
+        if outcome is not None:
+            result, model = outcome.result, outcome.model
+        elif call is None:
             result = await impl.embeddings(self._upstream(request, model))
         else:
             result = await self._call("embeddings", request, model, impl, call)

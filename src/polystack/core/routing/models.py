@@ -13,6 +13,7 @@ from polystack.core.access.resources import Action
 from polystack.core.registered_resources import ModelInput
 from polystack.core.registry import ResourceRegistry, authorize, can, can_read, readable
 from polystack.core.request_context import current_user
+from polystack.core.routing.deployments import parse_routing
 from polystack.core.routing.resource_table import ResourceTable
 
 logger = logging.getLogger("polystack.models")
@@ -141,6 +142,7 @@ class ModelsRoutingTable(ResourceTable[Model, InferenceProvider]):
         return model if model is not None else self._by_short_name(model_id)
 
     async def register_model(self, request: RegisterModelRequest, *, replace: bool = False) -> Model:
+        request = await self._with_routing_target(request)
         provider_id, provider_model_id = self._target_of(request)
         target = self._cache.get(f"{provider_id}/{provider_model_id}")
         model_type = request.model_type or (target.model_type if target else ModelType.llm)
@@ -180,6 +182,23 @@ class ModelsRoutingTable(ResourceTable[Model, InferenceProvider]):
             model.created = existing.created
         await self.store(model)
         return model
+
+    async def _with_routing_target(self, request: RegisterModelRequest) -> RegisterModelRequest:
+        """`metadata.routing` checked (a 400 naming its field); a model with deployments and no provider of
+        its own stands for its first deployment wherever it is not routed (e.g. its type and listing)."""
+        raw = request.metadata.get("routing") if request.metadata else None
+        if raw is None:
+            return request
+        routing = parse_routing(raw)
+        if not routing.deployments:
+            return request
+        # each deployment must be one the registering caller can reach; calls then reach them on its authority
+        targets = [(await self.resolve(deployment.model))[0] for deployment in routing.deployments]
+        if request.provider_id is not None or request.provider_model_id is not None:
+            return request
+        first = targets[0]
+        return request.model_copy(update={"provider_id": first.provider_id,
+                                          "provider_model_id": first.provider_resource_id})
 
     def _target_of(self, request: RegisterModelRequest) -> tuple[str, str]:
         provider_id = request.provider_id
