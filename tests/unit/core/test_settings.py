@@ -11,7 +11,7 @@ REFUSED = [
     ("server:\n  quota:\n    default: 10\n", "server.quota"),
     ("server:\n  cors: true\n", "server.cors"),
     ("server:\n  workers: 4\n", "server.workers"),
-    ("telemetry:\n  enabled: true\n", "telemetry.enabled"),
+    ("telemetry:\n  enabled: maybe\n", "telemetry.enabled"),
     ("external_providers_dir: /opt/providers\n", "external_providers_dir"),
     ("storage:\n  stores:\n    responses: {backend: sql}\n", "storage.stores.responses"),
     ("storage:\n  stores:\n    quotas: {backend: kv}\n", "storage.stores.quotas"),

@@ -17,9 +17,11 @@ from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
-from polystack.core.server.middleware import RequestContextMiddleware
+from polystack.core.server.middleware import OPEN_PATHS, RequestContextMiddleware
 from polystack.core.server.openapi import install_openapi
 from polystack.core.stack import Stack
+from polystack.core.telemetry import tracing
+from polystack.core.telemetry.setup import METRICS_PATH, fastapi_telemetry, install_metrics_route
 
 
 def served_apis(stack: Stack) -> list[str]:
@@ -42,8 +44,12 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
         finally:
             if manage_lifecycle:
                 await stack.stop()
+            made = tracing.provider()
+            if made is not None:
+                made.force_flush()  # the last spans are exported before the process exits
 
-    app = FastAPI(title="Polystack", version=__version__, lifespan=lifespan,
+    tracing.configure(stack.config.telemetry)  # FastAPI's server spans need the provider now
+    app = FastAPI(title="Polystack", version=__version__, lifespan=lifespan, telemetry=fastapi_telemetry(),  # type: ignore[arg-type]
                   description="OpenAI-compatible AI application server with pluggable providers.")
     app.state.impls = stack.impls
     app.state.stack = stack
@@ -61,15 +67,19 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
             served += [(prefix + path, method) for path, method in pairs]
     stack.route_table = routes
     app.state.route_patterns = route_patterns(served + [(path, method) for path, method, _ in routes])
+    if stack.metrics is not None:
+        install_metrics_route(app, stack.metrics)
     install_error_handlers(app)
     install_openapi(app)
     limits = stack.config.server.limits
+    open_paths = OPEN_PATHS | ({METRICS_PATH} if stack.config.telemetry.metrics.auth == "open" else set())
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
-    app.add_middleware(RequestContextMiddleware, auth=stack.config.server.auth)  # principal, provider data, ids
+    app.add_middleware(RequestContextMiddleware, auth=stack.config.server.auth,  # principal, provider data, ids
+                       open_paths=open_paths)
     app.add_middleware(DisconnectMiddleware)  # cancels the handler when the client leaves before the response
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
     app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(AccessLogMiddleware)  # outermost: it sees every status, even the middleware's
+    app.add_middleware(AccessLogMiddleware, metrics=stack.metrics)  # outermost: every status, even the middleware's
 
     return app
 

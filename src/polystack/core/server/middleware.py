@@ -33,8 +33,9 @@ class RequestContextMiddleware:
     the hot path does no more than parse the provider data.
     """
 
-    def __init__(self, app: ASGIApp, auth: AuthConfig | None = None) -> None:
+    def __init__(self, app: ASGIApp, auth: AuthConfig | None = None, open_paths: frozenset[str] = OPEN_PATHS) -> None:
         self.app = app
+        self._open_paths = open_paths
         self._authenticator = ApiKeyAuthenticator(auth.provider_config) if auth is not None else None
         self._policy = auth.policy() if auth is not None else DEFAULT_POLICY
 
@@ -58,7 +59,7 @@ class RequestContextMiddleware:
         try:
             if raw_data is not None:
                 context.provider_data = parse_provider_data(raw_data)
-            if self._authenticator is not None and scope["path"] not in OPEN_PATHS:
+            if self._authenticator is not None and scope["path"] not in self._open_paths:
                 context.user = self._authenticate(authorization)
         except PolystackError as error:
             await _send_error(send, error)
