@@ -60,8 +60,29 @@ def make_provider(service_name: str, exporter: SpanExporter | None = None, *, ba
         exporter = OTLPSpanExporter()
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
     made = TracerProvider(resource=Resource.create(attributes))
+    made.add_span_processor(_query_values_removed())
     made.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     return made
+
+
+def _query_keys_only(query: str) -> str:
+    from urllib.parse import parse_qsl
+
+    return "&".join(f"{key}=REDACTED" for key, _ in parse_qsl(query, keep_blank_values=True))
+
+
+def _query_values_removed() -> Any:
+    """A span processor: FastAPI's server span records the query string, and a caller may put a key in
+    it (`?api_key=`), so only the parameter names are kept."""
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class QueryValuesRemoved(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            query = (span.attributes or {}).get("url.query")
+            if isinstance(query, str):
+                span.set_attribute("url.query", _query_keys_only(query))
+
+    return QueryValuesRemoved()
 
 
 def install(made: TracerProvider | None) -> None:
