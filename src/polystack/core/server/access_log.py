@@ -49,9 +49,10 @@ def _read_headers(scope: Scope) -> tuple[str, bytes | None]:
 class AccessLogMiddleware:
     """Gives each request an id (echoed in the X-Request-ID response header) and logs it once done."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None, prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.metrics = metrics
+        self._prefixes = tuple(sorted(set(prefixes), key=len, reverse=True))  # the APIs' (/v1, /v1alpha, ...)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +94,7 @@ class AccessLogMiddleware:
     def _measure(self, scope: Scope, status: int, seconds: float) -> None:
         """Count the request under its route template (never the raw path: ids would make series unbounded)."""
         assert self.metrics is not None
-        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        route = self._template(scope)
         method = scope["method"]
         metrics = self.metrics
         metrics.requests.labels(route, method, str(status)).inc()
@@ -101,3 +102,16 @@ class AccessLogMiddleware:
         failure = error_class(status)
         if failure is not None:
             metrics.errors.labels(route, failure).inc()
+
+    def _template(self, scope: Scope) -> str:
+        """The matched route's template with the API prefix it was served under (routers are shared
+        between prefixes, so the route itself knows only its unprefixed path)."""
+        route = scope.get("route")
+        template = getattr(route, "path", None)
+        if template is None:
+            return "unmatched"
+        path: str = scope["path"]
+        for prefix in self._prefixes:
+            if path.startswith(prefix) and route.path_regex.match(path[len(prefix):]):  # type: ignore[union-attr]
+                return prefix + template
+        return str(template)

@@ -64,7 +64,7 @@ def _queue_gauges(stack: Stack, metrics: Metrics) -> None:
     def store_queue() -> float | None:
         store = getattr(stack.impls.get(Api.inference), "store", None)
         queue = getattr(store, "_queue", None)
-        return float(queue.pending()) if queue is not None else None
+        return float(queue.pending) if queue is not None else None
 
     def jobs_running() -> float | None:
         jobs = stack.jobs

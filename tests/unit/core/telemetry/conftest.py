@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from polystack.core.telemetry import tracing
+
+sys.path.insert(0, str(Path(__file__).parent))  # otlp_receiver
 
 
 @pytest.fixture
