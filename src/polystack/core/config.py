@@ -111,6 +111,10 @@ class TelemetryConfig(_Strict):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
 
+CachedKind = Literal["chat_completion", "completion", "embeddings"]
+CACHED_KINDS: tuple[CachedKind, ...] = ("chat_completion", "completion", "embeddings")
+
+
 class ResponseCacheConfig(_Strict):
     """Exact-match cache of chat completions, completions and embeddings (see core/cache/__init__.py)."""
 
@@ -124,8 +128,7 @@ class ResponseCacheConfig(_Strict):
     max_entry_bytes: int = Field(default=1024 * 1024, ge=1, description="A larger answer is not cached.")
     shared: bool = Field(default=False, description="Share entries between principals (callers); default: "
                          "each caller has its own entries.")
-    kinds: list[Literal["chat_completion", "completion", "embeddings"]] = Field(
-        default_factory=lambda: ["chat_completion", "completion", "embeddings"], description="Calls cached.")
+    kinds: list[CachedKind] = Field(default_factory=lambda: list(CACHED_KINDS), description="Calls cached.")
 
 
 class ModelsConfig(_Strict):

@@ -99,7 +99,7 @@ class CacheHook(HookBase):
     def _note(self, call: InferenceCall, result: str) -> None:
         if self.metrics is not None:
             self.metrics.cache.labels(call.kind, result).inc()
-        if call.user is None or call.user.principal != SYSTEM_PRINCIPAL:  # a guard model's own call does not label the caller's response
+        if call.user is None or call.user.principal != SYSTEM_PRINCIPAL:  # not a guard model's own call
             request_log.note_cache(result)
 
 

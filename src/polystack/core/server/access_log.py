@@ -78,18 +78,25 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            request_log.end(token)
-            if self.metrics is not None:
-                self._measure(scope, status, time.perf_counter() - started)
-            if logger.isEnabledFor(logging.INFO):
-                fields = {"method": scope["method"], "path": scope["path"], "status": status,
-                          "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                          "request_id": entry.request_id}
-                if entry.model is not None:
-                    fields["model"] = entry.model
-                if entry.shields:
-                    fields["shields"] = ",".join(entry.shields)
-                logger.info("request", extra=fields)
+            try:
+                self._done(scope, entry, status, started)
+            finally:
+                request_log.end(token)  # after the line: the log filter adds the request's trace id
+
+    def _done(self, scope: Scope, entry: request_log.RequestLog, status: int, started: float) -> None:
+        if self.metrics is not None:
+            self._measure(scope, status, time.perf_counter() - started)
+        if logger.isEnabledFor(logging.INFO):
+            fields = {"method": scope["method"], "path": scope["path"], "status": status,
+                      "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                      "request_id": entry.request_id}
+            if entry.model is not None:
+                fields["model"] = entry.model
+            if entry.shields:
+                fields["shields"] = ",".join(entry.shields)
+            if entry.cache is not None:
+                fields["cache"] = entry.cache
+            logger.info("request", extra=fields)
 
     def _measure(self, scope: Scope, status: int, seconds: float) -> None:
         """Count the request under its route template (never the raw path: ids would make series unbounded)."""
@@ -113,5 +120,5 @@ class AccessLogMiddleware:
         path: str = scope["path"]
         for prefix in self._prefixes:
             if path.startswith(prefix) and route.path_regex.match(path[len(prefix):]):  # type: ignore[union-attr]
-                return prefix + template
+                return f"{prefix}{template}"
         return str(template)

@@ -79,7 +79,8 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     app.add_middleware(DisconnectMiddleware)  # cancels the handler when the client leaves before the response
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
     app.add_middleware(UnhandledErrorMiddleware)
-    prefixes = tuple(p for api in served_apis(stack) for p in (*CATALOG[api].prefixes, *CATALOG[api].deprecated_prefixes))
+    entries = [CATALOG[api] for api in served_apis(stack)]
+    prefixes = tuple(p for entry in entries for p in (*entry.prefixes, *entry.deprecated_prefixes))
     app.add_middleware(AccessLogMiddleware, metrics=stack.metrics, prefixes=prefixes)  # outermost: every status
 
     return app

@@ -68,7 +68,7 @@ def _queue_gauges(stack: Stack, metrics: Metrics) -> None:
 
     def jobs_running() -> float | None:
         jobs = stack.jobs
-        return float(len(jobs.running())) if jobs is not None else None
+        return float(len(jobs.running)) if jobs is not None else None
 
     metrics.gauge("polystack_store_write_queue_depth", "Chat completion records waiting to be written.",
                   store_queue)

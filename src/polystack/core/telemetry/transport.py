@@ -22,7 +22,7 @@ class TracingTransport(httpx.AsyncBaseTransport):
         from opentelemetry.trace import SpanKind, StatusCode
 
         url = request.url
-        attributes = {"http.request.method": request.method, "server.address": url.host,
+        attributes: dict[str, str | int] = {"http.request.method": request.method, "server.address": url.host,
                       "server.port": url.port or (443 if url.scheme == "https" else 80)}
         with current.start_as_current_span(f"{request.method} {url.host}", kind=SpanKind.CLIENT,
                                            attributes=attributes, record_exception=False,

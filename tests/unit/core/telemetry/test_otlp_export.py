@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from otlp_receiver import OTLPReceiver
+
 import polystack
 from polystack.core.config import parse_run_config
 from polystack.core.telemetry import tracing
-
-from otlp_receiver import OTLPReceiver
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 
