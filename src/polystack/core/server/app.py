@@ -49,7 +49,7 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
                 made.force_flush()  # the last spans are exported before the process exits
 
     tracing.configure(stack.config.telemetry)  # FastAPI's server spans need the provider now
-    app = FastAPI(title="Polystack", version=__version__, lifespan=lifespan, telemetry=fastapi_telemetry(),  # type: ignore[arg-type]
+    app = FastAPI(title="Polystack", version=__version__, lifespan=lifespan, telemetry=fastapi_telemetry(),
                   description="OpenAI-compatible AI application server with pluggable providers.")
     app.state.impls = stack.impls
     app.state.stack = stack

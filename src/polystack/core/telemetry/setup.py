@@ -3,9 +3,10 @@ gauges, the `/metrics` route and FastAPI's server spans."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig as FastAPITelemetry
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 METRICS_PATH = "/metrics"
 
 
-def fastapi_telemetry() -> dict[str, Any]:
+def fastapi_telemetry() -> FastAPITelemetry:
     """FastAPI's own telemetry settings: its server span per request (route template, status, the incoming
     `traceparent` continued) on our tracer provider when tracing is on, and nothing at all otherwise
     (whatever global OpenTelemetry provider a host application set)."""
