@@ -4,11 +4,13 @@ Configurations, all against the instant upstream (bench/instant_upstream.py), pl
   baseline   metrics off, tracing off, no cache (the plain path)
   metrics    Prometheus metrics on (the default)
   tracing    metrics on and tracing on, exporting by OTLP/HTTP to a local receiver (every span sent)
+  tracing_10pct  the same, sampling 10% of traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG 0.1)
   cache_miss metrics on and the response cache on, every request a new one (the miss path: key, lookup, store)
 
 It reads the server process's own CPU time around each load run (steadier than requests/s on a shared
-machine). The load comes from wrk when installed, else from an aiohttp client in this process.
-Run: .venv/bin/python bench/telemetry_overhead.py [requests per run]
+machine), the four servers measured in interleaved rounds; the load is an aiohttp client in this process
+(16 connections; the cache_miss bodies differ, which wrk's fixed body cannot do).
+Run: .venv/bin/python bench/telemetry_overhead.py [requests per run] [rounds]
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -31,6 +33,7 @@ CONFIGS = {
     "baseline": "telemetry:\n  metrics:\n    enabled: false\n",
     "metrics": "",
     "tracing": "telemetry:\n  enabled: true\n",
+    "tracing_10pct": "telemetry:\n  enabled: true\n",  # OTEL_TRACES_SAMPLER=parentbased_traceidratio, 0.1
     "cache_miss": "response_cache:\n  enabled: true\n",
 }
 CONNECTIONS = 16
@@ -44,7 +47,7 @@ class Receiver:
         self.bytes = 0
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 receiver.bytes += len(self.rfile.read(int(self.headers.get("content-length", 0))))
                 self.send_response(200)
                 self.send_header("content-length", "0")
@@ -58,16 +61,17 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+_COUNTER = iter(range(10**12))  # every request of the cache_miss runs is a new one, across runs
+
+
 async def load(url: str, stream: bool, requests: int, unique: bool) -> None:
     import aiohttp
-
-    counter = iter(range(10**9))
 
     async def worker(session: aiohttp.ClientSession, count: int) -> None:
         for _ in range(count):
             body = {**CHAT, "stream": stream}
             if unique:
-                body["messages"] = [{"role": "user", "content": f"hi {next(counter)}"}]
+                body["messages"] = [{"role": "user", "content": f"hi {next(_COUNTER)}"}]
             async with session.post(url, data=json.dumps(body), headers={"content-type": "application/json"}) as r:
                 await r.read()
                 assert r.status == 200, r.status
@@ -76,54 +80,59 @@ async def load(url: str, stream: bool, requests: int, unique: bool) -> None:
         await asyncio.gather(*(worker(session, requests // CONNECTIONS) for _ in range(CONNECTIONS)))
 
 
-def measure(name: str, extra: str, upstream_port: int, receiver: Receiver, requests: int) -> dict[str, list[int]]:
+def start(name: str, extra: str, upstream_port: int, receiver: Receiver, workdir: Path) -> tuple[Any, str]:
+    """One server per configuration (tracing's exports to the receiver), access log off in all."""
     env_before = dict(os.environ)
-    if name == "tracing":
+    if name.startswith("tracing"):
         os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+    if name == "tracing_10pct":
+        os.environ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
+        os.environ["OTEL_TRACES_SAMPLER_ARG"] = "0.1"
     os.environ["POLYSTACK_ACCESS_LOG"] = "false"
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            server, port, _ = start_polystack(remote_config(upstream_port, extra), Path(tmp))
-            url = f"http://127.0.0.1:{port}/v1/chat/completions"
-            result: dict[str, list[int]] = {}
-            try:
-                for kind, stream in (("plain", False), ("stream", True)):
-                    asyncio.run(load(url, stream, requests // 4, name == "cache_miss"))  # warm-up
-                    runs = []
-                    for _ in range(3):
-                        before = cpu_seconds(server.pid)
-                        asyncio.run(load(url, stream, requests, name == "cache_miss"))
-                        runs.append(round((cpu_seconds(server.pid) - before) / requests * 1e6))
-                    result[kind] = runs
-            finally:
-                server.terminate()
-                server.wait()
+        server, port, _ = start_polystack(remote_config(upstream_port, extra), workdir)
     finally:
         os.environ.clear()
         os.environ.update(env_before)
-    return result
+    return server, f"http://127.0.0.1:{port}/v1/chat/completions"
 
 
 def main() -> None:
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    if shutil.which("wrk"):
-        print("(wrk is installed, but this bench drives varying bodies itself: aiohttp client)")
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     upstream, upstream_port = start_upstream()
     receiver = Receiver()
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {name: {"plain": [], "stream": []} for name in CONFIGS}
+    servers: dict[str, tuple[Any, str]] = {}
     try:
-        for name, extra in CONFIGS.items():
-            results[name] = measure(name, extra, upstream_port, receiver, requests)
-            print(name, results[name], flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, extra in CONFIGS.items():
+                servers[name] = start(name, extra, upstream_port, receiver, Path(tmp))
+            for name, (_, url) in servers.items():  # warm-up
+                for stream in (False, True):
+                    asyncio.run(load(url, stream, requests // 4, name == "cache_miss"))
+            # rounds interleave the configurations, so the machine's drift (a shared box) hits them alike
+            for _ in range(rounds):
+                for kind, stream in (("plain", False), ("stream", True)):
+                    for name, (server, url) in servers.items():
+                        before = cpu_seconds(server.pid)
+                        asyncio.run(load(url, stream, requests, name == "cache_miss"))
+                        results[name][kind].append(round((cpu_seconds(server.pid) - before) / requests * 1e6))
+                print({name: {kind: sorted(runs) for kind, runs in result.items()}
+                       for name, result in results.items()}, flush=True)
     finally:
+        for server, _ in servers.values():
+            server.terminate()
         upstream.terminate()
-    base = {kind: min(runs) for kind, runs in results["baseline"].items()}
-    summary = {name: {kind: f"{(min(runs) / base[kind] - 1) * 100:+.0f}%" for kind, runs in result.items()}
-               for name, result in results.items() if name != "baseline"}
-    results["added_vs_baseline"] = summary
-    results["otlp_bytes_received"] = receiver.bytes
-    print(json.dumps(summary, indent=2))
-    save("telemetry_overhead", results)
+    median = {name: {kind: statistics.median(runs) for kind, runs in result.items()}
+              for name, result in results.items()}
+    summary = {name: {kind: f"{(value / median['baseline'][kind] - 1) * 100:+.0f}%" for kind, value in m.items()}
+               for name, m in median.items() if name != "baseline"}
+    print("median us CPU/request:", json.dumps(median))
+    print("added vs baseline:", json.dumps(summary))
+    save("telemetry_overhead", {"us_cpu_per_request": results, "median": median, "added_vs_baseline": summary,
+                                "otlp_bytes_received": receiver.bytes, "requests_per_run": requests,
+                                "connections": CONNECTIONS})
 
 
 if __name__ == "__main__":
