@@ -70,11 +70,12 @@ class TelemetryHook(HookBase):
         made = data.pop(_SPAN, None)
         if made is not None:
             tracing.leave(data.pop(_PARENT))
-            made.set_attribute("gen_ai.usage.input_tokens", prompt)
-            made.set_attribute("gen_ai.usage.output_tokens", completion)
-            made.set_attribute("polystack.cache_hit", cached)
+            attributes: dict[str, int | float | bool] = {
+                "gen_ai.usage.input_tokens": prompt, "gen_ai.usage.output_tokens": completion,
+                "polystack.cache_hit": cached}
             if _FIRST in data:
-                made.set_attribute("polystack.time_to_first_token_ms", round((data[_FIRST] - started) * 1000, 1))
+                attributes["polystack.time_to_first_token_ms"] = round((data[_FIRST] - started) * 1000, 1)
+            made.set_attributes(attributes)  # one call: each takes the span's lock
             if error is not None and not isinstance(error, StreamAbandoned):
                 tracing.fail(made, error)
             made.end()
