@@ -111,14 +111,18 @@ class AccessLogMiddleware:
             metrics.errors.labels(route, failure).inc()
 
     def _template(self, scope: Scope) -> str:
-        """The matched route's template with the API prefix it was served under (routers are shared
-        between prefixes, so the route itself knows only its unprefixed path)."""
-        route = scope.get("route")
-        template = getattr(route, "path", None)
-        if template is None:
-            return "unmatched"
-        path: str = scope["path"]
-        for prefix in self._prefixes:
-            if path.startswith(prefix) and route.path_regex.match(path[len(prefix):]):  # type: ignore[union-attr]
-                return f"{prefix}{template}"
-        return str(template)
+        return route_template(scope, self._prefixes)
+
+
+def route_template(scope: Scope, prefixes: tuple[str, ...]) -> str:
+    """The matched route's template with the API prefix it was served under (routers are shared between
+    prefixes, so the route itself knows only its unprefixed path); `prefixes` longest first."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if template is None:
+        return "unmatched"
+    path: str = scope["path"]
+    for prefix in prefixes:
+        if path.startswith(prefix) and route.path_regex.match(path[len(prefix):]):  # type: ignore[union-attr]
+            return f"{prefix}{template}"
+    return str(template)

@@ -12,7 +12,7 @@ from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import Api
 from polystack.core.config import RunConfig
-from polystack.core.server.access_log import AccessLogMiddleware
+from polystack.core.server.access_log import AccessLogMiddleware, route_template
 from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
@@ -21,6 +21,7 @@ from polystack.core.server.middleware import OPEN_PATHS, RequestContextMiddlewar
 from polystack.core.server.openapi import install_openapi
 from polystack.core.stack import Stack
 from polystack.core.telemetry import tracing
+from polystack.core.telemetry.server_span import ServerSpanMiddleware
 from polystack.core.telemetry.setup import METRICS_PATH, fastapi_telemetry, install_metrics_route
 
 
@@ -48,7 +49,7 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
             if made is not None:
                 made.force_flush()  # the last spans are exported before the process exits
 
-    tracing.configure(stack.config.telemetry)  # FastAPI's server spans need the provider now
+    tracing.configure(stack.config.telemetry)  # before the middleware: the server span's is added only if on
     app = FastAPI(title="Polystack", version=__version__, lifespan=lifespan, telemetry=fastapi_telemetry(),
                   description="OpenAI-compatible AI application server with pluggable providers.")
     app.state.impls = stack.impls
@@ -81,7 +82,10 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     app.add_middleware(UnhandledErrorMiddleware)
     entries = [CATALOG[api] for api in served_apis(stack)]
     prefixes = tuple(p for entry in entries for p in (*entry.prefixes, *entry.deprecated_prefixes))
-    app.add_middleware(AccessLogMiddleware, metrics=stack.metrics, prefixes=prefixes)  # outermost: every status
+    app.add_middleware(AccessLogMiddleware, metrics=stack.metrics, prefixes=prefixes)  # sees every status
+    if tracing.tracer() is not None:  # outermost, so the access log line carries the trace id
+        longest_first = tuple(sorted(set(prefixes), key=len, reverse=True))
+        app.add_middleware(ServerSpanMiddleware, route_of=lambda scope: route_template(scope, longest_first))
 
     return app
 

@@ -22,13 +22,9 @@ METRICS_PATH = "/metrics"
 
 
 def fastapi_telemetry() -> FastAPITelemetry:
-    """FastAPI's own telemetry settings: its server span per request (route template, status, the incoming
-    `traceparent` continued) on our tracer provider when tracing is on, and nothing at all otherwise
-    (whatever global OpenTelemetry provider a host application set)."""
-    made = tracing.provider()
-    if made is None:
-        return {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
-    return {"tracer_provider": made, "metrics": False, "logs": False, "operation_spans": False}
+    """FastAPI's own telemetry, off whatever global OpenTelemetry provider a host application set: the
+    server span is ours (server_span.py), cheaper and without the query string."""
+    return {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
 async def builtin_hooks(stack: Stack) -> list[InferenceHook]:

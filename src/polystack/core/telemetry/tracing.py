@@ -3,7 +3,7 @@
 Off (the default), `tracer()` is None and every helper here returns at once: no span, no context object.
 On (`telemetry.enabled: true`, or OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set),
 spans go to an OTLP/HTTP exporter that reads the standard OTEL_* variables itself. The server span of
-each request is FastAPI's own (it continues an incoming `traceparent`); ours are its children.
+each request (server_span.py) continues an incoming `traceparent`; the others are its children.
 
 Attributes never hold message content, keys or headers: model ids, provider ids, hosts, counts, statuses.
 """
@@ -60,29 +60,8 @@ def make_provider(service_name: str, exporter: SpanExporter | None = None, *, ba
         exporter = OTLPSpanExporter()
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
     made = TracerProvider(resource=Resource.create(attributes))
-    made.add_span_processor(_query_values_removed())
     made.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     return made
-
-
-def _query_keys_only(query: str) -> str:
-    from urllib.parse import parse_qsl
-
-    return "&".join(f"{key}=REDACTED" for key, _ in parse_qsl(query, keep_blank_values=True))
-
-
-def _query_values_removed() -> Any:
-    """A span processor: FastAPI's server span records the query string, and a caller may put a key in
-    it (`?api_key=`), so only the parameter names are kept."""
-    from opentelemetry.sdk.trace import SpanProcessor
-
-    class QueryValuesRemoved(SpanProcessor):
-        def on_start(self, span: Any, parent_context: Any = None) -> None:
-            query = (span.attributes or {}).get("url.query")
-            if isinstance(query, str):
-                span.set_attribute("url.query", _query_keys_only(query))
-
-    return QueryValuesRemoved()
 
 
 def install(made: TracerProvider | None) -> None:
