@@ -26,7 +26,7 @@ from polystack.core.quotas.config import QuotaConfig
 from polystack.core.registered_resources import ModelInput as ModelInput  # re-exported
 from polystack.core.registered_resources import RegisteredResources
 from polystack.core.settings import not_implemented, refuse_other_values, refuse_unimplemented
-from polystack.core.storage.config import StorageConfig
+from polystack.core.storage.config import KVStoreReference, StorageConfig
 
 DISABLED = "__disabled__"
 STORE_DIR_ENV = "POLYSTACK_STORE_DIR"
@@ -153,12 +153,42 @@ class ServerConfig(_Strict):
         return self.cors
 
 
+class MetricsConfig(_Strict):
+    """Prometheus metrics at `/metrics` (see core/telemetry/metrics.py)."""
+
+    enabled: bool = Field(default=True, description="Count requests, tokens, latency and cache hits; serve `/metrics`.")
+    auth: Literal["api", "open"] = Field(
+        default="api", description="`api`: `/metrics` needs the same key as the API (when `server.auth` is set); "
+        "`open`: anyone who reaches the port may scrape it.")
+
+
 class TelemetryConfig(_Strict):
     enabled: bool = Field(
-        default=False, description="Telemetry export is not implemented yet: only false is accepted.")
+        default=False, description="OpenTelemetry traces, exported by OTLP as the standard OTEL_* variables say "
+        "(OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, OTEL_SERVICE_NAME, ...). Also on "
+        "when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; off: no span is created.")
+    service_name: str = Field(default="polystack", description="`service.name` unless OTEL_SERVICE_NAME is set.")
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
-    _enabled = refuse_other_values("enabled", False, "telemetry is not implemented yet; set enabled: false or "
-                                   "remove the telemetry section")
+
+CachedKind = Literal["chat_completion", "completion", "embeddings"]
+CACHED_KINDS: tuple[CachedKind, ...] = ("chat_completion", "completion", "embeddings")
+
+
+class ResponseCacheConfig(_Strict):
+    """Exact-match cache of chat completions, completions and embeddings (see core/cache/__init__.py)."""
+
+    enabled: bool = Field(default=False, description="Opt-in: an identical request is answered from the cache.")
+    store: KVStoreReference | None = Field(
+        default=None, description="A KV backend of `storage.backends` (e.g. Redis, shared by replicas); unset: "
+        "in this process's memory, least recently used entries evicted first.")
+    ttl_seconds: float = Field(default=300, gt=0, description="How long an answer is served from the cache.")
+    max_entries: int = Field(default=10_000, ge=1, description="In memory: entries kept at most.")
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="In memory: bytes of answers kept at most.")
+    max_entry_bytes: int = Field(default=1024 * 1024, ge=1, description="A larger answer is not cached.")
+    shared: bool = Field(default=False, description="Share entries between principals (callers); default: "
+                         "each caller has its own entries.")
+    kinds: list[CachedKind] = Field(default_factory=lambda: list(CACHED_KINDS), description="Calls cached.")
 
 
 class ModelsConfig(_Strict):
@@ -248,6 +278,7 @@ class RunConfig(_Strict):
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
     server: ServerConfig = Field(default_factory=ServerConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    response_cache: ResponseCacheConfig = Field(default_factory=ResponseCacheConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     vector_stores: VectorStoresConfig = Field(default_factory=VectorStoresConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Moderations default and guardrails.")

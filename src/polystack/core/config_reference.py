@@ -48,7 +48,8 @@ NOTES = {
     "telemetry": "Telemetry export.",
     "models": "The model registry.",
     "vector_stores": "Vector store defaults and ingestion.",
-    "logging": "Log levels per logger, e.g. `{server: debug, access: warning}`; POLYSTACK_LOGGING overrides.",
+    "logging": "Log levels per logger, e.g. `{server: debug, access: warning}`, and `format: json` for JSON "
+               "lines; POLYSTACK_LOGGING and POLYSTACK_LOG_FORMAT override.",
     "providers.<api>[].provider_id": "Its id, the prefix of its model ids; an empty value (e.g. an unset "
                                      "`${env.X:+id}`) drops the entry.",
     "providers.<api>[].provider_type": "`inline::<name>` or `remote::<name>`; `polystack list-providers` lists them.",

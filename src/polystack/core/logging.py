@@ -1,8 +1,11 @@
-"""Structured logging: key=value text by default, JSON lines with POLYSTACK_LOG_FORMAT=json.
+"""Structured logging: key=value text by default, JSON lines with POLYSTACK_LOG_FORMAT=json (or
+`logging: {format: json}` in the run config). Every line logged during a request carries its
+`request_id`, and its `trace_id` and `span_id` when tracing is on (or the caller sent a `traceparent`).
 
 Environment (documented in docs/configuration.md):
-  POLYSTACK_LOGGING      per-logger levels, e.g. `all=debug` or `server=debug,access=warning`
-  POLYSTACK_LOG_FORMAT   `text` (default) or `json`
+  POLYSTACK_LOGGING      per-category levels, e.g. `all=debug` or `server=debug,access=warning`
+  LLAMA_STACK_LOGGING    the same in Llama Stack's spelling (`server=debug;core=info`), applied first
+  POLYSTACK_LOG_FORMAT   `text` (default) or `json`; overrides the config's `format`
   POLYSTACK_ACCESS_LOG   `false` switches the per-request access log off (default: on, at info)
 """
 
@@ -16,6 +19,8 @@ import time
 import orjson
 
 from polystack.core import request_log
+from polystack.core.request_context import request_context
+from polystack.core.telemetry import tracing
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -62,29 +67,52 @@ _FALSE = ("0", "false", "no", "off")
 
 
 class _RequestIdFilter(logging.Filter):
-    """Tags every line logged while a request is in flight with its id, to correlate it with the access log."""
+    """Tags every line logged while a request is in flight with its id, to correlate it with the access
+    log, and with the trace it belongs to."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         entry = request_log.current()
-        if entry is not None and not hasattr(record, "request_id"):
+        if entry is None:
+            return True
+        if not hasattr(record, "request_id"):
             record.request_id = entry.request_id
+        if not hasattr(record, "trace_id"):
+            ids = tracing.current_ids()
+            if ids is not None:
+                record.trace_id, record.span_id = ids
+            else:
+                trace_id = request_context().trace_id  # the caller's traceparent, with tracing off
+                if trace_id is not None:
+                    record.trace_id = trace_id
         return True
+
+
+def _levels_from(variable: str) -> list[tuple[str, str]]:
+    """`name=level` items separated by commas or semicolons (Llama Stack uses ';')."""
+    raw = os.environ.get(variable, "").replace(";", ",")
+    items = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, level = item.partition("=")
+        if level.strip():
+            items.append((name.strip(), level.strip()))
+    return items
 
 
 def setup_logging(levels: dict[str, str] | None = None) -> None:
     """Configure the `polystack` loggers; POLYSTACK_LOGGING='server=debug,all=info' overrides levels."""
+    merged = dict(levels or {})
+    configured_format = merged.pop("format", "text")
+    log_format = os.environ.get("POLYSTACK_LOG_FORMAT") or configured_format
     handler = _StderrHandler()
-    handler.setFormatter(JSONFormatter() if os.environ.get("POLYSTACK_LOG_FORMAT") == "json" else KeyValueFormatter())
+    handler.setFormatter(JSONFormatter() if log_format.strip().lower() == "json" else KeyValueFormatter())
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger("polystack")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    merged = dict(levels or {})
     if os.environ.get("POLYSTACK_ACCESS_LOG", "").strip().lower() in _FALSE:
         merged["access"] = "warning"
-    for item in filter(None, os.environ.get("POLYSTACK_LOGGING", "").split(",")):
-        name, _, level = item.partition("=")
-        merged[name.strip()] = level.strip()
+    for name, level in _levels_from("LLAMA_STACK_LOGGING") + _levels_from("POLYSTACK_LOGGING"):
+        merged[name] = level
     for name, level in merged.items():
         target = root if name in ("all", "polystack") else logging.getLogger(f"polystack.{name}")
         target.setLevel(level.upper())

@@ -8,12 +8,14 @@ from contextvars import ContextVar, Token
 class RequestLog:
     """Mutable on purpose: code deeper in the request (even in child tasks) fills in what it learns."""
 
-    __slots__ = ("request_id", "model", "shields")
+    __slots__ = ("request_id", "model", "shields", "cache", "cache_control")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         self.model: str | None = None
         self.shields: list[str] | None = None  # "shield_id:verdict" of each shield call, in order
+        self.cache: str | None = None  # the response cache's verdict: hit, miss or bypass (x-polystack-cache)
+        self.cache_control: str | None = None  # the caller's Cache-Control header, read by the response cache
 
 
 _current: ContextVar[RequestLog | None] = ContextVar("request_log", default=None)
@@ -46,3 +48,10 @@ def note_shield(shield_id: str, verdict: str) -> None:
         if entry.shields is None:
             entry.shields = []
         entry.shields.append(f"{shield_id}:{verdict}")
+
+
+def note_cache(result: str) -> None:
+    """Record the response cache's verdict on the request (its x-polystack-cache header)."""
+    entry = _current.get()
+    if entry is not None:
+        entry.cache = result

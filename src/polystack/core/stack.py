@@ -24,6 +24,7 @@ from polystack.core.routing.hooks import load_hook
 from polystack.core.routing.inference import InferenceRouter
 from polystack.core.serving import Serve, ServeContext, single_provider
 from polystack.core.storage.backends import Storage
+from polystack.core.telemetry.metrics import Metrics
 from polystack.providers.registry import all_specs
 from polystack.providers.spec import import_dotted
 
@@ -41,6 +42,7 @@ class Stack:
         self.providers: dict[str, ProviderInstance] = {}
         self.impls = Impls()
         self.route_table: list[tuple[str, str, str]] = []  # (path, method, api), set by the server app
+        self.metrics = Metrics() if config.telemetry.metrics.enabled else None  # scraped at /metrics
         self._context: ServeContext | None = None
         self._started = False
 
@@ -102,6 +104,10 @@ class Stack:
             return
         for hook in self.config.inference_hooks:
             router.hooks.add(await load_hook(hook.factory, hook.config, self.impls))
+        from polystack.core.telemetry.setup import builtin_hooks
+
+        for builtin in await builtin_hooks(self):  # telemetry, then the response cache: last in the chain
+            router.hooks.add(builtin)
 
     async def _start_provider(self, provider: PlannedProvider) -> ProviderInstance:
         logger.info("starting provider %s (%s)", provider.provider_id, provider.spec.provider_type)

@@ -10,7 +10,7 @@ from polystack.core.errors import ConfigError
 REFUSED = [
     ("server:\n  quota:\n    default: 10\n", "server.quota.default"),  # quota is implemented: the key is unknown
     ("server:\n  workers: 4\n", "server.workers"),
-    ("telemetry:\n  enabled: true\n", "telemetry.enabled"),
+    ("telemetry:\n  enabled: maybe\n", "telemetry.enabled"),
     ("external_providers_dir: /opt/providers\n", "external_providers_dir"),
     ("storage:\n  stores:\n    files: {backend: sql}\n", "storage.stores.files"),
     ("server:\n  limits:\n    max_body_byte: 10\n", "server.limits.max_body_byte"),

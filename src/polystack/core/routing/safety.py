@@ -37,6 +37,7 @@ from polystack.apis.safety.types import (
 )
 from polystack.core.request_log import note_shield
 from polystack.core.routing.shields import ShieldsRoutingTable
+from polystack.core.telemetry.tracing import span
 
 logger = logging.getLogger("polystack.safety")
 
@@ -96,7 +97,9 @@ class SafetyRouter:
         provider = self.table.providers[shield.provider_id]
         start = time.perf_counter()
         try:
-            with _as_judge(), _guard_errors(shield):
+            with span(f"shield {shield.identifier}", {"polystack.shield_id": shield.identifier,
+                                                      "polystack.provider_id": shield.provider_id}
+                      ), _as_judge(), _guard_errors(shield):
                 response = await provider.run_shield(shield, messages, {**(shield.params or {}), **(params or {})})
         except ShieldUnavailableError:
             note_shield(shield.identifier, "error")
@@ -168,7 +171,9 @@ class SafetyRouter:
         judged: list[ModerationResult] = []
         if texts:
             provider = self.table.providers[shield.provider_id]
-            with _as_judge(), _guard_errors(shield):
+            with span(f"shield {shield.identifier}", {"polystack.shield_id": shield.identifier,
+                                                      "polystack.provider_id": shield.provider_id}
+                      ), _as_judge(), _guard_errors(shield):
                 judged = await provider.run_moderation(shield, texts)
             note_shield(shield.identifier, f"moderated {len(texts)}")
             if len(judged) != len(texts):

@@ -11,6 +11,7 @@ from polystack.apis.tool_runtime.context import invoking_in
 from polystack.apis.tool_runtime.rag import InsertDocumentsRequest, RAGQueryRequest, RAGQueryResult, RAGToolRuntime
 from polystack.apis.tool_runtime.types import ToolInvocationResult
 from polystack.core.routing.tool_groups import ToolGroupsRoutingTable
+from polystack.core.telemetry.tracing import span
 
 logger = logging.getLogger("polystack.tool_runtime")
 
@@ -45,7 +46,8 @@ class ToolRuntimeRouter:
         check_arguments(tool.input_schema, kwargs)
         provider = self.table.provider_of(group)
         try:
-            with invoking_in(group):  # a provider reads the group (MCP endpoint, RAG args) from here
+            with span(f"tool {tool.name}", {"gen_ai.tool.name": tool.name, "polystack.provider_id": group.provider_id}
+                      ), invoking_in(group):  # a provider reads the group (MCP endpoint, RAG args) from here
                 return await provider.invoke_tool(tool.name, kwargs)
         except PolystackError:
             raise

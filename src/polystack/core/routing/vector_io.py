@@ -38,6 +38,7 @@ from polystack.apis.vector_io.types import (
 )
 from polystack.core.jobs.runner import JobRunner
 from polystack.core.routing.inference import InferenceRouter
+from polystack.core.telemetry.tracing import span
 from polystack.core.vector_stores.contextual import ContextualDefaults, Contextualizer
 from polystack.core.vector_stores.fusion import reciprocal_rank_fusion, weighted_fusion
 from polystack.core.vector_stores.ingestion import Embedder, Ingestor
@@ -373,7 +374,10 @@ class VectorIORouter:
         k = request.max_num_results
         best: dict[str, ScoredChunk] = {}
         for query in queries:
-            for item in await self._ranked(store, query, request, k):
+            with span("vector_store search", {"polystack.vector_store_id": store.id,
+                                              "polystack.search_mode": str(request.search_mode)}):
+                ranked = await self._ranked(store, query, request, k)
+            for item in ranked:
                 kept = best.get(item.chunk.chunk_id)
                 if kept is None or item.score > kept.score:
                     best[item.chunk.chunk_id] = item
@@ -411,7 +415,9 @@ class VectorIORouter:
                                search_mode=params.mode, filters=params.filters,
                                ranking_options=RankingOptions(ranker=params.ranker) if params.ranker else None)
         store = await self.records.store(request.vector_store_id)
-        ranked = await self._ranked(store, request.query, search, params.max_chunks)
+        with span("vector_store search", {"polystack.vector_store_id": store.id,
+                                          "polystack.search_mode": str(params.mode)}):
+            ranked = await self._ranked(store, request.query, search, params.max_chunks)
         kept = [item for item in ranked if item.score >= params.score_threshold][:params.max_chunks]
         return QueryChunksResponse(chunks=[embedded_chunk(item.chunk, store) for item in kept],
                                    scores=[item.score for item in kept])

@@ -16,14 +16,17 @@ from polystack.core.access.authn import build_authenticator
 from polystack.core.config import RunConfig
 from polystack.core.keys.serving import quota_enforcer, virtual_key_lookup
 from polystack.core.quotas.middleware import QuotaMiddleware
-from polystack.core.server.access_log import AccessLogMiddleware
+from polystack.core.server.access_log import AccessLogMiddleware, route_template
 from polystack.core.server.body_limits import BodyLimitMiddleware
 from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
-from polystack.core.server.middleware import RequestContextMiddleware
+from polystack.core.server.middleware import OPEN_PATHS, RequestContextMiddleware
 from polystack.core.server.openapi import install_openapi
 from polystack.core.stack import Stack
+from polystack.core.telemetry import tracing
+from polystack.core.telemetry.server_span import ServerSpanMiddleware
+from polystack.core.telemetry.setup import METRICS_PATH, fastapi_telemetry, install_metrics_route
 
 
 def served_apis(stack: Stack) -> list[str]:
@@ -46,8 +49,12 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
         finally:
             if manage_lifecycle:
                 await stack.stop()
+            made = tracing.provider()
+            if made is not None:
+                made.force_flush()  # the last spans are exported before the process exits
 
-    app = FastAPI(title="Polystack", version=__version__, lifespan=lifespan,
+    tracing.configure(stack.config.telemetry)  # before the middleware: the server span's is added only if on
+    app = FastAPI(title="Polystack", version=__version__, lifespan=lifespan, telemetry=fastapi_telemetry(),
                   description="OpenAI-compatible AI application server with pluggable providers.")
     app.state.impls = stack.impls
     app.state.stack = stack
@@ -65,9 +72,12 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
             served += [(prefix + path, method) for path, method in pairs]
     stack.route_table = routes
     app.state.route_patterns = route_patterns(served + [(path, method) for path, method, _ in routes])
+    if stack.metrics is not None:
+        install_metrics_route(app, stack.metrics)
     install_error_handlers(app)
     install_openapi(app)
     limits = stack.config.server.limits
+    open_paths = OPEN_PATHS | ({METRICS_PATH} if stack.config.telemetry.metrics.auth == "open" else set())
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
     app.add_middleware(QuotaMiddleware, enforcer=lambda: quota_enforcer(stack))  # request quota, x-ratelimit-*
     auth = stack.config.server.auth
@@ -75,7 +85,8 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.authenticator = build_authenticator(auth.provider_config) if auth is not None else None
     app.add_middleware(RequestContextMiddleware, auth=auth,  # principal, provider data, ids
                        authenticator=app.state.authenticator,
-                       virtual_keys=virtual_key_lookup(stack) if auth is not None else None)
+                       virtual_keys=virtual_key_lookup(stack) if auth is not None else None,
+                       open_paths=open_paths)
     app.add_middleware(DisconnectMiddleware)  # cancels the handler when the client leaves before the response
     app.add_middleware(BodyLimitMiddleware, limits=limits, upload_bytes=files_upload_limit(stack.config))
     app.add_middleware(UnhandledErrorMiddleware)
@@ -85,7 +96,12 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
                            allow_origin_regex=cors.allow_origin_regex, allow_methods=cors.allow_methods,
                            allow_headers=cors.allow_headers, allow_credentials=cors.allow_credentials,
                            expose_headers=cors.expose_headers, max_age=cors.max_age)
-    app.add_middleware(AccessLogMiddleware)  # outermost: it sees every status, even the middleware's
+    entries = [CATALOG[api] for api in served_apis(stack)]
+    prefixes = tuple(p for entry in entries for p in (*entry.prefixes, *entry.deprecated_prefixes))
+    app.add_middleware(AccessLogMiddleware, metrics=stack.metrics, prefixes=prefixes)  # sees every status
+    if tracing.tracer() is not None:  # outermost, so the access log line carries the trace id
+        longest_first = tuple(sorted(set(prefixes), key=len, reverse=True))
+        app.add_middleware(ServerSpanMiddleware, route_of=lambda scope: route_template(scope, longest_first))
 
     return app
 

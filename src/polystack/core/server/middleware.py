@@ -41,7 +41,8 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp, auth: AuthConfig | None = None,
                  authenticator: Authenticator | None = None,
-                 virtual_keys: Callable[[str], Awaitable[Any]] | None = None) -> None:
+                 virtual_keys: Callable[[str], Awaitable[Any]] | None = None,
+                 open_paths: frozenset[str] = OPEN_PATHS) -> None:
         """`virtual_keys(token)`: the record of a key made through /v1/keys (core/keys), asked when the auth
         provider refuses a bearer token."""
         self.app = app
@@ -49,6 +50,7 @@ class RequestContextMiddleware:
             authenticator = build_authenticator(auth.provider_config)
         self._authenticator = authenticator
         self._virtual_keys = virtual_keys
+        self._open_paths = open_paths
         self._policy = auth.policy() if auth is not None else DEFAULT_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,7 +75,7 @@ class RequestContextMiddleware:
                 context.provider_data = parse_provider_data(raw_data)
             if IN_PROCESS_USER in scope:
                 context.user = scope[IN_PROCESS_USER]
-            elif self._authenticator is not None and scope["path"] not in OPEN_PATHS:
+            elif self._authenticator is not None and scope["path"] not in self._open_paths:
                 context.user, context.key_id = await self._authenticate(authorization, scope)
         except PolystackError as error:
             if scope["type"] == "websocket":  # refuse the handshake (uvicorn answers it with a 403)

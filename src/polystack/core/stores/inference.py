@@ -16,6 +16,7 @@ from polystack.apis.inference.types import ChatCompletion
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 from polystack.core.stores.journal import Journal
 from polystack.core.stores.write_queue import WriteQueue
+from polystack.core.telemetry.tracing import span
 
 logger = logging.getLogger("polystack.storage")
 
@@ -144,6 +145,11 @@ class InferenceStore:
                      metadata: dict[str, str] | None, owner: User | None, *,
                      upstream_id: str | None = None) -> None:
         """Store `completion` under its id, which must be unique in this server (the router mints it)."""
+        with span("store write", {"polystack.store": self.table, "polystack.durability": self.durability}):
+            await self._record(completion, input_messages, metadata, owner, upstream_id)
+
+    async def _record(self, completion: ChatCompletion, input_messages: Sequence[Any],
+                      metadata: dict[str, str] | None, owner: User | None, upstream_id: str | None) -> None:
         row = {
             "id": completion.id,
             "created": completion.created,

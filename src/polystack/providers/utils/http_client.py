@@ -70,6 +70,7 @@ def make_http_client(
     """An AsyncClient with its own bounded pool (`max_connections`; a request waiting longer than
     `pool_timeout` for one fails with httpx.PoolTimeout), whose transport records or replays traffic
     when POLYSTACK_TEST_INFERENCE_MODE is set."""
+    from polystack.core.telemetry.transport import TracingTransport
     from polystack.providers.utils.connection_limit import LimitedTransport
     from polystack.testing.recorder import wrap_transport
 
@@ -78,7 +79,8 @@ def make_http_client(
         base_url=base_url,
         headers=headers,
         timeout=timeout or DEFAULT_TIMEOUT,
-        transport=LimitedTransport(wrap_transport(inner), limit=max_connections, pool_timeout=pool_timeout),
+        transport=TracingTransport(  # a span per upstream call and `traceparent` sent, when tracing is on
+            LimitedTransport(wrap_transport(inner), limit=max_connections, pool_timeout=pool_timeout)),
     )
 
 
