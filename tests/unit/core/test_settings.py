@@ -31,7 +31,7 @@ def test_unimplemented_or_unknown_setting_stops_startup_naming_key_and_file(
 
 def test_unimplemented_setting_says_it_is_not_implemented() -> None:
     with pytest.raises(ConfigError) as info:
-        parse_run_config({"distro_name": "x", "server": {"quota": {"anonymous_max_requests": 5}}}, env={})
+        parse_run_config({"distro_name": "x", "external_providers_dir": "/opt/providers"}, env={})
     assert "not implemented" in info.value.problem
 
 
@@ -53,7 +53,7 @@ def test_polystack_run_refuses_to_start_and_names_the_setting(tmp_path: Path) ->
     from polystack.cli.main import app
 
     file = tmp_path / "run.yaml"
-    file.write_text("distro_name: x\nserver:\n  port: 1\n  quota: {period: day}\n")  # port 1: never reached
+    file.write_text("distro_name: x\nexternal_providers_dir: /opt/p\nserver:\n  port: 1\n")  # port 1: never reached
     result = CliRunner().invoke(app, ["run", str(file)], env={"COLUMNS": "300"})
     assert result.exit_code == 1
-    assert "server.quota" in result.output and "not implemented" in result.output
+    assert "external_providers_dir" in result.output and "not implemented" in result.output
