@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -83,6 +83,24 @@ class TokenCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    async def answer(self, token: str, ask: Callable[[], Awaitable[tuple[User, float | None]]]) -> User:
+        """The cached answer for `token`, else `ask()`'s (a User and when the token expires, or an InvalidToken
+        raised): either is remembered, so a refused token is not sent to the identity provider again at once.
+        A provider that is down (any other error) is never cached."""
+        key = token_digest(token)
+        cached = self.get(key)
+        if isinstance(cached, InvalidToken):
+            raise cached.again()
+        if cached is not None:
+            return cached
+        try:
+            user, expires_at = await ask()
+        except InvalidToken as refused:
+            self.put(key, refused)
+            raise
+        self.put(key, user, expires_at=expires_at)
+        return user
 
     def put(self, key: bytes, answer: User | InvalidToken, *, expires_at: float | None = None) -> None:
         """Keep `answer` for `seconds`, or less if the token itself expires sooner (`expires_at`, epoch seconds)."""

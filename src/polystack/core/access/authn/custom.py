@@ -22,7 +22,6 @@ from polystack.core.access.authn.base import (
     InvalidToken,
     TokenCache,
     http_client,
-    token_digest,
     user_of,
 )
 from polystack.core.access.authn.config import CustomAuthConfig
@@ -44,19 +43,10 @@ class CustomAuthenticator:
         self._client: httpx.AsyncClient | None = None
 
     async def authenticate(self, token: str, scope: Scope) -> User:
-        key = token_digest(token)
-        cached = self._cache.get(key)
-        if cached is not None:
-            if isinstance(cached, InvalidToken):
-                raise cached.again()
-            return cached
-        try:
-            user = await self._ask(token, scope)
-        except InvalidToken as refused:
-            self._cache.put(key, refused)
-            raise
-        self._cache.put(key, user)
-        return user
+        async def ask() -> tuple[User, float | None]:
+            return await self._ask(token, scope), None
+
+        return await self._cache.answer(token, ask)
 
     async def _ask(self, token: str, scope: Scope) -> User:
         if self._client is None:

@@ -20,7 +20,6 @@ from polystack.core.access.authn.base import (
     TokenCache,
     attributes_from_claims,
     http_client,
-    token_digest,
     user_of,
 )
 from polystack.core.access.authn.config import GitHubTokenAuthConfig
@@ -36,19 +35,10 @@ class GitHubAuthenticator:
         self._client: httpx.AsyncClient | None = None
 
     async def authenticate(self, token: str, scope: Scope) -> User:
-        key = token_digest(token)
-        cached = self._cache.get(key)
-        if cached is not None:
-            if isinstance(cached, InvalidToken):
-                raise cached.again()
-            return cached
-        try:
-            user = await self._lookup(token)
-        except InvalidToken as refused:
-            self._cache.put(key, refused)
-            raise
-        self._cache.put(key, user)
-        return user
+        async def ask() -> tuple[User, float | None]:
+            return await self._lookup(token), None
+
+        return await self._cache.answer(token, ask)
 
     async def _lookup(self, token: str) -> User:
         me = await self._get(token, "/user", required=True)

@@ -21,7 +21,6 @@ from polystack.core.access.authn.base import (
     TokenCache,
     attributes_from_claims,
     http_client,
-    token_digest,
     user_of,
 )
 from polystack.core.access.authn.config import OAuth2TokenAuthConfig
@@ -36,21 +35,12 @@ class IntrospectionAuthenticator:
         self._client: httpx.AsyncClient | None = None
 
     async def authenticate(self, token: str, scope: Scope) -> User:
-        key = token_digest(token)
-        cached = self._cache.get(key)
-        if cached is not None:
-            if isinstance(cached, InvalidToken):
-                raise cached.again()
-            return cached
-        claims = await self._introspect(token)
-        try:
-            user = self._user(claims)
-        except InvalidToken as refused:
-            self._cache.put(key, refused)
-            raise
-        exp = claims.get("exp")
-        self._cache.put(key, user, expires_at=float(exp) if isinstance(exp, int | float) else None)
-        return user
+        async def ask() -> tuple[User, float | None]:
+            claims = await self._introspect(token)
+            exp = claims.get("exp")
+            return self._user(claims), float(exp) if isinstance(exp, int | float) else None
+
+        return await self._cache.answer(token, ask)
 
     def _user(self, claims: dict[str, Any]) -> User:
         if claims.get("active") is not True:
