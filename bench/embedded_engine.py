@@ -30,7 +30,8 @@ best of 3 rounds; results/embedded_engine.json is the 2-thread run, embedded_eng
   - RSS 518 MB is 4 slots of 4096 tokens of KV cache; `kv_unified = True` with n_ctx 4096 shared by the
     slots gives 237 MB and a 0.5 s load (the slots then share the 4096 tokens).
   - xllamacpp 2026.10.11549 installs from its wheel in 7 s into a fresh venv (llama-cpp-python compiles: 4-13 min).
-  - Every probe passes: GBNF grammars (our tool-call and JSON-schema grammars), top logprobs, token-id prompts,
+  - Every probe passes: GBNF grammars (inline::llama-cpp's own tool-call and JSON-schema grammars, unchanged,
+    with its ChatML tool prompt: the call comes out as `functions.get_weather:` + JSON), top logprobs, token-id prompts,
     context overflow and bad grammars as 400s, stop strings, cancellation from the stream callback freeing
     the slot. llama.cpp's HTTP listener always starts (127.0.0.1, random port with port 0): a random API key
     closes it to other local users.
@@ -44,6 +45,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -138,7 +140,28 @@ def run_xllamacpp(model: str, threads: int, n_ctx: int, tokens: int) -> dict[str
 # ---- what a provider on xllamacpp would rely on (--probe) ------------------------------------------------
 
 
-def probe_xllamacpp(model: str, threads: int) -> dict[str, bool]:
+def provider_grammars() -> dict[str, str] | None:
+    """inline::llama-cpp's own tool-call and JSON-schema grammars and tool prompt, when polystack is importable."""
+    try:
+        from polystack.apis.inference.types import ChatCompletionRequest
+        from polystack.providers.inline.inference.llama_cpp import grammars
+        from polystack.providers.inline.inference.llama_cpp.prompts import chatml_prompt, turns_of
+        from polystack.providers.inline.inference.llama_cpp.tool_protocol import tools_block
+    except ImportError:
+        return None
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "The weather of a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    request = ChatCompletionRequest.model_validate(
+        {"model": "m", "messages": [{"role": "user", "content": "What is the weather in Paris?"}], "tools": tools})
+    person = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+              "required": ["name", "age"]}
+    return {"tool_prompt": chatml_prompt(turns_of(request.messages, tools_text=tools_block(request.tools or []))),
+            "tool_grammar": grammars.tool_calls_grammar(request.tools or [], max_calls=2),
+            "json_grammar": grammars.json_grammar(person)}
+
+
+def probe_xllamacpp(model: str, threads: int, grammars_file: str | None) -> dict[str, bool]:
     """Each feature inline::llama-cpp has, tried through xllamacpp's in-process completions handler."""
     import urllib.error
     import urllib.request
@@ -190,6 +213,17 @@ def probe_xllamacpp(model: str, threads: int) -> dict[str, bool]:
         checks["HTTP listener closed by the API key"] = False
     except urllib.error.HTTPError as exc:
         checks["HTTP listener closed by the API key"] = exc.code == 401
+    if grammars_file:
+        ours = json.loads(Path(grammars_file).read_text())
+        call = server.handle_completions({"prompt": ours["tool_prompt"], "max_tokens": 60, "temperature": 0.0,
+                                          "grammar": ours["tool_grammar"]})
+        text = call.get("choices", [{}])[0].get("text", "")
+        checks["inline::llama-cpp's tool-call grammar"] = text.startswith("functions.get_weather:\n")
+        data = complete(max_tokens=60, grammar=ours["json_grammar"]).get("choices", [{}])[0].get("text", "")
+        try:
+            checks["inline::llama-cpp's JSON-schema grammar"] = set(json.loads(data)) == {"name", "age"}
+        except ValueError:
+            checks["inline::llama-cpp's JSON-schema grammar"] = False
     return checks
 
 
@@ -228,16 +262,16 @@ def _measure(one_stream: Any, tokens: int) -> dict[str, Any]:
 
 def child(engine: str, args: argparse.Namespace) -> None:
     if engine == "probe":
-        print(json.dumps(probe_xllamacpp(args.model, args.threads)))
+        print(json.dumps(probe_xllamacpp(args.model, args.threads, args.grammars)))
         return
     run = run_llama_cpp_python if engine == "llama-cpp-python" else run_xllamacpp
     result = run(args.model, args.threads, args.n_ctx, args.tokens)
     print(json.dumps(result))
 
 
-def spawn(engine: str, python: str, args: argparse.Namespace) -> dict[str, Any] | None:
+def spawn(engine: str, python: str, args: argparse.Namespace, *extra: str) -> dict[str, Any] | None:
     command = [python, __file__, "--child", engine, "--model", args.model, "--threads", str(args.threads),
-               "--n-ctx", str(args.n_ctx), "--tokens", str(args.tokens)]
+               "--n-ctx", str(args.n_ctx), "--tokens", str(args.tokens), *extra]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "LLAMA_LOG_VERBOSITY": "0"})
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -263,6 +297,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--llama-python", default=sys.executable)
     parser.add_argument("--xllamacpp-python", default=sys.executable)
+    parser.add_argument("--grammars", help=argparse.SUPPRESS)  # the probe child's input
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
     if args.child:
@@ -280,7 +315,13 @@ def main() -> None:
             result = spawn(name, python, args)
             if result is not None:
                 rounds[name].append(result)
-    probe = spawn("probe", engines["xllamacpp"], args) if args.probe and "xllamacpp" in engines else None
+    probe = None
+    if args.probe and "xllamacpp" in engines:
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as ours:
+            grammars = provider_grammars()
+            ours.write(json.dumps(grammars or {}))
+            ours.flush()
+            probe = spawn("probe", engines["xllamacpp"], args, *(["--grammars", ours.name] if grammars else []))
     summary: dict[str, Any] = {"model": args.model, "threads": args.threads, "n_ctx": args.n_ctx,
                                "tokens": args.tokens, "load_average": os.getloadavg(), "engines": {}}
     print(f"{'engine':<18}{'load s':>8}{'RSS MB':>8}{'1 stream tok/s':>16}{'4 streams tok/s':>17}{'4/1':>6}"
