@@ -43,6 +43,7 @@ import argparse
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -227,6 +228,49 @@ def probe_xllamacpp(model: str, threads: int, grammars_file: str | None) -> dict
     return checks
 
 
+# ---- the starter distribution (--starter) ---------------------------------------------------------------
+
+
+def measure_starter(python: str) -> dict[str, float]:
+    """`polystack run starter` with its embedded engine: start to ready, to a first answer, and its RSS."""
+    import httpx
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as store:
+        started = time.perf_counter()
+        process = subprocess.Popen([python, "-m", "polystack.cli.main", "run", "starter", "--port", str(port)],
+                                   env={**os.environ, "POLYSTACK_STORE_DIR": store},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}/v1"
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"polystack run starter exited with {process.returncode}")
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
+            ready = time.perf_counter() - started
+            answer = httpx.post(f"{base}/chat/completions", timeout=120, json={
+                "model": "llama-cpp/SmolLM2-135M-Instruct", "max_tokens": 16, "temperature": 0,
+                "messages": [{"role": "user", "content": "What is the capital of France?"}]})
+            answer.raise_for_status()
+            first_answer = time.perf_counter() - started
+            rss = float(Path(f"/proc/{process.pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+        finally:
+            process.terminate()
+            process.wait(30)
+    return {"start_to_ready_s": ready, "start_to_first_answer_s": first_answer, "rss_mb": rss}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 # ---- shared measurement -------------------------------------------------------------------------------
 
 
@@ -297,6 +341,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--llama-python", default=sys.executable)
     parser.add_argument("--xllamacpp-python", default=sys.executable)
+    parser.add_argument("--starter", action="store_true",
+                        help="also time `polystack run starter` (its engine today: inline::llama-cpp)")
     parser.add_argument("--grammars", help=argparse.SUPPRESS)  # the probe child's input
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
@@ -344,6 +390,10 @@ def main() -> None:
               f"{best['four_tok_s']:>17.1f}{best['four_over_single']:>6.2f}"
               f"{best['single_cpu_ms_per_token']:>14.2f}{best['four_cpu_ms_per_token']:>14.2f}"
               f"{best['four_first_token_max_s']:>19.2f}")
+    if args.starter:
+        summary["starter"] = starter = measure_starter(args.llama_python)
+        print(f"starter (inline::llama-cpp): ready {starter['start_to_ready_s']:.1f} s, first answer "
+              f"{starter['start_to_first_answer_s']:.1f} s, RSS {starter['rss_mb']:.0f} MB")
     if probe is not None:
         summary["xllamacpp_features"] = probe
         for feature, works in probe.items():
