@@ -6,8 +6,8 @@ request, greedy sampling with end-of-generation ignored so every run decodes exa
   - rss_mb: resident memory after loading and after the runs
   - single: decode tokens/s of one stream (first token to last, prompt evaluation excluded)
   - four: aggregate decode tokens/s of 4 concurrent streams (all tokens / wall time from start to the
-    last token); llama-cpp-python's `Llama` is not thread-safe, so its 4 requests run one after another
-    (what the inline::llama-cpp provider does), while xllamacpp decodes them in one batch
+    last token); llama-cpp-python's `Llama` is not thread-safe, so its 4 requests run one after another on
+    one model thread (what the inline::llama-cpp provider does), while xllamacpp decodes them in one batch
 
 Each engine runs in a child process of the interpreter that has it (`--llama-python`, `--xllamacpp-python`;
 default this one), alternately `--rounds` times, and the best round of each is reported (the machine is
@@ -17,20 +17,19 @@ shared: the best is the least disturbed). Run:
 and written to bench/results/embedded_engine.json (--out to change).
 
 Findings, 7 Dec 2026, this 2-core machine (best of 3 rounds; shared with other test runs: the 2-thread,
-128-token run at load average 0.5-2 is results/embedded_engine.json, the 1-thread 48-token run at 6-9 is
+128-token run at load average 1-2 is results/embedded_engine.json, the 1-thread 48-token run at 6-9 is
 results/embedded_engine_threads1.json):
   threads  engine            load s  RSS MB  1 stream tok/s  4 streams tok/s  4/1   CPU ms/tok 1/4  4th stream 1st token
-  2        llama-cpp-python  0.18    256     91.9            43.6             0.47  21.1 / 21.5     9.20 s
-  2        xllamacpp         0.89    518     92.6            105.4            1.14  23.0 / 17.6     0.64 s
+  2        llama-cpp-python  0.13    255     119.3           103.6            0.87  18.4 / 19.0     3.90 s
+  2        xllamacpp         0.59    518     130.7           149.8            1.15  16.9 / 13.1     0.52 s
   1        llama-cpp-python  0.29    255     43.5            25.5             0.59  17.7 / 17.7     6.18 s
   1        xllamacpp         1.47    518     44.2            51.4             1.16  17.2 / 14.4     1.54 s
-  starter today (inline::llama-cpp, 2 threads): ready 4.8 s, first answer 5.2 s, RSS 659 MB.
-  - A single stream is as fast on xllamacpp (1.01-1.02x llama-cpp-python): the issue's 0.95 holds.
-  - Batching does not reach the issue's 2x for 4 streams over one (1.14-1.16): SmolLM2-135M decoding is
-    CPU-bound here, so a batch of 4 costs nearly 4 single steps (CPU per token falls only 16-24%). It does
-    give 2-2.4x this harness's 4-stream figure for the one-at-a-time engine (which is oddly below its own
-    single stream: 4 requests in a row should come close to it; not investigated), 1.15x its single stream,
-    and the 4th concurrent request starts 4-14x sooner.
+  starter today (inline::llama-cpp, 2 threads): ready 4.8-6.0 s, first answer 5.2-6.5 s, RSS 658 MB.
+  - A single stream is as fast on xllamacpp (1.02-1.10x llama-cpp-python): the issue's 0.95 holds.
+  - Batching does not reach the issue's 2x for 4 streams over one (1.15-1.16): SmolLM2-135M decoding is
+    CPU-bound here, so a batch of 4 costs nearly 4 single steps (CPU per token falls only 19-22%). It does
+    give 1.45-2x the 4-stream aggregate of the one-at-a-time engine, and the 4th concurrent request gets
+    its first token 4-7x sooner. (Earlier runs on the busier machine swung 2-30x between rounds.)
   - RSS 518 MB is 4 slots of 4096 tokens of KV cache; `kv_unified = True` with n_ctx 4096 shared by the
     slots gives 237 MB and a 0.5 s load (the slots then share the 4096 tokens).
   - xllamacpp 2026.10.11549 installs from its wheel in 7 s into a fresh venv (llama-cpp-python compiles: 4-13 min).
@@ -44,6 +43,7 @@ results/embedded_engine_threads1.json):
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import importlib.util
 import json
 import os
@@ -88,17 +88,19 @@ def run_llama_cpp_python(model: str, threads: int, n_ctx: int, tokens: int) -> d
     load = time.perf_counter() - started
     rss_loaded = rss_mb()
     eos = llama.token_eos()
-    lock = threading.Lock()
+    model_thread = concurrent.futures.ThreadPoolExecutor(1)  # as inline::llama-cpp runs it: one thread, FIFO
+
+    def generate(marks: list[float]) -> int:
+        llama.reset()
+        count = 0
+        for _ in llama.create_completion(PROMPT, max_tokens=tokens, temperature=0.0, stream=True,
+                                         logit_bias={eos: -100.0}):
+            marks.append(time.perf_counter())
+            count += 1
+        return count
 
     def one_stream(marks: list[float]) -> int:
-        with lock:
-            llama.reset()
-            count = 0
-            for _ in llama.create_completion(PROMPT, max_tokens=tokens, temperature=0.0, stream=True,
-                                             logit_bias={eos: -100.0}):
-                marks.append(time.perf_counter())
-                count += 1
-            return count
+        return model_thread.submit(generate, marks).result()
 
     one_stream([])  # warm-up: threads started, weights faulted in
     return {"load_s": load, "rss_loaded_mb": rss_loaded, **_measure(one_stream, tokens)}
