@@ -54,7 +54,7 @@ def write_config(folder: Path, backend: str, database: str, safety: FakeSafetyAP
     config = {
         "distro_name": "leaks",
         "apis": ["inference", "models", "files", "vector_io", "responses", "conversations", "prompts",
-                 "safety", "shields", "tool_groups", "tool_runtime"],
+                 "safety", "shields", "tool_groups", "tool_runtime", "agents"],
         "providers": {
             "inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"},
                           {"provider_id": "searcher", "provider_type": "inline::scripted",
@@ -161,10 +161,16 @@ async def create_everything(alice: httpx.AsyncClient) -> dict[str, str]:
     await made(alice.post("/v1/toolgroups", json={"toolgroup_id": "alice-tools", "provider_id": "brave-search"}))
     await made(alice.post("/v1/shields", json={"shield_id": "alice-shield", "provider_id": "openai-moderation",
                                                "provider_shield_id": "omni-moderation-latest"}))
+    agent = await made(alice.post("/v1alpha/agents", json={"agent_config": {
+        "model": MODEL, "instructions": f"{SECRET} in instructions"}}))
+    session = await made(alice.post(f"/v1alpha/agents/{agent['agent_id']}/session", json={"session_name": "hers"}))
+    turn = await made(alice.post(f"/v1alpha/agents/{agent['agent_id']}/session/{session['session_id']}/turn",
+                                 json={"messages": [{"role": "user", "content": SECRET}], "stream": False}))
     return {"chat": chat["id"], "file": file["id"], "store": store["id"], "batch": batch["id"],
             "alias": "alice-alias", "response": response["id"], "conversation": conversation["id"],
             "item": items["data"][0]["id"], "prompt": prompt["prompt_id"], "toolgroup": "alice-tools",
-            "shield": "alice-shield"}
+            "shield": "alice-shield", "agent": agent["agent_id"], "session": session["session_id"],
+            "turn": turn["turn_id"]}
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,8 @@ def probes(i: dict[str, str]) -> list[Probe]:
     """Every route over alice's resources; writes and deletes last, so that the others still find them."""
     c, f, s, b, r, v = i["chat"], i["file"], i["store"], i["batch"], i["response"], i["conversation"]
     it, p, g, sh, a = i["item"], i["prompt"], i["toolgroup"], i["shield"], i["alias"]
+    ag, se, tu = i["agent"], i["session"], i["turn"]
+    turns = f"/v1alpha/agents/{ag}/session/{se}/turn"
     say = [{"role": "user", "content": "hello"}]
     return [
         Probe("chat_completion", "list", "GET", "/v1/chat/completions"),
@@ -237,7 +245,13 @@ def probes(i: dict[str, str]) -> list[Probe]:
         Probe("shield", "list", "GET", "/v1/shields"),
         Probe("shield", "read", "GET", f"/v1/shields/{sh}"),
         Probe("shield", "read", "POST", "/v1/safety/run-shield", {"shield_id": sh, "messages": say}),
+        Probe("agent", "list", "GET", "/v1alpha/agents"),
+        Probe("agent", "read", "GET", f"/v1alpha/agents/{ag}", shows=True),
+        Probe("agent", "read", "GET", f"/v1alpha/agents/{ag}/sessions", shows=True),
+        Probe("agent", "read", "GET", f"/v1alpha/agents/{ag}/session/{se}", shows=True),
+        Probe("agent", "read", "GET", f"{turns}/{tu}", shows=True),
         # writes: a teammate may read but not change
+        Probe("agent", "write", "POST", turns, {"messages": [{"role": "user", "content": "hi"}], "stream": False}),
         Probe("chat_completion", "write", "POST", f"/v1/chat/completions/{c}", {"metadata": {"by": "intruder"}}),
         Probe("vector_store", "write", "POST", f"/v1/vector_stores/{s}", {"name": "taken over"}),
         Probe("vector_store", "write", "POST", f"/v1/vector_stores/{s}/files/{f}", {"attributes": {"by": "x"}}),
@@ -263,6 +277,8 @@ def probes(i: dict[str, str]) -> list[Probe]:
         Probe("prompt", "write", "DELETE", f"/v1/prompts/{p}"),
         Probe("tool_group", "write", "DELETE", f"/v1/toolgroups/{g}"),
         Probe("shield", "write", "DELETE", f"/v1/shields/{sh}"),
+        Probe("agent", "write", "DELETE", f"/v1alpha/agents/{ag}/session/{se}"),
+        Probe("agent", "write", "DELETE", f"/v1alpha/agents/{ag}"),
     ]
 
 
@@ -291,7 +307,7 @@ def listed_resource_ids(probe: Probe, ids: dict[str, str]) -> set[str]:
     """alice's ids that a list of this resource type should hold for a reader."""
     return {"chat_completion": {ids["chat"]}, "file": {ids["file"]}, "vector_store": {ids["store"]},
             "model": {ids["alias"]}, "response": {ids["response"]}, "prompt": {ids["prompt"]},
-            "tool_group": {ids["toolgroup"]}, "shield": {ids["shield"]}}[probe.resource]
+            "tool_group": {ids["toolgroup"]}, "shield": {ids["shield"]}, "agent": {ids["agent"]}}[probe.resource]
 
 
 async def send(caller: httpx.AsyncClient, probe: Probe, ids: dict[str, str], to: dict[str, str]) -> httpx.Response:
