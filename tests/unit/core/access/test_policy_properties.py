@@ -10,12 +10,10 @@ own rows, and unowned rows read-only.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,8 +25,8 @@ from polystack.core.request_context import acting_as, as_system
 from polystack.core.storage.config import PostgresSQLConfig, SqliteSQLConfig
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 from polystack.core.storage.sql.factory import open_sql_store
+from polystack.testing.postgres_admin import PG_HOST, PG_PORT, create_database, drop_database
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 TYPE = "thing"
 THINGS = TableSchema("things", {"id": Column(ColumnType.STRING, primary_key=True),
                                 "rank": Column(ColumnType.INTEGER, nullable=False)}, owned=True, resource_type=TYPE)
@@ -131,36 +129,26 @@ class Backend:
     store: SQLStore
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     """One store per backend for all examples, on an event loop of its own (the tests are synchronous)."""
     runner = asyncio.Runner()
-    database = None
+    database: PostgresSQLConfig | None = None
     if request.param == "sqlite":
         config: SqliteSQLConfig | PostgresSQLConfig = SqliteSQLConfig(
             db_path=str(tmp_path_factory.mktemp("policy") / "store.db"))
     else:
-        database = f"polystack_props_{secrets.token_hex(6)}"
         try:
-            runner.run(_admin(f'CREATE DATABASE "{database}"'))
+            config = database = runner.run(create_database("polystack_props", pool_max_size=2))
         except OSError:
             runner.close()
             pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
-        config = PostgresSQLConfig(host=PG_HOST, port=PG_PORT, db=database, pool_max_size=2)
     store = runner.run(open_sql_store(config))
     runner.run(store.create_table(THINGS))
     yield Backend(runner, store)
     runner.run(store.close())
     if database is not None:
-        runner.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        runner.run(drop_database(database))
     runner.close()
 
 

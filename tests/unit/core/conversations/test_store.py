@@ -7,7 +7,6 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 from pydantic import ValidationError
 
@@ -16,38 +15,10 @@ from polystack.apis.datatypes import User
 from polystack.apis.errors import InvalidRequestError, NotFoundError
 from polystack.core.conversations.store import ConversationStore
 from polystack.core.request_context import acting_as
-from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig, SqliteSQLConfig
+from polystack.core.storage.config import SQLBackendConfig
 from polystack.core.storage.sql.factory import open_sql_store
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 ALICE, BOB = User(principal="alice"), User(principal="bob")
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="module")
-async def pg_database() -> AsyncIterator[PostgresSQLConfig]:
-    name = f"polystack_test_{secrets.token_hex(6)}"
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except OSError:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
-    yield PostgresSQLConfig(host=PG_HOST, port=PG_PORT, db=name, pool_max_size=4)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Any) -> SQLBackendConfig:
-    if request.param == "sqlite":
-        return SqliteSQLConfig(db_path=str(tmp_path / "store.db"))
-    config: PostgresSQLConfig = request.getfixturevalue("pg_database")
-    return config
 
 
 @pytest.fixture

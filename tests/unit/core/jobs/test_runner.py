@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import pytest
 
 from polystack.core.jobs.records import Job, JobRecords, JobStatus
 from polystack.core.jobs.runner import JobContext, JobRunner
-from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig, SqliteSQLConfig
+from polystack.core.storage.config import SQLBackendConfig, SqliteSQLConfig
 from polystack.core.storage.sql.factory import open_sql_store
+from polystack.testing.postgres_admin import PG_HOST, PG_PORT, create_database, drop_database
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 FAST = {"lease_seconds": 1.0, "heartbeat_seconds": 0.2, "poll_seconds": 0.1}
-
-
-async def _admin(sql: str) -> None:
-    async with asyncio.timeout(60):  # a busy shared server fails the test, never hangs it
-        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -34,13 +23,12 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterato
     if request.param == "sqlite":
         yield SqliteSQLConfig(db_path=str(tmp_path / "jobs.db"))
         return
-    name = f"polystack_jobs_{secrets.token_hex(6)}"
     try:
-        await _admin(f'CREATE DATABASE "{name}"')
+        config = await create_database("polystack_jobs")
     except OSError:
         pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
-    yield PostgresSQLConfig(host=PG_HOST, port=PG_PORT, db=name, pool_max_size=4)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield config
+    await drop_database(config)
 
 
 @pytest.fixture

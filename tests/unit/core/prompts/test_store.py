@@ -4,11 +4,9 @@ ownership, what the run config declares, and concurrent updates from two replica
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 
 from polystack.apis.datatypes import User
@@ -17,47 +15,20 @@ from polystack.core.errors import ConfigError
 from polystack.core.prompts.store import SQLPrompts
 from polystack.core.registered_resources import PromptInput
 from polystack.core.request_context import acting_as, as_system
-from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig, SqliteSQLConfig
+from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig
 from polystack.core.storage.sql.api import SQLStore
 from polystack.core.storage.sql.factory import open_sql_store
+from polystack.testing.postgres_admin import admin_sql
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 ALICE = User(principal="alice")
 BOB = User(principal="bob")
 CONFIGURED = "pmpt_" + "c0" * 24
 
 
-async def _admin(sql: str, database: str = "postgres") -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database=database)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="module")
-async def pg_database() -> AsyncIterator[PostgresSQLConfig]:
-    name = f"polystack_prompts_{secrets.token_hex(6)}"
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except OSError:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
-    yield PostgresSQLConfig(host=PG_HOST, port=PG_PORT, db=name, pool_max_size=4)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Any) -> SQLBackendConfig:
-    if request.param == "sqlite":
-        return SqliteSQLConfig(db_path=str(tmp_path / "store.db"))
-    config: PostgresSQLConfig = request.getfixturevalue("pg_database")
-    return config
-
-
 @pytest.fixture
 async def sql(backend: SQLBackendConfig) -> AsyncIterator[SQLStore]:
     if isinstance(backend, PostgresSQLConfig):
-        await _admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=backend.db)
+        await admin_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=backend.db)
     store = await open_sql_store(backend)
     yield store
     await store.close()

@@ -3,22 +3,19 @@ evaluation paths (the default policy pushed into SQL, custom rules judged per ro
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 
-import asyncpg
 import pytest
 
 from polystack.apis.datatypes import User
 from polystack.apis.errors import AccessDeniedError, InvalidRequestError
 from polystack.core.access.policy import DEFAULT_POLICY, AccessPolicy, AccessRule
 from polystack.core.request_context import acting_as, as_system
-from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig, SqliteSQLConfig
+from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 from polystack.core.storage.sql.factory import open_sql_store
+from polystack.testing.postgres_admin import admin_sql
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 NOTES = TableSchema("notes", {"id": Column(ColumnType.STRING, primary_key=True),
                               "rank": Column(ColumnType.INTEGER, nullable=False),
                               "body": Column(ColumnType.TEXT)}, owned=True, resource_type="note")
@@ -32,33 +29,6 @@ OWNER_RULES = AccessPolicy([AccessRule.model_validate(rule) for rule in (
 )])
 
 
-async def _admin(sql: str, database: str = "postgres") -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database=database)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="module")
-async def pg_database() -> AsyncIterator[PostgresSQLConfig]:
-    name = f"polystack_access_{secrets.token_hex(6)}"
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except OSError:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
-    yield PostgresSQLConfig(host=PG_HOST, port=PG_PORT, db=name, pool_max_size=4)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Any) -> SQLBackendConfig:
-    if request.param == "sqlite":
-        return SqliteSQLConfig(db_path=str(tmp_path / "store.db"))
-    config: PostgresSQLConfig = request.getfixturevalue("pg_database")
-    return config
-
-
 @pytest.fixture(params=["default", "rules"])
 def policy(request: pytest.FixtureRequest) -> AccessPolicy:
     return DEFAULT_POLICY if request.param == "default" else OWNER_RULES
@@ -67,7 +37,7 @@ def policy(request: pytest.FixtureRequest) -> AccessPolicy:
 @pytest.fixture
 async def store(backend: SQLBackendConfig) -> AsyncIterator[SQLStore]:
     if isinstance(backend, PostgresSQLConfig):
-        await _admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=backend.db)
+        await admin_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=backend.db)
     opened = await open_sql_store(backend)
     await opened.create_table(NOTES)
     await opened.create_table(PLAIN)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import socket
 import traceback
 from collections.abc import AsyncIterator
@@ -11,7 +10,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import asyncpg
 import pytest
 from pydantic import SecretStr
 
@@ -20,9 +18,8 @@ from polystack.apis.errors import ConflictError, InvalidRequestError, ServiceUna
 from polystack.core.storage.config import PostgresSQLConfig, SQLBackendConfig, SqliteSQLConfig
 from polystack.core.storage.sql.api import Column, ColumnType, Query, SQLStore, TableSchema
 from polystack.core.storage.sql.factory import open_sql_store
+from polystack.testing.postgres_admin import PG_HOST, PG_PORT, admin_sql
 from polystack.testing.tcp_proxy import TcpProxy
-
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 
 ITEMS = TableSchema(
     name="items",
@@ -40,26 +37,6 @@ ITEMS = TableSchema(
 T0 = datetime(2025, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
 
-async def _admin(sql: str, database: str = "postgres") -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database=database)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="module")
-async def pg_database() -> AsyncIterator[PostgresSQLConfig]:
-    """A database of this module's own on the shared server, so parallel runs never collide."""
-    name = f"polystack_test_{secrets.token_hex(6)}"
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except OSError:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
-    yield PostgresSQLConfig(host=PG_HOST, port=PG_PORT, db=name, pool_max_size=4)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Any) -> SQLBackendConfig:
     if request.param == "sqlite":
@@ -71,7 +48,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Any) -> SQLBackendConfig:
 @pytest.fixture
 async def store(backend: SQLBackendConfig) -> AsyncIterator[SQLStore]:
     if isinstance(backend, PostgresSQLConfig):  # every test starts from an empty schema
-        await _admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=backend.db)
+        await admin_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=backend.db)
     opened = await open_sql_store(backend)
     yield opened
     await opened.close()
@@ -337,7 +314,7 @@ async def test_unreachable_postgres_is_service_unavailable_naming_the_address_no
 async def test_postgres_store_is_unavailable_while_the_server_is_gone_and_recovers_after(
     pg_database: PostgresSQLConfig,
 ) -> None:
-    await _admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=pg_database.db)
+    await admin_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=pg_database.db)
     proxy = TcpProxy(PG_PORT, PG_HOST)
     await proxy.start()
     through_proxy = pg_database.model_copy(update={"port": proxy.port, "password": SecretStr("pw-secret")})
