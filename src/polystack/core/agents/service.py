@@ -30,7 +30,8 @@ from polystack.core.agents.messages import input_items, text_of
 from polystack.core.agents.steps import StepStream, chunk, new_id, now, step_complete, step_start
 from polystack.core.agents.store import AgentStore
 from polystack.core.impls import Impls
-from polystack.core.responses.engine import TERMINAL, ResponseRun, ResponsesEngine
+from polystack.core.responses.engine import ResponsesEngine
+from polystack.core.responses.run import TERMINAL, ResponseRun
 
 
 @runtime_checkable

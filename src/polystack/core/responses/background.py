@@ -28,7 +28,8 @@ from polystack.apis.responses.types import CreateResponseRequest, ResponseError,
 from polystack.core.access.policy import AccessPolicy
 from polystack.core.jobs.runner import JobContext, JobRunner, JobStopped, StopReason
 from polystack.core.request_context import acting_as, request_context
-from polystack.core.responses.engine import ResponseRun, ResponsesEngine
+from polystack.core.responses.engine import ResponsesEngine
+from polystack.core.responses.run import ResponseRun
 from polystack.core.responses.store import ResponsesStore
 from polystack.core.streams.event_log import EventLog
 from polystack.core.streams.replay import stream_from_log

@@ -20,8 +20,9 @@ from polystack.apis.responses.types import (
 from polystack.core.responses.background import BackgroundResponses
 from polystack.core.responses.compaction import Compactor
 from polystack.core.responses.context import MessageList, known_items, parse_input
-from polystack.core.responses.engine import TERMINAL, ResponsesEngine
+from polystack.core.responses.engine import ResponsesEngine
 from polystack.core.responses.peers import ConversationItems
+from polystack.core.responses.run import TERMINAL
 from polystack.core.responses.store import ResponsesStore
 from polystack.core.responses.websocket import ResponsesSocket
 

@@ -25,7 +25,8 @@ from polystack.apis.events import StreamEvent
 from polystack.apis.http import dump_json
 from polystack.apis.responses.types import CreateResponseRequest
 from polystack.core.responses.context import ChatMessage
-from polystack.core.responses.engine import TERMINAL, ResponsesEngine
+from polystack.core.responses.engine import ResponsesEngine
+from polystack.core.responses.run import TERMINAL
 from polystack.core.secrets import public_message
 from polystack.core.server.errors import validation_message
 
