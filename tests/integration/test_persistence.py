@@ -12,7 +12,6 @@ import random
 import signal
 import uuid
 
-import asyncpg
 import httpx
 import pytest
 import yaml
@@ -44,17 +43,6 @@ def write_config(tmp_path, kind: str, pg_db: str | None = None, pg_port: int = 5
         "models": {"refresh_interval_seconds": 0, "registry_cache_seconds": 1},
     }))
     return str(path)
-
-
-@pytest.fixture
-async def pg_db():
-    name = f"polystack_it_{uuid.uuid4().hex[:10]}"
-    yield name
-    admin = await asyncpg.connect(database="postgres", **PG)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -25,10 +25,16 @@ async def admin_sql(sql: str, database: str = "postgres") -> None:
 async def create_database(prefix: str = "polystack_test", pool_max_size: int = 4) -> PostgresSQLConfig:
     """A new database of its own on the shared server, so parallel runs never collide; OSError when the server
     cannot be reached (the caller decides whether that skips or fails). Drop it with `drop_database`."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
+    name = unused_database_name(prefix)
     await admin_sql(f'CREATE DATABASE "{name}"')
     return PostgresSQLConfig(host=PG_HOST, port=PG_PORT, db=name, pool_max_size=pool_max_size)
 
 
-async def drop_database(config: PostgresSQLConfig) -> None:
-    await admin_sql(f'DROP DATABASE IF EXISTS "{config.db}" WITH (FORCE)')
+async def drop_database(config: PostgresSQLConfig | str) -> None:
+    """Drop a database (its config or its name) if it exists, whoever is still connected."""
+    name = config if isinstance(config, str) else config.db
+    await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def unused_database_name(prefix: str = "polystack_test") -> str:
+    return f"{prefix}_{secrets.token_hex(6)}"

@@ -3,9 +3,6 @@ client tool on one replica is resumed on another, so no agent state lives in one
 
 from __future__ import annotations
 
-import secrets
-
-import asyncpg
 import pytest
 
 import polystack
@@ -13,20 +10,6 @@ from polystack.core.config import parse_run_config
 from tests.unit.core.agents.conftest import MODEL
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-
-
-@pytest.fixture
-async def pg_db():
-    name = f"polystack_agents_{secrets.token_hex(6)}"  # created by the stack (create_database_if_missing)
-    yield name
-    try:
-        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    except OSError:
-        return
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def replica(db: str, replies: list[dict[str, object]]):

@@ -4,9 +4,7 @@ anything in memory only; a restart loses nothing written behind a response."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 
-import asyncpg
 import openai
 import pytest
 
@@ -15,20 +13,6 @@ from polystack.core.config import parse_run_config
 from tests.unit.core.responses.conftest import MODEL
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-
-
-@pytest.fixture
-async def pg_db():
-    name = f"polystack_responses_{secrets.token_hex(6)}"  # created by the stack (create_database_if_missing)
-    yield name
-    try:
-        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    except OSError:
-        return
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def replica(db: str, durability: str):

@@ -1,10 +1,8 @@
 """`db status` looks without touching: no SQLite file, folder or PostgreSQL database appears; `db migrate` creates."""
 
 import asyncio
-import uuid
 
 import asyncpg
-import pytest
 
 from polystack.core.config import parse_run_config
 from polystack.core.storage.admin import inspect_storage
@@ -32,17 +30,6 @@ async def database_exists(name: str) -> bool:
     admin = await asyncpg.connect(database="postgres", **PG)
     try:
         return bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
-    finally:
-        await admin.close()
-
-
-@pytest.fixture
-async def pg_db():
-    name = f"polystack_admin_{uuid.uuid4().hex[:10]}"
-    yield name
-    admin = await asyncpg.connect(database="postgres", **PG)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
 

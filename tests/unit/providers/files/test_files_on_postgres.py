@@ -1,10 +1,8 @@
 """The files table on the real PostgreSQL: upload, page, expire and restart with metadata in sql_postgres."""
 
 import asyncio
-import secrets
 import time
 
-import asyncpg
 import openai
 import pytest
 
@@ -12,20 +10,6 @@ import polystack
 from polystack.core.config import parse_run_config
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-
-
-@pytest.fixture
-async def pg_db():
-    name = f"polystack_files_{secrets.token_hex(6)}"  # created by the stack (create_database_if_missing)
-    yield name
-    try:
-        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    except OSError:
-        return
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def config(tmp_path, db):
