@@ -79,8 +79,9 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     limits = stack.config.server.limits
     open_paths = OPEN_PATHS | ({METRICS_PATH} if stack.config.telemetry.metrics.auth == "open" else set())
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
-    app.add_middleware(QuotaMiddleware, enforcer=lambda: quota_enforcer(stack))  # request quota, x-ratelimit-*
     auth = stack.config.server.auth
+    if stack.config.server.quota is not None or auth is not None:  # else no enforcer ever exists: no layer
+        app.add_middleware(QuotaMiddleware, enforcer=lambda: quota_enforcer(stack))  # request quota, x-ratelimit-*
     # one authenticator per app, so its key and answer caches (and its HTTP client) live as long as the app
     app.state.authenticator = build_authenticator(auth.provider_config) if auth is not None else None
     app.add_middleware(RequestContextMiddleware, auth=auth,  # principal, provider data, ids
