@@ -12,6 +12,9 @@ from polystack.providers.utils.mcp import McpClient
 from tests.unit.providers.utils.mcp.conftest import FAST, connections_to, wait_until
 
 
+# A loop of its own: the suite's shared loop also runs other tests' background tasks (a files-expiry sweeper,
+# an event-log follower), whose periodic `wait_for` makes a new task that is none of this client's.
+@pytest.mark.asyncio(loop_scope="function")
 async def test_close_ends_every_session_and_leaves_no_task_or_socket(tools, time_server):
     tasks_before = asyncio.all_tasks()
     client = McpClient(FAST)
