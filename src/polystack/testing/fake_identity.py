@@ -22,21 +22,21 @@ import base64
 import datetime
 import ipaddress
 import json
-import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from polystack.testing.loopback_server import Answer, LoopbackJsonServer
 
 ISSUER = "https://identity.fake.test"
 AUDIENCE = "polystack"
@@ -92,9 +92,9 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return certfile, keyfile
 
 
-class FakeIdentityProvider:
+class FakeIdentityProvider(LoopbackJsonServer):
     def __init__(self, *, tls: tuple[Path, Path] | None = None) -> None:
-        self.tls = tls
+        super().__init__(tls=tls)
         self.keys: list[SigningKey] = [new_key()]
         self.requests: list[str] = []  # paths asked, in order
         self.opaque: dict[str, dict[str, Any]] = {}
@@ -105,7 +105,6 @@ class FakeIdentityProvider:
         self.introspection_requests: list[dict[str, str]] = []
         self._failure: int | None = None
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # ---- the issuer ----------------------------------------------------------------------------
 
@@ -154,41 +153,9 @@ class FakeIdentityProvider:
     def fail_with(self, status: int | None) -> None:
         self._failure = status
 
-    # ---- the server -------------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() it first"
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeIdentityProvider:
-        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
-        if self.tls is not None:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*self.tls)
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeIdentityProvider:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     # ---- answers ----------------------------------------------------------------------------------
 
-    def answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict[str, str]]:
+    def reply(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         with self._lock:
             self.requests.append(path.split("?")[0])
         if self._failure is not None:
@@ -238,38 +205,3 @@ class FakeIdentityProvider:
         if route == "/user/orgs":
             return 200, [{"login": org, "id": n} for n, org in enumerate(user.orgs)], {}
         return 200, [{"slug": slug, "name": slug, "organization": {"login": org}} for org, slug in user.teams], {}
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up (a server closing its pool, a TLS handshake refused) is no error here."""
-
-
-def _handler(fake: FakeIdentityProvider) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-            pass
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            status, payload, extra = fake.answer(self.command, urlsplit(self.path).path + (
-                "?" + urlsplit(self.path).query if urlsplit(self.path).query else ""), headers, body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = _serve
-        do_POST = _serve
-
-    return Handler

@@ -14,9 +14,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from polystack.testing.loopback_server import Answer, LoopbackJsonServer
 
 JSON = dict[str, Any]
 
@@ -54,20 +55,18 @@ def pages_for(query: str, count: int) -> list[JSON]:
             for n in range(1, count + 1)]
 
 
-class FakeSearchAPI:
+class FakeSearchAPI(LoopbackJsonServer):
     """The server and its controls; each vendor's subclass answers as that vendor documents."""
 
     vendor = "search"
-    prefix = ""  # the path the vendor's base URL ends with
 
     def __init__(self, api_key: str = "fake-search-key-0123456789", *, echo_key_in_errors: bool = False) -> None:
+        super().__init__()
         self.api_key = api_key
         self.echo_key_in_errors = echo_key_in_errors  # as some upstreams do: our errors must still not show it
         self.requests: list[SeenRequest] = []
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- controls ---------------------------------------------------------------------------------
 
@@ -76,61 +75,15 @@ class FakeSearchAPI:
         with self._lock:
             self._failures.append(_Failure(status, retry_after, times))
 
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start the fake first"
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.prefix}"
-
-    def start(self) -> FakeSearchAPI:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                fake._serve(self)
-
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-{self.vendor}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSearchAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # ---- serving ----------------------------------------------------------------------------------
 
-    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+    def reply(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
+        parts = urlsplit(target)
         try:
-            body = json.loads(raw) if raw else None
+            payload = json.loads(body) if body else None
         except ValueError:
-            body = None
-        seen = SeenRequest(handler.command, parts.path, dict(parse_qsl(parts.query)),
-                           {k.lower(): v for k, v in handler.headers.items()}, body)
+            payload = None
+        seen = SeenRequest(method, parts.path, dict(parse_qsl(parts.query)), headers, payload)
         with self._lock:
             self.requests.append(seen)
             failure = self._failures[0] if self._failures else None
@@ -138,17 +91,10 @@ class FakeSearchAPI:
                 failure.times -= 1
                 if failure.times <= 0:
                     self._failures.pop(0)
-        reply = self.error(failure.status, seen) if failure else self.answer(seen)
+        answer = self.error(failure.status, seen) if failure else self.answer(seen)
         if failure is not None and failure.retry_after is not None:
-            reply.headers["Retry-After"] = failure.retry_after
-        data = json.dumps(reply.body).encode()
-        handler.send_response(reply.status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in reply.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+            answer.headers["Retry-After"] = failure.retry_after
+        return answer.status, answer.body, answer.headers
 
     def key_of(self, request: SeenRequest) -> str | None:
         raise NotImplementedError
@@ -176,7 +122,7 @@ class FakeBraveSearch(FakeSearchAPI):
     422 SUBSCRIPTION_TOKEN_INVALID, a rate limit a 429 RATE_LIMITED with X-RateLimit-* headers."""
 
     vendor = "brave"
-    prefix = "/res/v1"
+    path_prefix = "/res/v1"
 
     def key_of(self, request: SeenRequest) -> str | None:
         return request.headers.get("x-subscription-token")
@@ -287,7 +233,7 @@ class FakeBingSearch(FakeSearchAPI):
     an `ErrorResponse` with `errors`, a rate limit a 429 with Retry-After."""
 
     vendor = "bing"
-    prefix = "/v7.0"
+    path_prefix = "/v7.0"
 
     def __init__(self, api_key: str = "0123456789abcdef0123456789abcdef", **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
