@@ -1,7 +1,7 @@
 """CPU the per-family body limits (server.limits.body_limits) add to BodyLimitMiddleware, in-process, in one run.
 
 Rows: the bare app (yardstick), the middleware with no rules (max_body_bytes only), and with six prefix rules,
-on a path a rule matches and on one none does; median of 5 interleaved rounds, each in a rotated order.
+on a path a rule matches and on one none does; median of 9 interleaved rounds, each in a rotated order.
 A path's limit is resolved once and cached, so the rules should cost one dict lookup per request; the
 second table times `rules_for` alone (what the rules change), which whole requests on a busy machine blur.
 
@@ -24,6 +24,7 @@ BODY = b'{"model": "upstream/instant-model", "messages": [{"role": "user", "cont
 RULES = {"/v1/chat/completions": "4MiB", "/v1/embeddings": "1MiB", "/v1/files": "1GiB", "/v1/responses": "8MiB",
          "/v1/conversations": "2MiB", "/v1/vector_stores": "64MiB"}
 REQUESTS = 20000
+ROUNDS = 9
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -65,7 +66,7 @@ async def main() -> None:
     }
     samples: dict[str, list[float]] = {name: [] for name in rows}
     names = list(rows)
-    for round_ in range(5):  # each round in another order, so no row always runs last on a busy machine
+    for round_ in range(ROUNDS):  # each round in another order, so no row always runs last on a busy machine
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             stack, path = rows[name]
             samples[name].append(await cpu_per_request(stack, path))
