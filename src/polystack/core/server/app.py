@@ -85,7 +85,8 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
         app.add_middleware(QuotaMiddleware, enforcer=lambda: quota_enforcer(stack))  # request quota, x-ratelimit-*
     # one authenticator per app, so its key and answer caches (and its HTTP client) live as long as the app
     app.state.authenticator = build_authenticator(auth.provider_config) if auth is not None else None
-    if auth is not None and stack.config.server.audit.include_content:  # else nothing reads request bodies
+    audit = stack.config.server.audit
+    if auth is not None and audit.enabled and audit.include_content:  # else nothing reads what it would keep
         app.add_middleware(AuditContentMiddleware)
     app.add_middleware(RequestContextMiddleware, auth=auth,  # principal, provider data, ids
                        authenticator=app.state.authenticator,
