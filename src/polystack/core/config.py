@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    ByteSize,
     ConfigDict,
     Field,
     SecretStr,
@@ -51,11 +52,16 @@ MiB = 1024 * 1024
 class LimitsConfig(_Strict):
     """What one request may cost: body sizes, how long a client may take to send it, and JSON nesting."""
 
-    max_body_bytes: int = Field(
-        default=16 * MiB, ge=1024,
-        description="Largest request body (JSON) accepted; a bigger one gets 413 in OpenAI's error shape as soon "
-        "as its Content-Length, or its bytes so far, pass this. Uploads to /v1/files instead get the files "
-        "provider's max_upload_bytes (plus 1 MiB for the form around the file).")
+    max_body_bytes: ByteSize = Field(
+        default=ByteSize(16 * MiB), ge=1024,
+        description="Largest request body (JSON) accepted (bytes, or a size such as `16MiB`); a bigger one gets 413 "
+        "in OpenAI's error shape as soon as its Content-Length, or its bytes so far, pass this. Uploads to "
+        "/v1/files instead get the files provider's max_upload_bytes (plus 1 MiB for the form around the file).")
+    body_limits: dict[str, ByteSize] = Field(
+        default_factory=dict,
+        description="Limits per route family, by path prefix: e.g. `{/v1/chat/completions: 4MiB, /v1/embeddings: "
+        "1MiB, /v1/files: 1GiB}`. The longest prefix matching whole path segments wins (under /v1/openai/v1 too); "
+        "a path no prefix matches gets max_body_bytes (or, for an upload, the files provider's limit).")
     header_timeout_seconds: float = Field(
         default=10, gt=0,
         description="A connection whose request line and headers are not all in by then gets 408 and is closed.")
@@ -73,6 +79,16 @@ class LimitsConfig(_Strict):
         description="The slowest average rate at which a large body (an upload) is still waited for.")
     max_json_depth: int = Field(
         default=64, ge=2, le=200, description="Deepest nesting of objects and arrays accepted in a JSON body.")
+
+    @field_validator("body_limits")
+    @classmethod
+    def _prefixes_are_paths(cls, value: dict[str, ByteSize]) -> dict[str, ByteSize]:
+        for prefix, size in value.items():
+            if not prefix.startswith("/") or any(c.isspace() or c in "?#" for c in prefix):
+                raise ValueError(f"'{prefix}' is not a path prefix: write it as the route's path, e.g. /v1/files")
+            if size < 1024:
+                raise ValueError(f"the limit for '{prefix}' ({size} bytes) is under the 1024 bytes any request needs")
+        return {prefix.rstrip("/") or "/": size for prefix, size in value.items()}
 
 
 class CorsConfig(_Strict):

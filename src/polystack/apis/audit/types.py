@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AuditEntry(BaseModel):
@@ -18,6 +18,8 @@ class AuditEntry(BaseModel):
     resource_id: str | None = None
     outcome: Literal["allowed", "denied"]
     request_id: str | None = None
+    content: str | None = Field(default=None, description="The request's content-bearing fields as JSON text, "
+                                "secrets masked and cut at a bound: only with server.audit.include_content.")
 
 
 class AuditList(BaseModel):

@@ -3,7 +3,9 @@
 `record()` is synchronous and cheap (a dict appended to a list): a background task writes what has piled
 up every `flush_seconds` in one transaction, off the request path. The table belongs to nobody (not an
 owned table): only the admin API reads it. The sink is per process: the stack that serves the audit log
-installs it at start and removes it at stop.
+installs it at start and removes it at stop. With `include_content`, an entry recorded during a request
+also holds that request's content (core/audit/content.py); entries for rows written behind their request
+(`created_for`) never do, since by then the request, and the secrets to mask in it, are gone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polystack.apis.datatypes import User
 from polystack.core.access.policy import SYSTEM_PRINCIPAL
+from polystack.core.audit.content import request_content
 from polystack.core.request_context import request_context
 
 logger = logging.getLogger("polystack.audit")
@@ -35,34 +38,41 @@ AUDIT = sa.Table(
     sa.Column("resource_id", sa.String(300)),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("request_id", sa.String(200)),
+    sa.Column("content", sa.Text),  # only with include_content; added to tables made before it existed
 )
 MAX_PENDING = 100_000
 COLUMNS = ("id", "created_at", "principal", "key_id", "action", "resource_type", "resource_id", "outcome",
-           "request_id")
+           "request_id", "content")
 
 
 class AuditLog:
-    def __init__(self, engine: AsyncEngine, flush_seconds: float = 0.2) -> None:
+    def __init__(self, engine: AsyncEngine, flush_seconds: float = 0.2, *, include_content: bool = False,
+                 max_content_bytes: int = 8192) -> None:
         self._engine = engine
         self._flush_seconds = flush_seconds
+        self.include_content = include_content
+        self.max_content_bytes = max_content_bytes
         self._pending: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     async def start(self) -> None:
         await create_tables(self._engine, _metadata)
+        await _add_content_column(self._engine)
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     def add(self, action: str, resource_type: str, resource_id: str | None, outcome: str,
             user: User | None = None) -> None:
+        """Note an entry; `user` is given for rows written behind their request (then without content)."""
         context = request_context()
+        content = request_content(self.max_content_bytes) if self.include_content and user is None else None
         user = user or context.user
         now = time.time()
         self._pending.append({
             "id": f"aud_{time.time_ns():020d}{secrets.token_hex(4)}", "created_at": now,
             "principal": user.principal if user is not None else None, "key_id": context.key_id,
             "action": action, "resource_type": resource_type, "resource_id": resource_id, "outcome": outcome,
-            "request_id": context.request_id})
+            "request_id": context.request_id, "content": content})
 
     async def flush(self) -> None:
         """Write what is pending now (one transaction); kept for the next try if the database fails."""
@@ -125,6 +135,24 @@ async def create_tables(engine: AsyncEngine, metadata: sa.MetaData) -> None:
             if attempt == 2:
                 raise
             await asyncio.sleep(0.2)
+
+
+async def _add_content_column(engine: AsyncEngine) -> None:
+    """The `content` column, on an audit table created before it existed (a replica racing us may add it first)."""
+
+    def missing(conn: sa.Connection) -> bool:
+        return "content" not in {column["name"] for column in sa.inspect(conn).get_columns(AUDIT.name)}
+
+    async with engine.begin() as conn:
+        if not await conn.run_sync(missing):
+            return
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"ALTER TABLE {AUDIT.name} ADD COLUMN content TEXT"))
+    except sa.exc.SQLAlchemyError:
+        async with engine.begin() as conn:
+            if await conn.run_sync(missing):
+                raise
 
 
 _sink: AuditLog | None = None

@@ -20,3 +20,10 @@ class AuditConfig(BaseModel):
     enabled: bool = Field(default=True, description="Record create/update/delete and access denied (with auth on).")
     flush_seconds: float = Field(default=0.2, gt=0, le=10, description="Entries are written in one transaction "
                                  "this often (group commit), off the request path.")
+    include_content: bool = Field(
+        default=False, description="Also record the content of the request behind each entry (messages, input, "
+        "prompt, items, ...: see core/audit/content.py), secrets masked, at most max_content_bytes. Off: the log "
+        "never holds message content.")
+    max_content_bytes: int = Field(default=8192, ge=256, le=1024 * 1024,
+                                   description="The most content kept per entry (with include_content); "
+                                   "longer content is cut and marked `...[truncated]`.")

@@ -24,6 +24,7 @@ from polystack.core.quotas.counters import Counter, RedisCounter, SQLCounter, SQ
 from polystack.core.quotas.enforcer import QuotaEnforcer
 from polystack.core.quotas.hook import QuotaHook
 from polystack.core.routing.inference import InferenceRouter
+from polystack.core.routing.models import ModelsRoutingTable
 from polystack.core.serving import Providers, ServeContext
 from polystack.core.storage.config import (
     PostgresSQLConfig,
@@ -74,7 +75,8 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
         await keys.migrate()
         if server.audit.enabled:
             audit_log = AuditLog(create_engine(_sql_backend(context, stores.audit, "admin.db")),
-                                 server.audit.flush_seconds)
+                                 server.audit.flush_seconds, include_content=server.audit.include_content,
+                                 max_content_bytes=server.audit.max_content_bytes)
             await audit_log.start()
             audit.install(audit_log)
 
@@ -90,6 +92,9 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
         counter = _counter(context)
         context.on_stop(counter.close)
         enforcer = QuotaEnforcer(server.quota or QuotaConfig(), counter)
+    models = context.impls.get("models")
+    if keys is not None and isinstance(models, ModelsRoutingTable):
+        models.key_models = _allowed_models(keys)
     router = context.impls.get("inference")
     if isinstance(router, InferenceRouter) and (keys is not None or (enforcer is not None and server.quota
                                                                       and server.quota.rules)):
@@ -103,6 +108,17 @@ async def serve(context: ServeContext, providers: Providers) -> dict[str, object
 async def serve_audit(context: ServeContext, providers: Providers) -> dict[str, object]:
     """The audit routes are served by the same object as the keys routes (served just before)."""
     return {"audit": context.impls["keys"]}
+
+
+def _allowed_models(keys: KeyStore) -> Callable[[str], tuple[str, ...] | None]:
+    """A key's `allowed_models` for the models table's listing; a key with no record this replica knows (never
+    the case for the key the request authenticated with) sees no model rather than every one."""
+
+    def allowed(key_id: str) -> tuple[str, ...] | None:
+        record = keys.record(key_id)
+        return record.allowed_models if record is not None else ()
+
+    return allowed
 
 
 def quota_enforcer(stack: Stack) -> QuotaEnforcer | None:

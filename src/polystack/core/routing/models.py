@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Collection
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError
 from polystack.apis.inference.protocol import InferenceProvider
@@ -12,7 +13,7 @@ from polystack.apis.models.types import Model, ModelSource, ModelType, ProviderM
 from polystack.core.access.resources import Action
 from polystack.core.registered_resources import ModelInput
 from polystack.core.registry import ResourceRegistry, authorize, can, can_read, readable
-from polystack.core.request_context import current_user
+from polystack.core.request_context import current_user, request_context
 from polystack.core.routing.deployments import parse_routing
 from polystack.core.routing.resource_table import ResourceTable
 
@@ -29,6 +30,8 @@ class ModelsRoutingTable(ResourceTable[Model, InferenceProvider]):
 
     def __init__(self, providers: dict[str, InferenceProvider], registry: ResourceRegistry) -> None:
         super().__init__(Model, "model", providers, registry)
+        # a virtual key's `allowed_models` by key id (None: any), set by core/keys when keys are served
+        self.key_models: Callable[[str], Collection[str] | None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -123,9 +126,11 @@ class ModelsRoutingTable(ResourceTable[Model, InferenceProvider]):
 
     def _by_short_name(self, name: str) -> Model:
         """The one served model whose provider calls it `name`; a 404 naming the candidates otherwise."""
+        allowed = self._allowed_by_key()
         candidates = sorted(
             (m for m in readable(self._cache.values())
-             if m.provider_resource_id == name or m.identifier.endswith("/" + name)),
+             if (m.provider_resource_id == name or m.identifier.endswith("/" + name))
+             and (allowed is None or m.identifier in allowed)),
             key=lambda m: m.identifier,
         )
         if len(candidates) == 1:
@@ -135,11 +140,25 @@ class ModelsRoutingTable(ResourceTable[Model, InferenceProvider]):
     # ---- the Models API ------------------------------------------------------------------------
 
     async def list_models(self) -> list[Model]:
-        return await self.list()
+        models = await self.list()
+        allowed = self._allowed_by_key()
+        return models if allowed is None else [model for model in models if model.identifier in allowed]
 
     async def get_model(self, model_id: str) -> Model:
         model = await self.get(model_id)
-        return model if model is not None else self._by_short_name(model_id)
+        if model is None:
+            return self._by_short_name(model_id)
+        allowed = self._allowed_by_key()
+        if allowed is not None and model.identifier not in allowed:  # as absent as another caller's alias
+            raise ModelNotFoundError(model_id)
+        return model
+
+    def _allowed_by_key(self) -> Collection[str] | None:
+        """The models the caller's virtual key may use; None when it used none or its key allows any."""
+        key_id = request_context().key_id
+        if key_id is None or self.key_models is None:
+            return None
+        return self.key_models(key_id)
 
     async def register_model(self, request: RegisterModelRequest, *, replace: bool = False) -> Model:
         request = await self._with_routing_target(request)

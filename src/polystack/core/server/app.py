@@ -13,6 +13,7 @@ from polystack import __version__
 from polystack.apis.catalog import CATALOG
 from polystack.apis.datatypes import Api
 from polystack.core.access.authn import build_authenticator
+from polystack.core.audit.content import AuditContentMiddleware
 from polystack.core.config import RunConfig
 from polystack.core.keys.serving import quota_enforcer, virtual_key_lookup
 from polystack.core.quotas.middleware import QuotaMiddleware
@@ -84,6 +85,9 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
         app.add_middleware(QuotaMiddleware, enforcer=lambda: quota_enforcer(stack))  # request quota, x-ratelimit-*
     # one authenticator per app, so its key and answer caches (and its HTTP client) live as long as the app
     app.state.authenticator = build_authenticator(auth.provider_config) if auth is not None else None
+    audit = stack.config.server.audit
+    if auth is not None and audit.enabled and audit.include_content:  # else nothing reads what it would keep
+        app.add_middleware(AuditContentMiddleware)
     app.add_middleware(RequestContextMiddleware, auth=auth,  # principal, provider data, ids
                        authenticator=app.state.authenticator,
                        virtual_keys=virtual_key_lookup(stack) if auth is not None else None,

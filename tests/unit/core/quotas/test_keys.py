@@ -114,6 +114,22 @@ async def test_expired_and_invalid_keys_are_401(tmp_path: Path) -> None:
         assert (await admin.get("/v1/keys/key_nope")).status_code == 404
 
 
+async def test_a_key_lists_and_retrieves_only_its_allowed_models(tmp_path: Path) -> None:
+    async with serving(run_config(tmp_path)) as client:
+        admin = client(ADMIN)
+        everything = [m["id"] for m in (await admin.get("/v1/models")).json()["data"]]
+        key = (await admin.post("/v1/keys", json={"principal": "bot",
+                                                  "allowed_models": ["scripted/scripted-model"]})).json()
+        bot = client(key["value"])
+        assert [m["id"] for m in (await bot.get("/v1/models")).json()["data"]] == ["scripted/scripted-model"]
+        assert (await bot.get("/v1/models/scripted/scripted-model")).status_code == 200
+        assert (await bot.get("/v1/models/scripted-model")).status_code == 200  # its short name too
+        for hidden in ("/v1/models/scripted/scripted-embedding", "/v1/models/scripted-embedding"):
+            assert (await bot.get(hidden)).status_code == 404
+        assert len(everything) > 1 and [m["id"] for m in (await client(ALICE).get("/v1/models")).json()["data"]] \
+            == everything  # a config key (no virtual key) still sees every model
+
+
 class Guard(HookBase):
     """A guardrail-like hook first in the chain: it calls another model (embeddings) before each chat call."""
 

@@ -6,6 +6,7 @@ import pytest
 
 import polystack
 from polystack.core.config import LimitsConfig, RunConfig
+from polystack.core.errors import ConfigError
 from polystack.core.server.app import files_upload_limit
 from polystack.core.server.body_limits import BodyLimitMiddleware
 
@@ -112,3 +113,58 @@ async def test_a_body_arriving_at_a_good_rate_may_take_longer_than_the_grace_per
     client = Client([body[i:i + 200] for i in range(0, 1800, 200)], pause=0.1)
     status, _ = await client.call(small_stack.app)
     assert status == 200 and client.read == 9
+
+
+# ---- limits per route family (server.limits.body_limits) ----------------------------------------------------
+
+def test_the_longest_prefix_matching_whole_segments_gives_a_path_its_limit():
+    limits = LimitsConfig(max_body_bytes="16MiB", body_limits={
+        "/v1/chat/completions": "4MiB", "/v1": 8 * 1024 * 1024, "/v1/files/": "1GiB", "/v1/embeddings": "64KiB"})
+    table = BodyLimitMiddleware(None, limits=limits).table
+    assert limits.max_body_bytes == 16 * 1024 * 1024 and limits.body_limits["/v1/files"] == 1024 ** 3
+    assert table.limit_for("/v1/chat/completions") == 4 * 1024 * 1024
+    assert table.limit_for("/v1/chat/completions/abc/messages") == 4 * 1024 * 1024
+    assert table.limit_for("/v1/chat/completionsX") == 8 * 1024 * 1024  # not the same segment: /v1's
+    assert table.limit_for("/v1/openai/v1/embeddings") == 64 * 1024  # the OpenAI mount shares the family
+    assert table.limit_for("/v1/files") == 1024 ** 3
+    assert table.limit_for("/health") == 16 * 1024 * 1024  # no prefix: max_body_bytes
+    assert table.match("/v1/embeddings") == (64 * 1024, "/v1/embeddings")
+
+
+def test_the_limit_cache_stays_bounded_whatever_paths_arrive():
+    table = BodyLimitMiddleware(None, limits=LimitsConfig(body_limits={"/v1/files": "1MiB"})).table
+    for i in range(10_000):
+        assert table.limit_for(f"/v1/files/file-{i}") == 1024 * 1024
+    assert len(table._cache) <= 4096
+
+
+@pytest.mark.parametrize("rules", [{"v1/chat": 4096}, {"/v1/chat": 10}, {"/v1/chat": "lots"}, {"/v1/x?y": 4096}])
+def test_body_limits_that_are_not_a_path_and_a_size_are_config_errors(rules):
+    with pytest.raises(ConfigError, match="server.limits.body_limits"):
+        scripted_config(limits={"body_limits": rules})
+
+
+async def test_a_family_s_own_limit_is_413_naming_it_while_other_routes_keep_the_default():
+    config = scripted_config(limits={"body_limits": {"/v1/embeddings": "2KiB"}})
+    body = {"model": "my-alias", "messages": [{"role": "user", "content": "x" * 4000}]}
+    async with polystack.connect(config) as stack:
+        for path in ("/v1/embeddings", "/v1/openai/v1/embeddings"):
+            client = Client([b"x" * 4096])
+            status, _ = await client.call(stack.app, headers=[(b"content-length", b"4096")], path=path)
+            assert status == 413 and client.read == 0
+        refused = await stack.http.post("/v1/embeddings", json={"model": "scripted/scripted-embedding",
+                                                                "input": "x" * 4000})
+        assert refused.status_code == 413
+        error = refused.json()["error"]
+        assert error["code"] == "payload_too_large" and "2048 bytes for /v1/embeddings" in error["message"]
+        assert (await stack.http.post("/v1/chat/completions", json=body)).status_code == 200
+
+
+async def test_a_files_rule_overrides_the_files_provider_s_upload_limit():
+    limits = LimitsConfig(max_body_bytes=2048, body_limits={"/v1/files": "1MiB"})
+    middleware = BodyLimitMiddleware(None, limits=limits, upload_bytes=10_000_000)
+    form = {"type": "http", "method": "POST", "path": "/v1/files",
+            "headers": [(b"content-type", b"multipart/form-data; boundary=x")]}
+    rules = middleware.rules_for(form)
+    assert rules.max_bytes == 1024 * 1024 and rules.param == "file" and rules.prefix == "/v1/files"
+    assert middleware.rules_for({**form, "path": "/v1/chat/completions"}).max_bytes == 2048
