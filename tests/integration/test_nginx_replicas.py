@@ -34,7 +34,7 @@ from polystack.testing.tcp_proxy import unused_port
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 TEMPLATE = ROOT / "docs" / "nginx.conf"
-REQUESTS, CONCURRENCY, KILL_AT = 200, 6, 50
+REQUESTS, CONCURRENCY, KILL_AT, AFTER_RESTART = 200, 6, 50, 170
 PROMPT = "tell the keeper of the lighthouse that the fog rolls in at dusk"  # echoed: ~13 streamed chunks
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (scripts/ensure-services installs "
@@ -108,15 +108,18 @@ class Outcome:
 
 async def one_request(http: httpx.AsyncClient, url: str, stream: bool) -> Outcome:
     body = {"model": "scripted/scripted-model", "messages": [{"role": "user", "content": PROMPT}], "stream": stream}
+    outcome = Outcome(0, stream)
     try:
         if not stream:
             reply = await http.post(url, json=body)
-            upstream = reply.headers.get("x-polystack-upstream", "")
+            outcome.status, outcome.upstream = reply.status_code, reply.headers.get("x-polystack-upstream", "")
             if reply.status_code == 200:
-                return Outcome(200, False, upstream, reply.json()["id"])
-            return Outcome(reply.status_code, False, upstream, error=reply.text[:200])
+                outcome.completion_id = reply.json()["id"]
+            else:
+                outcome.error = reply.text[:200]
+            return outcome
         async with http.stream("POST", url, json=body) as reply:
-            outcome = Outcome(reply.status_code, True, reply.headers.get("x-polystack-upstream", ""))
+            outcome.status, outcome.upstream = reply.status_code, reply.headers.get("x-polystack-upstream", "")
             if reply.status_code != 200:
                 outcome.error = (await reply.aread()).decode(errors="replace")[:200]
                 return outcome
@@ -129,8 +132,9 @@ async def one_request(http: httpx.AsyncClient, url: str, stream: bool) -> Outcom
             if outcome.completion_id is None:
                 outcome.error = "stream ended without [DONE]"
             return outcome
-    except httpx.HTTPError as exc:
-        return Outcome(0, stream, error=f"{type(exc).__name__}: {exc}")
+    except httpx.HTTPError as exc:  # a stream cut after its 200 keeps its status and upstream
+        outcome.error = f"{type(exc).__name__}: {exc}"
+        return outcome
 
 
 async def stored(database: str, ids: list[str]) -> set[str]:
@@ -160,14 +164,20 @@ async def test_load_through_nginx_loses_no_acknowledged_completion_while_a_repli
         queue: asyncio.Queue[int] = asyncio.Queue()
         for n in range(REQUESTS):
             queue.put_nowait(n)
-        killed = asyncio.Event()
+        killed, back = asyncio.Event(), asyncio.Event()
+        served_after_back: list[Outcome] = []
 
         async def client() -> None:
             async with httpx.AsyncClient(timeout=60) as http:
                 while not queue.empty():
                     n = queue.get_nowait()
-                    outcomes.append(await one_request(http, url, stream=n % 4 == 0))
-                    if len(outcomes) >= KILL_AT and not killed.is_set():
+                    if n >= AFTER_RESTART:  # the last requests wait for the killed replica to be back
+                        await back.wait()
+                    outcome = await one_request(http, url, stream=n % 4 == 0)
+                    outcomes.append(outcome)
+                    if back.is_set():
+                        served_after_back.append(outcome)
+                    if len(outcomes) >= KILL_AT:
                         killed.set()
 
         async def chaos() -> Replica:
@@ -176,11 +186,12 @@ async def test_load_through_nginx_loses_no_acknowledged_completion_while_a_repli
             victim.process.wait(10)
             kill_index = len(outcomes)
             await asyncio.sleep(1)  # nginx finds the port refused meanwhile, and sends those requests to the other
-            back = Replica(config, victim.port, logs, 1)
-            await asyncio.to_thread(back.wait_ready, 120)
+            again = Replica(config, victim.port, logs, 1)
+            await asyncio.to_thread(again.wait_ready, 120)
+            back.set()
             print(f"\nkilled replica :{victim.port} after {kill_index} answers; it was back after "
                   f"{len(outcomes)} answers")
-            return back
+            return again
 
         restart = asyncio.create_task(chaos())
         await asyncio.gather(*[client() for _ in range(CONCURRENCY)])
@@ -198,9 +209,15 @@ async def test_load_through_nginx_loses_no_acknowledged_completion_while_a_repli
               f"{dict(statuses)}; by upstream {dict(Counter(o.upstream for o in outcomes))}")
         assert len(outcomes) == REQUESTS
         assert len(failed) <= CONCURRENCY, [(o.status, o.error) for o in failed]  # only those in flight there
-        survivor = f"127.0.0.1:{ports[1]}"
-        assert all(o.completion_id for o in outcomes if o.stream and o.upstream == survivor)
-        assert {o.upstream for o in outcomes if o.completion_id} >= {survivor, f"127.0.0.1:{ports[0]}"}
+        survivor, killed_one = f"127.0.0.1:{ports[1]}", f"127.0.0.1:{ports[0]}"
+        assert all(o.completion_id for o in outcomes if o.upstream == survivor)  # its streams all finished
+        assert all(o.upstream in ("", killed_one) for o in failed), [(o.upstream, o.error) for o in failed]
+        assert killed_one in {o.upstream for o in served_after_back if o.completion_id}  # back in rotation
+        retried = [o for o in outcomes if o.upstream == f"{killed_one}, {survivor}"]
+        replayed = [line for line in restarted.log().splitlines() if "replayed" in line]
+        print(f"restarted replica: {replayed or 'no journal segment to replay (all had been committed)'}")
+        print(f"{len(retried)} requests refused by the killed replica's port were sent on to the survivor, "
+              f"{sum(bool(o.completion_id) for o in retried)} of them acknowledged")
         missing = set(acknowledged) - await stored(pg_db, acknowledged)
         assert not missing, f"{len(missing)} acknowledged completions are not stored"
     finally:
