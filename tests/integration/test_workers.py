@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,13 +29,15 @@ WORKER = "x-polystack-worker"
 CHAT = {"model": "scripted/scripted-model", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def write_config(tmp_path: Path, workers: int = 2) -> tuple[str, Path]:
+def write_config(tmp_path: Path, workers: int = 2, stream_delay: float = 0) -> tuple[str, Path]:
     """A config on SQLite files only (registry, stored completions with the journal): state every worker shares."""
     store = tmp_path / "store"
     config = {
         "distro_name": "workers-test",
         "apis": ["inference"],
-        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted"}]},
+        "providers": {"inference": [{"provider_id": "scripted", "provider_type": "inline::scripted",
+                                     "config": {"stream_delay_seconds": stream_delay,
+                                                "replies": [{"content": " ".join(["word"] * 40)}]}}]},
         "storage": {
             "store_dir": str(store),
             "backends": {"kv": {"type": "kv_sqlite", "db_path": str(store / "kv.db")},
@@ -160,19 +164,53 @@ async def test_sigterm_lets_every_worker_flush_its_stored_completions_and_exits_
     assert log.count("stopped") >= 3, log  # two workers and the parent said so
 
 
+async def test_ctrl_c_in_a_terminal_ends_open_streams_with_an_error_event_and_every_process_exits_cleanly(
+        server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config, _ = write_config(tmp_path, stream_delay=0.2)
+    server = server_factory(config)
+    async with fresh_connections() as http:
+        pids = await worker_pids(http, server.base_url, 2)
+        body = {**CHAT, "stream": True}
+        seen: list[str] = []
+        async with http.stream("POST", f"{server.base_url}/v1/chat/completions", json=body) as reply:
+            async for line in reply.aiter_lines():
+                if not line.startswith("data: "):
+                    continue
+                seen.append(line[6:])
+                if len(seen) == 3:  # one Ctrl-C in a terminal reaches the whole process group: parent and workers
+                    for pid in [server.process.pid, *map(int, pids)]:
+                        os.kill(pid, signal.SIGINT)
+    code = server.process.wait(60)
+    log = server.log()
+    assert code == 0, log
+    assert seen[-1] != "[DONE]" and orjson.loads(seen[-1])["error"]["code"] == "service_unavailable"
+    assert "Traceback" not in log, log
+    assert log.count("stopped") >= 3, log
+
+
+def test_an_occupied_port_fails_in_one_line_before_any_worker_starts(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "polystack.cli.main", "run", config, "--port", str(port)],
+                                capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "300"})
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 1
+    assert len(lines) == 1 and str(port) in lines[0] and "in use" in lines[0], lines
+
+
 def test_a_config_whose_registry_is_in_memory_is_refused_with_several_workers(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from polystack.cli.main import app
-
     file = tmp_path / "run.yaml"
     file.write_text(yaml.safe_dump({
         "distro_name": "x", "providers": {"inference": [{"provider_id": "scripted",
                                                           "provider_type": "inline::scripted"}]}}))
-    result = CliRunner().invoke(app, ["run", str(file), "--workers", "2", "--port", "1"],
-                                env={"COLUMNS": "300"})
-    assert result.exit_code == 1
-    assert "storage.stores.metadata is unset" in result.output
+    result = subprocess.run([sys.executable, "-m", "polystack.cli.main", "run", str(file), "--workers", "2",
+                             "--port", "1"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "300"})  # port 1: never reached
+    assert result.returncode == 1
+    assert "storage.stores.metadata is unset" in result.stderr, result.stderr
 
 
 @pytest.fixture(autouse=True)

@@ -105,7 +105,8 @@ async def serve(config: RunConfig, *, status: object | None = None, worker: Work
         status.stop()  # type: ignore[attr-defined]
     app = create_app(stack, manage_lifecycle=False)
     guard = ShutdownGuard(app)
-    server = DrainingServer(_uvicorn_config(guard, config, worker=worker is not None), guard)
+    server = DrainingServer(_uvicorn_config(guard, config, worker=worker is not None), guard,
+                            worker=worker is not None)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     watch: asyncio.Task[None] | None = None
     try:

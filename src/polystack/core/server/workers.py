@@ -5,9 +5,10 @@ workers that each start a full stack and serve on that one listening socket: the
 connection to whichever worker accepts it first, and a connection waiting in the backlog is not lost
 when a worker dies. The parent restarts a worker that dies (at once if it had served a while, with a
 growing delay if it keeps dying), and on SIGINT/SIGTERM sends each worker SIGTERM, so each drains and
-flushes its stores as a single server does, and exits 0 once all have. A second Ctrl-C is passed on as
-SIGINT, which makes the workers stop at once, as it does a single server. A worker that sees its
-parent gone (killed with SIGKILL) shuts itself down.
+flushes its stores as a single server does, and exits 0 once all have. Workers ignore SIGINT (a
+terminal's Ctrl-C reaches the whole process group), so the supervisor alone decides; a second Ctrl-C is
+passed on as a second SIGTERM, which makes the workers stop at once, as it does a single server. A worker
+that sees its parent gone (killed with SIGKILL) shuts itself down.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -113,10 +114,11 @@ class Supervisor:
             waitables.append(worker.process.sentinel)
             if not worker.ready:
                 waitables.append(worker.messages)
-        wait(waitables, timeout=self._next_timeout())  # type: ignore[arg-type]
+        ended = wait(waitables, timeout=self._next_timeout())  # type: ignore[arg-type]
         if self._take_signals():
             self.stopping = True
             return
+        _reap(self.workers.values(), ended)
         for worker in list(self.workers.values()):
             self._read_messages(worker)
             if not worker.process.is_alive():
@@ -176,10 +178,11 @@ class Supervisor:
         deadline = time.monotonic() + STOP_WAIT_SECONDS
         while any(w.process.is_alive() for w in self.workers.values()) and time.monotonic() < deadline:
             sentinels = [w.process.sentinel for w in self.workers.values() if w.process.is_alive()]
-            wait([self._wake_read, *sentinels], timeout=max(0.0, deadline - time.monotonic()))
+            ended = wait([self._wake_read, *sentinels], timeout=max(0.0, deadline - time.monotonic()))
+            _reap(self.workers.values(), ended)
             if signal.SIGINT in self._take_signals():  # Ctrl-C again: stop now, as a single server would
                 for worker in self.workers.values():
-                    _signal(worker.process, signal.SIGINT)
+                    _signal(worker.process, signal.SIGTERM)  # a worker's second SIGTERM
         for worker in self.workers.values():
             if worker.process.is_alive():
                 logger.warning("worker %d (pid %d) did not stop within %ds; killing it", worker.slot,
@@ -220,6 +223,13 @@ class Supervisor:
         return taken
 
 
+def _reap(workers: Iterable[_Worker], ended: Sequence[object]) -> None:
+    """Collect the workers whose sentinel fired: the pipe closes a moment before the process can be reaped."""
+    for worker in workers:
+        if worker.process.sentinel in ended:
+            worker.process.join(1)
+
+
 def _served_long(worker: _Worker) -> bool:
     return time.monotonic() - worker.started_at >= QUICK_DEATH_SECONDS
 
@@ -244,7 +254,9 @@ def worker_main(config: RunConfig, sock: socket.socket, messages: Connection, pa
     from polystack.core.server.run import WorkerRole, run_loop, serve
 
     setup_logging(config.logging)
-    # until uvicorn installs its handlers, a SIGTERM from the parent unwinds the start-up like Ctrl-C does
+    # The supervisor decides: a terminal's Ctrl-C reaches it too, and it sends SIGTERM. Until uvicorn takes
+    # over the signals, that SIGTERM unwinds the start-up as Ctrl-C unwinds a single server's.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     def ready() -> None:
@@ -257,3 +269,8 @@ def worker_main(config: RunConfig, sock: socket.socket, messages: Connection, pa
         sys.exit(1)
     except KeyboardInterrupt:  # stopped while starting: the stack has stopped what it started
         sys.exit(0)
+    # The stack has flushed and closed every store. Tearing the interpreter down (freeing every module and
+    # object) takes seconds of CPU on a busy machine and writes nothing: skip it, so the supervisor is done.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
