@@ -4,8 +4,11 @@
   through one is served by the other;
 - a worker killed with SIGKILL is replaced by the parent, and the completions it had acknowledged are
   all stored (its journal segment is replayed by the new worker);
+- Ctrl-C in a terminal (SIGINT to the parent and every worker) mid-stream: the stream ends with an error
+  event, every process stops cleanly, exit code 0;
 - concurrent completions, plain and streamed, then SIGTERM: the parent exits 0 once every worker has
-  flushed, every acknowledged completion is in the database and no journal segment is left.
+  flushed, every acknowledged completion is in the database and no journal segment is left;
+- an occupied port, a worker that cannot start, a registry in memory: one line, exit code 1.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import httpx
 import orjson
 import pytest
 import yaml
+
+from polystack.testing.tcp_proxy import unused_port
 
 WORKER = "x-polystack-worker"
 CHAT = {"model": "scripted/scripted-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -104,9 +109,9 @@ def stop(process: subprocess.Popen[bytes], sig: signal.Signals, timeout: float =
     return process.wait(timeout)
 
 
-async def test_two_workers_share_the_registry_and_a_killed_worker_is_replaced_without_losing_completions(
+async def test_two_workers_share_the_registry_replace_a_killed_worker_and_stop_on_ctrl_c_losing_no_completion(
         server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    config, store = write_config(tmp_path)
+    config, store = write_config(tmp_path, stream_delay=0.05)
     server = server_factory(config)
     async with fresh_connections() as http:
         pids = await worker_pids(http, server.base_url, 2)
@@ -136,10 +141,25 @@ async def test_two_workers_share_the_registry_and_a_killed_worker_is_replaced_wi
         for completion_id in acknowledged:  # every one readable, through either worker
             reply = await http.get(f"{server.base_url}/v1/chat/completions/{completion_id}")
             assert reply.status_code == 200, (completion_id, reply.text)
-    assert stop(server.process, signal.SIGTERM) == 0
+
+        seen: list[str] = []  # now Ctrl-C in a terminal, mid-stream: it reaches the parent and both workers
+        async with http.stream("POST", f"{server.base_url}/v1/chat/completions", json={**CHAT, "stream": True}) \
+                as reply:
+            async for line in reply.aiter_lines():
+                if not line.startswith("data: "):
+                    continue
+                seen.append(line[6:])
+                if len(seen) == 3:
+                    for pid in [server.process.pid, *map(int, now)]:
+                        os.kill(pid, signal.SIGINT)
+    code = server.process.wait(60)
+    log = server.log()
+    assert code == 0, log
+    assert seen[-1] != "[DONE]" and orjson.loads(seen[-1])["error"]["code"] == "service_unavailable"
+    assert "Traceback" not in log, log
     assert set(acknowledged) <= stored_ids(store)
     assert journal_segments(store) == []
-    assert "starting another" in server.log()
+    assert "starting another" in log
 
 
 async def test_sigterm_lets_every_worker_flush_its_stored_completions_and_exits_zero(
@@ -164,30 +184,6 @@ async def test_sigterm_lets_every_worker_flush_its_stored_completions_and_exits_
     assert log.count("stopped") >= 3, log  # two workers and the parent said so
 
 
-async def test_ctrl_c_in_a_terminal_ends_open_streams_with_an_error_event_and_every_process_exits_cleanly(
-        server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    config, _ = write_config(tmp_path, stream_delay=0.2)
-    server = server_factory(config)
-    async with fresh_connections() as http:
-        pids = await worker_pids(http, server.base_url, 2)
-        body = {**CHAT, "stream": True}
-        seen: list[str] = []
-        async with http.stream("POST", f"{server.base_url}/v1/chat/completions", json=body) as reply:
-            async for line in reply.aiter_lines():
-                if not line.startswith("data: "):
-                    continue
-                seen.append(line[6:])
-                if len(seen) == 3:  # one Ctrl-C in a terminal reaches the whole process group: parent and workers
-                    for pid in [server.process.pid, *map(int, pids)]:
-                        os.kill(pid, signal.SIGINT)
-    code = server.process.wait(60)
-    log = server.log()
-    assert code == 0, log
-    assert seen[-1] != "[DONE]" and orjson.loads(seen[-1])["error"]["code"] == "service_unavailable"
-    assert "Traceback" not in log, log
-    assert log.count("stopped") >= 3, log
-
-
 def test_an_occupied_port_fails_in_one_line_before_any_worker_starts(tmp_path: Path) -> None:
     config, _ = write_config(tmp_path)
     with socket.socket() as taken:
@@ -199,6 +195,26 @@ def test_an_occupied_port_fails_in_one_line_before_any_worker_starts(tmp_path: P
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 1
     assert len(lines) == 1 and str(port) in lines[0] and "in use" in lines[0], lines
+
+
+def test_a_worker_that_cannot_start_stops_the_server_with_its_error_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))
+        dead_port = dead.getsockname()[1]
+    file = tmp_path / "run.yaml"
+    file.write_text(yaml.safe_dump({
+        "distro_name": "x", "providers": {"inference": [{"provider_id": "scripted",
+                                                          "provider_type": "inline::scripted"}]},
+        "storage": {"backends": {"kv": {"type": "kv_postgres", "host": "127.0.0.1", "port": dead_port,
+                                        "create_database_if_missing": False}},
+                    "stores": {"metadata": {"backend": "kv"}}},
+        "server": {"workers": 2}}))
+    result = subprocess.run([sys.executable, "-m", "polystack.cli.main", "run", str(file), "--port",
+                             str(unused_port())], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "300"})
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 1
+    assert len(lines) == 1 and f"127.0.0.1:{dead_port}" in lines[0] and "unavailable" in lines[0], lines
 
 
 def test_a_config_whose_registry_is_in_memory_is_refused_with_several_workers(tmp_path: Path) -> None:
