@@ -90,9 +90,11 @@ class Nginx(ChildProcess):
             "location / {\n", "location / {\n            add_header X-Polystack-Upstream $upstream_addr always;\n", 1)
         conf = prefix / "nginx.conf"
         conf.write_text(f"daemon off;\npid {prefix}/nginx.pid;\nerror_log {prefix}/logs/error.log warn;\n{text}")
-        check = subprocess.run([NGINX, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True)
-        assert check.returncode == 0, check.stderr  # type: ignore[list-item]
-        super().__init__("nginx", [NGINX, "-p", str(prefix), "-c", str(conf)],  # type: ignore[list-item]
+        # -e: the error log before the config is read (the default, /var/log/nginx, needs root)
+        command = [NGINX, "-p", str(prefix), "-e", str(prefix / "logs" / "error.log"), "-c", str(conf)]
+        check = subprocess.run([*command, "-t"], capture_output=True, text=True)  # type: ignore[list-item]
+        assert check.returncode == 0, check.stderr
+        super().__init__("nginx", command,  # type: ignore[arg-type]
                          ready_url=f"http://127.0.0.1:{self.port}/v1/health", log_path=prefix / "logs" / "out.log",
                          stop_signal=signal.SIGQUIT)  # graceful
 
