@@ -182,6 +182,7 @@ async def test_sigterm_lets_every_worker_flush_its_stored_completions_and_exits_
     assert not missing, f"{len(missing)} acknowledged completions were not stored:\n{log}"
     assert journal_segments(store) == []  # each worker committed everything and deleted its segments
     assert log.count("stopped") >= 3, log  # two workers and the parent said so
+    assert all(f"worker={pid}" in log for pid in served), log  # each worker's lines name it
 
 
 def test_an_occupied_port_fails_in_one_line_before_any_worker_starts(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ async def serve(config: RunConfig, *, status: object | None = None, worker: Work
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers a flag, not an event
             await asyncio.sleep(0.01)
         if server.started and worker is not None:
-            logger.info("worker %d ready in %.2fs", os.getpid(), time.perf_counter() - started)
+            logger.info("worker ready in %.2fs", time.perf_counter() - started)  # its lines carry worker=<pid>
             worker.on_ready()
             watch = asyncio.create_task(_stop_when_orphaned(worker.parent_pid, server))
         elif server.started:
@@ -128,7 +128,7 @@ async def serve(config: RunConfig, *, status: object | None = None, worker: Work
         await close_app(app)
         await _stop(stack)
         if worker is not None:
-            logger.info("worker %d stopped", os.getpid())
+            logger.info("worker stopped")
         else:
             logger.info("Polystack %s stopped", config.distro_name)
 
@@ -137,7 +137,7 @@ async def _stop_when_orphaned(parent_pid: int, server: uvicorn.Server) -> None:
     """A worker whose supervisor died (SIGKILL) shuts down like on SIGTERM instead of serving on alone."""
     while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event says a parent died; polling getppid is the way
         await asyncio.sleep(1)
-    logger.warning("worker %d: the supervising process is gone; shutting down", os.getpid())
+    logger.warning("the supervising process is gone; this worker shuts down")
     server.should_exit = True
 
 

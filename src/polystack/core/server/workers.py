@@ -254,6 +254,7 @@ def worker_main(config: RunConfig, sock: socket.socket, messages: Connection, pa
     from polystack.core.server.run import WorkerRole, run_loop, serve
 
     setup_logging(config.logging)
+    _tag_log_lines(os.getpid())
     # The supervisor decides: a terminal's Ctrl-C reaches it too, and it sends SIGTERM. Until uvicorn takes
     # over the signals, that SIGTERM unwinds the start-up as Ctrl-C unwinds a single server's.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -274,3 +275,14 @@ def worker_main(config: RunConfig, sock: socket.socket, messages: Connection, pa
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def _tag_log_lines(pid: int) -> None:
+    """Every line this worker logs carries `worker=<pid>` (a field in JSON), since the workers share one log."""
+
+    def tag(record: logging.LogRecord) -> bool:
+        record.worker = pid
+        return True
+
+    for handler in logging.getLogger("polystack").handlers:
+        handler.addFilter(tag)
