@@ -69,6 +69,8 @@ def run(
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: the config's, 8321).")] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default: the config's, 127.0.0.1).")] = None,
     env: Annotated[list[str], typer.Option("--env", help="KEY=VALUE set before the config is read.")] = [],  # noqa: B006
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Worker processes on the one port (default: the config's server.workers, 1).")] = None,
 ) -> None:
     """Start the server."""
     from polystack.cli.startup import startup_status
@@ -82,6 +84,8 @@ def run(
         run_config.server.port = port or int(os.environ["POLYSTACK_PORT"])
     if host is not None:
         run_config.server.host = host
+    if workers is not None:
+        run_config.server.workers = workers
     setup_logging(run_config.logging)
     spinner = startup_status(run_config.distro_name)
     try:

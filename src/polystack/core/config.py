@@ -26,7 +26,7 @@ from polystack.core.keys.config import AuditConfig, KeysConfig
 from polystack.core.quotas.config import QuotaConfig
 from polystack.core.registered_resources import ModelInput as ModelInput  # re-exported
 from polystack.core.registered_resources import RegisteredResources
-from polystack.core.settings import not_implemented, refuse_other_values, refuse_unimplemented
+from polystack.core.settings import not_implemented, refuse_unimplemented
 from polystack.core.storage.config import KVStoreReference, StorageConfig
 
 DISABLED = "__disabled__"
@@ -122,8 +122,10 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
     workers: int = Field(
-        default=1, description="One worker process per server; run more replicas behind a load balancer to scale "
-        "(several workers in one server are not implemented, so any other value stops the server).")
+        default=1, ge=1, le=64,
+        description="Worker processes serving the one port (`--workers`). Each is a full stack (every embedded "
+        "model loaded once per worker) sharing the stores as replicas do, so the registry and every store must be "
+        "in files or databases, not in memory; a worker that dies is restarted. See docs/deployment.md.")
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
@@ -139,8 +141,6 @@ class ServerConfig(_Strict):
                                     "`true` for pages served from localhost (development); unset or false: none.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Request size and time limits.")
 
-    _workers = refuse_other_values("workers", 1, "only 1 worker is implemented; run more replicas behind a "
-                                   "load balancer to scale")
     @field_validator("tls_certfile", "tls_keyfile", "tls_cafile", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: Any) -> Any:

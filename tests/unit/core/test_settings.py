@@ -9,7 +9,7 @@ from polystack.core.errors import ConfigError
 
 REFUSED = [
     ("server:\n  quota:\n    default: 10\n", "server.quota.default"),  # quota is implemented: the key is unknown
-    ("server:\n  workers: 4\n", "server.workers"),
+    ("server:\n  workers: 0\n", "server.workers"),  # out of range (1..64)
     ("telemetry:\n  enabled: maybe\n", "telemetry.enabled"),
     ("external_providers_dir: /opt/providers\n", "external_providers_dir"),
     ("storage:\n  stores:\n    files: {backend: sql}\n", "storage.stores.files"),

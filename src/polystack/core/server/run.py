@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import socket
 import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -44,7 +48,19 @@ def claim_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
+@dataclass
+class WorkerRole:
+    """How one worker of several serves (core/server/workers.py): on the parent's socket, saying when ready."""
+
+    sock: socket.socket
+    on_ready: Callable[[], None]
+    parent_pid: int
+
+
+WORKER_HEADER = "x-polystack-worker"  # with several workers: which process answered (its pid)
+
+
+def _uvicorn_config(app: object, config: RunConfig, *, worker: bool = False) -> uvicorn.Config:
     server = config.server
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -62,6 +78,7 @@ def _uvicorn_config(app: object, config: RunConfig) -> uvicorn.Config:
         # uvicorn arms a float timer with it; its annotation says int
         timeout_keep_alive=server.limits.keep_alive_timeout_seconds,  # type: ignore[arg-type]
         lifespan="on",
+        headers=[(WORKER_HEADER, str(os.getpid()))] if worker else None,
     )
 
 
@@ -73,10 +90,11 @@ async def _stop(stack: Stack) -> None:
         logger.warning("the stack did not stop within %ds; exiting anyway", STOP_SECONDS)
 
 
-async def serve(config: RunConfig, *, status: object | None = None) -> None:
-    """Claim the port, start the stack, then serve it until SIGINT/SIGTERM; providers stop in reverse order."""
+async def serve(config: RunConfig, *, status: object | None = None, worker: WorkerRole | None = None) -> None:
+    """Claim the port (a worker has it from its parent), start the stack, then serve it until SIGINT/SIGTERM;
+    providers stop in reverse order."""
     started = time.perf_counter()
-    sock = claim_port(config.server.host, config.server.port)
+    sock = worker.sock if worker is not None else claim_port(config.server.host, config.server.port)
     try:
         stack = Stack(config)
         await stack.start()
@@ -87,27 +105,57 @@ async def serve(config: RunConfig, *, status: object | None = None) -> None:
         status.stop()  # type: ignore[attr-defined]
     app = create_app(stack, manage_lifecycle=False)
     guard = ShutdownGuard(app)
-    server = DrainingServer(_uvicorn_config(guard, config), guard)
+    server = DrainingServer(_uvicorn_config(guard, config, worker=worker is not None), guard,
+                            worker=worker is not None)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
+    watch: asyncio.Task[None] | None = None
     try:
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers a flag, not an event
             await asyncio.sleep(0.01)
-        if server.started:
+        if server.started and worker is not None:
+            logger.info("worker ready in %.2fs", time.perf_counter() - started)  # its lines carry worker=<pid>
+            worker.on_ready()
+            watch = asyncio.create_task(_stop_when_orphaned(worker.parent_pid, server))
+        elif server.started:
             scheme = "https" if config.server.tls_certfile else "http"
             logger.info("Polystack %s ready on %s://%s:%d in %.2fs", config.distro_name, scheme,
                         config.server.host, config.server.port, time.perf_counter() - started)
         await serving
     finally:
+        if watch is not None:
+            watch.cancel()
         sock.close()
         await close_app(app)
         await _stop(stack)
-        logger.info("Polystack %s stopped", config.distro_name)
+        if worker is not None:
+            logger.info("worker stopped")
+        else:
+            logger.info("Polystack %s stopped", config.distro_name)
 
 
-def run(config: RunConfig, *, status: object | None = None) -> None:
+async def _stop_when_orphaned(parent_pid: int, server: uvicorn.Server) -> None:
+    """A worker whose supervisor died (SIGKILL) shuts down like on SIGTERM instead of serving on alone."""
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event says a parent died; polling getppid is the way
+        await asyncio.sleep(1)
+    logger.warning("the supervising process is gone; this worker shuts down")
+    server.should_exit = True
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop when installed, else on asyncio's loop."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(config, status=status))
+        asyncio.run(main)
     else:
-        uvloop.run(serve(config, status=status))
+        uvloop.run(main)
+
+
+def run(config: RunConfig, *, status: object | None = None) -> None:
+    """Serve `config` in this process, or with `server.workers` > 1 in that many supervised worker processes."""
+    if config.server.workers > 1:
+        from polystack.core.server.workers import supervise
+
+        supervise(config, status=status)
+    else:
+        run_loop(serve(config, status=status))

@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -50,18 +51,32 @@ class ShutdownGuard:
 
 class DrainingServer(uvicorn.Server):
     """uvicorn's server that ends open streams when the shutdown begins, and does not re-raise the signal
-    that asked for it (uvicorn does, which interrupts the stack's own stop with a KeyboardInterrupt)."""
+    that asked for it (uvicorn does, which interrupts the stack's own stop with a KeyboardInterrupt).
 
-    def __init__(self, config: uvicorn.Config, guard: ShutdownGuard) -> None:
+    A worker of several (`worker=True`) takes its orders from its supervisor only: it ignores SIGINT (a
+    terminal's Ctrl-C reaches the supervisor too, which passes it on), and a second SIGTERM stops it at
+    once, as a second Ctrl-C stops a single server. Mixing the terminal's SIGINT with the supervisor's
+    SIGTERM would make their arrival order decide between a graceful and an abrupt stop.
+    """
+
+    def __init__(self, config: uvicorn.Config, guard: ShutdownGuard, *, worker: bool = False) -> None:
         super().__init__(config)
         self.guard = guard
+        self.worker = worker
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.worker and sig == signal.SIGTERM and self.should_exit:
+            sig = signal.SIGINT  # the supervisor's second SIGTERM: uvicorn forces the exit on a repeated SIGINT
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        on_sigint = signal.SIG_IGN if self.worker else self.handle_exit
+        handlers = {signal.SIGINT: on_sigint, signal.SIGTERM: self.handle_exit}
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
         try:
             yield
         finally:

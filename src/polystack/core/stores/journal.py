@@ -2,8 +2,10 @@
 
 A request appends its record with one `write()` (microseconds, no fsync): once in the kernel it
 survives kill -9 of the server. The database write then happens behind the response. Each process
-writes its own segment and holds an exclusive lock on it; a segment nobody holds belongs to a process
-that died, and the next process to start replays it into the database, then deletes it. A record the
+writes its own segment (named by its pid and start time) and holds an exclusive lock on it, so several
+workers or replicas can share one journal folder; a segment nobody holds belongs to a process that died,
+and the next process to start replays it into the database, then deletes it (one replays it: the lock,
+and a segment deleted meanwhile is skipped). A record the
 database refuses goes to `quarantine.jsonl` beside the segments, with the reason, so that it blocks
 neither the deletion of its segment nor a start-up.
 """
@@ -143,6 +145,8 @@ class Journal:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # a live process owns it
+                if os.fstat(fd).st_nlink == 0:
+                    continue  # another process replayed and deleted it while we waited for the lock
                 yield path, self._read(path)
             finally:
                 os.close(fd)

@@ -187,3 +187,21 @@ def test_unsettled_segments_stay_for_replay_after_close(tmp_path):
     journal.close(all_committed=False)
     replayed = [record["id"] for _, records in Journal(tmp_path / "journal").orphaned_records() for record in records]
     assert replayed == ["chatcmpl-2"]
+
+
+
+def test_a_segment_another_worker_replayed_and_deleted_while_we_waited_for_its_lock_is_skipped(tmp_path, monkeypatch):
+    """Two workers starting at once: the second opens the orphan, the first replays and deletes it, then the
+    second gets the lock. Reading it by its path then failed (FileNotFoundError stopped the worker's start)."""
+    directory = tmp_path / "journal"
+    directory.mkdir()
+    orphan = directory / "segment-1-1.jsonl"
+    orphan.write_bytes(orjson.dumps(journal_row(1)) + b"\n")
+    real_flock = fcntl.flock
+
+    def replayed_meanwhile(fd, operation):
+        orphan.unlink(missing_ok=True)  # the other worker finished with it just before we got the lock
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", replayed_meanwhile)
+    assert list(Journal(directory).orphaned_records()) == []
