@@ -108,3 +108,21 @@ def test_a_request_still_unanswered_when_the_grace_period_ends_gets_a_503_not_a_
     assert response.status_code == 503 and response.json()["error"]["code"] == "service_unavailable"
     assert exit_code == 0
     assert "Traceback" not in log, log
+
+
+def test_port_zero_serves_on_a_free_port_named_in_the_ready_line(tmp_path):
+    process = subprocess.Popen([*POLYSTACK, "run", scripted_config(tmp_path), "--port", "0"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        ready = ""
+        while time.monotonic() < deadline and "ready on" not in ready:
+            ready = process.stdout.readline()
+            assert ready or process.poll() is None, "the server exited before it was ready"
+        port = int(ready.rsplit(":", 1)[1].split()[0])
+        assert port != 0
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)

@@ -80,8 +80,10 @@ def run(
 
     _apply_env(env)
     run_config = _load(config)
-    if port is not None or os.environ.get("POLYSTACK_PORT"):
-        run_config.server.port = port or int(os.environ["POLYSTACK_PORT"])
+    if port is not None:  # 0 too: any free port
+        run_config.server.port = port
+    elif os.environ.get("POLYSTACK_PORT"):
+        run_config.server.port = int(os.environ["POLYSTACK_PORT"])
     if host is not None:
         run_config.server.host = host
     if workers is not None:

@@ -120,7 +120,7 @@ LOCAL_DEVELOPMENT_CORS = CorsConfig(allow_origin_regex=r"https?://(localhost|127
 
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
-    port: int = Field(default=8321, ge=1, le=65535)
+    port: int = Field(default=8321, ge=0, le=65535, description="0 picks a free port (the ready line names it).")
     workers: int = Field(
         default=1, ge=1, le=64,
         description="Worker processes serving the one port (`--workers`). Each is a full stack (every embedded "

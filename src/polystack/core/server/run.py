@@ -95,6 +95,7 @@ async def serve(config: RunConfig, *, status: object | None = None, worker: Work
     providers stop in reverse order."""
     started = time.perf_counter()
     sock = worker.sock if worker is not None else claim_port(config.server.host, config.server.port)
+    config.server.port = int(sock.getsockname()[1])  # the port asked for, or the one picked for port 0
     try:
         stack = Stack(config)
         await stack.start()

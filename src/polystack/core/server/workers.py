@@ -52,6 +52,7 @@ def supervise(config: RunConfig, *, status: object | None = None) -> None:
     from polystack.core.server.run import claim_port
 
     sock = claim_port(config.server.host, config.server.port)
+    config.server.port = int(sock.getsockname()[1])  # the port asked for, or the one picked for port 0
     try:
         Supervisor(config, sock, status).run()
     finally:
