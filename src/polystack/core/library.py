@@ -92,6 +92,7 @@ class LibraryStack:
 
     async def start(self) -> LibraryStack:
         await self.stack.start()
+        self.stack.after_ready()
         return self
 
     async def close(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.safety.offline_classifier.config import OfflineClassifierConfig
@@ -12,8 +11,11 @@ if TYPE_CHECKING:
 
 
 async def create(config: OfflineClassifierConfig, deps: ProviderDeps) -> Any:
-    """Load the model in a thread (about 1 s), so startup never blocks the event loop."""
-    from polystack.providers.inline.safety.offline_classifier.classifier import ProfanityModel
+    """The model (1-2 s of scikit-learn import) loads after the server is ready or on first use, not here.
+
+    Its packages are checked now, so a missing one still stops start-up with the extra to install."""
+    from polystack.providers.inline.safety.offline_classifier.loader import ProfanityModelLoader, check_installed
     from polystack.providers.inline.safety.offline_classifier.provider import OfflineClassifierShield
 
-    return OfflineClassifierShield(config, await asyncio.to_thread(ProfanityModel))
+    check_installed()
+    return OfflineClassifierShield(config, ProfanityModelLoader())
