@@ -3,6 +3,8 @@
 Each round starts the server with a fresh POLYSTACK_STORE_DIR, polls /v1/health until it answers (wall
 seconds and the process's CPU seconds at that moment: the CPU figure is the steadier one on a busy machine),
 then times one `POST /v1/moderations` (the offline classifier loads lazily) and stops the server with SIGINT.
+The main thread's CPU at ready is the critical path alone: llama.cpp's worker threads spin while they wait
+for work, so the whole process's CPU grows with the machine's load, not with Polystack's start-up.
 `--compare DIR` runs the same rounds, interleaved, on another checkout's src/ (e.g. the main branch), so
 both are measured under the same load.
 Run: .venv/bin/python bench/startup.py [--rounds 5] [--compare /path/to/other/src]
@@ -50,7 +52,7 @@ def one_round(src: Path, distribution: str) -> dict[str, float]:
                     raise RuntimeError("not ready within 300 s")
                 time.sleep(0.01)
             ready = time.perf_counter() - started
-            cpu, rss = cpu_seconds(process.pid), rss_mb(process.pid)
+            cpu, main_cpu, rss = cpu_seconds(process.pid), main_thread_cpu(process.pid), rss_mb(process.pid)
             asked = time.perf_counter()
             answer = httpx.post(f"{url}/v1/moderations", json={"input": "you are a wonderful person"}, timeout=120)
             answer.raise_for_status()
@@ -61,7 +63,13 @@ def one_round(src: Path, distribution: str) -> dict[str, float]:
                 process.wait(60)
             except subprocess.TimeoutExpired:
                 process.kill()
-    return {"ready_s": ready, "cpu_at_ready_s": cpu, "rss_at_ready_mb": rss, "first_moderation_s": moderation}
+    return {"ready_s": ready, "cpu_at_ready_s": cpu, "main_thread_cpu_at_ready_s": main_cpu, "rss_at_ready_mb": rss,
+            "first_moderation_s": moderation}
+
+
+def main_thread_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summary(rounds: list[dict[str, float]]) -> dict[str, float]:

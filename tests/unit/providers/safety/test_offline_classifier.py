@@ -299,7 +299,7 @@ async def main():
     assert result.categories["harassment"]
     assert (await pii.create(PiiConfig(), None)).scan("call +1 650 253 0000", ["phone"])
     scanner = await code_scanner.create(CodeScannerConfig(), None)
-    assert scanner.scanner.scan("```python\\nimport pickle\\npickle.loads(x)\\n```")
+    assert (await scanner.scanner.get()).scan("```python\\nimport pickle\\npickle.loads(x)\\n```")
     print("offline ok")
 
 asyncio.run(main())

@@ -13,10 +13,11 @@ import polystack
 from polystack.apis.errors import ServiceUnavailableError
 from polystack.apis.safety.types import Shield
 from polystack.core.config import parse_run_config
-from polystack.providers.inline.safety.offline_classifier import create, loader
+from polystack.providers.inline.safety import offline_classifier
+from polystack.providers.inline.safety.offline_classifier import create
 from polystack.providers.inline.safety.offline_classifier.classifier import ProfanityModel
 from polystack.providers.inline.safety.offline_classifier.config import OfflineClassifierConfig
-from polystack.providers.inline.safety.offline_classifier.loader import ProfanityModelLoader
+from polystack.providers.utils.background_load import BackgroundLoad
 
 SHIELD = Shield(identifier="offline", provider_id="offline-classifier", provider_resource_id="offline")
 
@@ -47,7 +48,7 @@ async def test_create_does_not_load_the_model() -> None:
 async def test_concurrent_first_moderations_share_one_load() -> None:
     load = CountingLoad()
     shield = (await create(OfflineClassifierConfig(), None))  # type: ignore[arg-type]
-    shield.loader = ProfanityModelLoader(load)
+    shield.loader = BackgroundLoad(load, "the model")
     calls = [asyncio.create_task(shield.run_moderation(SHIELD, [f"hello number {n}"])) for n in range(5)]
     deadline = time.monotonic() + 60
     while load.calls == 0 and time.monotonic() < deadline:  # the load has started in its thread
@@ -68,7 +69,7 @@ async def test_a_failed_load_is_a_503_and_the_next_call_retries() -> None:
         return ProfanityModel()
 
     shield = await create(OfflineClassifierConfig(), None)  # type: ignore[arg-type]
-    shield.loader = ProfanityModelLoader(flaky)
+    shield.loader = BackgroundLoad(flaky, "the model")
     with pytest.raises(ServiceUnavailableError, match="could not be loaded: model file unreadable"):
         await shield.run_moderation(SHIELD, ["hello"])
     assert (await shield.run_shield(SHIELD, [{"role": "user", "content": "you are a fucking idiot"}], {})).violation
@@ -76,7 +77,8 @@ async def test_a_failed_load_is_a_503_and_the_next_call_retries() -> None:
 
 
 async def test_a_missing_package_still_stops_create(monkeypatch: Any) -> None:
-    monkeypatch.setattr(loader, "REQUIRED_MODULES", (*loader.REQUIRED_MODULES, "no_such_package_for_polystack"))
+    monkeypatch.setattr(offline_classifier, "REQUIRED_MODULES",
+                        (*offline_classifier.REQUIRED_MODULES, "no_such_package_for_polystack"))
     with pytest.raises(ModuleNotFoundError) as raised:
         await create(OfflineClassifierConfig(), None)  # type: ignore[arg-type]
     assert raised.value.name == "no_such_package_for_polystack"

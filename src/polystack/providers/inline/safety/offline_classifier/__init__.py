@@ -10,12 +10,15 @@ if TYPE_CHECKING:
     from polystack.core.impls import ProviderDeps
 
 
+# What ProfanityModel imports: checked (not imported) at create, so a missing package still stops start-up.
+REQUIRED_MODULES = ("profanity_check", "sklearn", "joblib", "numpy")
+
+
 async def create(config: OfflineClassifierConfig, deps: ProviderDeps) -> Any:
-    """The model (1-2 s of scikit-learn import) loads after the server is ready or on first use, not here.
-
-    Its packages are checked now, so a missing one still stops start-up with the extra to install."""
-    from polystack.providers.inline.safety.offline_classifier.loader import ProfanityModelLoader, check_installed
+    """The model (1-2 s of scikit-learn import) loads after the server is ready or on first use, not here."""
+    from polystack.providers.inline.safety.offline_classifier.classifier import ProfanityModel
     from polystack.providers.inline.safety.offline_classifier.provider import OfflineClassifierShield
+    from polystack.providers.utils.background_load import BackgroundLoad, check_installed
 
-    check_installed()
-    return OfflineClassifierShield(config, ProfanityModelLoader())
+    check_installed(*REQUIRED_MODULES)
+    return OfflineClassifierShield(config, BackgroundLoad(ProfanityModel, "the offline moderation model"))

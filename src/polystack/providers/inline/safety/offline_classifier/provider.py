@@ -9,13 +9,13 @@ from polystack.apis.errors import InvalidRequestError, ServiceUnavailableError
 from polystack.apis.safety.types import ModerationResult, RunShieldResponse, Shield
 from polystack.providers.inline.safety.offline_classifier.classifier import JUDGED, ProfanityModel, judge
 from polystack.providers.inline.safety.offline_classifier.config import OfflineClassifierConfig
-from polystack.providers.inline.safety.offline_classifier.loader import ProfanityModelLoader
 from polystack.providers.inline.safety.offline_common import (
     judged_message,
     judged_role,
     moderation_result,
     violation,
 )
+from polystack.providers.utils.background_load import BackgroundLoad
 
 _USER_MESSAGES = {
     "harassment": "harassing or offensive language",
@@ -27,7 +27,7 @@ _USER_MESSAGES = {
 
 
 class OfflineClassifierShield:
-    def __init__(self, config: OfflineClassifierConfig, loader: ProfanityModelLoader) -> None:
+    def __init__(self, config: OfflineClassifierConfig, loader: BackgroundLoad[ProfanityModel]) -> None:
         self.config = config
         self.loader = loader
 
