@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from graphlib import TopologicalSorter
 from itertools import groupby
 
@@ -30,6 +31,10 @@ from polystack.providers.registry import all_specs
 from polystack.providers.spec import import_dotted
 
 logger = logging.getLogger("polystack.core")
+
+# After-ready loads wait this long, so the health probes and first requests that follow "ready" go first
+# (a load holds the GIL for much of its import); a request that needs the load sooner starts it itself.
+AFTER_READY_DELAY_SECONDS = 1.0
 
 
 class Stack:
@@ -97,7 +102,7 @@ class Stack:
         for instance in self.providers.values():
             warm_up = getattr(instance.impl, "warm_up_after_ready", None)
             if warm_up is not None:
-                task = asyncio.create_task(warm_up(), name=f"warm up {instance.provider_id} after ready")
+                task = asyncio.create_task(_after_delay(warm_up), name=f"warm up {instance.provider_id} after ready")
                 self._after_ready.add(task)
                 task.add_done_callback(self._after_ready_done)
 
@@ -189,3 +194,8 @@ class Stack:
         self.impls.clear()
         await self.storage.close()
         self._started = False
+
+
+async def _after_delay(warm_up: Callable[[], Awaitable[None]]) -> None:
+    await asyncio.sleep(AFTER_READY_DELAY_SECONDS)
+    await warm_up()
