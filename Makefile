@@ -10,23 +10,39 @@ PORT ?=
 PIP_FLAGS ?=
 # llama-cpp-python has no wheel on PyPI: it compiles once (4-13 min on 2 cores); pip caches the wheel.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# The tested set: every package of the dev install at an exact version. pyproject.toml declares ranges (what
+# an application embedding Polystack may combine with), the lock what CI and `make install` run.
+LOCK := requirements/lock.txt
+# `make lock` resolves with uv (installed into the venv by that target only)
+UV_VERSION := 0.13.8
+# `make lock LOCK_FLAGS=--upgrade` also moves the indirect dependencies to their newest versions
+LOCK_FLAGS ?=
 # Chroma's server needs a pydantic our pins exclude, so it gets a venv of its own (tests start it)
 export POLYSTACK_CHROMA_VENV ?= $(CURDIR)/.venv-chroma
 
-.PHONY: install run test services bench lint
+.PHONY: install run test services bench lint lock
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip -c $(LOCK)
 	@echo "==> Installing Polystack and its dependencies into $(VENV)."
 	@echo "    The first install compiles llama-cpp-python from source: about 4-13 minutes on 2 cores, up to"
 	@echo "    ~25 on a busy machine, during which pip shows 'Building wheel for llama-cpp-python' and little"
 	@echo "    else (PIP_FLAGS=-v shows the compiler). pip caches the wheel: later installs take seconds."
-	$(BIN)/python -m pip install --progress-bar on $(PIP_FLAGS) -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on $(PIP_FLAGS) -c $(LOCK) -e '.[dev]'
 	@echo "==> Installed."
 	touch $@
+
+# Re-resolve the lock after a change to pyproject.toml. The direct dependencies are resolved to their lower
+# bounds (--resolution lowest-direct), so each lower bound is a version CI runs; raise one to move it.
+# One universal file: its markers pick the right pins on another OS or Python.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--resolution lowest-direct --custom-compile-command 'make lock' $(LOCK_FLAGS) -o $(LOCK)
 
 run: install
 	$(BIN)/polystack run starter $(if $(PORT),--port $(PORT))

@@ -94,6 +94,9 @@ async def main(requests: int) -> dict[str, dict[str, Any]]:
     for name, (create, config) in providers.items():
         started = time.perf_counter()
         impl = await create(config, None)  # type: ignore[operator]
+        warm_up = getattr(impl, "warm_up_after_ready", None)  # the model loads after ready, not at create
+        if warm_up is not None:
+            await warm_up()
         load_s = time.perf_counter() - started
         timings = await latencies(impl, requests)
         results[name] = {"load_s": round(load_s, 3), "p50_ms": round(statistics.median(timings), 3),

@@ -45,7 +45,7 @@ class _AsUser:
 
 
 class LibraryStack:
-    """A started Stack with an httpx client and an `openai.AsyncOpenAI` client bound to its app."""
+    """A started Stack with an httpx client and an `openai.AsyncOpenAI` client (the `client` extra) bound to its app."""
 
     def __init__(self, config: RunConfig, *, provider_data: Mapping[str, Any] | None = None,
                  api_key: str | None = None, as_user: User | None = None) -> None:
@@ -78,7 +78,13 @@ class LibraryStack:
     def openai(self) -> AsyncOpenAI:
         """An `openai.AsyncOpenAI` client speaking to this stack in-process (streaming included)."""
         if self._openai is None:
-            from openai import AsyncOpenAI
+            try:
+                from openai import AsyncOpenAI
+            except ImportError:  # the SDK is the `client` extra: the server and `self.http` run without it
+                raise ImportError(
+                    "stack.openai needs the openai SDK, which is not installed. Run: pip install 'polystack[client]' "
+                    "(or use stack.http, which needs nothing more)"
+                ) from None
 
             self._openai = AsyncOpenAI(base_url=f"{BASE_URL}/v1", api_key=self._api_key or "in-process",
                                        http_client=self.http)  # type: ignore[arg-type]  # openai takes an httpx client; its types name httpx2's
@@ -86,6 +92,7 @@ class LibraryStack:
 
     async def start(self) -> LibraryStack:
         await self.stack.start()
+        self.stack.after_ready()
         return self
 
     async def close(self) -> None:

@@ -6,7 +6,9 @@ providers, then asks the API's spec (apis/catalog.py) how to serve it (core/serv
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from graphlib import TopologicalSorter
 from itertools import groupby
 
@@ -30,6 +32,10 @@ from polystack.providers.spec import import_dotted
 
 logger = logging.getLogger("polystack.core")
 
+# After-ready loads wait this long, so the health probes and first requests that follow "ready" go first
+# (a load holds the GIL for much of its import); a request that needs the load sooner starts it itself.
+AFTER_READY_DELAY_SECONDS = 1.0
+
 
 class Stack:
     """The providers, routing tables and routers of one run config."""
@@ -45,6 +51,7 @@ class Stack:
         self.metrics = Metrics() if config.telemetry.metrics.enabled else None  # scraped at /metrics
         self._context: ServeContext | None = None
         self._started = False
+        self._after_ready: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         if self._started:
@@ -86,6 +93,23 @@ class Stack:
             await self.stop()
             raise
         self._started = True
+
+    def after_ready(self) -> None:
+        """Start in the background what providers load once the server answers (`warm_up_after_ready`).
+
+        For what most requests never need (the offline moderation model): it stays off the ready time, and
+        a request that needs it first awaits the same load."""
+        for instance in self.providers.values():
+            warm_up = getattr(instance.impl, "warm_up_after_ready", None)
+            if warm_up is not None:
+                task = asyncio.create_task(_after_delay(warm_up), name=f"warm up {instance.provider_id} after ready")
+                self._after_ready.add(task)
+                task.add_done_callback(self._after_ready_done)
+
+    def _after_ready_done(self, task: asyncio.Task[None]) -> None:
+        self._after_ready.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the request that needs it will say so
+            logger.warning("%s failed: %s", task.get_name(), task.exception())
 
     def _providerless_apis(self) -> list[str]:
         """The configured APIs the stack serves itself (no providers, e.g. prompts), each after those it needs."""
@@ -143,6 +167,9 @@ class Stack:
 
     async def stop(self) -> None:
         """Stop routers and routing tables, then providers in reverse start order; failures are logged."""
+        for task in list(self._after_ready):
+            task.cancel()
+        await asyncio.gather(*self._after_ready, return_exceptions=True)
         jobs = self._context.jobs if self._context is not None else None
         if jobs is not None:  # running jobs go back to the queue, for this server's next start or a peer
             await jobs.stop()
@@ -167,3 +194,8 @@ class Stack:
         self.impls.clear()
         await self.storage.close()
         self._started = False
+
+
+async def _after_delay(warm_up: Callable[[], Awaitable[None]]) -> None:
+    await asyncio.sleep(AFTER_READY_DELAY_SECONDS)
+    await warm_up()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -34,7 +34,9 @@ from polystack.core.responses.events import call_progress
 from polystack.core.responses.mcp_approvals import Approval, approvals, listing
 from polystack.core.responses.mcp_config import allowed, function_name, needs_approval
 from polystack.core.responses.tools import RunOutput, ServerTool, ToolCall, ToolContext, ToolOutcome
-from polystack.providers.utils.mcp.client import McpClient
+
+if TYPE_CHECKING:
+    from polystack.providers.utils.mcp.client import McpClient
 
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 
@@ -45,10 +47,20 @@ class McpTools:
     name = "mcp"
 
     def __init__(self, client: McpClient | None = None) -> None:
-        self.client = client or McpClient(provider_id="mcp")
+        self._client = client
+
+    @property
+    def client(self) -> McpClient:
+        """Made for the first `mcp` tool: importing the MCP SDK would add about a second to start-up."""
+        if self._client is None:
+            from polystack.providers.utils.mcp.client import McpClient
+
+            self._client = McpClient(provider_id="mcp")
+        return self._client
 
     async def close(self) -> None:
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
 
     def matches(self, tool: RequestTool) -> bool:
         return isinstance(tool, McpServerTool)

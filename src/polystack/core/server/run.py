@@ -121,6 +121,7 @@ async def serve(config: RunConfig, *, status: object | None = None, worker: Work
             scheme = "https" if config.server.tls_certfile else "http"
             logger.info("Polystack %s ready on %s://%s:%d in %.2fs", config.distro_name, scheme,
                         config.server.host, config.server.port, time.perf_counter() - started)
+            stack.after_ready()
         await serving
     finally:
         if watch is not None:

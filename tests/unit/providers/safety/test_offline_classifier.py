@@ -166,9 +166,10 @@ async def test_labelled_table_accuracy(shield: OfflineClassifierShield) -> None:
 async def test_threshold_sweep_is_printed_and_the_default_is_the_best_of_it(shield: OfflineClassifierShield) -> None:
     """The measurement behind the default threshold: model and rules, as the shield runs them."""
     texts, expected = [row[0] for row in ROWS], [row[1] for row in ROWS]
+    model = await shield.loader.get()
     best: tuple[float, float] = (0.0, 0.0)
     for threshold in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98):
-        got = [bool(j.flagged) for j in judge(shield.model, texts, threshold=threshold, rules=True)]
+        got = [bool(j.flagged) for j in judge(model, texts, threshold=threshold, rules=True)]
         accuracy, precision, recall = metrics(expected, got)
         f1 = 2 * precision * recall / (precision + recall)
         print(f"threshold {threshold}: accuracy {accuracy:.3f} precision {precision:.3f} recall {recall:.3f} "
@@ -179,8 +180,9 @@ async def test_threshold_sweep_is_printed_and_the_default_is_the_best_of_it(shie
 
 async def test_the_rules_add_recall_the_model_alone_lacks(shield: OfflineClassifierShield) -> None:
     texts, expected = [row[0] for row in ROWS], [row[1] for row in ROWS]
-    model_only = metrics(expected, [bool(j.flagged) for j in judge(shield.model, texts, threshold=0.95, rules=False)])
-    with_rules = metrics(expected, [bool(j.flagged) for j in judge(shield.model, texts, threshold=0.95, rules=True)])
+    model = await shield.loader.get()
+    model_only = metrics(expected, [bool(j.flagged) for j in judge(model, texts, threshold=0.95, rules=False)])
+    with_rules = metrics(expected, [bool(j.flagged) for j in judge(model, texts, threshold=0.95, rules=True)])
     assert with_rules[2] > model_only[2] + 0.2
 
 
@@ -201,7 +203,7 @@ async def test_run_shield_judges_the_last_message_or_the_configured_role(shield:
     by_role = await shield.run_shield(SHIELD, conversation, {"judged_role": "user"})
     assert by_role.violation is not None and by_role.violation.metadata["message_index"] == 0
     assert (await shield.run_shield(SHIELD, conversation, {"judged_role": "tool"})).violation is None
-    configured = OfflineClassifierShield(OfflineClassifierConfig(judged_role="user"), shield.model)
+    configured = OfflineClassifierShield(OfflineClassifierConfig(judged_role="user"), shield.loader)
     assert (await configured.run_shield(SHIELD, conversation, {})).violation is not None
 
 
@@ -258,10 +260,11 @@ async def test_the_spec_builds_a_safety_provider() -> None:
 
 async def test_the_fast_path_gives_scikit_learns_probabilities(shield: OfflineClassifierShield) -> None:
     """The hand-written predict_proba must be the model's, not an approximation of it."""
-    assert shield.model.fast is not None
+    model = await shield.loader.get()
+    assert model.fast is not None
     texts = [text for text, _, _ in ROWS] + ["", "!!!", "the the the", "Fuck " * 50, "naïve café, ünïcode"]
-    fast = shield.model.probabilities(texts)
-    reference = shield.model.sklearn_probabilities(texts)
+    fast = model.probabilities(texts)
+    reference = model.sklearn_probabilities(texts)
     assert max(abs(a - b) for a, b in zip(fast, reference, strict=True)) < 1e-9
 
 
@@ -296,7 +299,7 @@ async def main():
     assert result.categories["harassment"]
     assert (await pii.create(PiiConfig(), None)).scan("call +1 650 253 0000", ["phone"])
     scanner = await code_scanner.create(CodeScannerConfig(), None)
-    assert scanner.scanner.scan("```python\\nimport pickle\\npickle.loads(x)\\n```")
+    assert (await scanner.scanner.get()).scan("```python\\nimport pickle\\npickle.loads(x)\\n```")
     print("offline ok")
 
 asyncio.run(main())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.safety.code_scanner.config import CodeScannerConfig
@@ -12,10 +11,16 @@ if TYPE_CHECKING:
 
 
 async def create(config: CodeScannerConfig, deps: ProviderDeps) -> Any:
-    """Bandit's plugins load in a thread (about 0.2 s) so startup never blocks the event loop."""
+    """Bandit's plugins (a few tenths of a second) load after the server is ready or on first use, not here."""
     from polystack.providers.inline.safety.code_scanner.bandit_scan import BanditScanner
     from polystack.providers.inline.safety.code_scanner.provider import CodeScannerShield
     from polystack.providers.inline.safety.code_scanner.scanner import CodeScanner
+    from polystack.providers.utils.background_load import BackgroundLoad, check_installed
 
-    bandit = await asyncio.to_thread(BanditScanner) if config.bandit else None
-    return CodeScannerShield(config, CodeScanner(bandit))
+    if config.bandit:
+        check_installed("bandit")
+
+    def load() -> CodeScanner:
+        return CodeScanner(BanditScanner() if config.bandit else None)
+
+    return CodeScannerShield(config, BackgroundLoad(load, "Bandit's plugins"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from polystack.apis.errors import InvalidRequestError
+from polystack.apis.errors import InvalidRequestError, ServiceUnavailableError
 from polystack.apis.safety.types import ModerationResult, RunShieldResponse, Shield
 from polystack.providers.inline.safety.code_scanner.config import CodeScannerConfig
 from polystack.providers.inline.safety.code_scanner.rules import CATEGORIES
@@ -16,18 +16,23 @@ from polystack.providers.inline.safety.offline_common import (
     moderation_result,
     violation,
 )
+from polystack.providers.utils.background_load import BackgroundLoad
 
 
 class CodeScannerShield:
-    def __init__(self, config: CodeScannerConfig, scanner: CodeScanner) -> None:
+    def __init__(self, config: CodeScannerConfig, scanner: BackgroundLoad[CodeScanner]) -> None:
         self.config = config
         self.scanner = scanner
 
     async def register_shield(self, shield: Shield) -> None:
         self._scan_unfenced(shield.params, None)
 
+    async def warm_up_after_ready(self) -> None:
+        """Load Bandit's plugins once the server answers, so they are ready before most first scans."""
+        await self.scanner.get()
+
     async def shutdown(self) -> None:
-        return None
+        self.scanner.cancel()
 
     def _scan_unfenced(self, *param_sets: dict[str, Any] | None) -> bool:
         value = self.config.scan_unfenced
@@ -39,10 +44,14 @@ class CodeScannerShield:
         return value
 
     async def _scan(self, text: str, scan_unfenced: bool) -> list[CodeFinding]:
+        try:
+            scanner = await self.scanner.get()
+        except Exception as exc:  # noqa: BLE001 - any failure to load is this shield being unavailable
+            raise ServiceUnavailableError(f"the code scanner could not load {self.scanner.what}: {exc}") from None
         # Bandit walks a syntax tree in Python: a long answer could take tens of ms, so off the event loop.
         if len(text) > 2_000:
-            return await asyncio.to_thread(self.scanner.scan, text, scan_unfenced=scan_unfenced)
-        return self.scanner.scan(text, scan_unfenced=scan_unfenced)
+            return await asyncio.to_thread(scanner.scan, text, scan_unfenced=scan_unfenced)
+        return scanner.scan(text, scan_unfenced=scan_unfenced)
 
     async def run_shield(self, shield: Shield, messages: list[dict[str, Any]], params: dict[str, Any]
                          ) -> RunShieldResponse:

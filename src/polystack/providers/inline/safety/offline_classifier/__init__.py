@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from polystack.providers.inline.safety.offline_classifier.config import OfflineClassifierConfig
@@ -11,9 +10,15 @@ if TYPE_CHECKING:
     from polystack.core.impls import ProviderDeps
 
 
+# What ProfanityModel imports: checked (not imported) at create, so a missing package still stops start-up.
+REQUIRED_MODULES = ("profanity_check", "sklearn", "joblib", "numpy")
+
+
 async def create(config: OfflineClassifierConfig, deps: ProviderDeps) -> Any:
-    """Load the model in a thread (about 1 s), so startup never blocks the event loop."""
+    """The model (1-2 s of scikit-learn import) loads after the server is ready or on first use, not here."""
     from polystack.providers.inline.safety.offline_classifier.classifier import ProfanityModel
     from polystack.providers.inline.safety.offline_classifier.provider import OfflineClassifierShield
+    from polystack.providers.utils.background_load import BackgroundLoad, check_installed
 
-    return OfflineClassifierShield(config, await asyncio.to_thread(ProfanityModel))
+    check_installed(*REQUIRED_MODULES)
+    return OfflineClassifierShield(config, BackgroundLoad(ProfanityModel, "the offline moderation model"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from polystack.apis.errors import InvalidRequestError
+from polystack.apis.errors import InvalidRequestError, ServiceUnavailableError
 from polystack.apis.safety.types import ModerationResult, RunShieldResponse, Shield
 from polystack.providers.inline.safety.offline_classifier.classifier import JUDGED, ProfanityModel, judge
 from polystack.providers.inline.safety.offline_classifier.config import OfflineClassifierConfig
@@ -15,6 +15,7 @@ from polystack.providers.inline.safety.offline_common import (
     moderation_result,
     violation,
 )
+from polystack.providers.utils.background_load import BackgroundLoad
 
 _USER_MESSAGES = {
     "harassment": "harassing or offensive language",
@@ -26,15 +27,25 @@ _USER_MESSAGES = {
 
 
 class OfflineClassifierShield:
-    def __init__(self, config: OfflineClassifierConfig, model: ProfanityModel) -> None:
+    def __init__(self, config: OfflineClassifierConfig, loader: BackgroundLoad[ProfanityModel]) -> None:
         self.config = config
-        self.model = model
+        self.loader = loader
 
     async def register_shield(self, shield: Shield) -> None:
         self._threshold(shield.params, None)
 
+    async def warm_up_after_ready(self) -> None:
+        """Load the model once the server answers, so it is ready before most first moderations."""
+        await self.loader.get()
+
     async def shutdown(self) -> None:
-        return None
+        self.loader.cancel()
+
+    async def _model(self) -> ProfanityModel:
+        try:
+            return await self.loader.get()
+        except Exception as exc:  # noqa: BLE001 - any failure to load is this shield being unavailable
+            raise ServiceUnavailableError(f"the offline moderation model could not be loaded: {exc}") from None
 
     def _threshold(self, *param_sets: dict[str, Any] | None) -> float:
         threshold = self.config.threshold
@@ -53,11 +64,11 @@ class OfflineClassifierShield:
         if judged is None or not judged[1].strip():
             return RunShieldResponse()
         index, text = judged
-        rules = self.config.rules
+        rules, model = self.config.rules, await self._model()
         if len(text) > 4_000:  # ~1 ms per 3 KB: only long texts are worth a thread hop
-            [judgment] = await asyncio.to_thread(judge, self.model, [text], threshold=threshold, rules=rules)
+            [judgment] = await asyncio.to_thread(judge, model, [text], threshold=threshold, rules=rules)
         else:
-            [judgment] = judge(self.model, [text], threshold=threshold, rules=rules)
+            [judgment] = judge(model, [text], threshold=threshold, rules=rules)
         if not judgment.flagged:
             return RunShieldResponse()
         found = [phrase for category, phrase in _USER_MESSAGES.items() if category in judgment.flagged]
@@ -67,11 +78,11 @@ class OfflineClassifierShield:
         )
 
     async def run_moderation(self, shield: Shield, inputs: list[str]) -> list[ModerationResult]:
-        threshold = self._threshold(shield.params, None)
+        threshold, model = self._threshold(shield.params, None), await self._model()
         if sum(len(text) for text in inputs) > 4_000:
-            judgments = await asyncio.to_thread(judge, self.model, inputs, threshold=threshold, rules=self.config.rules)
+            judgments = await asyncio.to_thread(judge, model, inputs, threshold=threshold, rules=self.config.rules)
         else:
-            judgments = judge(self.model, inputs, threshold=threshold, rules=self.config.rules)
+            judgments = judge(model, inputs, threshold=threshold, rules=self.config.rules)
         return [
             moderation_result(judgment.scores, judgment.flagged, judged=JUDGED,
                               metadata={"rules": judgment.rules} if judgment.rules else {})

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from polystack.providers.utils.mcp import McpClientSettings
+from polystack.providers.utils.mcp.settings import McpClientSettings
 
 
 class ModelContextProtocolConfig(McpClientSettings):

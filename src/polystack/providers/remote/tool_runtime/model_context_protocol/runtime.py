@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from polystack.apis.errors import InvalidRequestError, NotFoundError, PolystackError
@@ -22,8 +22,12 @@ from polystack.providers.remote.tool_runtime.model_context_protocol.config impor
     ModelContextProtocolConfig,
     ModelContextProtocolProviderData,
 )
-from polystack.providers.utils.mcp import McpCallResult, McpClient, McpClientSettings
 from polystack.providers.utils.mcp.credentials import endpoint_host
+from polystack.providers.utils.mcp.settings import McpClientSettings
+from polystack.providers.utils.mcp.types import McpCallResult
+
+if TYPE_CHECKING:
+    from polystack.providers.utils.mcp.client import McpClient
 
 logger = logging.getLogger("polystack.tool_runtime.mcp")
 
@@ -42,20 +46,34 @@ class ModelContextProtocolRuntime:
     lists_mcp_endpoints = True
 
     def __init__(self, config: ModelContextProtocolConfig) -> None:
-        settings = McpClientSettings.model_validate(config.model_dump(exclude={"transport"}))
-        self.client = McpClient(settings, provider_id="model-context-protocol", transport=config.transport)
+        self.settings = McpClientSettings.model_validate(config.model_dump(exclude={"transport"}))
+        self.transport = config.transport
+        self._provider_id = "model-context-protocol"
+        self._client: McpClient | None = None
         self.tool_store: Any = None
 
     @property
+    def client(self) -> McpClient:
+        """Made at the first MCP call: importing the MCP SDK would add about a second to start-up."""
+        if self._client is None:
+            from polystack.providers.utils.mcp.client import McpClient
+
+            self._client = McpClient(self.settings, provider_id=self._provider_id, transport=self.transport)
+        return self._client
+
+    @property
     def provider_id(self) -> str:
-        return self.client.provider_id
+        return self._provider_id
 
     @provider_id.setter
     def provider_id(self, value: str) -> None:  # the resolver sets the configured id; errors name it
-        self.client.provider_id = value
+        self._provider_id = value
+        if self._client is not None:
+            self._client.provider_id = value
 
     async def shutdown(self) -> None:
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
 
     async def list_runtime_tools(self, tool_group_id: str | None = None,
                                  mcp_endpoint: URL | None = None) -> ListToolDefsResponse:
