@@ -50,15 +50,22 @@ class SpanExporter(OTLPSpanExporter):
 
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
-    """An ExportTraceServiceRequest holding `spans`, grouped by resource and instrumentation scope."""
-    groups: dict[Resource, dict[InstrumentationScope | None, list[bytes]]] = {}
+    """An ExportTraceServiceRequest holding `spans`, grouped by resource and instrumentation scope (by
+    identity: hashing a Resource serialises it to JSON)."""
+    groups: dict[int, tuple[Resource, dict[int, tuple[InstrumentationScope | None, list[bytes]]]]] = {}
     for span in spans:
-        groups.setdefault(span.resource, {}).setdefault(span.instrumentation_scope, []).append(_field(
-            2, _span(span)))
+        resource, scope = span.resource, span.instrumentation_scope
+        scopes = groups.get(id(resource))
+        if scopes is None:
+            scopes = groups[id(resource)] = (resource, {})
+        entry = scopes[1].get(id(scope))
+        if entry is None:
+            entry = scopes[1][id(scope)] = (scope, [])
+        entry[1].append(_field(2, _span(span)))
     body = []
-    for resource, scopes in groups.items():
-        parts = [_field(1, _attributes(1, resource.attributes))]
-        for scope, encoded in scopes.items():
+    for resource, scopes in groups.values():
+        parts = [_field(1, _resource(resource))]
+        for scope, encoded in scopes.values():
             scope_parts = [_field(1, _scope(scope)), *encoded]
             if scope is not None and scope.schema_url:
                 scope_parts.append(_field(3, scope.schema_url.encode()))
@@ -67,6 +74,17 @@ def encode(spans: Sequence[ReadableSpan]) -> bytes:
             parts.append(_field(3, resource.schema_url.encode()))
         body.append(_field(1, b"".join(parts)))
     return b"".join(body)
+
+
+_last_resource: tuple[Resource | None, bytes] = (None, b"")
+
+
+def _resource(resource: Resource) -> bytes:
+    """A Resource message; the process has one, encoded once."""
+    global _last_resource
+    if _last_resource[0] is not resource:
+        _last_resource = (resource, _attributes(1, resource.attributes))
+    return _last_resource[1]
 
 
 def _span(span: ReadableSpan) -> bytes:
