@@ -3,12 +3,13 @@
 Configurations, all against the instant upstream (bench/instant_upstream.py), plain and streamed:
   baseline   metrics off, tracing off, no cache (the plain path)
   metrics    Prometheus metrics on (the default)
+  metrics_otlp  the same, also pushed by OTLP/HTTP to a local receiver every second (OTEL_METRIC_EXPORT_INTERVAL)
   tracing    metrics on and tracing on, exporting by OTLP/HTTP to a local receiver (every span sent)
   tracing_10pct  the same, sampling 10% of traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG 0.1)
   cache_miss metrics on and the response cache on, every request a new one (the miss path: key, lookup, store)
 
 It reads the server process's own CPU time around each load run (steadier than requests/s on a shared
-machine), the four servers measured in interleaved rounds; the load is an aiohttp client in this process
+machine), the servers measured in interleaved rounds; the load is an aiohttp client in this process
 (16 connections; the cache_miss bodies differ, which wrk's fixed body cannot do).
 Run: .venv/bin/python bench/telemetry_overhead.py [requests per run] [rounds]
 """
@@ -32,6 +33,7 @@ CHAT = {"model": "upstream/instant-model", "messages": [{"role": "user", "conten
 CONFIGS = {
     "baseline": "telemetry:\n  metrics:\n    enabled: false\n",
     "metrics": "",
+    "metrics_otlp": "",  # OTEL_EXPORTER_OTLP_METRICS_ENDPOINT set, exported every second
     "tracing": "telemetry:\n  enabled: true\n",
     "tracing_10pct": "telemetry:\n  enabled: true\n",  # OTEL_TRACES_SAMPLER=parentbased_traceidratio, 0.1
     "cache_miss": "response_cache:\n  enabled: true\n",
@@ -85,6 +87,9 @@ def start(name: str, extra: str, upstream_port: int, receiver: Receiver, workdir
     env_before = dict(os.environ)
     if name.startswith("tracing"):
         os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+    if name == "metrics_otlp":
+        os.environ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = f"{receiver.endpoint}/v1/metrics"
+        os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000"
     if name == "tracing_10pct":
         os.environ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
         os.environ["OTEL_TRACES_SAMPLER_ARG"] = "0.1"

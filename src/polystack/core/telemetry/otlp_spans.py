@@ -55,12 +55,12 @@ def encode(spans: Sequence[ReadableSpan]) -> bytes:
     groups: dict[int, tuple[Resource, dict[int, tuple[InstrumentationScope | None, list[bytes]]]]] = {}
     for span in spans:
         resource, scope = span.resource, span.instrumentation_scope
-        scopes = groups.get(id(resource))
-        if scopes is None:
-            scopes = groups[id(resource)] = (resource, {})
-        entry = scopes[1].get(id(scope))
+        group = groups.get(id(resource))
+        if group is None:
+            group = groups[id(resource)] = (resource, {})
+        entry = group[1].get(id(scope))
         if entry is None:
-            entry = scopes[1][id(scope)] = (scope, [])
+            entry = group[1][id(scope)] = (scope, [])
         entry[1].append(_field(2, _span(span)))
     body = []
     for resource, scopes in groups.values():

@@ -20,7 +20,7 @@ from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Event, ReadableSpan, SynchronousMultiSpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.sdk.trace.sampling import Decision, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
     NonRecordingSpan,
@@ -36,6 +36,7 @@ from opentelemetry.trace import (
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _UNSET = Status(StatusCode.UNSET)
+_SAMPLE, _DROP = Decision.RECORD_AND_SAMPLE, Decision.DROP
 _SCOPE = InstrumentationScope("polystack")
 
 
@@ -65,9 +66,9 @@ class LightTracerProvider(TracerProvider):
         result = self.sampler.should_sample(context, trace_id, name, kind, attributes)
         decision = result.decision
         span_context = SpanContext(trace_id, self.id_generator.generate_span_id(), is_remote=False,
-                                   trace_flags=_SAMPLED if decision.is_sampled() else _NOT_SAMPLED,  # type: ignore[no-untyped-call]
+                                   trace_flags=_SAMPLED if decision is _SAMPLE else _NOT_SAMPLED,
                                    trace_state=result.trace_state)
-        if not decision.is_recording():  # type: ignore[no-untyped-call]
+        if decision is _DROP:
             return NonRecordingSpan(span_context)
         values = dict(attributes) if attributes else {}
         if result.attributes:
