@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,10 @@ class MetricsExport:
 
             exporter = OTLPMetricExporter()  # endpoint, headers, timeout, compression from OTEL_* variables
         attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
+        if "service.instance.id" not in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+            # each worker process and replica pushes cumulative series of its own: without an instance id
+            # a collector would take them for one series going up and down
+            attributes["service.instance.id"] = uuid.uuid4().hex
         resource = Resource.create(attributes)
 
         self.reader = PeriodicExportingMetricReader(exporter, export_interval_millis=interval_millis)

@@ -71,7 +71,8 @@ class OTLPReceiver:
                         attributes = {a.key: a.value.string_value for a in point.attributes}
                         value = point.count if kind == "histogram" else point.as_double or point.as_int
                         self.points.append({"metric": metric.name, "kind": kind, "service": resource.get(
-                            "service.name"), "attributes": attributes, "value": value, "point": point})
+                            "service.name"), "instance": resource.get("service.instance.id"),
+                            "attributes": attributes, "value": value, "point": point})
 
     def __enter__(self) -> OTLPReceiver:
         self._thread.start()

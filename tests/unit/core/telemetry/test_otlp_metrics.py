@@ -46,6 +46,7 @@ async def test_request_and_token_counters_reach_an_otlp_receiver(tmp_path, monke
             assert (await library.http.get("/v1/models/no/such")).status_code == 404
         points = receiver.points  # the stack's stop exported the final values
     assert points and {p["service"] for p in points} == {"gateway-metrics"}
+    assert len({p["instance"] for p in points}) == 1 and points[0]["instance"]  # workers' series stay apart
     route = "/v1/chat/completions"
     requests = last(points, "polystack_http_requests", route=route, method="POST", status="200")
     assert requests["kind"] == "sum" and requests["value"] == 3
