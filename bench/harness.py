@@ -72,7 +72,7 @@ def start_polystack(config_yaml: str, workdir: Path) -> tuple[subprocess.Popen[b
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "polystack.cli.main", "run", str(config), "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(f"http://127.0.0.1:{port}/v1/health")
+    wait_ready(f"http://127.0.0.1:{port}/v1/health", timeout=180)  # a loaded shared box starts slowly
     return process, port, time.perf_counter() - started
 
 

@@ -3,14 +3,17 @@
 Configurations, all against the instant upstream (bench/instant_upstream.py), plain and streamed:
   baseline   metrics off, tracing off, no cache (the plain path)
   metrics    Prometheus metrics on (the default)
+  metrics_otlp  the same, also pushed by OTLP/HTTP to a local receiver every second (OTEL_METRIC_EXPORT_INTERVAL)
   tracing    metrics on and tracing on, exporting by OTLP/HTTP to a local receiver (every span sent)
   tracing_10pct  the same, sampling 10% of traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG 0.1)
   cache_miss metrics on and the response cache on, every request a new one (the miss path: key, lookup, store)
 
 It reads the server process's own CPU time around each load run (steadier than requests/s on a shared
-machine), the four servers measured in interleaved rounds; the load is an aiohttp client in this process
+machine), the servers measured in interleaved rounds; the load is an aiohttp client in this process
 (16 connections; the cache_miss bodies differ, which wrk's fixed body cannot do).
-Run: .venv/bin/python bench/telemetry_overhead.py [requests per run] [rounds]
+Run: .venv/bin/python bench/telemetry_overhead.py [requests per run] [rounds] [--before SRC]
+With `--before SRC` (another checkout's src/, e.g. the commit before a change), its tracing servers run too
+(`tracing@before`, `tracing_10pct@before`), in the same rounds: a before/after comparison under one load.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ CHAT = {"model": "upstream/instant-model", "messages": [{"role": "user", "conten
 CONFIGS = {
     "baseline": "telemetry:\n  metrics:\n    enabled: false\n",
     "metrics": "",
+    "metrics_otlp": "",  # OTEL_EXPORTER_OTLP_METRICS_ENDPOINT set, exported every second
     "tracing": "telemetry:\n  enabled: true\n",
     "tracing_10pct": "telemetry:\n  enabled: true\n",  # OTEL_TRACES_SAMPLER=parentbased_traceidratio, 0.1
     "cache_miss": "response_cache:\n  enabled: true\n",
@@ -80,11 +84,20 @@ async def load(url: str, stream: bool, requests: int, unique: bool) -> None:
         await asyncio.gather(*(worker(session, requests // CONNECTIONS) for _ in range(CONNECTIONS)))
 
 
-def start(name: str, extra: str, upstream_port: int, receiver: Receiver, workdir: Path) -> tuple[Any, str]:
-    """One server per configuration (tracing's exports to the receiver), access log off in all."""
+def start(name: str, extra: str, upstream_port: int, receiver: Receiver, workdir: Path,
+          before_src: str | None = None) -> tuple[Any, str]:
+    """One server per configuration (tracing's exports to the receiver), access log off in all; a name
+    ending in `@before` runs the code of `before_src`."""
     env_before = dict(os.environ)
+    if name.endswith("@before"):
+        assert before_src is not None
+        os.environ["PYTHONPATH"] = before_src
+        name = name.removesuffix("@before")
     if name.startswith("tracing"):
         os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+    if name == "metrics_otlp":
+        os.environ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = f"{receiver.endpoint}/v1/metrics"
+        os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000"
     if name == "tracing_10pct":
         os.environ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
         os.environ["OTEL_TRACES_SAMPLER_ARG"] = "0.1"
@@ -98,16 +111,25 @@ def start(name: str, extra: str, upstream_port: int, receiver: Receiver, workdir
 
 
 def main() -> None:
-    requests = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    args = sys.argv[1:]
+    before_src = None
+    if "--before" in args:
+        at = args.index("--before")
+        before_src = str(Path(args[at + 1]).resolve())
+        del args[at:at + 2]
+    requests = int(args[0]) if args else 2000
+    rounds = int(args[1]) if len(args) > 1 else 5
+    configs = dict(CONFIGS)
+    if before_src is not None:
+        configs.update({f"{name}@before": CONFIGS[name] for name in ("tracing", "tracing_10pct")})
     upstream, upstream_port = start_upstream()
     receiver = Receiver()
-    results: dict[str, Any] = {name: {"plain": [], "stream": []} for name in CONFIGS}
+    results: dict[str, Any] = {name: {"plain": [], "stream": []} for name in configs}
     servers: dict[str, tuple[Any, str]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for name, extra in CONFIGS.items():
-                servers[name] = start(name, extra, upstream_port, receiver, Path(tmp))
+            for name, extra in configs.items():
+                servers[name] = start(name, extra, upstream_port, receiver, Path(tmp), before_src)
             for name, (_, url) in servers.items():  # warm-up
                 for stream in (False, True):
                     asyncio.run(load(url, stream, requests // 4, name == "cache_miss"))

@@ -77,6 +77,10 @@ class Stack:
                 if CATALOG[api].needs:
                     await self._serve(api)
             await self._load_inference_hooks()
+            if self.metrics is not None:  # pushed by OTLP too when the OTEL_* variables say so
+                from polystack.core.telemetry.setup import start_metrics_export
+
+                start_metrics_export(self.metrics, self.config.telemetry, self._context)
             for instance in self.providers.values():  # embedded models: their first run is slow, so before ready
                 warm_up = getattr(instance.impl, "warm_up", None)
                 if warm_up is not None:

@@ -70,6 +70,8 @@ class TelemetryHook(HookBase):
         made = data.pop(_SPAN, None)
         if made is not None:
             tracing.leave(data.pop(_PARENT))
+            if not made.is_recording():  # an unsampled trace
+                return
             attributes: dict[str, int | float | bool] = {
                 "gen_ai.usage.input_tokens": prompt, "gen_ai.usage.output_tokens": completion,
                 "polystack.cache_hit": cached}

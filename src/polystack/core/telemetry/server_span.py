@@ -21,8 +21,7 @@ class ServerSpanMiddleware:
         self.route_of = route_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        current = tracing.tracer()
-        if current is None or scope["type"] != "http":
+        if tracing.tracer() is None or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         from opentelemetry import context, propagate, trace
@@ -30,10 +29,11 @@ class ServerSpanMiddleware:
 
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         carrier = {name.decode(): value.decode("latin-1") for name, value in headers if name in _PROPAGATED}
-        parent = propagate.extract(carrier) if carrier else context.get_current()
+        parent = propagate.extract(carrier) if carrier else None
         method = scope["method"]
-        span = current.start_span(method, context=parent, kind=SpanKind.SERVER, attributes={
-            "http.request.method": method, "url.path": scope["path"], "url.scheme": scope.get("scheme", "http")})
+        span = tracing.start(method, {"http.request.method": method, "url.path": scope["path"],
+                                      "url.scheme": scope.get("scheme", "http")}, kind=SpanKind.SERVER, context=parent)
+        assert span is not None
         token = context.attach(trace.set_span_in_context(span, parent))
         status = 0
 
@@ -44,15 +44,16 @@ class ServerSpanMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, send_status if span.is_recording() else send)
         except BaseException as exc:
             tracing.fail(span, exc)
             raise
         finally:
-            route = self.route_of(scope)
-            span.update_name(f"{method} {route}")
-            span.set_attributes({"http.route": route, "http.response.status_code": status})
-            if status == 0 or status >= 500:
-                span.set_status(StatusCode.ERROR)
-            span.end()
             context.detach(token)
+            if span.is_recording():  # an unsampled trace: nothing to name or to note
+                route = self.route_of(scope)
+                span.update_name(f"{method} {route}")
+                span.set_attributes({"http.route": route, "http.response.status_code": status})
+                if status == 0 or status >= 500:
+                    span.set_status(StatusCode.ERROR)
+                span.end()

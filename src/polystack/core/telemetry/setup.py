@@ -1,5 +1,5 @@
 """Wires observability and the response cache into a stack and its app: the inference hooks, the queue
-gauges, the `/metrics` route and FastAPI's server spans."""
+gauges, the `/metrics` route, the OTLP metrics export and FastAPI's server spans."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from polystack.core.telemetry.hook import TelemetryHook
 from polystack.core.telemetry.metrics import Metrics
 
 if TYPE_CHECKING:
+    from polystack.core.config import TelemetryConfig
+    from polystack.core.serving import ServeContext
     from polystack.core.stack import Stack
 
 METRICS_PATH = "/metrics"
@@ -70,6 +72,16 @@ def _queue_gauges(stack: Stack, metrics: Metrics) -> None:
     metrics.gauge("polystack_store_write_queue_depth", "Chat completion records waiting to be written.",
                   store_queue)
     metrics.gauge("polystack_jobs_running", "Background jobs this replica is running.", jobs_running)
+
+
+def start_metrics_export(metrics: Metrics, config: TelemetryConfig, context: ServeContext) -> None:
+    """Push `metrics` by OTLP as well when the environment asks (otlp_metrics.py); stopped with the stack,
+    after a last export."""
+    from polystack.core.telemetry import otlp_metrics
+
+    export = otlp_metrics.start(metrics.registry, config)
+    if export is not None:
+        context.on_stop(export.stop)
 
 
 def install_metrics_route(app: FastAPI, metrics: Metrics) -> None:

@@ -16,14 +16,17 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
-    from opentelemetry.trace import Span, Tracer
+    from opentelemetry.trace import Span, SpanKind, Tracer
 
     from polystack.core.config import TelemetryConfig
+    from polystack.core.telemetry.spans import LightTracerProvider
 
 _tracer: Tracer | None = None
 _provider: TracerProvider | None = None
+_light: LightTracerProvider | None = None  # our spans skip the SDK's Tracer when the provider is ours (spans.py)
 
 _ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
@@ -51,15 +54,16 @@ def make_provider(service_name: str, exporter: SpanExporter | None = None, *, ba
     variables (OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_*).
     """
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
+    from polystack.core.telemetry.spans import LightTracerProvider
+
     if exporter is None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from polystack.core.telemetry.otlp_spans import SpanExporter as OTLPSpanExporter
 
         exporter = OTLPSpanExporter()
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
-    made = TracerProvider(resource=Resource.create(attributes))
+    made = LightTracerProvider(resource=Resource.create(attributes))
     made.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     return made
 
@@ -67,9 +71,12 @@ def make_provider(service_name: str, exporter: SpanExporter | None = None, *, ba
 def install(made: TracerProvider | None) -> None:
     """Make `made` the process's tracer provider (None: tracing off). Not the global OpenTelemetry one,
     so a host application embedding Polystack keeps its own."""
-    global _tracer, _provider
+    from polystack.core.telemetry.spans import LightTracerProvider
+
+    global _tracer, _provider, _light
     _provider = made
     _tracer = made.get_tracer("polystack") if made is not None else None
+    _light = made if isinstance(made, LightTracerProvider) else None
 
 
 def configure(config: TelemetryConfig) -> TracerProvider | None:
@@ -91,25 +98,37 @@ def shutdown() -> None:
 def span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterator[Span | None]:
     """A child span of the current one around the block (None inside when tracing is off); an exception
     marks it failed with its type only (a message may quote the caller's input)."""
-    current = _tracer
-    if current is None:
+    if _tracer is None:
         yield None
         return
-    with current.start_as_current_span(name, attributes=attributes, record_exception=False,
-                                       set_status_on_exception=False) as made:
-        try:
-            yield made
-        except BaseException as exc:
-            fail(made, exc)
-            raise
+    from opentelemetry import context
+    from opentelemetry.trace import set_span_in_context
+
+    made = start(name, attributes)
+    assert made is not None
+    token = context.attach(set_span_in_context(made))
+    try:
+        yield made
+    except BaseException as exc:
+        fail(made, exc)
+        raise
+    finally:
+        context.detach(token)
+        made.end()
 
 
-def start(name: str, attributes: Mapping[str, Any] | None = None) -> Span | None:
-    """A span to end by hand (one that outlives a block: a stream), child of the current one; None when off."""
+def start(name: str, attributes: Mapping[str, Any] | None = None, *, kind: SpanKind | None = None,
+          context: Context | None = None) -> Span | None:
+    """A span to end by hand (one that outlives a block: a stream), child of the current one (or of
+    `context`'s); None when off. When the trace is not sampled it may be the parent itself (spans.py)."""
     current = _tracer
     if current is None:
         return None
-    return current.start_span(name, attributes=attributes)
+    from opentelemetry.trace import SpanKind
+
+    if _light is not None:
+        return _light.start(name, attributes, kind or SpanKind.INTERNAL, context)
+    return current.start_span(name, context=context, kind=kind or SpanKind.INTERNAL, attributes=attributes)
 
 
 def enter(made: Span) -> Any:
@@ -134,8 +153,9 @@ def leave(parent: Any) -> None:
 def fail(made: Span, exc: BaseException) -> None:
     from opentelemetry.trace import StatusCode
 
-    made.set_attribute("error.type", type(exc).__qualname__)
-    made.set_status(StatusCode.ERROR)
+    if made.is_recording():
+        made.set_attribute("error.type", type(exc).__qualname__)
+        made.set_status(StatusCode.ERROR)
 
 
 def inject(headers: Any) -> None:

@@ -16,27 +16,32 @@ class TracingTransport(httpx.AsyncBaseTransport):
         self.inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        current = tracing.tracer()
-        if current is None:
+        if tracing.tracer() is None:
             return await self.inner.handle_async_request(request)
-        from opentelemetry.trace import SpanKind, StatusCode
+        from opentelemetry import context
+        from opentelemetry.trace import SpanKind, StatusCode, set_span_in_context
 
         url = request.url
-        attributes: dict[str, str | int] = {"http.request.method": request.method, "server.address": url.host,
-                      "server.port": url.port or (443 if url.scheme == "https" else 80)}
-        with current.start_as_current_span(f"{request.method} {url.host}", kind=SpanKind.CLIENT,
-                                           attributes=attributes, record_exception=False,
-                                           set_status_on_exception=False) as made:
+        made = tracing.start(f"{request.method} {url.host}", {
+            "http.request.method": request.method, "server.address": url.host,
+            "server.port": url.port or (443 if url.scheme == "https" else 80)}, kind=SpanKind.CLIENT)
+        assert made is not None
+        token = context.attach(set_span_in_context(made))
+        try:
             tracing.inject(request.headers)
-            try:
-                response = await self.inner.handle_async_request(request)
-            except BaseException as exc:
-                tracing.fail(made, exc)
-                raise
+            response = await self.inner.handle_async_request(request)
+        except BaseException as exc:
+            tracing.fail(made, exc)
+            made.end()
+            raise
+        finally:
+            context.detach(token)
+        if made.is_recording():
             made.set_attribute("http.response.status_code", response.status_code)
             if response.status_code >= 500:
                 made.set_status(StatusCode.ERROR)
-            return response
+            made.end()
+        return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -1,5 +1,6 @@
-"""A small OTLP/HTTP receiver for tests: accepts `POST /v1/traces` in protobuf (what the SDK's OTLP/HTTP
-exporter sends) and keeps every span it decodes. A stand-in for an OpenTelemetry Collector."""
+"""A small OTLP/HTTP receiver for tests: accepts `POST /v1/traces` and `POST /v1/metrics` in protobuf (what
+the SDK's OTLP/HTTP exporters send) and keeps every span and data point it decodes. A stand-in for an
+OpenTelemetry Collector."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -16,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 class OTLPReceiver:
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []  # name, trace_id, service, attributes
+        self.points: list[dict[str, Any]] = []  # metric, kind, service, attributes, value (count for histograms)
         self.requests: list[tuple[str, dict[str, str]]] = []  # path, headers
         receiver = self
 
@@ -23,12 +29,16 @@ class OTLPReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                if self.path != "/v1/traces":
+                if self.path == "/v1/traces":
+                    receiver._keep(ExportTraceServiceRequest.FromString(body))
+                    reply = ExportTraceServiceResponse().SerializeToString()
+                elif self.path == "/v1/metrics":
+                    receiver._keep_metrics(ExportMetricsServiceRequest.FromString(body))
+                    reply = ExportMetricsServiceResponse().SerializeToString()
+                else:
                     self.send_response(404)
                     self.end_headers()
                     return
-                receiver._keep(ExportTraceServiceRequest.FromString(body))
-                reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
                 self.send_header("content-length", str(len(reply)))
@@ -50,6 +60,19 @@ class OTLPReceiver:
                     attributes = {a.key: a.value for a in span.attributes}
                     self.spans.append({"name": span.name, "trace_id": span.trace_id.hex(),
                                        "service": resource.get("service.name"), "attributes": attributes})
+
+    def _keep_metrics(self, request: ExportMetricsServiceRequest) -> None:
+        for resource_metrics in request.resource_metrics:
+            resource = {a.key: a.value.string_value for a in resource_metrics.resource.attributes}
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    kind = metric.WhichOneof("data")
+                    for point in getattr(metric, kind).data_points:
+                        attributes = {a.key: a.value.string_value for a in point.attributes}
+                        value = point.count if kind == "histogram" else point.as_double or point.as_int
+                        self.points.append({"metric": metric.name, "kind": kind, "service": resource.get(
+                            "service.name"), "instance": resource.get("service.instance.id"),
+                            "attributes": attributes, "value": value, "point": point})
 
     def __enter__(self) -> OTLPReceiver:
         self._thread.start()

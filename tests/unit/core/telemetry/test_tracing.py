@@ -116,6 +116,30 @@ async def test_tracing_off_creates_no_span_and_sends_no_traceparent(upstream):
     made.shutdown()
 
 
+async def test_an_unsampled_trace_records_nothing_yet_propagates_and_a_sampled_caller_is_followed(
+        upstream, monkeypatch):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")  # no root is sampled
+    exporter = InMemorySpanExporter()
+    tracing.install(tracing.make_provider("sampled", exporter, batch=False))
+    try:
+        async with polystack.connect(config(upstream)) as library:
+            body = {"model": "up/fast", "messages": [{"role": "user", "content": "x"}]}
+            assert (await library.http.post("/v1/chat/completions", json=body)).status_code == 200
+            assert exporter.get_finished_spans() == ()
+            version, trace_id, span_id, flags = upstream.last_headers["traceparent"].split("-")
+            assert flags == "00" and int(trace_id, 16) and int(span_id, 16)
+            # a caller that sampled its trace: ParentBased records ours too, under its trace id
+            response = await library.http.post("/v1/chat/completions", json=body, headers={"traceparent": TRACEPARENT})
+            assert response.status_code == 200
+    finally:
+        tracing.shutdown()
+    named = by_name(exporter)
+    assert {"POST /v1/chat/completions", "inference chat_completion", "POST 127.0.0.1"} <= set(named)
+    assert {span.context.trace_id for span in named.values()} == {int(TRACE_ID, 16)}
+    assert upstream.last_headers["traceparent"].endswith("-01")
+
+
 def test_tracing_is_on_by_config_or_otlp_endpoint_and_off_when_the_sdk_is_disabled():
     from polystack.core.config import TelemetryConfig
 
