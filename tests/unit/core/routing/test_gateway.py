@@ -197,9 +197,23 @@ async def test_context_window_and_content_policy_errors_have_their_own_fallbacks
         assert gateway_of(stack).faults == {"context_window": 2, "content_policy": 1}
 
 
+# Long enough for a loaded machine to send every request of a phase within it; the tests poll for its end.
+COOLDOWN = 3.0
+
+
+async def until_half_open(stack: Any, provider: str) -> None:
+    """Waits (bounded) until the provider's first circuit has cooled down to half-open."""
+    deadline = time.monotonic() + COOLDOWN + 10
+    while time.monotonic() < deadline:
+        if (await stack.http.get(f"/v1/providers/{provider}")).json()["health"]["circuits"][0]["state"] == "half_open":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the circuit of {provider} did not turn half-open")
+
+
 async def test_a_failing_deployment_cools_down_then_is_tried_again_and_recovers(tmp_path, ups):
     models = [routed("smart", deployments=[{"model": "a/m"}, {"model": "b/m"}],
-                     cooldown={"failures": 2, "window_seconds": 60, "cooldown_seconds": 0.6})]
+                     cooldown={"failures": 2, "window_seconds": 60, "cooldown_seconds": COOLDOWN})]
     async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
         ups["a"].mode = "500"
         for _ in range(10):
@@ -209,9 +223,8 @@ async def test_a_failing_deployment_cools_down_then_is_tried_again_and_recovers(
         assert health["circuits"][0]["deployment"] == "a/m" and health["circuits"][0]["state"] == "open"
         assert health["circuits"][0]["faults"] == {"server": 2}
         assert (await stack.http.get("/v1/providers/b")).json()["health"]["circuits"][0]["state"] == "closed"
-        await asyncio.sleep(0.7)
+        await until_half_open(stack, "a")
         ups["a"].mode = "ok"
-        assert (await stack.http.get("/v1/providers/a")).json()["health"]["circuits"][0]["state"] == "half_open"
         answers = [answer(await chat(stack, "smart")) for _ in range(4)]
         assert answers.count("answer from a") == 2  # back in the rotation
         health = (await stack.http.get("/v1/providers/a")).json()["health"]
@@ -220,12 +233,12 @@ async def test_a_failing_deployment_cools_down_then_is_tried_again_and_recovers(
 
 async def test_a_failed_half_open_trial_opens_the_circuit_again(tmp_path, ups):
     models = [routed("smart", deployments=[{"model": "a/m"}, {"model": "b/m"}],
-                     cooldown={"failures": 1, "cooldown_seconds": 0.3})]
+                     cooldown={"failures": 1, "cooldown_seconds": COOLDOWN})]
     async with polystack.connect(run_config(tmp_path, ups, models)) as stack:
         ups["a"].mode = "503"
         for _ in range(4):
             assert answer(await chat(stack, "smart")) == "answer from b"
-        await asyncio.sleep(0.35)
+        await until_half_open(stack, "a")
         for _ in range(4):
             assert answer(await chat(stack, "smart")) == "answer from b"
         assert ups["a"].received == 2
