@@ -29,6 +29,28 @@ def impl_of(api: Api | str) -> Callable[[Request], Awaitable[Any]]:
     return dependency
 
 
+class DirectCall:
+    """What a route marked with `direct` takes: its body model and the API whose implementation it calls."""
+
+    __slots__ = ("body", "api")
+
+    def __init__(self, body: type[BaseModel], api: Api | str) -> None:
+        self.body = body
+        self.api = api
+
+
+def direct(body: type[BaseModel], api: Api | str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a hot route `async def route(body: <body>, impl = Depends(impl_of(api)))` so the server may call
+    it straight, with the body validated from its bytes by pydantic (core/server/direct_routes.py), skipping
+    FastAPI's dependency solving; its signature stays as it is and documents it in the OpenAPI schema."""
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint.direct_call = DirectCall(body, api)  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
 def dump_json(value: Any) -> bytes:
     """Serialise a pydantic model (every field, nulls included, as OpenAI does) or plain data."""
     if isinstance(value, BaseModel):
