@@ -52,9 +52,13 @@ def direct(body: type[BaseModel], api: Api | str) -> Callable[[Callable[..., Any
 
 
 def dump_json(value: Any) -> bytes:
-    """Serialise a pydantic model (every field, nulls included, as OpenAI does) or plain data."""
+    """Serialise a pydantic model (every field, nulls included, as OpenAI does) or plain data.
+
+    A model is written by its own pydantic serialiser straight to bytes (model_dump_json's bytes): about
+    half the cost of model_dump plus orjson, which a stream pays on every chunk.
+    """
     if isinstance(value, BaseModel):
-        return orjson.dumps(value.model_dump(mode="json"))
+        return value.__pydantic_serializer__.to_json(value)
     return orjson.dumps(value, default=_model_default)
 
 
