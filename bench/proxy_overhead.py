@@ -66,7 +66,8 @@ def main() -> None:
                     b = wrk(barely, {**CHAT, "model": "instant-model", **extra}, connections, args.duration)
                     cpu_before = cpu_seconds(polystack.pid)
                     p = wrk(proxied, {**CHAT, **extra}, connections, args.duration)
-                    p["cpu_us_per_request"] = round((cpu_seconds(polystack.pid) - cpu_before) / p["requests"] * 1e6)
+                    used = cpu_seconds(polystack.pid) - cpu_before
+                    p["cpu_us_per_request"] = round(used / max(p["requests"], 1) * 1e6)
                     results[f"{kind}_c{connections}"] = {
                         "direct": d, "bare_python_proxy": b, "polystack": p,
                         "added_p50_ms": round(p["p50_ms"] - d["p50_ms"], 3),
@@ -82,7 +83,8 @@ def main() -> None:
                           f"{p['cpu_us_per_request']} us CPU/request", flush=True)
             cpu_before = cpu_seconds(polystack.pid)
             off = wrk(proxied, {**CHAT, "store": False}, 16, args.duration)
-            off["cpu_us_per_request"] = round((cpu_seconds(polystack.pid) - cpu_before) / off["requests"] * 1e6)
+            used = cpu_seconds(polystack.pid) - cpu_before
+            off["cpu_us_per_request"] = round(used / max(off["requests"], 1) * 1e6)
             results["plain_c16_store_off"] = off
             print(f"plain  c=16  store off: polystack {off['rps']:8.0f} rps, "
                   f"{off['cpu_us_per_request']} us CPU/request", flush=True)

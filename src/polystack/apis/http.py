@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 from pydantic import BaseModel
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from polystack.apis.datatypes import Api
 from polystack.apis.errors import PolystackError, ServiceUnavailableError
@@ -202,6 +202,36 @@ async def _sse_events(first: Any, rest: AsyncIterator[Any], framing: _Framing) -
         yield framing.end
 
 
+class EventStreamResponse(Response):
+    """Server-sent events from an async iterator of frames, written from the request's own task.
+
+    Starlette's StreamingResponse runs each stream in a task group with a second task listening for the
+    client's disconnect (~5% of a streamed request's CPU in bench/ profiles). Here no task is added: the
+    server's one disconnect watcher (core/server/disconnect.py) cancels the request when its client leaves,
+    which ends the stream and closes its upstream as the task group's cancellation did.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, frames: AsyncIterator[bytes]) -> None:
+        self.body_iterator = frames  # StreamingResponse's name, which callers and tests read
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        frames = self.body_iterator
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            async for frame in frames:
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            aclose = getattr(frames, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
 async def respond(result: Any, *, done_marker: bool = True) -> Response:
     """Turn an API result into a response: SSE for async iterators, JSON otherwise.
 
@@ -216,9 +246,5 @@ async def respond(result: Any, *, done_marker: bool = True) -> Response:
         except StopAsyncIteration:
             first = _NOTHING
         framing: _Framing = _NamedEvents() if isinstance(first, StreamEvent) else _DataLines(done_marker)
-        return StreamingResponse(
-            _sse_events(first, rest, framing),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return EventStreamResponse(_sse_events(first, rest, framing))
     return JSONBody(result)
