@@ -1,15 +1,18 @@
 """Polystack's CPU per proxied request (plain and streamed, c=16), for comparing two versions of the code.
 
 Steadier than requests/s on a shared machine: it reads the server process's own CPU time around each wrk
-run. To compare commits, check one out in a worktree and put its source first:
-    PYTHONPATH=/path/to/worktree/src .venv/bin/python bench/cpu_per_request.py "that commit"
-    .venv/bin/python bench/cpu_per_request.py "this tree"
+run. To compare a commit with this tree, check it out in a worktree and name its source with --baseline:
+both servers run side by side against one upstream and their wrk runs alternate, so a load change on the
+machine hits both alike:
+    .venv/bin/python bench/cpu_per_request.py --baseline /path/to/worktree/src
+Without --baseline it measures this tree alone (PYTHONPATH decides which source runs).
 Needs `wrk` (Debian package).
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -19,26 +22,41 @@ CHAT = {"model": "upstream/instant-model", "messages": [{"role": "user", "conten
 STREAM = {**CHAT, "stream": True}
 
 
+def cpu_per_request(pid: int, url: str, body: dict[str, object], seconds: int) -> int:
+    before = cpu_seconds(pid)
+    load = wrk(url, body, 16, seconds)
+    return round((cpu_seconds(pid) - before) / max(load["requests"], 1) * 1e6)
+
+
 def main() -> None:
-    label = sys.argv[1] if len(sys.argv) > 1 else "polystack"
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--baseline", help="the src folder of the version to compare against")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=3, help="per wrk run")
+    args = parser.parse_args()
     upstream, upstream_port = start_upstream()
+    servers = []
     with tempfile.TemporaryDirectory() as tmp:
-        server, port, ready = start_polystack(remote_config(upstream_port), Path(tmp))
-        url = f"http://127.0.0.1:{port}/v1/chat/completions"
         try:
-            result = {}
+            for label, src in (("baseline", args.baseline), ("this tree", None)):
+                if label == "baseline" and src is None:
+                    continue
+                server, port, ready = start_polystack(remote_config(upstream_port), Path(tmp), src)
+                servers.append((label, server, f"http://127.0.0.1:{port}/v1/chat/completions", ready))
+            result: dict[str, dict[str, list[int]]] = {label: {} for label, *_ in servers}
             for name, body in (("plain", CHAT), ("stream", STREAM)):
-                wrk(url, body, 16, 1)  # warm-up
-                runs = []
-                for _ in range(3):
-                    before = cpu_seconds(server.pid)
-                    load = wrk(url, body, 16, 3)
-                    runs.append(round((cpu_seconds(server.pid) - before) / load["requests"] * 1e6))
-                result[name] = runs
+                for _, _, url, _ in servers:
+                    wrk(url, body, 16, 1)  # warm-up
+                for _ in range(args.runs):
+                    for label, server, url, _ in servers:
+                        result[label].setdefault(name, []).append(cpu_per_request(server.pid, url, body, args.seconds))
         finally:
-            server.terminate()
+            for _, server, _, _ in servers:
+                server.terminate()
             upstream.terminate()
-    print(f"{label}: us CPU/request at c=16 {result}, start-to-ready {ready:.2f} s")
+    for label, _, _, ready in servers:
+        figures = ", ".join(f"{name} {runs} (median {statistics.median(runs)})" for name, runs in result[label].items())
+        print(f"{label:10}: us CPU/request at c=16: {figures}; start-to-ready {ready:.2f} s")
 
 
 if __name__ == "__main__":

@@ -64,14 +64,18 @@ def start_bare_proxy(upstream_port: int) -> tuple[subprocess.Popen[bytes], int]:
     return process, port
 
 
-def start_polystack(config_yaml: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int, float]:
-    """`polystack run` on a config text; returns the process, its port and its start-to-ready seconds."""
+def start_polystack(config_yaml: str, workdir: Path,
+                    src: str | None = None) -> tuple[subprocess.Popen[bytes], int, float]:
+    """`polystack run` on a config text; returns the process, its port and its start-to-ready seconds.
+
+    `src`: a source folder put first on the server's PYTHONPATH (another checkout's `src`, to compare two)."""
     port = free_port()
     config = workdir / f"bench-{port}.yaml"
     config.write_text(config_yaml)
     started = time.perf_counter()
+    env = None if src is None else {**os.environ, "PYTHONPATH": src}
     process = subprocess.Popen([sys.executable, "-m", "polystack.cli.main", "run", str(config), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     wait_ready(f"http://127.0.0.1:{port}/v1/health", timeout=180)  # a loaded shared box starts slowly
     return process, port, time.perf_counter() - started
 

@@ -20,6 +20,7 @@ import orjson
 
 from polystack.core import request_log
 from polystack.core.request_context import request_context
+from polystack.core.secrets import is_plain_record_factory
 from polystack.core.telemetry import tracing
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -77,14 +78,34 @@ class _RequestIdFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = entry.request_id
         if not hasattr(record, "trace_id"):
-            ids = tracing.current_ids()
-            if ids is not None:
-                record.trace_id, record.span_id = ids
-            else:
-                trace_id = request_context().trace_id  # the caller's traceparent, with tracing off
-                if trace_id is not None:
-                    record.trace_id = trace_id
+            for name, value in trace_fields():
+                setattr(record, name, value)
         return True
+
+
+def trace_fields() -> tuple[tuple[str, str], ...]:
+    """The trace and span id of the code running now, or the caller's traceparent trace id (tracing off)."""
+    ids = tracing.current_ids()
+    if ids is not None:
+        return ("trace_id", ids[0]), ("span_id", ids[1])
+    trace_id = request_context().trace_id
+    return (("trace_id", trace_id),) if trace_id is not None else ()
+
+
+def sole_handler() -> logging.Handler | None:
+    """The handler setup_logging installed, if a `polystack.*` line reaches it and nothing else (no other
+    handler, filter or record factory an embedding application or a test added): then a line may be
+    written as that handler would write it, without a LogRecord (core/server/access_line.py)."""
+    root = logging.getLogger("polystack")
+    handlers = root.handlers
+    if len(handlers) != 1 or root.filters or (root.propagate and logging.getLogger().handlers):
+        return None
+    handler = handlers[0]
+    if type(handler) is not _StderrHandler or len(handler.filters) != 1 or handler.level > logging.INFO:
+        return None
+    if not isinstance(handler.filters[0], _RequestIdFilter) or not is_plain_record_factory():
+        return None
+    return handler
 
 
 def _levels_from(variable: str) -> list[tuple[str, str]]:

@@ -203,6 +203,15 @@ def install_log_scrubbing() -> None:
         return record
 
     logging.setLogRecordFactory(scrubbed_record)
+    _plain_factories.add(scrubbed_record)
+
+
+_plain_factories: set[Any] = {logging.LogRecord}
+
+
+def is_plain_record_factory() -> bool:
+    """Whether records are made by logging's own factory or ours (which only masks their message)."""
+    return logging.getLogRecordFactory() in _plain_factories
 
 
 def scrub_record(record: logging.LogRecord) -> None:

@@ -2,6 +2,8 @@
 
 Raw asyncio rather than a web framework, so a test sees exactly what happens to each connection:
 - model "slow": never answered; when the client closes that connection, the request counts as abandoned.
+- model "stalled": a stream that sends one chunk, then nothing; when the client closes that connection,
+  the request counts as abandoned (a caller leaving mid-stream must close its upstream request too).
 - model "drop": the connection is closed unanswered, whether new or reused.
 - any other model: a chat completion at once, keeping the connection alive.
 - with `close_reused=True`, a connection that already served a request is closed as soon as the next
@@ -70,8 +72,11 @@ class FakeUpstream:
                 model = json.loads(body or b"{}").get("model", "")
                 if model == "drop":
                     return
-                if model == "slow":
+                if model in ("slow", "stalled"):
                     self.slow_started += 1
+                    if model == "stalled":
+                        writer.write(_first_chunk(model))
+                        await writer.drain()
                     await reader.read()  # until the client closes the connection
                     self.abandoned += 1
                     return
@@ -106,6 +111,16 @@ def _completion(model: str) -> bytes:
     }).encode()
     return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: keep-alive\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+def _first_chunk(model: str) -> bytes:
+    chunk = json.dumps({
+        "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
+        "choices": [{"index": 0, "finish_reason": None, "delta": {"role": "assistant", "content": "o"}}],
+    }).encode()
+    event = b"data: " + chunk + b"\n\n"
+    return (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % len(event) + event + b"\r\n")
 
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from polystack.apis.datatypes import Api
 from polystack.apis.documented import ListPage, returns
-from polystack.apis.http import JSONBody, impl_of, respond
+from polystack.apis.http import JSONBody, direct, impl_of, respond
 from polystack.apis.inference.protocol import Inference, StoredChatCompletions
 from polystack.apis.inference.served_by import with_served_by
 from polystack.apis.inference.stored import (
@@ -33,17 +33,20 @@ inference = Depends(impl_of(Api.inference))
 
 @router.post("/chat/completions", summary="Create a chat completion (SSE when stream=true)",
              responses=returns(ChatCompletion))
+@direct(ChatCompletionRequest, Api.inference)
 async def create_chat_completion(body: ChatCompletionRequest, impl: Inference = inference) -> Response:
     return with_served_by(await respond(await impl.chat_completion(body)), body)
 
 
 @router.post("/completions", summary="Create a legacy text completion (SSE when stream=true)",
              responses=returns(Completion))
+@direct(CompletionRequest, Api.inference)
 async def create_completion(body: CompletionRequest, impl: Inference = inference) -> Response:
     return with_served_by(await respond(await impl.completion(body)), body)
 
 
 @router.post("/embeddings", summary="Create embeddings", responses=returns(CreateEmbeddingResponse))
+@direct(EmbeddingsRequest, Api.inference)
 async def create_embeddings(body: EmbeddingsRequest, impl: Inference = inference) -> Response:
     return with_served_by(await respond(await impl.embeddings(body)), body)
 

@@ -174,6 +174,11 @@ class GuardrailsHook(HookBase):
                 raise HookAnswer(_refused(call, violation, stream=bool(request.stream)))
         return request
 
+    def watches_chunks(self, call: InferenceCall) -> bool:
+        """Only a stream with output shields: otherwise the chain skips this hook for every chunk."""
+        state: _Guarded | None = call.data.get("guardrails")
+        return state is not None and bool(state.outputs) and state.batches is not None
+
     async def on_chunk(self, call: InferenceCall, chunk: Any) -> Any | None:
         state: _Guarded | None = call.data.get("guardrails")
         if state is None or not state.outputs or state.batches is None or not chunk.choices:

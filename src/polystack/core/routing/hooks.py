@@ -7,6 +7,10 @@ How the seam works, for a newcomer:
   changed request, or raise a `PolystackError` to refuse (the caller gets that error's 4xx in OpenAI's
   shape). `on_chunk(call, chunk)` sees each streamed chunk the caller is about to get; it returns the
   chunk (maybe changed), None to drop it, or raises to stop the stream (the caller gets an error event).
+  A hook with nothing to do on a call's chunks is not asked for them: one that does not override
+  `on_chunk`, or whose `watches_chunks(call)` (optional, asked once `before` ran) says False; a stream
+  no hook watches costs the chain nothing per chunk. `call.first_token_at` (perf_counter) is when the
+  first chunk with choices arrived, so a hook need not watch chunks only to time it.
   `after(call)` runs exactly once for every call whose `before` ran, when it ends: `call.usage` holds the
   token usage (streams too: the router always asks the upstream for it), `call.result` the non-streamed
   result, `call.error` what went wrong, if anything.
@@ -68,7 +72,7 @@ class InferenceCall:
     """One inference call as hooks see it; `data` is scratch space a hook keeps between its steps."""
 
     __slots__ = ("kind", "request", "model", "user", "stream", "usage", "result", "error", "data", "_entered",
-                 "_start", "_hooks")
+                 "_start", "_hooks", "_chunk_hooks", "first_token_at")
 
     def __init__(self, kind: CallKind, request: Any, model: Model, user: User | None) -> None:
         self.kind = kind
@@ -83,6 +87,13 @@ class InferenceCall:
         self._entered = 0  # how many hooks' `before` ran: only they get `after`
         self._start = 0  # the chain position of this call's first hook
         self._hooks: tuple[InferenceHook, ...] = ()
+        self._chunk_hooks: tuple[tuple[int, InferenceHook], ...] = ()  # (chain position, hook) watching chunks
+        self.first_token_at: float | None = None  # set by the router at the first chunk with choices
+
+    @property
+    def watched(self) -> bool:
+        """Whether any hook of the call watches its chunks (known once `before` ran)."""
+        return bool(self._chunk_hooks)
 
 
 @runtime_checkable
@@ -138,17 +149,18 @@ class HookChain:
             except HookAnswer:
                 call._entered += 1  # it answered: its `after` runs; the hooks after it never saw the call
                 call._hooks = call._hooks[: call._entered]
+                _choose_chunk_hooks(call)
                 raise
             call._entered += 1
             if replaced is not None:
                 call.request = replaced
+        _choose_chunk_hooks(call)
         return call.request
 
     @staticmethod
     async def on_chunk(call: InferenceCall, chunk: Any) -> Any | None:
-        start = call._start
-        for offset, hook in enumerate(call._hooks):
-            chunk = await _as_hook(start + offset + 1, hook.on_chunk, call, chunk)
+        for position, hook in call._chunk_hooks:
+            chunk = await _as_hook(position, hook.on_chunk, call, chunk)
             if chunk is None:
                 return None
         return chunk
@@ -165,6 +177,20 @@ class HookChain:
                 failure = failure or exc
         if failure is not None:
             raise failure
+
+
+def _choose_chunk_hooks(call: InferenceCall) -> None:
+    """The hooks of the call that watch its chunks, with the chain position their own calls start after."""
+    start = call._start
+    call._chunk_hooks = tuple((start + offset + 1, hook) for offset, hook in enumerate(call._hooks)
+                              if _watches_chunks(hook, call))
+
+
+def _watches_chunks(hook: InferenceHook, call: InferenceCall) -> bool:
+    watches: Callable[[InferenceCall], bool] | None = getattr(hook, "watches_chunks", None)
+    if watches is not None:
+        return watches(call)
+    return getattr(type(hook), "on_chunk", None) is not HookBase.on_chunk
 
 
 async def _as_hook(first: int, step: Callable[..., Awaitable[Any]], *args: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
@@ -262,13 +263,16 @@ class InferenceRouter:
         """
         accumulator = stream.accumulator
         identifier, completion_id, wants_usage = stream.identifier, stream.completion_id, stream.wants_usage
-        hooks = self.hooks if call is not None else None
+        hooks = self.hooks if call is not None and call.watched else None  # no hook watching: no per-chunk call
+        timing = call is not None  # until the first chunk with choices: call.first_token_at
         usage: Any = None
         upstream_id: str | None = None
         pull = rest.__anext__
         stopped = False
         try:
             while chunk is not _END:
+                if timing and chunk.choices:
+                    call.first_token_at, timing = time.perf_counter(), False  # type: ignore[union-attr]
                 chunk.model = identifier
                 if completion_id is not None:
                     upstream_id = upstream_id or chunk.id

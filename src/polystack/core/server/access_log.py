@@ -15,6 +15,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polystack.core import request_log
+from polystack.core.server.access_line import write_access_line
 from polystack.core.telemetry.metrics import Metrics, error_class
 
 logger = logging.getLogger("polystack.access")
@@ -96,7 +97,8 @@ class AccessLogMiddleware:
                 fields["shields"] = ",".join(entry.shields)
             if entry.cache is not None:
                 fields["cache"] = entry.cache
-            logger.info("request", extra=fields)
+            if not write_access_line(logger, fields):
+                logger.info("request", extra=fields)
 
     def _measure(self, scope: Scope, status: int, seconds: float) -> None:
         """Count the request under its route template (never the raw path: ids would make series unbounded)."""

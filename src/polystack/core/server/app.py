@@ -19,6 +19,7 @@ from polystack.core.keys.serving import quota_enforcer, virtual_key_lookup
 from polystack.core.quotas.middleware import QuotaMiddleware
 from polystack.core.server.access_log import AccessLogMiddleware, route_template
 from polystack.core.server.body_limits import BodyLimitMiddleware
+from polystack.core.server.direct_routes import DirectRoute, DirectRoutesMiddleware, direct_routes
 from polystack.core.server.disconnect import DisconnectMiddleware
 from polystack.core.server.errors import UnhandledErrorMiddleware, install_error_handlers, route_patterns
 from polystack.core.server.json_guard import JSONGuardMiddleware
@@ -61,9 +62,11 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.stack = stack
     routes: list[tuple[str, str, str]] = []
     served: list[tuple[str, str]] = []
+    direct: dict[str, DirectRoute] = {}
     for api in served_apis(stack):
         entry = CATALOG[api]
         router = entry.router()
+        direct.update(direct_routes(router.routes, (*entry.prefixes, *entry.deprecated_prefixes)))
         pairs = [(r.path, m) for r in router.routes if isinstance(r, APIRoute) for m in r.methods or ()]
         for prefix in entry.prefixes:
             app.include_router(router, prefix=prefix)
@@ -79,6 +82,8 @@ def create_app(stack: Stack, *, manage_lifecycle: bool = True) -> FastAPI:
     install_openapi(app)
     limits = stack.config.server.limits
     open_paths = OPEN_PATHS | ({METRICS_PATH} if stack.config.telemetry.metrics.auth == "open" else set())
+    # innermost: the hot inference POSTs, called without FastAPI's routing and dependency solving
+    app.add_middleware(DirectRoutesMiddleware, routes=direct, impls=stack.impls, fastapi=app)
     app.add_middleware(JSONGuardMiddleware, max_depth=limits.max_json_depth)
     auth = stack.config.server.auth
     if stack.config.server.quota is not None or auth is not None:  # else no enforcer ever exists: no layer

@@ -12,10 +12,12 @@ WATCH_AFTER = 0.05  # seconds; a client leaving earlier is noticed then
 class DisconnectMiddleware:
     """Pure ASGI: once the request body is read, one small task waits for `http.disconnect`.
 
-    Streams are already cancelled by Starlette when their client leaves; before the response starts
-    nothing is listening, so a client that gave up would keep an upstream request (and its pooled
-    connection) open until the upstream answers. This closes that gap. After the response has started
-    nothing is cancelled: what follows it (a stream, background tasks) handles the disconnect itself.
+    A client leaving before its response has ended cancels the request's task: before the response starts
+    (nothing else listens then, so a client that gave up would keep an upstream request and its pooled
+    connection open until the upstream answers), and while a response is still being sent (the SSE writer
+    of apis/http.py listens for nothing itself: this one watcher serves the whole request, instead of a
+    listener task per stream). Once the response has ended nothing is cancelled: background tasks handle
+    the disconnect themselves.
 
     The watcher starts only once a request has run for WATCH_AFTER seconds: most requests are answered
     sooner, and a timer costs a tenth of a task.
@@ -42,13 +44,14 @@ class DisconnectMiddleware:
 class _Call:
     """One request's view of receive/send, and the watcher cancelling its task."""
 
-    __slots__ = ("_receive", "_send", "task", "started", "cancelled", "_timer", "_watcher", "_disconnect")
+    __slots__ = ("_receive", "_send", "task", "started", "ended", "cancelled", "_timer", "_watcher", "_disconnect")
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
         self.task = asyncio.current_task()
         self.started = False
+        self.ended = False  # the response's last body message was sent
         self.cancelled = False
         self._timer: asyncio.TimerHandle | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -63,22 +66,28 @@ class _Call:
         return message
 
     def _start_watching(self) -> None:
-        if self.started:
+        if self.ended:
             return
         loop = asyncio.get_running_loop()
         self._disconnect = loop.create_future()
         self._watcher = loop.create_task(self._watch())
 
     async def send(self, message: Message) -> None:
+        if not self.started and self._timer is None:  # a response begun without reading the body (a GET)
+            self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._start_watching)
         self.started = True
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.ended = True
         await self._send(message)
 
     async def _watch(self) -> None:
         message = await self._receive()
+        while message["type"] == "http.request":  # a body the app did not read: skipped, as Starlette's listener does
+            message = await self._receive()
         assert self._disconnect is not None
         if not self._disconnect.done():
             self._disconnect.set_result(message)
-        if message["type"] == "http.disconnect" and not self.started and self.task is not None:
+        if message["type"] == "http.disconnect" and not self.ended and self.task is not None:
             self.cancelled = True
             self.task.cancel()
 

@@ -70,31 +70,42 @@ def route_patterns(routes: list[tuple[str, str]]) -> list[tuple[re.Pattern[str],
     return [(compile_path(path)[0], method) for path, method in routes]
 
 
+def polystack_error_response(exc: PolystackError) -> JSONResponse:
+    """A PolystackError as its status and OpenAI's error body, with no secret in the message."""
+    if exc.status_code >= 500:
+        logger.warning("%s: %s", type(exc).__name__, exc.message)
+    body = exc.to_body()
+    body["error"]["message"] = public_message(exc.message)  # no secret, file path or database address
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def invalid_request_response(errors: list[Any]) -> JSONResponse:
+    """A 400 naming the first bad field of a request that failed validation."""
+    message, param = validation_message(errors)
+    body = error_body_for_status(400, message, param)
+    body["error"]["code"] = "invalid_request"
+    return JSONResponse(body, status_code=400)
+
+
+def invalid_inside_response(exc: ValidationError) -> JSONResponse:
+    """A model validated inside a handler from part of the request (an API whose types are looser than what
+    its implementation checks): the caller's input, so a 400 naming the field, logged in case it is not."""
+    logger.warning("validation error inside a handler, answered 400", exc_info=exc)
+    return invalid_request_response(list(exc.errors()))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PolystackError)
     async def polystack_error(_: Request, exc: PolystackError) -> JSONResponse:
-        if exc.status_code >= 500:
-            logger.warning("%s: %s", type(exc).__name__, exc.message)
-        body = exc.to_body()
-        body["error"]["message"] = public_message(exc.message)  # no secret, file path or database address
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        return polystack_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param = validation_message(list(exc.errors()))
-        body = error_body_for_status(400, message, param)
-        body["error"]["code"] = "invalid_request"
-        return JSONResponse(body, status_code=400)
+        return invalid_request_response(list(exc.errors()))
 
     @app.exception_handler(ValidationError)
     async def invalid_inside(_: Request, exc: ValidationError) -> JSONResponse:
-        # A model validated inside a handler from part of the request (an API whose types are looser than
-        # what its implementation checks): the caller's input, so a 400 naming the field, logged in case not
-        logger.warning("validation error inside a handler, answered 400", exc_info=exc)
-        message, param = validation_message(list(exc.errors()))
-        body = error_body_for_status(400, message, param)
-        body["error"]["code"] = "invalid_request"
-        return JSONResponse(body, status_code=400)
+        return invalid_inside_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""An httptools protocol for uvicorn that closes connections whose request headers are too slow to arrive.
+"""An httptools protocol for uvicorn that closes connections whose request headers are too slow to arrive,
+and joins the writes of one loop turn into one (core/server/coalescing.py).
 
 uvicorn times out idle keep-alive connections but not a request whose line and headers trickle in, so
 a few hundred slow clients can hold every file descriptor. The deadline starts when the connection
@@ -13,16 +14,17 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from polystack.apis.errors import error_body_for_status
+from polystack.core.server.coalescing import CoalescingTransport
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol plus a header deadline; use `header_timeout_protocol(seconds)`."""
+    """uvicorn's httptools protocol, a header deadline and coalesced writes; use `header_timeout_protocol(seconds)`."""
 
     header_timeout_seconds = 10.0
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(CoalescingTransport(transport, self.loop))
         self._arm_header_timer()
 
     def on_message_begin(self) -> None:

@@ -5,7 +5,6 @@ principal. Added by the stack when metrics or tracing are on (core/telemetry/set
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -15,7 +14,6 @@ from polystack.core.telemetry.metrics import ANONYMOUS, Metrics
 
 _STARTED = "telemetry.started"
 _SPAN = "telemetry.span"
-_FIRST = "telemetry.first_token"
 _PARENT = "telemetry.parent"
 CACHED = "cache.hit"  # set in call.data by the response cache when it answered the call
 
@@ -37,12 +35,6 @@ class TelemetryHook(HookBase):
             data[_PARENT] = tracing.enter(made)
         return None
 
-    async def on_chunk(self, call: InferenceCall, chunk: Any) -> Any | None:
-        data = call.data
-        if _FIRST not in data and getattr(chunk, "choices", None):
-            data[_FIRST] = time.perf_counter()
-        return chunk
-
     async def after(self, call: InferenceCall) -> None:
         data = call.data
         started: float = data.get(_STARTED, 0.0)
@@ -58,7 +50,7 @@ class TelemetryHook(HookBase):
             outcome = "cached" if cached else "ok" if error is None or isinstance(error, StreamAbandoned) else "error"
             metrics.inference_calls.labels(call.kind, model, provider, outcome).inc()
             metrics.inference_latency.labels(call.kind, model, provider).observe(ended - started)
-            first = data.get(_FIRST)
+            first = call.first_token_at  # set by the router: this hook watches no chunks
             if first is not None and not cached:
                 metrics.ttft.labels(model, provider).observe(first - started)
             if not cached and (prompt or completion):
@@ -75,8 +67,8 @@ class TelemetryHook(HookBase):
             attributes: dict[str, int | float | bool] = {
                 "gen_ai.usage.input_tokens": prompt, "gen_ai.usage.output_tokens": completion,
                 "polystack.cache_hit": cached}
-            if _FIRST in data:
-                attributes["polystack.time_to_first_token_ms"] = round((data[_FIRST] - started) * 1000, 1)
+            if call.first_token_at is not None:
+                attributes["polystack.time_to_first_token_ms"] = round((call.first_token_at - started) * 1000, 1)
             made.set_attributes(attributes)  # one call: each takes the span's lock
             if error is not None and not isinstance(error, StreamAbandoned):
                 tracing.fail(made, error)

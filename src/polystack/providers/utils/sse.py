@@ -7,6 +7,7 @@ decoder on every network read, which a proxy relaying many small chunks pays for
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -57,24 +58,32 @@ async def json_events(
     response: httpx.Response, provider_id: str, base_url: str
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Each event's JSON object until the stream ends or sends OpenAI's `[DONE]`; closes the response."""
+    async with aclosing(raw_events(response, provider_id, base_url)) as events:
+        async for data in events:
+            yield event_object(data, provider_id)
+
+
+async def raw_events(response: httpx.Response, provider_id: str, base_url: str) -> AsyncGenerator[bytes, None]:
+    """Each event's data as bytes, for a caller that validates them itself (`Model.model_validate_json`)."""
     decoder = SSEDecoder()
     try:
         async for piece in response.aiter_bytes():
             for data in decoder.feed(piece):
                 if data == b"[DONE]":
                     return
-                yield _event(data, provider_id)
+                yield data
         for data in decoder.close():
             if data == b"[DONE]":
                 return
-            yield _event(data, provider_id)
+            yield data
     except httpx.HTTPError as exc:
         raise transport_error(provider_id, base_url, exc) from None
     finally:
         await response.aclose()
 
 
-def _event(data: bytes, provider_id: str) -> dict[str, Any]:
+def event_object(data: bytes, provider_id: str) -> dict[str, Any]:
+    """An event's JSON object, or the provider's error naming what is wrong with it."""
     try:
         event = orjson.loads(data)
     except ValueError:

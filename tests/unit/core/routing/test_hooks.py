@@ -272,3 +272,34 @@ async def test_the_embedded_model_streams_usage_to_hooks_but_not_to_a_caller_who
     assert (kind, streamed, error) == ("chat_completion", True, None)
     assert prompt > 0 and 0 < completion <= 4 and total == prompt + completion
     assert stored.usage.total_tokens == total
+
+
+class CountChunks(HookBase):
+    """Counts the chunks it is asked about; watches only the calls `watch` says."""
+
+    def __init__(self, watch: bool) -> None:
+        self.watch = watch
+        self.chunks = 0
+        self.first_token_at: list[float | None] = []
+
+    def watches_chunks(self, call: InferenceCall) -> bool:
+        return self.watch
+
+    async def on_chunk(self, call: InferenceCall, chunk: Any) -> Any:
+        self.chunks += 1
+        return chunk
+
+    async def after(self, call: InferenceCall) -> None:
+        self.first_token_at.append(call.first_token_at)
+
+
+async def test_hooks_with_nothing_to_do_on_chunks_are_not_asked_and_the_first_token_is_timed(tmp_path):
+    watching, idle, meter = CountChunks(watch=True), CountChunks(watch=False), Meter()
+    async with polystack.connect(config(tmp_path)) as library:
+        for hook in (idle, meter, watching):
+            router_of(library).hooks.add(hook)
+        stream = await library.openai.chat.completions.create(**ask("streamed"), stream=True)
+        received = [chunk async for chunk in stream]
+    assert watching.chunks >= len(received) > 0 and idle.chunks == 0  # Meter overrides no on_chunk: skipped too
+    assert meter.calls == [("chat_completion", True, (1, 1, 2), None)]
+    assert watching.first_token_at[0] is not None and watching.first_token_at == idle.first_token_at

@@ -69,3 +69,16 @@ async def test_requests_that_stay_are_answered_through_the_middleware(server: in
         replies = await asyncio.gather(*(client.post("/v1/chat/completions", json=chat("up/fast")) for _ in range(5)))
     assert [r.status_code for r in replies] == [200] * 5
     assert replies[0].json()["choices"][0]["message"]["content"] == "ok"
+
+
+async def test_client_leaving_mid_stream_cancels_the_stream_and_closes_its_upstream_request(
+        server: int, upstream: FakeUpstream) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    payload = json.dumps({**chat("up/stalled"), "stream": True}).encode()
+    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                 b"content-length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"data: "), 10)  # the response started: one chunk came
+    assert b"200 OK" in head
+    writer.close()  # the caller leaves while the stream waits on its upstream
+    assert await upstream.wait_for("abandoned", 1, timeout=5), "the upstream stream stayed open"

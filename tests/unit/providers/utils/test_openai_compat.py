@@ -118,3 +118,31 @@ async def test_list_models_reads_ids():
         return httpx.Response(200, json={"object": "list", "data": [{"id": "a"}, {"id": "b"}]})
 
     assert [m.provider_resource_id for m in await adapter(handler).list_models()] == ["a", "b"]
+
+
+CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+         "choices": [{"index": 0, "delta": {"content": "yo"}, "finish_reason": None}]}
+
+
+def streaming(*events: bytes):
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = b"".join(b"data: " + event + b"\n\n" for event in events) + b"data: [DONE]\n\n"
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    return handler
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    (b"{not json", "sent a stream event that is not JSON"),
+    (b"[1, 2]", "sent a stream event that is not a JSON object"),
+    (b'{"id": "c2"}', "answered with an invalid ChatCompletionChunk: 'created'"),
+    (b'{"error": {"message": "overloaded"}}', "overloaded"),
+])
+async def test_streamed_chunks_are_validated_from_their_bytes_and_a_bad_one_is_named(bad, message):
+    stream = await adapter(streaming(json.dumps(CHUNK).encode(), bad)).chat_completion(
+        ChatCompletionRequest(**CHAT, stream=True))
+    first = await anext(stream)
+    assert first.choices[0].delta.content == "yo"
+    with pytest.raises(ProviderError) as failure:
+        await anext(stream)
+    assert message in failure.value.message

@@ -115,3 +115,31 @@ async def test_headers_are_kept_on_the_error_raised_by_the_shared_client():
     with pytest.raises(QuotaExceededError) as info:
         await adapter.chat_completion(ChatCompletionRequest.model_validate({"model": "m", **CHAT}))
     assert info.value.headers == LIMITS
+
+
+async def test_exchange_goes_straight_to_the_clients_transport_and_keeps_what_send_gives():
+    from polystack.providers.utils.upstream import exchange
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True}, headers={"content-encoding": "identity"})
+
+    hooked: list[str] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        hooked.append(str(request.url))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://up") as client:
+        request = client.build_request("POST", "/v1/x", content=b"{}")
+        response = await exchange(client, request)
+        streamed = await exchange(client, client.build_request("GET", "/v1/y"), stream=True)
+        assert [chunk async for chunk in streamed.aiter_bytes()] == [b'{"ok":true}']
+        await streamed.aclose()
+    assert response.json() == {"ok": True} and response.request is request
+    assert [r.url.path for r in seen] == ["/v1/x", "/v1/y"] and "timeout" in seen[0].extensions
+    hooks = {"request": [on_request]}
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), event_hooks=hooks) as client:
+        await exchange(client, client.build_request("GET", "http://up/v1/z"))  # a hook: client.send runs it
+    assert hooked == ["http://up/v1/z"]

@@ -29,7 +29,7 @@ from polystack.core.request_context import provider_data
 from polystack.core.secrets import scrub
 from polystack.providers.utils.http_client import make_http_client
 from polystack.providers.utils.openai_compat.config import OpenAICompatConfig, OpenAICompatProviderData
-from polystack.providers.utils.sse import json_events
+from polystack.providers.utils.sse import event_object, raw_events
 from polystack.providers.utils.upstream import json_body, send
 
 T = TypeVar("T", bound=BaseModel)
@@ -92,6 +92,14 @@ class OpenAICompatAdapter:
                 self.provider_id, f"answered with an invalid {response_type.__name__}: '{where}': {first['msg']}"
             ) from None
 
+    @staticmethod
+    def _parse_raw(chunk_type: type[T], raw: bytes) -> T | None:
+        """A chunk validated from its bytes; None if it is not a valid one (the dict path names the problem)."""
+        try:
+            return chunk_type.model_validate_json(raw)
+        except ValidationError:
+            return None
+
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         request = self.client.build_request(
             "POST", self._url(path), content=orjson.dumps(body),
@@ -104,8 +112,13 @@ class OpenAICompatAdapter:
         headers = {**self._headers(), "Content-Type": "application/json", "Accept": "text/event-stream"}
         request = self.client.build_request("POST", self._url(path), content=orjson.dumps(body), headers=headers)
         response = await send(self.client, request, provider_id=self.provider_id, base_url=self.base_url, stream=True)
-        async with aclosing(json_events(response, self.provider_id, self.base_url)) as events:
-            async for data in events:
+        async with aclosing(raw_events(response, self.provider_id, self.base_url)) as events:
+            async for raw in events:
+                chunk = self._parse_raw(chunk_type, raw) if b'"error"' not in raw else None
+                if chunk is not None:  # the common case: validated straight from the bytes
+                    yield chunk
+                    continue
+                data = event_object(raw, self.provider_id)
                 if "error" in data and "choices" not in data:
                     error = data["error"]
                     message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
