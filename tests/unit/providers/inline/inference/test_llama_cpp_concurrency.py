@@ -1,4 +1,8 @@
-"""inline::llama-cpp under concurrency: FIFO per model, a free event loop, cancelled streams, a full queue."""
+"""inline::llama-cpp under concurrency: FIFO per model, a free event loop, cancelled streams, a full queue.
+
+The model runs with one slot here (both engines), so a request that did not let go blocks the next one;
+several slots at once are tested in test_llama_cpp_slots.py.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ STORY = [{"role": "user", "content": "Write a long story about a dragon."}]
 
 @pytest.fixture(scope="module")
 async def adapter() -> AsyncIterator[LlamaCppInferenceAdapter]:
-    impl = await create(LlamaCppConfig(max_queued_requests=2), {})
+    impl = await create(LlamaCppConfig(max_queued_requests=2, parallel=1), {})
     yield impl
     await impl.shutdown()
 
@@ -68,7 +72,7 @@ async def test_a_request_cancelled_while_its_long_prompt_is_read_frees_the_model
     with pytest.raises(asyncio.CancelledError):
         await task
     # the next job on the model's thread runs once the cancelled one has let go: how far had it read?
-    read = await model.runner.run(lambda stop: model.llama.n_tokens)
+    read = await model.runner.run(lambda stop: model.engine.busy()["cached_tokens"])
     assert read < 1500
 
 

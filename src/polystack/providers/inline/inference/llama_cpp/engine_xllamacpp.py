@@ -32,6 +32,10 @@ logger = logging.getLogger("polystack.providers")
 
 DEFAULT_N_CTX = 4096
 _TIMEOUT_S = 60.0
+# llama.cpp calls the stream back only once the whole prompt is read, so a long prompt is read into the
+# slot's cache in chunks first (n_predict 0), with a look at the stop flag between them: a cancelled
+# request lets go of its slot within one chunk instead of after the whole prompt (tens of seconds).
+PREFILL_CHUNK = 256
 
 
 def usable_cores() -> int:
@@ -52,6 +56,7 @@ class XLlamaCppEngine:
         self._base = str(server.listening_address)
         self._headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.generations = 0
+        self._cached = 0  # prompt tokens the last request had read into its slot
         self.facts = self._read_facts(n_ctx)
         self._bos_id = self.tokenize(self.facts.bos, special=True)[0] if self.facts.bos else -1
 
@@ -126,8 +131,8 @@ class XLlamaCppEngine:
         return True
 
     def busy(self) -> dict[str, Any]:
-        slots = self._call("/slots")
-        return {"generations": self.generations, "processing": sum(1 for slot in slots if slot.get("is_processing"))}
+        """Counted here, not asked of llama.cpp (whose answer waits for its current batch)."""
+        return {"generations": self.generations, "cached_tokens": self._cached}
 
     def close(self) -> None:
         # xllamacpp stops its threads and frees the model when the Server is collected
@@ -162,6 +167,9 @@ class XLlamaCppEngine:
             return False
 
         self.generations += 1
+        self._cached = 0
+        if not self._prefill(prompt, stop):
+            return "stopped"
         result = self.server.handle_completions(body, on_chunk)
         error = state["error"] or (result.get("error") if isinstance(result, dict) else None)
         if error:
@@ -176,12 +184,27 @@ class XLlamaCppEngine:
         return "eog"
 
 
+    def _prefill(self, prompt: list[int], stop: threading.Event) -> bool:
+        """Read a long prompt into the cache chunk by chunk (a cached prefix costs nothing); False when stopped."""
+        for end in range(PREFILL_CHUNK, len(prompt) - 1, PREFILL_CHUNK):
+            if stop.is_set():
+                return False
+            result = self.server.handle_completions({"prompt": prompt[:end], "max_tokens": 0, "cache_prompt": True})
+            if isinstance(result, dict) and result.get("error"):
+                raise _error(result["error"])
+            self._cached = end
+        if stop.is_set():
+            return False
+        self._cached = len(prompt)
+        return True
+
+
 def _request(prompt: list[int], params: SamplingParams) -> dict[str, Any]:
     body: dict[str, Any] = {
         "prompt": prompt, "stream": True, "max_tokens": params.max_tokens, "temperature": params.temperature,
         "top_p": params.top_p, "top_k": params.top_k, "min_p": params.min_p,
         "repeat_penalty": params.repeat_penalty, "presence_penalty": params.presence_penalty,
-        "frequency_penalty": params.frequency_penalty, "cache_prompt": True, "return_progress": True,
+        "frequency_penalty": params.frequency_penalty, "cache_prompt": True,
     }
     if params.seed is not None:
         body["seed"] = params.seed
