@@ -237,15 +237,17 @@ def probe_xllamacpp(model: str, threads: int, grammars_file: str | None) -> dict
 # ---- the starter distribution (--starter) ---------------------------------------------------------------
 
 
-def measure_starter(python: str) -> dict[str, float]:
-    """`polystack run starter` with its embedded engine: start to ready, to a first answer, and its RSS."""
+def measure_starter(python: str, engine: str, tokens: int) -> dict[str, float]:
+    """`polystack run starter` on one engine: start to ready, to a first answer, RSS, and decode through the
+    provider over HTTP (one stream, then 4 at once), with the server process's CPU per generated token."""
     import httpx
 
     port = free_port()
     with tempfile.TemporaryDirectory() as store:
         started = time.perf_counter()
         process = subprocess.Popen([python, "-m", "polystack.cli.main", "run", "starter", "--port", str(port)],
-                                   env={**os.environ, "POLYSTACK_STORE_DIR": store},
+                                   env={**os.environ, "POLYSTACK_STORE_DIR": store,
+                                        "POLYSTACK_LLAMA_CPP_ENGINE": engine},
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}/v1"
@@ -259,16 +261,49 @@ def measure_starter(python: str) -> dict[str, float]:
                     pass
                 time.sleep(0.05)
             ready = time.perf_counter() - started
-            answer = httpx.post(f"{base}/chat/completions", timeout=120, json={
+            answer = httpx.post(f"{base}/chat/completions", timeout=300, json={
                 "model": "llama-cpp/SmolLM2-135M-Instruct", "max_tokens": 16, "temperature": 0,
                 "messages": [{"role": "user", "content": "What is the capital of France?"}]})
             answer.raise_for_status()
             first_answer = time.perf_counter() - started
+            streams = _provider_streams(base, process.pid, tokens)
             rss = float(Path(f"/proc/{process.pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
         finally:
             process.terminate()
             process.wait(30)
-    return {"start_to_ready_s": ready, "start_to_first_answer_s": first_answer, "rss_mb": rss}
+    return {"start_to_ready_s": ready, "start_to_first_answer_s": first_answer, "rss_mb": rss, **streams}
+
+
+def _process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _provider_streams(base: str, pid: int, tokens: int) -> dict[str, float]:
+    """Streamed chat completions through the provider: 1 stream, then 4 concurrent ones, EOS banned."""
+    import httpx
+
+    body = {"model": "llama-cpp/SmolLM2-135M-Instruct", "max_tokens": tokens, "temperature": 0, "stream": True,
+            "logit_bias": {"1": -100, "2": -100},
+            "messages": [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]}
+
+    def one_stream(marks: list[float]) -> int:
+        with httpx.Client(timeout=600) as client, client.stream("POST", f"{base}/chat/completions", json=body) as reply:
+            for line in reply.iter_lines():
+                if line.startswith("data: {"):
+                    choices = json.loads(line[6:]).get("choices") or [{}]
+                    if (choices[0].get("delta") or {}).get("content"):
+                        marks.append(time.perf_counter())
+        return len(marks)
+
+    cpu = _process_cpu_s(pid)
+    result = _measure(one_stream, tokens)
+    cpu_total = _process_cpu_s(pid) - cpu
+    tokens_total = result["single_tokens"] + result["four_tokens"]
+    return {"single_tok_s": result["single_tok_s"], "four_tok_s": result["four_tok_s"],
+            "four_over_single": result["four_tok_s"] / max(result["single_tok_s"], 1e-9),
+            "four_first_token_max_s": result["four_first_token_max_s"],
+            "server_cpu_ms_per_token": 1000 * cpu_total / max(tokens_total, 1)}
 
 
 def free_port() -> int:
@@ -348,7 +383,10 @@ def main() -> None:
     parser.add_argument("--llama-python", default=sys.executable)
     parser.add_argument("--xllamacpp-python", default=sys.executable)
     parser.add_argument("--starter", action="store_true",
-                        help="also time `polystack run starter` (its engine today: inline::llama-cpp)")
+                        help="also time `polystack run starter` on each engine (POLYSTACK_LLAMA_CPP_ENGINE), "
+                        "decoding through the provider over HTTP")
+    parser.add_argument("--starter-python", default=sys.executable, help="the interpreter with polystack")
+    parser.add_argument("--only-starter", action="store_true", help="skip the raw engine runs")
     parser.add_argument("--grammars", help=argparse.SUPPRESS)  # the probe child's input
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
@@ -362,7 +400,7 @@ def main() -> None:
     if not engines:
         sys.exit("neither llama_cpp nor xllamacpp is importable")
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in engines}
-    for _ in range(args.rounds):
+    for _ in range(0 if args.only_starter else args.rounds):
         for name, python in engines.items():
             result = spawn(name, python, args)
             if result is not None:
@@ -397,9 +435,18 @@ def main() -> None:
               f"{best['single_cpu_ms_per_token']:>14.2f}{best['four_cpu_ms_per_token']:>14.2f}"
               f"{best['four_first_token_max_s']:>19.2f}")
     if args.starter:
-        summary["starter"] = starter = measure_starter(args.llama_python)
-        print(f"starter (inline::llama-cpp): ready {starter['start_to_ready_s']:.1f} s, first answer "
-              f"{starter['start_to_first_answer_s']:.1f} s, RSS {starter['rss_mb']:.0f} MB")
+        summary["starter"] = {}
+        for _ in range(args.rounds):
+            for engine in ("llama-cpp-python", "xllamacpp"):
+                if not has_module(args.starter_python, engine.replace("-python", "").replace("-", "_")):
+                    continue
+                starter = measure_starter(args.starter_python, engine, args.tokens)
+                summary["starter"].setdefault(engine, []).append(starter)
+                print(f"starter on {engine}: ready {starter['start_to_ready_s']:.1f} s, first answer "
+                      f"{starter['start_to_first_answer_s']:.1f} s, RSS {starter['rss_mb']:.0f} MB, 1 stream "
+                      f"{starter['single_tok_s']:.1f} tok/s, 4 streams {starter['four_tok_s']:.1f} tok/s "
+                      f"({starter['four_over_single']:.2f}x), 4th 1st token {starter['four_first_token_max_s']:.2f} s, "
+                      f"server CPU {starter['server_cpu_ms_per_token']:.1f} ms/token")
     if probe is not None:
         summary["xllamacpp_features"] = probe
         for feature, works in probe.items():

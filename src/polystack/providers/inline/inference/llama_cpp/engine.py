@@ -86,7 +86,8 @@ class Engine(Protocol):
         ...
 
     def busy(self) -> dict[str, Any]:
-        """The engine's state for tests and health: `generations` started so far, and what else it knows."""
+        """The engine's state for tests and health: `generations` started and tokens `sampled` so far, and
+        `cached_tokens`, the prompt tokens the last generation had read."""
         ...
 
     def close(self) -> None: ...

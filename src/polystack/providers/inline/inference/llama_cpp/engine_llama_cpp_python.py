@@ -66,6 +66,7 @@ class LlamaCppPythonEngine:
         self.llama = llama
         self.facts = _facts(llama)
         self.generations = 0
+        self.sampled = 0  # tokens sampled since loading
 
     @classmethod
     def open(cls, path: Path, model: LlamaCppModelConfig) -> LlamaCppPythonEngine:
@@ -104,7 +105,7 @@ class LlamaCppPythonEngine:
         return True
 
     def busy(self) -> dict[str, Any]:
-        return {"generations": self.generations, "cached_tokens": int(self.llama.n_tokens)}
+        return {"generations": self.generations, "sampled": self.sampled, "cached_tokens": int(self.llama.n_tokens)}
 
     def close(self) -> None:
         self.llama.close()
@@ -126,6 +127,7 @@ class LlamaCppPythonEngine:
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     return "eog"
                 count += 1
+                self.sampled += 1
                 piece_bytes = llama.detokenize([token], special=True)
                 logprobs = (_logprob_of(llama, token, piece_bytes, recorder),) if recorder is not None else ()
                 if on_piece(Piece(decoder.decode(piece_bytes), 1, logprobs)):

@@ -56,6 +56,7 @@ class XLlamaCppEngine:
         self._base = str(server.listening_address)
         self._headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.generations = 0
+        self.sampled = 0  # tokens sampled since loading
         self._cached = 0  # prompt tokens the last request had read into its slot
         self.facts = self._read_facts(n_ctx)
         self._bos_id = self.tokenize(self.facts.bos, special=True)[0] if self.facts.bos else -1
@@ -132,7 +133,7 @@ class XLlamaCppEngine:
 
     def busy(self) -> dict[str, Any]:
         """Counted here, not asked of llama.cpp (whose answer waits for its current batch)."""
-        return {"generations": self.generations, "cached_tokens": self._cached}
+        return {"generations": self.generations, "sampled": self.sampled, "cached_tokens": self._cached}
 
     def close(self) -> None:
         # xllamacpp stops its threads and frees the model when the Server is collected
@@ -156,6 +157,7 @@ class XLlamaCppEngine:
                 state["finish"] = choice["finish_reason"]
             if text or tokens:
                 state["counted"] = int(state["counted"] or 0) + tokens
+                self.sampled += tokens
                 logprobs = tuple(_logprob(entry, params.top_logprobs or 0) for entry in entries) \
                     if params.top_logprobs is not None else ()
                 if on_piece(Piece(text, tokens, logprobs)):
