@@ -9,6 +9,12 @@ request, greedy sampling with end-of-generation ignored so every run decodes exa
     last token); llama-cpp-python's `Llama` is not thread-safe, so its 4 requests run one after another on
     one model thread (what the inline::llama-cpp provider does), while xllamacpp decodes them in one batch
 
+--starter times `polystack run starter` on each engine (POLYSTACK_LLAMA_CPP_ENGINE; empty POLYSTACK_STORE_DIR):
+start to ready, to a first answer, RSS, and 1 and 4 concurrent streamed chats through the provider over
+HTTP (EOS banned, `--tokens` each), with the server process's CPU per generated token (--only-starter skips
+the raw engine runs):
+  .venv/bin/python bench/embedded_engine.py --only-starter --starter --rounds 1 --tokens 32
+
 Each engine runs in a child process of the interpreter that has it (`--llama-python`, `--xllamacpp-python`;
 default this one), alternately `--rounds` times, and the best round of each is reported (the machine is
 shared: the best is the least disturbed). Run:
