@@ -44,6 +44,11 @@ results/embedded_engine_threads1.json):
     context overflow and bad grammars as 400s, stop strings, cancellation from the stream callback freeing
     the slot. llama.cpp's HTTP listener always starts (127.0.0.1, random port with port 0): a random API key
     closes it to other local users.
+
+Through the provider (--starter, 8 Dec 2026, one round at load 8-18, so only the ratios mean anything;
+results/embedded_engine_starter.json): xllamacpp (parallel 4, kv_unified) against llama-cpp-python:
+ready 89 vs 245 s, first answer 134 vs 454 s, RSS 689 vs 673 MB, 4 streams 1.16 vs 0.28 tok/s, the 4th
+request's first token 10 vs 437 s, server CPU 344 vs 843 ms per token. Re-measure with --rounds 3 when idle.
 """
 
 from __future__ import annotations
