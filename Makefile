@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    installs everything and starts `polystack run starter` on 127.0.0.1:8321
+#   make run    installs what `starter` needs (prebuilt wheels, no compiler) and starts it on 127.0.0.1:8321
 #   make test   installs everything, makes sure PostgreSQL and Redis are up, runs the whole suite
 VENV ?= .venv
 PYTHON ?= python3
@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 PORT ?=
 # `make install PIP_FLAGS=-v` also shows the compiler's output while llama-cpp-python builds
 PIP_FLAGS ?=
-# llama-cpp-python has no wheel on PyPI: it compiles once (4-13 min on 2 cores); pip caches the wheel.
+# llama-cpp-python (the tests' third-party llama.cpp server and the alternative engine) has no wheel on PyPI:
+# `make install` compiles it once (4-13 min on 2 cores); pip caches the wheel. `make run` does not need it.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 # The tested set: every package of the dev install at an exact version. pyproject.toml declares ranges (what
 # an application embedding Polystack may combine with), the lock what CI and `make install` run.
@@ -20,9 +21,19 @@ LOCK_FLAGS ?=
 # Chroma's server needs a pydantic our pins exclude, so it gets a venv of its own (tests start it)
 export POLYSTACK_CHROMA_VENV ?= $(CURDIR)/.venv-chroma
 
-.PHONY: install run test services bench lint lock
+.PHONY: install starter run test services bench lint lock
 
 install: $(VENV)/.installed
+starter: $(VENV)/.installed-starter
+
+# What `polystack run starter` needs and nothing to compile: the embedded engine is xllamacpp's prebuilt wheel.
+$(VENV)/.installed-starter: pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip -c $(LOCK)
+	@echo "==> Installing Polystack with the starter distribution into $(VENV) (prebuilt wheels: about a minute)."
+	$(BIN)/python -m pip install --progress-bar on $(PIP_FLAGS) -c $(LOCK) -e '.[starter]'
+	@echo "==> Installed."
+	touch $@
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +55,7 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--resolution lowest-direct --custom-compile-command 'make lock' $(LOCK_FLAGS) -o $(LOCK)
 
-run: install
+run: starter
 	$(BIN)/polystack run starter $(if $(PORT),--port $(PORT))
 
 services:

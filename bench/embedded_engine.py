@@ -9,6 +9,12 @@ request, greedy sampling with end-of-generation ignored so every run decodes exa
     last token); llama-cpp-python's `Llama` is not thread-safe, so its 4 requests run one after another on
     one model thread (what the inline::llama-cpp provider does), while xllamacpp decodes them in one batch
 
+--starter times `polystack run starter` on each engine (POLYSTACK_LLAMA_CPP_ENGINE; empty POLYSTACK_STORE_DIR):
+start to ready, to a first answer, RSS, and 1 and 4 concurrent streamed chats through the provider over
+HTTP (EOS banned, `--tokens` each), with the server process's CPU per generated token (--only-starter skips
+the raw engine runs):
+  .venv/bin/python bench/embedded_engine.py --only-starter --starter --rounds 1 --tokens 32
+
 Each engine runs in a child process of the interpreter that has it (`--llama-python`, `--xllamacpp-python`;
 default this one), alternately `--rounds` times, and the best round of each is reported (the machine is
 shared: the best is the least disturbed). Run:
@@ -38,6 +44,11 @@ results/embedded_engine_threads1.json):
     context overflow and bad grammars as 400s, stop strings, cancellation from the stream callback freeing
     the slot. llama.cpp's HTTP listener always starts (127.0.0.1, random port with port 0): a random API key
     closes it to other local users.
+
+Through the provider (--starter, 8 Dec 2026, one round at load 8-18, so only the ratios mean anything;
+results/embedded_engine_starter.json): xllamacpp (parallel 4, kv_unified) against llama-cpp-python:
+ready 89 vs 245 s, first answer 134 vs 454 s, RSS 689 vs 673 MB, 4 streams 1.16 vs 0.28 tok/s, the 4th
+request's first token 10 vs 437 s, server CPU 344 vs 843 ms per token. Re-measure with --rounds 3 when idle.
 """
 
 from __future__ import annotations
@@ -237,15 +248,17 @@ def probe_xllamacpp(model: str, threads: int, grammars_file: str | None) -> dict
 # ---- the starter distribution (--starter) ---------------------------------------------------------------
 
 
-def measure_starter(python: str) -> dict[str, float]:
-    """`polystack run starter` with its embedded engine: start to ready, to a first answer, and its RSS."""
+def measure_starter(python: str, engine: str, tokens: int) -> dict[str, float]:
+    """`polystack run starter` on one engine: start to ready, to a first answer, RSS, and decode through the
+    provider over HTTP (one stream, then 4 at once), with the server process's CPU per generated token."""
     import httpx
 
     port = free_port()
     with tempfile.TemporaryDirectory() as store:
         started = time.perf_counter()
         process = subprocess.Popen([python, "-m", "polystack.cli.main", "run", "starter", "--port", str(port)],
-                                   env={**os.environ, "POLYSTACK_STORE_DIR": store},
+                                   env={**os.environ, "POLYSTACK_STORE_DIR": store,
+                                        "POLYSTACK_LLAMA_CPP_ENGINE": engine},
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}/v1"
@@ -259,16 +272,49 @@ def measure_starter(python: str) -> dict[str, float]:
                     pass
                 time.sleep(0.05)
             ready = time.perf_counter() - started
-            answer = httpx.post(f"{base}/chat/completions", timeout=120, json={
+            answer = httpx.post(f"{base}/chat/completions", timeout=300, json={
                 "model": "llama-cpp/SmolLM2-135M-Instruct", "max_tokens": 16, "temperature": 0,
                 "messages": [{"role": "user", "content": "What is the capital of France?"}]})
             answer.raise_for_status()
             first_answer = time.perf_counter() - started
+            streams = _provider_streams(base, process.pid, tokens)
             rss = float(Path(f"/proc/{process.pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
         finally:
             process.terminate()
             process.wait(30)
-    return {"start_to_ready_s": ready, "start_to_first_answer_s": first_answer, "rss_mb": rss}
+    return {"start_to_ready_s": ready, "start_to_first_answer_s": first_answer, "rss_mb": rss, **streams}
+
+
+def _process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _provider_streams(base: str, pid: int, tokens: int) -> dict[str, float]:
+    """Streamed chat completions through the provider: 1 stream, then 4 concurrent ones, EOS banned."""
+    import httpx
+
+    body = {"model": "llama-cpp/SmolLM2-135M-Instruct", "max_tokens": tokens, "temperature": 0, "stream": True,
+            "logit_bias": {"1": -100, "2": -100},
+            "messages": [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]}
+
+    def one_stream(marks: list[float]) -> int:
+        with httpx.Client(timeout=600) as client, client.stream("POST", f"{base}/chat/completions", json=body) as reply:
+            for line in reply.iter_lines():
+                if line.startswith("data: {"):
+                    choices = json.loads(line[6:]).get("choices") or [{}]
+                    if (choices[0].get("delta") or {}).get("content"):
+                        marks.append(time.perf_counter())
+        return len(marks)
+
+    cpu = _process_cpu_s(pid)
+    result = _measure(one_stream, tokens)
+    cpu_total = _process_cpu_s(pid) - cpu
+    tokens_total = result["single_tokens"] + result["four_tokens"]
+    return {"single_tok_s": result["single_tok_s"], "four_tok_s": result["four_tok_s"],
+            "four_over_single": result["four_tok_s"] / max(result["single_tok_s"], 1e-9),
+            "four_first_token_max_s": result["four_first_token_max_s"],
+            "server_cpu_ms_per_token": 1000 * cpu_total / max(tokens_total, 1)}
 
 
 def free_port() -> int:
@@ -348,7 +394,10 @@ def main() -> None:
     parser.add_argument("--llama-python", default=sys.executable)
     parser.add_argument("--xllamacpp-python", default=sys.executable)
     parser.add_argument("--starter", action="store_true",
-                        help="also time `polystack run starter` (its engine today: inline::llama-cpp)")
+                        help="also time `polystack run starter` on each engine (POLYSTACK_LLAMA_CPP_ENGINE), "
+                        "decoding through the provider over HTTP")
+    parser.add_argument("--starter-python", default=sys.executable, help="the interpreter with polystack")
+    parser.add_argument("--only-starter", action="store_true", help="skip the raw engine runs")
     parser.add_argument("--grammars", help=argparse.SUPPRESS)  # the probe child's input
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
@@ -362,7 +411,7 @@ def main() -> None:
     if not engines:
         sys.exit("neither llama_cpp nor xllamacpp is importable")
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in engines}
-    for _ in range(args.rounds):
+    for _ in range(0 if args.only_starter else args.rounds):
         for name, python in engines.items():
             result = spawn(name, python, args)
             if result is not None:
@@ -397,9 +446,18 @@ def main() -> None:
               f"{best['single_cpu_ms_per_token']:>14.2f}{best['four_cpu_ms_per_token']:>14.2f}"
               f"{best['four_first_token_max_s']:>19.2f}")
     if args.starter:
-        summary["starter"] = starter = measure_starter(args.llama_python)
-        print(f"starter (inline::llama-cpp): ready {starter['start_to_ready_s']:.1f} s, first answer "
-              f"{starter['start_to_first_answer_s']:.1f} s, RSS {starter['rss_mb']:.0f} MB")
+        summary["starter"] = {}
+        for _ in range(args.rounds):
+            for engine in ("llama-cpp-python", "xllamacpp"):
+                if not has_module(args.starter_python, engine.replace("-python", "").replace("-", "_")):
+                    continue
+                starter = measure_starter(args.starter_python, engine, args.tokens)
+                summary["starter"].setdefault(engine, []).append(starter)
+                print(f"starter on {engine}: ready {starter['start_to_ready_s']:.1f} s, first answer "
+                      f"{starter['start_to_first_answer_s']:.1f} s, RSS {starter['rss_mb']:.0f} MB, 1 stream "
+                      f"{starter['single_tok_s']:.1f} tok/s, 4 streams {starter['four_tok_s']:.1f} tok/s "
+                      f"({starter['four_over_single']:.2f}x), 4th 1st token {starter['four_first_token_max_s']:.2f} s, "
+                      f"server CPU {starter['server_cpu_ms_per_token']:.1f} ms/token")
     if probe is not None:
         summary["xllamacpp_features"] = probe
         for feature, works in probe.items():

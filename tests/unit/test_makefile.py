@@ -21,3 +21,27 @@ def test_install_says_the_first_run_compiles_for_minutes_and_lets_pip_show_progr
 
 def test_make_run_takes_a_port():
     assert "$(if $(PORT),--port $(PORT))" in recipe("run")
+
+
+def test_make_run_installs_only_the_starter_extra_and_nothing_in_it_compiles():
+    import tomllib
+
+    assert re.search(r"^run: starter$", MAKEFILE, re.MULTILINE)
+    assert "-e '.[starter]'" in recipe("$(VENV)/.installed-starter")
+    extras = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+
+    def packages(extra: str) -> set[str]:
+        found: set[str] = set()
+        for requirement in extras[extra]:
+            nested = re.fullmatch(r"polystack\[(.+)\]", requirement)
+            if nested:
+                for name in nested.group(1).split(","):
+                    found |= packages(name.strip())
+            else:
+                found.add(re.split(r"[<>=\[ ;]", requirement)[0])
+        return found
+
+    starter = packages("starter")
+    assert "xllamacpp" in starter
+    assert "llama-cpp-python" not in starter  # the one dependency with no wheel on PyPI

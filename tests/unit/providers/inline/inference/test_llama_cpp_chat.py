@@ -97,10 +97,10 @@ async def test_without_max_tokens_the_reply_stops_at_the_configured_default_limi
 async def test_warm_up_runs_a_generation_before_any_request() -> None:
     impl = await create(LlamaCppConfig(), {})
     try:
-        llama = impl.models[MODEL].llama
-        assert llama.n_tokens == 0
+        engine = impl.models[MODEL].engine
+        assert engine.busy()["generations"] == 0
         await impl.warm_up()
-        assert llama.n_tokens > 0  # llama.cpp has decoded: its first, slow run is behind it
+        assert engine.busy()["generations"] > 0  # llama.cpp has decoded: its first, slow run is behind it
     finally:
         await impl.shutdown()
 

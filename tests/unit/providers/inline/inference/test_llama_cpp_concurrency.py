@@ -1,4 +1,8 @@
-"""inline::llama-cpp under concurrency: FIFO per model, a free event loop, cancelled streams, a full queue."""
+"""inline::llama-cpp under concurrency: FIFO per model, a free event loop, cancelled streams, a full queue.
+
+The model runs with one slot here (both engines), so a request that did not let go blocks the next one;
+several slots at once are tested in test_llama_cpp_slots.py.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ from polystack.providers.inline.inference.llama_cpp.config import LlamaCppConfig
 
 MODEL = "SmolLM2-135M-Instruct"
 STORY = [{"role": "user", "content": "Write a long story about a dragon."}]
+NO_END = {"1": -100, "2": -100}  # SmolLM2's <|im_start|> and <|im_end|>: the reply cannot end before max_tokens
 
 
 @pytest.fixture(scope="module")
 async def adapter() -> AsyncIterator[LlamaCppInferenceAdapter]:
-    impl = await create(LlamaCppConfig(max_queued_requests=2), {})
+    impl = await create(LlamaCppConfig(max_queued_requests=2, parallel=1), {})
     yield impl
     await impl.shutdown()
 
@@ -31,30 +36,37 @@ def chat(**fields: Any) -> ChatCompletionRequest:
     return ChatCompletionRequest.model_validate({"model": MODEL, "temperature": 0, "max_tokens": 16, **fields})
 
 
+def sampled(adapter: LlamaCppInferenceAdapter) -> int:
+    return int(adapter.models[MODEL].engine.busy()["sampled"])
+
+
 async def test_closing_a_stream_after_two_chunks_frees_the_model(adapter: LlamaCppInferenceAdapter) -> None:
-    stream = await adapter.chat_completion(chat(max_tokens=2000, stream=True))
+    before = sampled(adapter)
+    stream = await adapter.chat_completion(chat(max_tokens=2000, logit_bias=NO_END, stream=True))
     seen = 0
     async for _ in stream:  # type: ignore[union-attr]
         seen += 1
         if seen == 2:
             break
     await stream.aclose()  # type: ignore[union-attr]
-    started = time.monotonic()
     reply = await adapter.chat_completion(chat(max_tokens=4))
     assert reply.choices[0].message.content is not None
-    # 2000 tokens would take many seconds; a stopped generation leaves the model at once
-    assert time.monotonic() - started < 5
+    # one slot: the reply came once the stream had let go of it, a few tokens later, not 2000
+    assert sampled(adapter) - before < 100
 
 
 async def test_a_cancelled_request_stops_its_generation(adapter: LlamaCppInferenceAdapter) -> None:
-    task = asyncio.create_task(adapter.chat_completion(chat(max_tokens=2000)))
-    await asyncio.sleep(0.3)
+    before = sampled(adapter)
+    task = asyncio.create_task(adapter.chat_completion(chat(max_tokens=2000, logit_bias=NO_END)))
+    deadline = time.monotonic() + 300
+    while sampled(adapter) == before:  # generating
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    started = time.monotonic()
     await adapter.chat_completion(chat(max_tokens=4))
-    assert time.monotonic() - started < 5
+    assert sampled(adapter) - before < 100
 
 
 async def test_a_request_cancelled_while_its_long_prompt_is_read_frees_the_model_at_once(
@@ -68,7 +80,7 @@ async def test_a_request_cancelled_while_its_long_prompt_is_read_frees_the_model
     with pytest.raises(asyncio.CancelledError):
         await task
     # the next job on the model's thread runs once the cancelled one has let go: how far had it read?
-    read = await model.runner.run(lambda stop: model.llama.n_tokens)
+    read = await model.runner.run(lambda stop: model.engine.busy()["cached_tokens"])
     assert read < 1500
 
 

@@ -14,6 +14,7 @@ from polystack.core.config import DISTRIBUTIONS_DIR, load_run_config
 from polystack.providers.inline.inference.llama_cpp import model_files
 from polystack.providers.inline.inference.llama_cpp.config import (
     CACHE_DIR_ENV,
+    ENGINE_ENV,
     LlamaCppConfig,
     LlamaCppModelConfig,
 )
@@ -43,6 +44,27 @@ def test_the_starter_config_reads_threads_and_the_output_limit_from_the_environm
     assert default.n_threads is None and default.default_max_tokens == 256
     tuned = llama_config({"POLYSTACK_LLAMA_CPP_THREADS": "1", "POLYSTACK_LLAMA_CPP_MAX_TOKENS": "64"})
     assert tuned.n_threads == 1 and tuned.default_max_tokens == 64
+    assert default.engine == "xllamacpp" and default.parallel == 4 and default.kv_unified
+    assert llama_config({"POLYSTACK_LLAMA_CPP_ENGINE": "llama-cpp-python"}).engine == "llama-cpp-python"
+    with pytest.raises(ValidationError):
+        llama_config({"POLYSTACK_LLAMA_CPP_ENGINE": "vllm"})
+
+
+def test_the_engine_comes_from_config_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENGINE_ENV, "llama-cpp-python")
+    assert LlamaCppConfig().engine == "llama-cpp-python"
+    assert LlamaCppConfig(engine="xllamacpp").engine == "xllamacpp"
+    monkeypatch.delenv(ENGINE_ENV)
+    assert LlamaCppConfig().engine == "xllamacpp"
+
+
+async def test_a_missing_engine_package_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from polystack.core.errors import StackError
+    from polystack.providers.inline.inference.llama_cpp import create
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if llama-cpp-python were not installed
+    with pytest.raises(StackError, match=r"polystack\[llama-cpp-python\]"):
+        await create(LlamaCppConfig(engine="llama-cpp-python"), {})
 
 
 def test_bad_configs_are_refused() -> None:

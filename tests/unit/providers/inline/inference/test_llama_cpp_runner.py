@@ -87,3 +87,38 @@ async def test_a_full_queue_is_refused_and_shutdown_closes_the_model() -> None:
     assert llama.closed
     with pytest.raises(ServiceUnavailableError):
         await runner.run(sleeper(log, "d", 0))
+
+
+async def wait_for(condition: Callable[[], bool], deadline_s: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_with_two_slots_two_jobs_run_at_once_and_the_rest_start_in_arrival_order() -> None:
+    """xllamacpp's slots: N generations in flight, the others queued first come, first served."""
+    runner: ModelRunner[str] = ModelRunner(FakeLlama(), "fake", max_queued=8, slots=2)
+    release = {label: threading.Event() for label in "abcd"}
+    started: list[str] = []
+
+    def held(label: str) -> Callable[[threading.Event], str]:
+        def job(stop: threading.Event) -> str:
+            started.append(label)
+            release[label].wait(30)
+            return label
+        return job
+
+    tasks = []
+    for label in "abcd":
+        tasks.append(asyncio.create_task(runner.run(held(label))))
+        await asyncio.sleep(0)  # queued in this order
+    await wait_for(lambda: len(started) == 2)
+    assert sorted(started) == ["a", "b"] and runner.waiting == 2
+    release["b"].set()
+    await wait_for(lambda: len(started) == 3)
+    assert started[2] == "c"  # the first waiting job takes the freed slot
+    for event in release.values():
+        event.set()
+    assert await asyncio.gather(*tasks) == ["a", "b", "c", "d"]
+    await runner.shutdown()

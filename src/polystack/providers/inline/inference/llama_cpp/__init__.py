@@ -11,9 +11,16 @@ if TYPE_CHECKING:
 
 
 async def create(config: LlamaCppConfig, deps: ProviderDeps) -> Any:
-    """Load every configured model (SmolLM2: about 0.2 s) in a worker thread."""
-    import llama_cpp  # noqa: F401 - a missing package is reported by the resolver with its pip command
+    """Load every configured model (SmolLM2: well under a second) in a worker thread, on the configured engine."""
+    import importlib.util
 
+    from polystack.core.errors import StackError
+    from polystack.providers.inline.inference.llama_cpp.engine import ENGINE_PACKAGES
+
+    module = "llama_cpp" if config.engine == "llama-cpp-python" else "xllamacpp"
+    if importlib.util.find_spec(module) is None:
+        raise StackError(f"inline::llama-cpp engine '{config.engine}' needs the package {config.engine}: "
+                         f"{ENGINE_PACKAGES[config.engine]}")
     from polystack.providers.inline.inference.llama_cpp.adapter import LlamaCppInferenceAdapter
 
     return await LlamaCppInferenceAdapter.load(config)

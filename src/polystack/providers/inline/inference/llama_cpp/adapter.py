@@ -1,4 +1,4 @@
-"""LlamaCppInferenceAdapter: the Inference API over local GGUF models served in-process by llama.cpp."""
+"""LlamaCppInferenceAdapter: the Inference API over local GGUF models served in-process by llama.cpp (either engine)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ Job = Callable[[Callable[[E], None], threading.Event], None]
 
 
 class LlamaCppInferenceAdapter:
-    """Chat and legacy completions on each configured model; one request at a time per model, in order."""
+    """Chat and legacy completions on each configured model; up to its engine's slots at once, the rest in order."""
 
     provider_id = "llama-cpp"
     accepts_unlisted_models = False
@@ -51,7 +51,8 @@ class LlamaCppInferenceAdapter:
         try:
             for entry in config.served_models():
                 loaded.append(await asyncio.to_thread(
-                    load_served_model, entry, config.resolved_cache_dir(), max_queued=config.max_queued_requests))
+                    load_served_model, entry, config.resolved_cache_dir(), max_queued=config.max_queued_requests,
+                    engine=config.engine, parallel=config.parallel, kv_unified=config.kv_unified))
         except BaseException:
             for model in loaded:
                 await model.runner.shutdown()
@@ -65,11 +66,11 @@ class LlamaCppInferenceAdapter:
         model.runner.check_open()
         return model
 
-    def _job(self, work: Callable[..., None], llama: Any, plan: Any) -> Job[E]:
-        """The model-thread job, with llama.cpp failures reported as this provider's errors."""
+    def _job(self, work: Callable[..., None], engine: Any, plan: Any) -> Job[E]:
+        """The worker-thread job, with llama.cpp failures reported as this provider's errors."""
         def job(emit: Callable[[E], None], stop: threading.Event) -> None:
             try:
-                work(llama, plan, emit, stop)
+                work(engine, plan, emit, stop)
             except PolystackError:
                 raise
             except Exception as exc:  # whatever llama.cpp raised, named for the user
@@ -89,7 +90,7 @@ class LlamaCppInferenceAdapter:
         model = self._model(request.model)
         plan = chat.plan_chat(request, model, max_choices=self.config.max_choices,
                               default_max_tokens=self.config.default_max_tokens)
-        job: Job[chat.ChatEvent] = self._job(chat.run_chat, model.llama, plan)
+        job: Job[chat.ChatEvent] = self._job(chat.run_chat, model.engine, plan)
         want_logprobs = bool(request.logprobs)
         if request.stream:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
@@ -103,7 +104,7 @@ class LlamaCppInferenceAdapter:
     async def completion(self, request: CompletionRequest) -> Completion | AsyncIterator[Completion]:
         model = self._model(request.model)
         plan = completions.plan_completion(request, model, max_choices=self.config.max_choices)
-        job: Job[completions.CompletionEvent] = self._job(completions.run_completion, model.llama, plan)
+        job: Job[completions.CompletionEvent] = self._job(completions.run_completion, model.engine, plan)
         prompt_tokens = sum(len(prompt) for prompt in plan.prompts)
         choices = len(plan.prompts) * plan.n
         want_logprobs = request.logprobs is not None

@@ -1,13 +1,13 @@
-"""Chat on a local model: a request becomes a ChatPlan (on the event loop), run by `run_chat` (on the model thread)."""
+"""Chat on a local model: a request becomes a ChatPlan (on the event loop), run by `run_chat` (on a worker thread)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 
-from polystack.apis.errors import UnsupportedParameterError
+from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
 from polystack.apis.inference.types import (
     AssistantMessage,
     ChatCompletionRequest,
@@ -17,6 +17,7 @@ from polystack.apis.inference.types import (
     ToolMessage,
 )
 from polystack.providers.inline.inference.llama_cpp import grammars
+from polystack.providers.inline.inference.llama_cpp.engine import Engine
 from polystack.providers.inline.inference.llama_cpp.generation import TokenLogprob, generate
 from polystack.providers.inline.inference.llama_cpp.prompts import turns_of
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams, sampling_from
@@ -111,7 +112,7 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
     if mode != "text":
         max_calls = 1 if request.parallel_tool_calls is False else model.max_parallel_tool_calls
         tool_grammar = grammars.tool_calls_grammar(callable_tools, max_calls=max_calls)
-        grammars.check(model.llama, tool_grammar, param="tools")
+        _check(model, tool_grammar, param="tools")
     top_logprobs = (request.top_logprobs or 0) if request.logprobs else None
     sampling = sampling_from(request, n_vocab=model.n_vocab, top_logprobs=top_logprobs)
     sampling = replace(sampling, stop=sampling.stop + model.prompt_format.stops,
@@ -119,7 +120,7 @@ def plan_chat(request: ChatCompletionRequest, model: ServedModel, *, max_choices
     return ChatPlan(
         prompt=prompt, mode=mode, sampling=sampling, n=n, n_ctx=model.n_ctx,
         max_tokens=max_tokens, text_grammar=text_grammar, tool_grammar=tool_grammar,
-        message_prefix=tuple(model.llama.tokenize(MESSAGE_PREFIX.encode(), add_bos=False, special=False)),
+        message_prefix=tuple(model.engine.tokenize(MESSAGE_PREFIX, special=False)),
     )
 
 
@@ -137,14 +138,21 @@ def _response_grammar(request: ChatCompletionRequest, model: ServedModel) -> str
                                         param="response_format.json_schema.schema")
     else:
         return None
-    grammars.check(model.llama, grammar, param="response_format")
+    _check(model, grammar, param="response_format")
     return grammar
 
 
-# ---- running (model thread) -----------------------------------------------------------------------
+def _check(model: ServedModel, grammar: str, *, param: str) -> None:
+    """A grammar llama.cpp rejects would crash sampling: refuse the request before any work is queued."""
+    if not model.engine.check_grammar(grammar):
+        raise InvalidRequestError("cannot constrain output to this schema (llama.cpp rejected the grammar)",
+                                  param=param)
 
 
-def run_chat(llama: Any, plan: ChatPlan, emit: Callable[[ChatEvent], None], stop: threading.Event) -> None:
+# ---- running (worker thread) ----------------------------------------------------------------------
+
+
+def run_chat(engine: Engine, plan: ChatPlan, emit: Callable[[ChatEvent], None], stop: threading.Event) -> None:
     """Generate every choice in turn, emitting events as text and calls form."""
     for choice in range(plan.n):
         if stop.is_set():
@@ -152,38 +160,38 @@ def run_chat(llama: Any, plan: ChatPlan, emit: Callable[[ChatEvent], None], stop
         kind: Literal["text", "tools"] = "tools" if plan.mode == "tools" else "text"
         prompt = plan.prompt
         if plan.mode == "auto":
-            kind, prompt = _reply_kind(llama, plan, stop)
+            kind, prompt = _reply_kind(engine, plan, stop)
         emit(ChoiceStarted(choice, kind))
         room = plan.n_ctx - len(prompt)
         params = replace(plan.sampling.with_seed_offset(choice), max_tokens=min(plan.max_tokens, room))
         run = _text_choice if kind == "text" else _tools_choice
-        finish, tokens = run(llama, plan, prompt, params, choice, emit, stop)
+        finish, tokens = run(engine, plan, prompt, params, choice, emit, stop)
         emit(ChoiceFinished(choice, finish, tokens))
 
 
-def _text_choice(llama: Any, plan: ChatPlan, prompt: list[int], params: SamplingParams, choice: int,
+def _text_choice(engine: Engine, plan: ChatPlan, prompt: list[int], params: SamplingParams, choice: int,
                  emit: Callable[[ChatEvent], None], stop: threading.Event) -> tuple[str, int]:
     def on_text(text: str, logprobs: list[TokenLogprob]) -> None:
         emit(TextPiece(choice, text, logprobs))
 
-    outcome = generate(llama, prompt, replace(params, grammar=plan.text_grammar), stop, on_text)
+    outcome = generate(engine, prompt, replace(params, grammar=plan.text_grammar), stop, on_text)
     return outcome.finish_reason, outcome.completion_tokens
 
 
-def _tools_choice(llama: Any, plan: ChatPlan, prompt: list[int], params: SamplingParams, choice: int,
+def _tools_choice(engine: Engine, plan: ChatPlan, prompt: list[int], params: SamplingParams, choice: int,
                   emit: Callable[[ChatEvent], None], stop: threading.Event) -> tuple[str, int]:
     """Calls under the tool grammar; the user's stop strings and logprobs apply to text, not to calls."""
     parser = CallParser(lambda event: emit(CallPiece(choice, event)))
     params = replace(params, grammar=plan.tool_grammar, stop=(), line_stops=(), top_logprobs=None)
-    outcome = generate(llama, prompt, params, stop, lambda text, _: parser.feed(text))
+    outcome = generate(engine, prompt, params, stop, lambda text, _: parser.feed(text))
     finish = "tool_calls" if outcome.finish_reason == "stop" and parser.calls else outcome.finish_reason
     return finish, outcome.completion_tokens
 
 
-def _reply_kind(llama: Any, plan: ChatPlan, stop: threading.Event) -> tuple[Literal["text", "tools"], list[int]]:
+def _reply_kind(engine: Engine, plan: ChatPlan, stop: threading.Event) -> tuple[Literal["text", "tools"], list[int]]:
     """Let the model choose, greedily, between a message and tool calls (a few constrained tokens)."""
     params = SamplingParams(max_tokens=8, temperature=0.0, grammar=grammars.REPLY_KIND_GRAMMAR)
-    outcome = generate(llama, plan.prompt, params, stop, lambda *_: None)
+    outcome = generate(engine, plan.prompt, params, stop, lambda *_: None)
     if outcome.text.startswith(CALL_PREFIX):
         return "tools", plan.prompt
     return "text", plan.prompt + list(plan.message_prefix)

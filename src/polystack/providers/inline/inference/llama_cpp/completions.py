@@ -1,4 +1,4 @@
-"""Legacy text completions on a local model: plan, run on the model thread, and shape OpenAI `Completion`s."""
+"""Legacy text completions on a local model: plan, run on a worker thread, and shape OpenAI `Completion`s."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
 from polystack.apis.inference.results import CompletionChoice, CompletionLogprobs, CompletionUsage
 from polystack.apis.inference.types import Completion, CompletionRequest
+from polystack.providers.inline.inference.llama_cpp.engine import Engine
 from polystack.providers.inline.inference.llama_cpp.generation import TokenLogprob, generate
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams, sampling_from
 from polystack.providers.inline.inference.llama_cpp.served_model import ServedModel
@@ -89,7 +90,7 @@ def _echoes(request: CompletionRequest, prompts: list[list[int]], model: ServedM
     return [model.detokenize(tokens) for tokens in prompts]
 
 
-def run_completion(llama: Any, plan: CompletionPlan, emit: Callable[[CompletionEvent], None],
+def run_completion(engine: Engine, plan: CompletionPlan, emit: Callable[[CompletionEvent], None],
                    stop: threading.Event) -> None:
     """Every prompt, n choices each (OpenAI orders choices prompt by prompt)."""
     for prompt_index, prompt in enumerate(plan.prompts):
@@ -104,7 +105,7 @@ def run_completion(llama: Any, plan: CompletionPlan, emit: Callable[[CompletionE
                 emit(CompletionPiece(choice, text, logprobs))
 
             params = replace(plan.sampling.with_seed_offset(sample), max_tokens=plan.budgets[prompt_index])
-            outcome = generate(llama, prompt, params, stop, on_text)
+            outcome = generate(engine, prompt, params, stop, on_text)
             emit(CompletionFinished(choice, outcome.finish_reason, outcome.completion_tokens))
 
 

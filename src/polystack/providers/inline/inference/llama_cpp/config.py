@@ -12,6 +12,8 @@ PackagedModel = Literal["smollm2", "qwen2.5-coder-1.5b", "gemma3-270m"]
 ChatFormat = Literal["chatml-function-calling", "gguf-template"]
 
 CACHE_DIR_ENV = "POLYSTACK_MODEL_CACHE_DIR"
+ENGINE_ENV = "POLYSTACK_LLAMA_CPP_ENGINE"
+EngineName = Literal["xllamacpp", "llama-cpp-python"]
 DEFAULT_MAX_TOKENS = 256
 
 # The name each packaged model is served under unless a model entry sets `name`.
@@ -83,11 +85,33 @@ class LlamaCppModelConfig(BaseModel):
         return PACKAGED_MODEL_NAMES[self.source or "smollm2"]
 
 
+def _default_engine() -> EngineName:
+    return "llama-cpp-python" if os.environ.get(ENGINE_ENV) == "llama-cpp-python" else "xllamacpp"
+
+
 class LlamaCppConfig(BaseModel):
-    """Local GGUF chat models, run in-process by llama.cpp, one request at a time per model."""
+    """Local GGUF chat models, run in-process by llama.cpp."""
 
     model_config = ConfigDict(extra="forbid")
 
+    engine: EngineName = Field(
+        default_factory=_default_engine,
+        description=f"Which llama.cpp binding runs the models. xllamacpp (default; a prebuilt wheel): "
+        "llama.cpp's own server engine in-process, `parallel` requests at once in one batch. "
+        "llama-cpp-python (`polystack[llama-cpp-python]`, compiled at install): one request at a time per "
+        f"model. Unset: ${ENGINE_ENV}, else xllamacpp.",
+    )
+    parallel: int = Field(
+        default=4, ge=1, le=64,
+        description="xllamacpp: requests generated at once per model (llama.cpp slots, decoded in one "
+        "batch); more wait in arrival order. llama-cpp-python always runs one.",
+    )
+    kv_unified: bool = Field(
+        default=True,
+        description="xllamacpp: the slots share one KV cache of n_ctx tokens (memory as for one request; "
+        "a request may still use the whole context). False gives each slot n_ctx tokens of its own: "
+        "`parallel` times the memory.",
+    )
     model_source: PackagedModel = Field(
         default="smollm2",
         description="The packaged model to serve when `models` is empty: smollm2 (default, fast) or "
@@ -103,11 +127,12 @@ class LlamaCppConfig(BaseModel):
     )
     max_queued_requests: int = Field(
         default=32, ge=0,
-        description="Requests that may wait for a busy model; more are refused with 503 until one finishes.",
+        description="Requests that may wait for a busy model (all its slots taken); more are refused with "
+        "503 until one finishes.",
     )
     max_choices: int = Field(
         default=8, ge=1, le=128,
-        description="Largest `n` accepted; choices are generated one after another on the same model.",
+        description="Largest `n` accepted; choices are generated one after another in the request's slot.",
     )
     default_max_tokens: int = Field(
         default=DEFAULT_MAX_TOKENS, ge=1,
@@ -144,5 +169,6 @@ class LlamaCppConfig(BaseModel):
     @classmethod
     def sample_config(cls) -> dict[str, Any]:
         """A run-config entry that serves SmolLM2, switchable to Qwen and to fewer threads by environment variables."""
-        return {"model_source": "${env.POLYSTACK_LLAMA_CPP_MODEL:=smollm2}",
+        return {"engine": "${env.POLYSTACK_LLAMA_CPP_ENGINE:=xllamacpp}",
+                "model_source": "${env.POLYSTACK_LLAMA_CPP_MODEL:=smollm2}",
                 "n_threads": "${env.POLYSTACK_LLAMA_CPP_THREADS:=}"}

@@ -1,31 +1,18 @@
-"""The token loop: sample from a `Llama` with OpenAI's parameters, stopping on EOS, stop strings, limits or a flag."""
+"""Generation over any engine: OpenAI's stop strings and limits on top of the engine's sampled pieces."""
 
 from __future__ import annotations
 
-import codecs
-import random
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
-
+from polystack.providers.inline.inference.llama_cpp.engine import Engine, Piece, TokenLogprob
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams
 
+__all__ = ["Outcome", "TokenLogprob", "generate"]
+
 FinishReason = Literal["stop", "length"]
-
-# Prompt tokens evaluated between two looks at the stop flag: llama.cpp cannot be interrupted inside
-# an evaluation, and a 3,000-token prompt takes tens of seconds on two busy cores.
-PREFILL_CHUNK = 64
-
-
-@dataclass(frozen=True)
-class TokenLogprob:
-    token: str
-    token_bytes: bytes
-    logprob: float
-    top: tuple[tuple[str, bytes, float], ...] = ()
 
 
 @dataclass
@@ -37,30 +24,6 @@ class Outcome:
 
 
 OnText = Callable[[str, list[TokenLogprob]], None]
-
-
-class _LogprobRecorder:
-    """A llama-cpp logits processor that keeps each step's log-softmax (it sees the raw logits)."""
-
-    def __init__(self, top: int) -> None:
-        self.top = top
-        self.last: np.ndarray[Any, Any] = np.zeros(0, dtype=np.float32)
-
-    def __call__(self, input_ids: Any, scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        values = scores.astype(np.float64)
-        values -= values.max()
-        self.last = (values - np.log(np.exp(values).sum())).astype(np.float32)
-        return scores
-
-
-class _LogitBias:
-    def __init__(self, bias: dict[int, float]) -> None:
-        self.ids = np.array(list(bias), dtype=np.int64)
-        self.values = np.array(list(bias.values()), dtype=np.float32)
-
-    def __call__(self, input_ids: Any, scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        scores[self.ids] += self.values
-        return scores
 
 
 class _StopMatcher:
@@ -117,113 +80,35 @@ def _overlap(text: str, stop: str) -> int:
     return 0
 
 
-def generate(llama: Any, prompt: list[int], params: SamplingParams, stop_flag: threading.Event,
+def generate(engine: Engine, prompt: list[int], params: SamplingParams, stop_flag: threading.Event,
              on_text: OnText) -> Outcome:
     """Sample up to `params.max_tokens` tokens after `prompt`, handing text to `on_text` as it forms.
 
-    Runs on the model's worker thread. Stops at an end-of-generation token, a stop string (never
-    included), the token limit, or when `stop_flag` is set (checked before every token).
+    Runs on a worker thread. Stops at an end-of-generation token, a stop string (never included),
+    the token limit, or when `stop_flag` is set (checked before every token).
     """
-    import llama_cpp
-
     if params.max_tokens <= 0 or stop_flag.is_set():
         return Outcome("length" if params.max_tokens <= 0 else "stop", 0, "", stop_flag.is_set())
-    if not prefill(llama, prompt, stop_flag):
-        return Outcome("stop", 0, "", True)
-    vocab = llama._model.vocab
-    recorder = _LogprobRecorder(params.top_logprobs) if params.top_logprobs is not None else None
-    tokens = _token_stream(llama, prompt, params, recorder)
     matcher = _StopMatcher(params.stop, params.line_stops)
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending: list[TokenLogprob] = []
     count = 0
     hit = False
-    finish: FinishReason = "length"
-    try:
-        for token in tokens:
-            if llama_cpp.llama_vocab_is_eog(vocab, token):
-                finish = "stop"
-                break
-            count += 1
-            piece_bytes = llama.detokenize([token], special=True)
-            piece = decoder.decode(piece_bytes)
-            if recorder is not None:
-                pending.append(_logprob_of(llama, token, piece_bytes, recorder))
-            text, hit = matcher.feed(piece)
-            if text or hit:
-                on_text(text, pending)
-                pending = []
-            if hit:
-                finish = "stop"
-                break
-            if count >= params.max_tokens:
-                break
-            if stop_flag.is_set():
-                finish = "stop"
-                break
-    finally:
-        tokens.close()
-    if not hit:
-        matcher.feed(decoder.decode(b"", final=True))
+
+    def on_piece(piece: Piece) -> bool:
+        nonlocal count, hit, pending
+        if hit:  # the text was cut before a stop string: nothing after it counts
+            return True
+        count += piece.tokens
+        pending.extend(piece.logprobs)
+        text, hit = matcher.feed(piece.text)
+        if text or hit:
+            on_text(text, pending)
+            pending = []
+        return hit or count >= params.max_tokens or stop_flag.is_set()
+
+    ending = engine.sample(prompt, params, stop_flag, on_piece)
     tail = matcher.flush()  # after a stop string the text was cut just before it: no stop text leaks
     if tail or pending:
         on_text(tail, pending)
-    return Outcome(finish, count, matcher.generated, stop_flag.is_set())
-
-
-def prefill(llama: Any, prompt: list[int], stop_flag: threading.Event) -> bool:
-    """Evaluate all but the prompt's last token in small chunks, looking at `stop_flag` between them.
-
-    `Llama.generate` then finds them cached and evaluates only the last token. Returns False when
-    stopped. A prefix already in the cache (the same conversation, one turn longer) is kept.
-    """
-    target = len(prompt) - 1
-    cached = 0
-    for have, want in zip(llama.input_ids[: min(llama.n_tokens, target)], prompt, strict=False):
-        if int(have) != want:
-            break
-        cached += 1
-    if cached >= target:
-        return True
-    if not llama._ctx.kv_cache_seq_rm(-1, cached, -1):  # a model whose cache cannot be cut: generate() resets
-        return not stop_flag.is_set()
-    llama.n_tokens = cached
-    for start in range(cached, target, PREFILL_CHUNK):
-        if stop_flag.is_set():
-            return False
-        llama.eval(prompt[start:min(target, start + PREFILL_CHUNK)])
-    return not stop_flag.is_set()
-
-
-def _token_stream(llama: Any, prompt: list[int], params: SamplingParams,
-                  recorder: _LogprobRecorder | None) -> Generator[int, Any, None]:
-    """llama-cpp's token generator, set up with the request's sampling chain (and seed)."""
-    import llama_cpp
-
-    llama.set_seed(params.seed if params.seed is not None else random.randrange(2**31))
-    processors: list[Any] = [_LogitBias(params.logit_bias)] if params.logit_bias else []
-    if recorder is not None:
-        processors.append(recorder)
-    grammar = llama_cpp.LlamaGrammar.from_string(params.grammar, verbose=False) if params.grammar else None
-    tokens: Generator[int, Any, None] = llama.generate(
-        prompt, temp=params.temperature, top_p=params.top_p, top_k=params.top_k, min_p=params.min_p,
-        repeat_penalty=params.repeat_penalty, presence_penalty=params.presence_penalty,
-        frequency_penalty=params.frequency_penalty, grammar=grammar,
-        logits_processor=llama_cpp.LogitsProcessorList(processors) if processors else None,
-    )
-    return tokens
-
-
-def _logprob_of(llama: Any, token: int, piece: bytes, recorder: _LogprobRecorder) -> TokenLogprob:
-    step = recorder.last
-    top: tuple[tuple[str, bytes, float], ...] = ()
-    if recorder.top > 0:
-        best = np.argpartition(-step, recorder.top)[: recorder.top]
-        best = best[np.argsort(-step[best])]
-        top = tuple(_entry(llama, int(candidate), float(step[candidate])) for candidate in best)
-    return TokenLogprob(piece.decode("utf-8", errors="replace"), piece, float(step[token]), top)
-
-
-def _entry(llama: Any, token: int, logprob: float) -> tuple[str, bytes, float]:
-    raw = llama.detokenize([token], special=True)
-    return raw.decode("utf-8", errors="replace"), raw, logprob
+    length = not hit and ending != "eog" and count >= params.max_tokens
+    return Outcome("length" if length else "stop", count, matcher.generated, stop_flag.is_set())

@@ -18,7 +18,7 @@ REPLY_KIND_GRAMMAR = f'root ::= "{MESSAGE_PREFIX.strip()}" | "{CALL_PREFIX}"'
 
 
 def _converter() -> Any:
-    from llama_cpp.llama_grammar import SchemaConverter
+    from polystack.providers.inline.inference.llama_cpp.schema_gbnf import SchemaConverter
 
     return SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
 
@@ -56,14 +56,3 @@ def tool_calls_grammar(tools: list[Tool], *, max_calls: int) -> str:
     call = f'"{CALL_PREFIX}" ( {" | ".join(alternatives)} )'
     root = "call" if max_calls == 1 else f'call ( "\\n" call ){{0,{max_calls - 1}}}'
     return _finish(converter, root) + f"\ncall ::= {call}"
-
-
-def check(llama: Any, grammar: str, *, param: str) -> None:
-    """Parse the grammar once with llama.cpp: a grammar it rejects would crash sampling."""
-    import llama_cpp
-
-    sampler = llama_cpp.llama_sampler_init_grammar(llama._model.vocab, grammar.encode(), b"root")
-    if not sampler:
-        raise InvalidRequestError("cannot constrain output to this schema (llama.cpp rejected the grammar)",
-                                  param=param)
-    llama_cpp.llama_sampler_free(sampler)

@@ -1,16 +1,15 @@
-"""Build a ServedModel from a config entry: find the GGUF file, open it with llama.cpp, describe it."""
+"""Build a ServedModel from a config entry: find the GGUF file, open it with the configured engine, describe it."""
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from polystack.core.errors import StackError
-from polystack.providers.inline.inference.llama_cpp.config import LlamaCppModelConfig
+from polystack.providers.inline.inference.llama_cpp.config import EngineName, LlamaCppModelConfig
+from polystack.providers.inline.inference.llama_cpp.engine import Engine
 from polystack.providers.inline.inference.llama_cpp.model_files import gguf_path
 from polystack.providers.inline.inference.llama_cpp.prompts import (
     PromptFormat,
@@ -22,120 +21,67 @@ from polystack.providers.inline.inference.llama_cpp.served_model import ServedMo
 
 logger = logging.getLogger("polystack.providers")
 
-DEFAULT_N_CTX = 4096
-_PARAMS_LOCK = threading.Lock()
+
+def open_engine(path: Path, model: LlamaCppModelConfig, *, engine: EngineName, parallel: int,
+                kv_unified: bool) -> Engine:
+    """Load the model with the chosen binding (blocking: well under a second for SmolLM2)."""
+    if engine == "llama-cpp-python":
+        from polystack.providers.inline.inference.llama_cpp.engine_llama_cpp_python import LlamaCppPythonEngine
+
+        return LlamaCppPythonEngine.open(path, model)
+    from polystack.providers.inline.inference.llama_cpp.engine_xllamacpp import XLlamaCppEngine
+
+    return XLlamaCppEngine.open(path, model, parallel=parallel, kv_unified=kv_unified)
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def extra_buffers_safe() -> bool:
-    """False when llama.cpp was built with AMX and the CPU advertises it.
-
-    Some virtual machines (Firecracker among them) report AMX but fault on its first instruction,
-    killing the process; without the extra buffers llama.cpp never takes the AMX path.
-    """
-    import llama_cpp
-
-    built_with_amx = b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
-    try:
-        cpu_flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return True
-    return not (built_with_amx and "amx_int8" in cpu_flags)
-
-
-def open_llama(path: Path, model: LlamaCppModelConfig) -> Any:
-    """Load the model (blocking: 0.2 s for SmolLM2, a few seconds for Qwen)."""
-    llama = _load(path, model, model.n_ctx or DEFAULT_N_CTX)
-    trained = llama._model.n_ctx_train()
-    if model.n_ctx is None and 0 < trained < llama.n_ctx():
-        logger.info("%s was trained on %d tokens of context; using that", path.name, trained)
-        llama.close()
-        llama = _load(path, model, trained)
-    return llama
-
-
-def _load(path: Path, model: LlamaCppModelConfig, n_ctx: int) -> Any:
-    import llama_cpp.llama as llama_module
-
-    threads = model.n_threads or usable_cores()
-    kwargs: dict[str, Any] = dict(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                  n_batch=model.n_batch, verbose=False)
-    use_extra = model.extra_buffers if model.extra_buffers is not None else extra_buffers_safe()
-    if use_extra:
-        return llama_module.Llama(**kwargs)
-    # Llama() takes no switch for this model parameter, so its default is overridden while it loads.
-    with _PARAMS_LOCK:
-        original = llama_module.llama_cpp.llama_model_default_params
-
-        def without_extra_buffers() -> Any:
-            params = original()
-            params.use_extra_bufts = False
-            return params
-
-        llama_module.llama_cpp.llama_model_default_params = without_extra_buffers
-        try:
-            return llama_module.Llama(**kwargs)
-        finally:
-            llama_module.llama_cpp.llama_model_default_params = original
-
-
-def describe(llama: Any, path: Path, model: LlamaCppModelConfig) -> dict[str, Any]:
-    """Metadata listed with the model: context, quantisation, size on disk, parameter count."""
-    desc = llama._model.desc()  # "<arch> <size> <quantisation>", e.g. "llama 256M Q4_1"
-    parts = desc.split(" ", 2)
+def describe(engine: Engine, path: Path, model: LlamaCppModelConfig) -> dict[str, Any]:
+    """Metadata listed with the model: context, quantisation, size on disk, parameter count, engine."""
+    facts = engine.facts
     return {
-        "context_length": llama.n_ctx(),
-        "trained_context_length": llama._model.n_ctx_train(),
-        "quantization": parts[2] if len(parts) == 3 else desc,
+        "context_length": facts.n_ctx,
+        "trained_context_length": facts.n_ctx_train,
+        "quantization": facts.quantization,
         "file_size_bytes": path.stat().st_size,
-        "parameters": llama._model.n_params(),
-        "architecture": llama.metadata.get("general.architecture"),
+        "parameters": facts.n_params,
+        "architecture": facts.architecture,
         "chat_format": model.chat_format,
         "source": model.source or ("file" if model.path else "smollm2"),
+        "engine": engine.name,
+        "parallel": engine.slots,
     }
 
 
-def prompt_format_of(llama: Any, model: LlamaCppModelConfig) -> PromptFormat:
-    template = llama.metadata.get("tokenizer.chat_template")
+def prompt_format_of(engine: Engine, model: LlamaCppModelConfig) -> PromptFormat:
+    template = engine.facts.chat_template
     if model.chat_format == "chatml-function-calling":
         return PromptFormat("chatml-function-calling",
                             default_system=template_default_system(template) if template else "")
     if not template:
         raise StackError(f"inline::llama-cpp: model '{model.served_name}' has no chat template in its GGUF file; "
                          "use chat_format: chatml-function-calling")
-    vocab = llama._model
-
-    def text(token: int) -> str:
-        return str(vocab.token_get_text(token)) if token >= 0 else ""
-
-    bos, eos = text(llama.token_bos()), text(llama.token_eos())
+    bos, eos = engine.facts.bos, engine.facts.eos
     return PromptFormat("gguf-template", template=template, bos=bos, eos=eos,
                         turn_end=template_turn_end(template, bos=bos, eos=eos))
 
 
-def load_served_model(model: LlamaCppModelConfig, cache_dir: Path, *, max_queued: int) -> ServedModel:
+def load_served_model(model: LlamaCppModelConfig, cache_dir: Path, *, max_queued: int, engine: EngineName = "xllamacpp",
+                      parallel: int = 4, kv_unified: bool = True) -> ServedModel:
     """Find (or assemble) the GGUF file and load it. Blocking: run it in a worker thread."""
     started = time.monotonic()
     path = gguf_path(model, cache_dir)
-    llama = open_llama(path, model)
+    opened = open_engine(path, model, engine=engine, parallel=parallel, kv_unified=kv_unified)
     try:
         served = ServedModel(
             name=model.served_name,
-            runner=ModelRunner(llama, model.served_name, max_queued=max_queued),
-            prompt_format=prompt_format_of(llama, model),
-            metadata=describe(llama, path, model),
+            runner=ModelRunner(opened, model.served_name, max_queued=max_queued, slots=opened.slots),
+            prompt_format=prompt_format_of(opened, model),
+            metadata=describe(opened, path, model),
             max_parallel_tool_calls=model.max_parallel_tool_calls,
             answer_after_tool_results=model.after_tool_results == "answer",
         )
     except BaseException:
-        llama.close()
+        opened.close()
         raise
-    logger.info("loaded %s from %s in %.1f s", served.name, path, time.monotonic() - started,
+    logger.info("loaded %s from %s with %s in %.1f s", served.name, path, opened.name, time.monotonic() - started,
                 extra={"model": served.name})
     return served

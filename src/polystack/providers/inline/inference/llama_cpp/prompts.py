@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from polystack.apis.errors import InvalidRequestError, UnsupportedParameterError
 from polystack.apis.inference.types import (
@@ -18,9 +18,6 @@ from polystack.apis.inference.types import (
 )
 from polystack.providers.inline.inference.llama_cpp.config import ChatFormat
 from polystack.providers.inline.inference.llama_cpp.tool_protocol import MESSAGE_PREFIX, format_call
-
-if TYPE_CHECKING:
-    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 CHATML_STOPS = ("<|im_end|>", "<|im_start|>")
 # Tool results are shown as the user's turn (as Qwen2.5's own template does); after the last one the
@@ -112,12 +109,22 @@ def chatml_prompt(turns: list[Turn]) -> str:
 
 
 def _render(template: str, messages: list[dict[str, str]], *, bos: str, eos: str, generation_prompt: bool) -> str:
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    """A GGUF chat template rendered as Hugging Face does: sandboxed Jinja, trimmed blocks, raise_exception."""
+    from datetime import datetime
 
-    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
-                                    add_generation_prompt=generation_prompt)
-    # role/content dicts are what llama-cpp's message TypedDicts describe
-    return str(formatter(messages=cast("list[ChatCompletionRequestMessage]", messages)).prompt)
+    from jinja2 import BaseLoader
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message: str) -> None:
+        raise ValueError(message)
+
+    def strftime_now(pattern: str) -> str:
+        return datetime.now().strftime(pattern)
+
+    environment = ImmutableSandboxedEnvironment(loader=BaseLoader(), trim_blocks=True, lstrip_blocks=True)
+    return str(environment.from_string(template).render(
+        messages=messages, bos_token=bos, eos_token=eos, add_generation_prompt=generation_prompt,
+        raise_exception=raise_exception, strftime_now=strftime_now))
 
 
 def template_default_system(template: str) -> str:

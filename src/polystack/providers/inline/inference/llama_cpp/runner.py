@@ -1,4 +1,4 @@
-"""ModelRunner: one loaded model, its FIFO of requests, and the thread its llama.cpp work runs on."""
+"""ModelRunner: one loaded model, its FIFO of requests, and the threads its llama.cpp work runs on."""
 
 from __future__ import annotations
 
@@ -26,21 +26,22 @@ _END = object()
 
 
 class ModelRunner(Generic[T]):
-    """Runs jobs on a `Llama` one at a time, in arrival order, off the event loop.
+    """Runs jobs on an engine, at most `slots` at once and the rest in arrival order, off the event loop.
 
-    A `Llama` is not thread-safe, so each model gets one worker thread and an `asyncio.Lock`
-    (whose waiters are woken first come, first served). The lock is released when the worker
-    thread finishes the job, not when the caller stops waiting: a cancelled caller sets the job's
-    stop flag, and the next request starts as soon as llama.cpp has noticed it (one token later).
+    llama-cpp-python's `Llama` is not thread-safe: it has one slot, so one worker thread. xllamacpp
+    decodes its slots' requests in one batch: N slots, N threads each blocked in its own request.
+    A slot is an `asyncio.Semaphore` place (its waiters are woken first come, first served), freed
+    when the worker thread finishes the job, not when the caller stops waiting: a cancelled caller
+    sets the job's stop flag, and the next request starts as soon as llama.cpp has noticed it.
     """
 
-    def __init__(self, llama: Any, name: str, *, max_queued: int) -> None:
-        self.llama = llama
+    def __init__(self, engine: Any, name: str, *, max_queued: int, slots: int = 1) -> None:
+        self.engine = engine
         self.name = name
         self.max_queued = max_queued
-        self._lock = asyncio.Lock()
+        self._slots = asyncio.Semaphore(slots)
         self._waiting = 0
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"llama-cpp-{name}")
+        self._executor = concurrent.futures.ThreadPoolExecutor(slots, thread_name_prefix=f"llama-cpp-{name}")
         self._stop_flags: set[threading.Event] = set()
         self._closed = False
 
@@ -52,7 +53,7 @@ class ModelRunner(Generic[T]):
         """Refuse early (before a stream starts) when the model is shut down or its queue is full."""
         if self._closed:
             raise ServiceUnavailableError(f"model '{self.name}' is shutting down")
-        if self._waiting >= self.max_queued and self._lock.locked():
+        if self._waiting >= self.max_queued and self._slots.locked():
             raise ServiceUnavailableError(
                 f"model '{self.name}' is busy with {self._waiting} requests waiting; try again later"
             )
@@ -61,15 +62,15 @@ class ModelRunner(Generic[T]):
         self.check_open()
         self._waiting += 1
         try:
-            await self._lock.acquire()
+            await self._slots.acquire()
         finally:
             self._waiting -= 1
         if self._closed:
-            self._lock.release()
+            self._slots.release()
             raise ServiceUnavailableError(f"model '{self.name}' is shutting down")
 
     def _start(self, work: Callable[[threading.Event], R]) -> tuple[concurrent.futures.Future[R], threading.Event]:
-        """Submit work holding the lock; the lock is released by the worker's completion."""
+        """Submit work holding a slot; the slot is released by the worker's completion."""
         loop = asyncio.get_running_loop()
         stop = threading.Event()
         self._stop_flags.add(stop)
@@ -77,7 +78,7 @@ class ModelRunner(Generic[T]):
         def release(_: concurrent.futures.Future[R]) -> None:
             self._stop_flags.discard(stop)
             try:
-                loop.call_soon_threadsafe(self._lock.release)
+                loop.call_soon_threadsafe(self._slots.release)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
                 pass
 
@@ -85,13 +86,13 @@ class ModelRunner(Generic[T]):
             future = self._executor.submit(work, stop)
         except RuntimeError:
             self._stop_flags.discard(stop)
-            self._lock.release()
+            self._slots.release()
             raise ServiceUnavailableError(f"model '{self.name}' is shutting down") from None
         future.add_done_callback(release)
         return future, stop
 
     async def run(self, job: Callable[[threading.Event], R]) -> R:
-        """Run `job(stop)` on the model's thread and return its result."""
+        """Run `job(stop)` on a worker thread and return its result."""
         await self._acquire()
         future, stop = self._start(job)
         try:
@@ -101,7 +102,7 @@ class ModelRunner(Generic[T]):
             raise
 
     async def stream(self, job: Callable[[Emit[T], threading.Event], None]) -> AsyncIterator[T]:
-        """Run `job(emit, stop)` on the model's thread, yielding what it emits as it emits it.
+        """Run `job(emit, stop)` on a worker thread, yielding what it emits as it emits it.
 
         Closing the iterator (a client that went away) sets `stop`; the job checks it per token.
         """
@@ -138,6 +139,6 @@ class ModelRunner(Generic[T]):
         for flag in list(self._stop_flags):
             flag.set()
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
-        close = getattr(self.llama, "close", None)
+        close = getattr(self.engine, "close", None)
         if close is not None:
             close()

@@ -1,4 +1,4 @@
-"""ServedModel: a loaded model with its name, prompt format, runner and the token arithmetic requests need."""
+"""ServedModel: a loaded model: its name, prompt format, runner and engine, and the token arithmetic of requests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from polystack.apis.errors import InvalidRequestError
+from polystack.providers.inline.inference.llama_cpp.engine import Engine
 from polystack.providers.inline.inference.llama_cpp.prompts import PromptFormat
 from polystack.providers.inline.inference.llama_cpp.runner import ModelRunner
 
@@ -20,33 +21,24 @@ class ServedModel:
     answer_after_tool_results: bool = True
 
     @property
-    def llama(self) -> Any:
-        return self.runner.llama
+    def engine(self) -> Engine:
+        engine: Engine = self.runner.engine
+        return engine
 
     @property
     def n_ctx(self) -> int:
-        return int(self.llama.n_ctx())
+        return self.engine.facts.n_ctx
 
     @property
     def n_vocab(self) -> int:
-        return int(self.llama.n_vocab())
+        return self.engine.facts.n_vocab
 
     def tokenize(self, text: str) -> list[int]:
-        """Tokens of a prompt, special tokens (<|im_start|>...) included, with BOS if the model wants one.
-
-        llama.cpp tokenisation only reads the vocabulary, so it is safe beside a running generation.
-        """
-        llama = self.llama
-        bos_id = llama.token_bos()
-        bos_text = llama._model.token_get_text(bos_id) if bos_id >= 0 else ""
-        add_bos = bool(llama._model.add_bos_token()) and not (bos_text and text.startswith(bos_text))
-        tokens: list[int] = llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
-        if not tokens and bos_id >= 0:
-            tokens = [bos_id]  # an empty prompt still needs one token to condition on
-        return tokens
+        """Tokens of a prompt, special tokens (<|im_start|>...) included, with BOS if the model wants one."""
+        return self.engine.tokenize(text, special=True)
 
     def detokenize(self, tokens: list[int]) -> str:
-        return bytes(self.llama.detokenize(tokens, special=True)).decode("utf-8", errors="replace")
+        return self.engine.detokenize(tokens)
 
     def budget(self, prompt_tokens: int, max_tokens: int | None, *, param: str) -> int:
         """How many tokens may be generated after a prompt; a prompt that cannot fit is a 400."""
