@@ -67,6 +67,12 @@ class Vec0Scan:
     def compact(self, keep: np.ndarray) -> None:
         """Nothing to do: positions are translated to rows at each search."""
 
+    def save(self) -> None:
+        """Nothing to save: vec0 is the database."""
+
+    def discard(self) -> None:
+        """Nothing to remove."""
+
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         sql = f"SELECT rowid, distance FROM {self._table} WHERE embedding MATCH ? AND k = ?"
         params: tuple[object, ...] = (query.astype(np.float32).tobytes(), min(k, MAX_K))
