@@ -4,7 +4,7 @@ The yardstick is exact search in numpy (one float32 matrix-vector product, what 
 measured in the same run on the same vectors. Each library builds an HNSW graph (M=16, ef_construction=128)
 over the corpus (bench/vector_corpus.py; `--copies N` adds N perturbed copies of it for 1M), then answers
 the held-out queries one at a time at a few ef_search values; memory is the process RSS growth while
-building. Run: .venv/bin/python bench/vector_ann_libs.py [--size 100000] [--copies 0] [--libraries usearch hnswlib faiss]
+building. Run: .venv/bin/python bench/vector_ann_libs.py [--size 100000] [--copies 0] [--libraries usearch faiss]
 Results are printed and written to bench/results/vector_ann_libs.json (or --output).
 """
 

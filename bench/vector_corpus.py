@@ -116,7 +116,9 @@ def passages(limit: int) -> list[str]:
     return found
 
 
-def build(size: int, queries: int, batch: int = 64) -> None:
+def build(size: int, queries: int, batch: int = 32, threads: int = 1) -> None:
+    """Embeds the corpus in order, saving after each 1,024 passages: an interrupted run resumes, and any
+    prefix is a uniform sample of the corpus (it was shuffled), usable as a smaller real corpus."""
     sys.path.insert(0, str(HERE.parent / "src"))
     from polystack.providers.inline.inference.onnx.encoder import (
         OnnxSentenceEncoder,
@@ -124,31 +126,31 @@ def build(size: int, queries: int, batch: int = 64) -> None:
         default_tokenizer_path,
     )
 
-    texts = passages(size + queries)
-    if len(texts) < size + queries:
-        raise SystemExit(f"only {len(texts)} passages found, {size + queries} needed")
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(texts))[:size + queries]
-    chosen = [texts[i] for i in order]
-    corpus, held_out = chosen[:size], chosen[size:]
-    query_texts = [" ".join(text.split()[:int(rng.integers(*QUERY_WORDS))]) for text in held_out]
-    encoder = OnnxSentenceEncoder(default_model_path(), default_tokenizer_path(), max_tokens=128)
+    encoder = OnnxSentenceEncoder(default_model_path(), default_tokenizer_path(), max_tokens=128,
+                                  intra_op_threads=threads)
     DATA.mkdir(exist_ok=True)
-    (DATA / "corpus_texts.json").write_text(json.dumps(corpus))
-    (DATA / "query_texts.json").write_text(json.dumps(query_texts))
-    started = time.perf_counter()
-    query_vectors = encoder.encode_texts(query_texts).vectors.astype(np.float32)
-    np.save(DATA / "query_vectors.npy", query_vectors)
-    vectors = np.empty((size, encoder.dimension), np.float32)
-    # By length, so that each batch pads little; written back in corpus order.
-    by_length = sorted(range(size), key=lambda i: len(corpus[i]))
-    for start in range(0, size, batch):
-        ids = by_length[start:start + batch]
-        vectors[ids] = encoder.encode_texts([corpus[i] for i in ids]).vectors
-        if start % (batch * 100) == 0:
-            print(f"{start}/{size} in {time.perf_counter() - started:.0f} s", flush=True)
-    np.save(DATA / "corpus_vectors.npy", vectors)
-    print(f"{size} passages and {queries} queries embedded in {time.perf_counter() - started:.0f} s")
+    if not (DATA / "query_vectors.npy").exists():
+        texts = passages(size + queries)
+        if len(texts) < size + queries:
+            raise SystemExit(f"only {len(texts)} passages found, {size + queries} needed")
+        rng = np.random.default_rng(0)
+        chosen = [texts[i] for i in rng.permutation(len(texts))[:size + queries]]
+        corpus, held_out = chosen[:size], chosen[size:]
+        query_texts = [" ".join(text.split()[:int(rng.integers(*QUERY_WORDS))]) for text in held_out]
+        (DATA / "corpus_texts.json").write_text(json.dumps(corpus))
+        (DATA / "query_texts.json").write_text(json.dumps(query_texts))
+        np.save(DATA / "query_vectors.npy", encoder.encode_texts(query_texts).vectors.astype(np.float32))
+    corpus = json.loads((DATA / "corpus_texts.json").read_text())
+    path = DATA / "corpus_vectors.npy"
+    done = np.load(path) if path.exists() else np.empty((0, encoder.dimension), np.float32)
+    parts, started = [done], time.perf_counter()
+    for start in range(len(done), len(corpus), batch):
+        parts.append(encoder.encode_texts(corpus[start:start + batch]).vectors.astype(np.float32))
+        count = start + len(parts[-1])
+        if count % 1024 == 0 or count == len(corpus):
+            np.save(DATA / "corpus_vectors.partial.npy", np.concatenate(parts))
+            os.replace(DATA / "corpus_vectors.partial.npy", path)
+            print(f"{count}/{len(corpus)} after {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def load(size: int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -156,7 +158,7 @@ def load(size: int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     path = DATA / "corpus_vectors.npy"
     if not path.exists():
         raise SystemExit("no real corpus yet: run bench/vector_corpus.py first")
-    vectors = np.load(path, mmap_mode="r")
+    vectors = np.load(path, mmap_mode="r")  # perhaps a prefix of the corpus: see build()
     texts = json.loads((DATA / "corpus_texts.json").read_text())
     size = len(vectors) if size is None else min(size, len(vectors))
     return np.ascontiguousarray(vectors[:size]), np.load(DATA / "query_vectors.npy"), texts[:size]
@@ -166,9 +168,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads (1 wastes least when busy)")
     parser.add_argument("--count-only", action="store_true", help="only count the passages found")
     args = parser.parse_args()
     if args.count_only:
         print(len(passages(10**9)))
     else:
-        build(args.size, args.queries)
+        build(args.size, args.queries, threads=args.threads)

@@ -65,8 +65,8 @@ class HnswSearcher:
         self._keys = np.empty(0, np.uint64)  # the row at each position, as the graph's key
         self._threshold = threshold
         self._path = path
-        self._params = {"ndim": dimension, "metric": "ip", "dtype": dtype, "connectivity": connectivity,
-                        "expansion_add": expansion_add, "expansion_search": expansion_search}
+        self._dimension, self._dtype = dimension, dtype
+        self._connectivity, self._expansion_add, self._expansion_search = connectivity, expansion_add, expansion_search
         self._threads = threads
         self._graph: Any = None
         self.graph_source: Literal["built", "restored"] | None = None
@@ -87,7 +87,10 @@ class HnswSearcher:
             self._graph.add(keys, vectors, threads=self._threads)
         elif self._rows.live >= self._threshold:
             restored = self._restored()
-            self._graph, self.graph_source = (restored, "restored") if restored is not None else (self._built(), "built")
+            if restored is not None:
+                self._graph, self.graph_source = restored, "restored"
+            else:
+                self._graph, self.graph_source = self._built(), "built"
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if self._graph is None:
@@ -98,7 +101,7 @@ class HnswSearcher:
         if passing <= EXACT_FILTER_BELOW * count or passing <= 4 * k:
             return self._exact.search(query, k, mask)
         fetch = min(len(self._graph), math.ceil(wanted * RERANK * count / passing))
-        self._graph.expansion_search = max(self._params["expansion_search"], fetch)
+        self._graph.expansion_search = max(self._expansion_search, fetch)
         found = self._graph.search(query, fetch, threads=1)
         positions = [self._rows.position_of(int(key)) for key in found.keys]
         kept = np.asarray([p for p in positions if p is not None and (mask is None or mask[p])], np.int64)
@@ -135,7 +138,8 @@ class HnswSearcher:
     def _built(self) -> Any:
         from usearch.index import Index
 
-        graph = Index(**self._params)
+        graph = Index(ndim=self._dimension, metric="ip", dtype=self._dtype, connectivity=self._connectivity,
+                      expansion_add=self._expansion_add, expansion_search=self._expansion_search)
         live = self._live_positions()
         graph.add(self._keys[live], self._exact.vectors()[live], threads=self._threads)
         self._graph = graph
@@ -152,11 +156,11 @@ class HnswSearcher:
         from usearch.index import Index
 
         try:
-            graph = Index.restore(str(self._path))
+            graph: Any = Index.restore(str(self._path))
         except (RuntimeError, ValueError, OSError) as exc:
             logger.warning("rebuilding the HNSW graph: %s is unreadable (%s)", self._path, exc)
             return None
-        if graph is None or graph.ndim != self._params["ndim"] or str(graph.dtype).lower()[-2:] != self._params["dtype"]:
+        if graph is None or graph.ndim != self._dimension or str(graph.dtype).lower()[-2:] != self._dtype:
             return None
         live = self._live_positions()
         live_keys = self._keys[live]
@@ -170,7 +174,7 @@ class HnswSearcher:
         missing = ~np.isin(live_keys, saved)
         if missing.any():
             graph.add(live_keys[missing], self._exact.vectors()[live[missing]], threads=self._threads)
-        graph.expansion_search = self._params["expansion_search"]
+        graph.expansion_search = self._expansion_search
         return graph
 
     def _same_vectors(self, graph: Any, saved: np.ndarray, live_keys: np.ndarray, live: np.ndarray) -> bool:

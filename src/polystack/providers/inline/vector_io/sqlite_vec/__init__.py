@@ -1,4 +1,4 @@
-"""inline::sqlite-vec: chunks, FTS5 and vec0 vectors in one SQLite file; vector search from memory (exact, or HNSW for big stores)."""
+"""inline::sqlite-vec: chunks, FTS5 and vec0 vectors in one SQLite file; vector search from memory, HNSW when big."""
 
 from __future__ import annotations
 

@@ -47,8 +47,9 @@ class Vec0Embeddings:
     def delete(self, conn: Connection, store: StoredStore, rows: Sequence[int]) -> None:
         conn.executemany(f"DELETE FROM {_table(store)} WHERE rowid = ?", ((row,) for row in rows))
 
-    def load(self, conn: Connection, store: StoredStore) -> tuple[np.ndarray, np.ndarray]:
-        return load_vectors(conn, f"SELECT rowid, embedding FROM {_table(store)} ORDER BY rowid", store.dimension)
+    def load(self, conn: Connection, store: StoredStore, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        sql = f"SELECT rowid, embedding FROM {_table(store)} WHERE rowid > ? ORDER BY rowid"
+        return load_vectors(conn, sql, store.dimension, (after,))
 
 
 class Vec0Scan:
