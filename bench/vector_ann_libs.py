@@ -2,7 +2,7 @@
 
 The yardstick is exact search in numpy (one float32 matrix-vector product, what inline::sqlite-vec did),
 measured in the same run on the same vectors. Each library builds an HNSW graph (M=16, ef_construction=128)
-over the corpus (bench/vector_corpus.py; `--copies N` adds N perturbed copies of it for 1M), then answers
+over the corpus (bench/vector_corpus.py; `--copies N` adds N perturbed copies of it, see perturbed()), then answers
 the held-out queries one at a time at a few ef_search values; memory is the process RSS growth while
 building. Run: .venv/bin/python bench/vector_ann_libs.py [--size 100000] [--copies 0] [--libraries usearch faiss]
 Results are printed and written to bench/results/vector_ann_libs.json (or --output).
@@ -34,14 +34,23 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def perturbed(vectors: np.ndarray, copies: int, seed: int = 1) -> np.ndarray:
-    """The corpus and `copies` noisy copies of it (noise of norm ~0.35, renormalised): near, never equal."""
+def perturbed(vectors: np.ndarray, copies: int, spread: float = 0.5, seed: int = 1) -> np.ndarray:
+    """The corpus and `copies` noisy copies of it: near, never equal, spread along the corpus's own directions.
+
+    The noise follows the real vectors' covariance (so a copy stays in the region real text occupies, unlike
+    isotropic noise), scaled to `spread` of a typical vector's distance from the mean: a copy's cosine to
+    its original is then about 0.8-0.9, the range of a paraphrase.
+    """
     if copies == 0:
         return vectors
     rng = np.random.default_rng(seed)
+    centred = vectors - vectors.mean(axis=0)
+    _, singular, directions = np.linalg.svd(centred, full_matrices=False)
+    basis = (singular[:, None] / np.sqrt(len(vectors))) * directions  # z @ basis ~ N(0, covariance)
     parts = [vectors]
     for _ in range(copies):
-        noisy = vectors + rng.standard_normal(vectors.shape, dtype=np.float32) * (0.35 / np.sqrt(vectors.shape[1]))
+        noise = rng.standard_normal((len(vectors), len(singular)), dtype=np.float32) @ basis
+        noisy = vectors + spread * noise
         parts.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
     return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
@@ -173,10 +182,40 @@ def library_run(name: str, vectors: np.ndarray, queries: np.ndarray, truth: np.n
     return figures
 
 
-def main(size: int, copies: int, libraries: list[str], output: Path) -> None:
+def threshold_sweep(vectors: np.ndarray, queries: np.ndarray, sizes: list[int]) -> dict[str, Any]:
+    """Exact numpy vs usearch (int8, ef 64, candidates rescored) at growing sizes: where the graph starts to pay."""
+    sweep: dict[str, Any] = {}
+    for size in sizes:
+        part = vectors[:size]
+        exact, truth = exact_run(part, queries)
+        index = Usearch(part.shape[1], "i8")
+        started = time.perf_counter()
+        index.build(part)
+        build = time.perf_counter() - started
+        index.set_ef(64)
+        times, hits = [], 0
+        for query, best in zip(queries, truth, strict=True):
+            began = time.perf_counter()
+            keys = np.asarray(index.query(query, 20), np.int64)
+            keys = keys[np.argsort(-(part[keys] @ query))[:10]]
+            times.append(time.perf_counter() - began)
+            hits += len(set(keys.tolist()) & set(best.tolist()))
+        sweep[str(size)] = {"exact_p50_ms": exact["p50_ms"], "exact_p95_ms": exact["p95_ms"],
+                            "hnsw_p50_ms": _ms(times, 50), "hnsw_p95_ms": _ms(times, 95),
+                            "hnsw_recall_at_10": round(hits / truth.size, 4), "build_s": round(build, 2)}
+        print(size, sweep[str(size)], flush=True)
+    return sweep
+
+
+def main(size: int, copies: int, libraries: list[str], output: Path, sweep: list[int] | None = None) -> None:
     base, queries, _ = load(size)
     vectors = perturbed(base, copies)
     print(f"{len(vectors)} vectors, {len(queries)} queries; load average {os.getloadavg()[0]:.1f}", flush=True)
+    if sweep:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({"real": len(base), "copies": copies, "load_average_1m": os.getloadavg()[0],
+                                      "sweep": threshold_sweep(vectors, queries, sweep)}, indent=2) + "\n")
+        return
     exact, truth = exact_run(vectors, queries)
     results: dict[str, Any] = {"exact-numpy": exact}
     print("exact", exact, flush=True)
@@ -195,6 +234,7 @@ if __name__ == "__main__":
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--copies", type=int, default=0, help="perturbed copies of the corpus to add (9: 1M)")
     parser.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=list(LIBRARIES))
+    parser.add_argument("--sweep", type=int, nargs="+", help="sizes: exact vs usearch only, to place the threshold")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "vector_ann_libs.json")
     args = parser.parse_args()
-    main(args.size, args.copies, args.libraries, args.output)
+    main(args.size, args.copies, args.libraries, args.output, args.sweep)

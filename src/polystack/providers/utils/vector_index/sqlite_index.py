@@ -1,10 +1,12 @@
 """A VectorIndex kept durably in one SQLite file and searched in memory: the body of inline::sqlite-vec and faiss.
 
-A write is one SQLite transaction (chunks, FTS5, embeddings) followed by the update of the store's
-in-memory state (StoreRows and the provider's VectorSearcher). The SQL runs while the store's queries
-go on (WAL readers); only COMMIT and the memory update hold the store's lock, which a query holds
-throughout, so it sees a write entirely or not at all. A failed transaction leaves memory untouched.
-Writers take turns (SQLite has one writer) and update memory in commit order. Blocking work runs in
+A write is one SQLite transaction (chunks, FTS5, embeddings) followed by the catch-up of the in-memory
+state (StoreRows and the provider's VectorSearcher) with the file (changes.py): the same path applies this
+process's writes and those of other processes on the file, in commit order, by watermarks. The SQL runs
+while the store's queries go on (WAL readers); only COMMIT and the catch-up hold the store's lock, which a
+query holds throughout, so it sees a write entirely or not at all; a query first applies what other
+processes committed (one tiny read when nothing). A failed transaction leaves memory untouched.
+Locks are taken in one order: the sync lock, then a store's lock. Blocking work runs in
 this index's own threads. Vector queries have their own, by default one: an in-memory scan is
 memory-bound and BLAS already spreads it over every core, so parallel scans only slow each other,
 and always calling BLAS from the same warm thread cut the p95 at 100,000 x 384 from ~16 to ~11 ms.

@@ -16,8 +16,9 @@ class SqliteVecConfig(BaseModel):
 
     db_path: str = Field(
         default=DEFAULT_DB_PATH,
-        description="SQLite file of every store (created with its folder if missing). One server process "
-        "per file: the in-memory index does not see another process's writes.",
+        description="SQLite file of every store (created with its folder if missing). Several processes (workers, "
+        "replicas on one machine) may share it: each catches its in-memory index up with the file before every "
+        "query and write (one small read when nothing changed), so deletes elsewhere are honoured at once.",
     )
     in_memory_index: bool = Field(
         default=True,
