@@ -2,8 +2,9 @@
 
 The corpus is bench/vector_corpus.py's (100,000 passages of docs shipped on this machine, embedded with the
 repo's all-MiniLM-L6-v2; queries are 1,000 held-out passages cut to 12-20 words). `--copies N` adds N
-perturbed copies of every vector (noise of norm 0.35, renormalised; the text is the original's first 20
-words) for 1M: real structure, but not 1M distinct real texts.
+perturbed copies of every vector (vector_ann_libs.perturbed: noise shaped by the corpus's covariance,
+median cosine 0.73 to the original; the text is the original's first 20 words): real structure, but not
+that many distinct real texts.
 One database is filled once with `ann_threshold: null` (insert rate), then opened three times on the same
 file: exact (the yardstick, in the same run), HNSW with no graph file (the build at open), and HNSW again
 (the restore from the saved graph). Each open answers `--queries` top-10 queries unfiltered, with a filter
@@ -100,9 +101,11 @@ async def measure_open(path: Path, config: SqliteVecConfig, queries: np.ndarray,
     return figures
 
 
-async def main(size: int, copies: int, queries_count: int, ef: int, output: Path) -> None:
+async def main(size: int, total: int | None, copies: int, queries_count: int, ef: int, output: Path) -> None:
     base, queries, texts = load(size)
-    vectors = perturbed(base, copies)
+    if total is not None:  # every real vector, then perturbed copies up to `total`
+        copies = max(0, -(-total // len(base)) - 1)
+    vectors = perturbed(base, copies)[:total]
     queries = queries[:queries_count]
     positions = np.arange(len(vectors))
     truths = {"none": truth(vectors, queries, None), "10pct": truth(vectors, queries, bucket_of(positions) == 3),
@@ -143,12 +146,13 @@ def table(results: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=100_000, help="real passages to use")
+    parser.add_argument("--size", type=int, default=100_000, help="real passages to use (at most)")
+    parser.add_argument("--total", type=int, help="chunks: the real ones plus perturbed copies up to this many")
     parser.add_argument("--copies", type=int, default=0, help="perturbed copies to add (9 with 100,000: 1M)")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--ef", type=int, default=64, help="ann_ef_search")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    total = args.size * (1 + args.copies)
-    asyncio.run(main(args.size, args.copies, args.queries, args.ef,
-                     args.output or HERE / "results" / f"vector_ann_{total}.json"))
+    name = args.total or args.size * (1 + args.copies)
+    asyncio.run(main(args.size, args.total, args.copies, args.queries, args.ef,
+                     args.output or HERE / "results" / f"vector_ann_{name}.json"))
