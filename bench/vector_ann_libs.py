@@ -208,8 +208,9 @@ def threshold_sweep(vectors: np.ndarray, queries: np.ndarray, sizes: list[int]) 
 
 
 def main(size: int, total: int | None, copies: int, libraries: list[str], output: Path,
-         sweep: list[int] | None = None) -> None:
+         sweep: list[int] | None = None, queries_count: int = 1000) -> None:
     base, queries, _ = load(size)
+    queries = queries[:queries_count]
     if total is not None:  # every real vector, then perturbed copies up to `total`
         copies = max(0, -(-total // len(base)) - 1)
     vectors = perturbed(base, copies)[:total]
@@ -238,7 +239,8 @@ if __name__ == "__main__":
     parser.add_argument("--total", type=int, help="vectors: the real ones plus perturbed copies up to this many")
     parser.add_argument("--copies", type=int, default=0, help="perturbed copies of the corpus to add (9: 1M)")
     parser.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=list(LIBRARIES))
+    parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--sweep", type=int, nargs="+", help="sizes: exact vs usearch only, to place the threshold")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "vector_ann_libs.json")
     args = parser.parse_args()
-    main(args.size, args.total, args.copies, args.libraries, args.output, args.sweep)
+    main(args.size, args.total, args.copies, args.libraries, args.output, args.sweep, args.queries)

@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 EXACT_FILTER_BELOW = 0.2
 # Graph candidates per wanted result (then divided by the share passing the mask): the graph ranks by int8
 # vectors, so twice as many candidates are rescored exactly, and a post-filter keeps enough of them.
-RERANK = 2.0
+RERANK = 3.0
 SAMPLE = 16  # vectors compared between a saved graph and the matrix before trusting the graph
 
 
@@ -58,7 +58,7 @@ class HnswSearcher:
     holds_vectors = True
 
     def __init__(self, dimension: int, rows: StoreRows, *, threshold: int, path: Path | None = None,
-                 connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 64,
+                 connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 128,
                  dtype: str = "i8", threads: int = 0) -> None:
         self._exact = ExactMatrix(dimension)
         self._rows = rows
