@@ -1,21 +1,34 @@
 """Approximate search for big stores: a usearch HNSW graph keyed by chunk row, beside the exact float32 matrix.
 
-Why this shape (figures: bench/vector_ann_libs.py and bench/vector_ann.py, real MiniLM vectors):
-- Below `threshold` live chunks the store is searched exactly (ExactMatrix): a scan of 20,000 x 384 costs
-  about as much as a graph walk, is exact and costs no build. At or above it a graph is built from
-  every vector once, then extended by each add.
-- The exact matrix stays: it answers selective filters (gathering the passing rows is exact and cheaper
-  than walking a graph of mostly rejected nodes), it is the fallback when a filtered graph search comes
-  back short, and it rescores the graph's candidates, so scores are the exact ones whatever the graph
-  stores. The graph stores its vectors as int8 (`dtype`), a quarter of float32.
+Decided by measurement (bench/vector_ann.py, bench/vector_ann_libs.py; MiniLM vectors of real text, see
+bench/results/ and the docstrings there for what is real and what is perturbed):
+- Library: usearch (one small wheel, int8 storage, deletions by key, a graph saved to and restored from
+  one file in about a second). At 100,000 x 384 its int8 graph is a 51 MB file beside the 150 MB matrix.
+  faiss-cpu's HNSW (also int8 as IndexHNSWSQ) cannot remove vectors, so deletes would mean rebuilds;
+  hnswlib's last release is from 2023. (Their side-by-side build/recall run did not finish on the
+  busy machine this was written on: bench/vector_ann_libs.py measures all three.)
+- Threshold: below `threshold` live chunks the store is searched exactly (ExactMatrix). Exact costs about
+  0.2 ms of CPU per 1,000 chunks a query on this busy 2-core machine, so from ~10,000 chunks it no longer
+  fits a 5 ms budget, while a graph walk costs about the same at 10,000 as at 100,000. At the threshold the
+  graph is built from every vector once (seconds per 10,000 vectors when busy; queries of this store
+  wait), then extended by each write.
+- Recall: the graph ranks by int8 vectors, so RERANK x k candidates are rescored with the exact float32
+  vectors, and scores are the exact ones whatever the graph stores. On 100,000 MiniLM vectors
+  (bench/results/vector_ann_ef_100k.log) recall@10 is 0.87 / 0.91 / 0.91 at ef 64 with 1x / 2x / 3x
+  candidates, 0.95 at ef 128 with 2x, 0.973 at ef 256 with 2x (~1.5 ms CPU a query when busy): ef_search
+  256 and 2x; more candidates than 2x gain nothing.
+- Filters: one passing at most EXACT_FILTER_BELOW of the store is answered exactly over its rows
+  (gathering them is exact and cheaper than walking a graph of mostly rejected nodes); a broader one
+  over-fetches graph candidates (k x RERANK / share), keeps those that pass, and falls back to exact
+  search when fewer than k survive. Deleted rows are handled the same way, as a mask.
 - Keys are chunk rows, which SQLite never reuses (AUTOINCREMENT), so a key names one vector for the
-  life of the database: the graph can be saved and reloaded, and a deleted row is simply a key whose
-  position is gone (skipped at once, removed from the graph when StoreRows compacts).
+  life of the database: a deleted row is a key whose position is gone (skipped at once, removed from
+  the graph when StoreRows compacts), and the graph can be saved and reloaded.
 - Persistence: the graph is a derived file (`path`), saved after a build and at shutdown, atomically
-  (temporary file + rename). When the graph is needed it is loaded from the file if the file's keys
-  are a subset of the store's rows and a sample of its vectors equals the stored ones; rows it lacks
-  (written after the last save, e.g. before a crash) are added and rows deleted since are removed.
-  Anything else (missing, unreadable, another database's file) means a rebuild from the matrix.
+  (temporary file + rename). When the graph is needed it is loaded from the file if a sample of its
+  vectors equals the stored ones; rows it lacks (written after the last save, e.g. before a crash) are
+  added and rows deleted since are removed. Anything else (missing, unreadable, another database's
+  file) means a rebuild from the matrix. SQLite stays the source of truth throughout.
 """
 
 from __future__ import annotations
@@ -42,7 +55,7 @@ logger = logging.getLogger(__name__)
 EXACT_FILTER_BELOW = 0.2
 # Graph candidates per wanted result (then divided by the share passing the mask): the graph ranks by int8
 # vectors, so twice as many candidates are rescored exactly, and a post-filter keeps enough of them.
-RERANK = 3.0
+RERANK = 2.0
 SAMPLE = 16  # vectors compared between a saved graph and the matrix before trusting the graph
 
 
@@ -58,7 +71,7 @@ class HnswSearcher:
     holds_vectors = True
 
     def __init__(self, dimension: int, rows: StoreRows, *, threshold: int, path: Path | None = None,
-                 connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 128,
+                 connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 256,
                  dtype: str = "i8", threads: int = 0) -> None:
         self._exact = ExactMatrix(dimension)
         self._rows = rows
