@@ -150,7 +150,7 @@ if __name__ == "__main__":
     parser.add_argument("--total", type=int, help="chunks: the real ones plus perturbed copies up to this many")
     parser.add_argument("--copies", type=int, default=0, help="perturbed copies to add (9 with 100,000: 1M)")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--ef", type=int, default=128, help="ann_ef_search")
+    parser.add_argument("--ef", type=int, default=SqliteVecConfig().ann_ef_search, help="ann_ef_search")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     name = args.total or args.size * (1 + args.copies)
