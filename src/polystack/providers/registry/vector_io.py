@@ -17,8 +17,8 @@ def available_providers() -> list[ProviderSpec]:
             module=f"{_INLINE}.sqlite_vec",
             config_class=f"{_INLINE}.sqlite_vec.config.SqliteVecConfig",
             description="The default: chunks, FTS5 keyword index and sqlite-vec vectors in one SQLite file; "
-            "exact vector search from an in-memory copy.",
-            pip_packages=("sqlite-vec==0.1.9", "pysqlite3-binary==0.5.4.post2", "numpy>=2.0,<3"),
+            "vector search from an in-memory copy, exact or through an HNSW graph (usearch) for big stores.",
+            pip_packages=("sqlite-vec==0.1.9", "pysqlite3-binary==0.5.4.post2", "numpy>=2.0,<3", "usearch==2.26.6"),
             extra="sqlite-vec",
             api_dependencies=(),
         ),

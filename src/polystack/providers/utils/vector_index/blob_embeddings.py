@@ -26,14 +26,16 @@ class BlobEmbeddings:
     def delete(self, conn: Connection, store: StoredStore, rows: Sequence[int]) -> None:
         conn.executemany(f"DELETE FROM {_table(store)} WHERE row = ?", ((row,) for row in rows))
 
-    def load(self, conn: Connection, store: StoredStore) -> tuple[np.ndarray, np.ndarray]:
-        return load_vectors(conn, f"SELECT row, vector FROM {_table(store)} ORDER BY row", store.dimension)
+    def load(self, conn: Connection, store: StoredStore, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        return load_vectors(conn, f"SELECT row, vector FROM {_table(store)} WHERE row > ? ORDER BY row",
+                            store.dimension, (after,))
 
 
-def load_vectors(conn: Connection, sql: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+def load_vectors(conn: Connection, sql: str, dimension: int,
+                 params: tuple[object, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     """(rows, float32 matrix) of a query returning (row, float32 BLOB) pairs."""
     rows, blobs = [], []
-    for row, blob in conn.execute(sql):
+    for row, blob in conn.execute(sql, params):
         rows.append(row)
         blobs.append(blob)
     matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dimension)

@@ -25,6 +25,10 @@ _SCHEMA = (
     "chunk_id TEXT NOT NULL, content TEXT NOT NULL, file_id TEXT, filename TEXT, attributes TEXT NOT NULL, "
     "metadata TEXT NOT NULL, UNIQUE (store, chunk_id))",
     "CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (store, file_id)",
+    # What other processes on this file must apply to their memory (changes.py): deleted rows, rows whose
+    # attributes changed, stores created or deleted (row NULL). New rows need no entry: rows only grow.
+    "CREATE TABLE IF NOT EXISTS chunk_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, store INTEGER NOT NULL, "
+    "row INTEGER, kind TEXT NOT NULL)",
 )
 _COLUMNS = "row, chunk_id, content, file_id, filename, attributes, metadata"
 _ROWS_IN = "(SELECT value FROM json_each(?))"
@@ -54,8 +58,8 @@ class EmbeddingTable(Protocol):
 
     def delete(self, conn: Connection, store: StoredStore, rows: Sequence[int]) -> None: ...
 
-    def load(self, conn: Connection, store: StoredStore) -> tuple[Any, Any]:
-        """(rows, float32 matrix), ordered by row."""
+    def load(self, conn: Connection, store: StoredStore, after: int = 0) -> tuple[Any, Any]:
+        """(rows, float32 matrix) of the rows above `after`, ordered by row."""
         ...
 
 
@@ -80,6 +84,7 @@ class ChunkStore:
         num = conn.execute("INSERT INTO vector_stores (store_id, dimension) VALUES (?, ?)",
                            (store_id, dimension)).lastrowid
         store = StoredStore(num, store_id, dimension)
+        _log(conn, store, "store")
         # External content: the text lives once, in `chunks`; the FTS5 table holds only the inverted index.
         conn.execute(f"CREATE VIRTUAL TABLE {store.fts_table} USING fts5(content, content='chunks', "
                      f"content_rowid='row', tokenize='{TOKENIZER}')")
@@ -91,6 +96,7 @@ class ChunkStore:
         self.embeddings.drop(conn, store)
         conn.execute("DELETE FROM chunks WHERE store = ?", (store.num,))
         conn.execute("DELETE FROM vector_stores WHERE num = ?", (store.num,))
+        _log(conn, store, "store")
 
     def insert(self, conn: Connection, store: StoredStore, chunks: Sequence[Chunk], vectors: Any) -> list[int]:
         """Rows of the new chunks, in order. Chunk ids must be unique in `chunks` and not in the store."""
@@ -119,6 +125,7 @@ class ChunkStore:
                      f"SELECT 'delete', row, content FROM chunks WHERE row IN {_ROWS_IN}", (rows_json,))
         self.embeddings.delete(conn, store, rows)
         conn.execute(f"DELETE FROM chunks WHERE row IN {_ROWS_IN}", (rows_json,))
+        _log(conn, store, "delete", rows)
 
     def rows_of_chunks(self, conn: Connection, store: StoredStore, chunk_ids: Sequence[str]) -> list[int]:
         cursor = conn.execute(f"SELECT row FROM chunks WHERE store = ? AND chunk_id IN {_ROWS_IN}",
@@ -134,11 +141,15 @@ class ChunkStore:
         """Rows whose attributes changed."""
         cursor = conn.execute("UPDATE chunks SET attributes = ? WHERE store = ? AND file_id = ? RETURNING row",
                               (json.dumps(attributes), store.num, file_id))
-        return [row for (row,) in cursor.fetchall()]
+        rows = [row for (row,) in cursor.fetchall()]
+        _log(conn, store, "attributes", rows)
+        return rows
 
-    def attributes(self, conn: Connection, store: StoredStore) -> tuple[list[int], list[dict[str, Any]]]:
-        """Every row of the store and its attributes, ordered by row."""
-        cursor = conn.execute("SELECT row, attributes FROM chunks WHERE store = ? ORDER BY row", (store.num,))
+    def attributes(self, conn: Connection, store: StoredStore,
+                   after: int = 0) -> tuple[list[int], list[dict[str, Any]]]:
+        """The store's rows above `after` and their attributes, ordered by row."""
+        cursor = conn.execute("SELECT row, attributes FROM chunks WHERE store = ? AND row > ? ORDER BY row",
+                              (store.num, after))
         rows, attributes = [], []
         for row, text in cursor:
             rows.append(row)
@@ -160,3 +171,11 @@ class ChunkStore:
             yield from conn.execute(f"{sql} LIMIT ?", (match, limit))
         else:
             yield from conn.execute(sql, (match,))
+
+
+def _log(conn: Connection, store: StoredStore, kind: str, rows: Sequence[int] | None = None) -> None:
+    if rows is None:
+        conn.execute("INSERT INTO chunk_changes (store, row, kind) VALUES (?, NULL, ?)", (store.num, kind))
+    elif rows:
+        conn.execute("INSERT INTO chunk_changes (store, row, kind) SELECT ?, value, ? FROM json_each(?)",
+                     (store.num, kind, json.dumps(list(rows))))

@@ -11,7 +11,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -65,12 +65,12 @@ class Database:
         return conn
 
     def write(self, work: Callable[[Connection], T], publish: Callable[[T], None] | None = None,
-              publish_lock: threading.Lock | None = None) -> T:
+              publish_lock: AbstractContextManager[Any] | None = None) -> T:
         """Run `work` in a transaction (BEGIN IMMEDIATE); any exception rolls it all back.
 
         `publish` runs right after COMMIT, still holding the write lock, so in-memory state follows
-        the commit order; `publish_lock` is held across COMMIT and `publish`, so whoever reads under
-        it sees the database and the memory both before or both after the write.
+        the commit order; `publish_lock` (a lock, or locks as one context manager) is held across COMMIT
+        and `publish`, so whoever reads under it sees the database and the memory both before or both after.
         """
         if self._writer is None:
             raise RuntimeError(f"database {self.path} is not open")

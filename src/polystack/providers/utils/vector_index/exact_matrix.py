@@ -46,5 +46,15 @@ class ExactMatrix:
         self._matrix = self._matrix[keep]
         self._count = len(keep)
 
+    def save(self) -> None:
+        """Nothing to save: the database holds the vectors."""
+
+    def discard(self) -> None:
+        """Nothing to remove."""
+
+    @property
+    def count(self) -> int:
+        return self._count
+
     def vectors(self) -> np.ndarray:
         return self._matrix[:self._count]

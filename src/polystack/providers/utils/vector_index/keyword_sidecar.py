@@ -27,7 +27,7 @@ class NoEmbeddings:
 
     def delete(self, conn: Connection, store: StoredStore, rows: Sequence[int]) -> None: ...
 
-    def load(self, conn: Connection, store: StoredStore) -> tuple[Any, Any]:
+    def load(self, conn: Connection, store: StoredStore, after: int = 0) -> tuple[Any, Any]:
         return [], []
 
 

@@ -31,6 +31,14 @@ class VectorSearcher(Protocol):
         """Keep only the vectors at positions `keep` (ascending); they become positions 0..len(keep)-1."""
         ...
 
+    def save(self) -> None:
+        """Write derived state (an ANN graph) to disk; called at shutdown. Nothing for most searchers."""
+        ...
+
+    def discard(self) -> None:
+        """The store was deleted: remove any file of its own."""
+        ...
+
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indexes and values of the k highest scores, best first (-inf scores are never returned)."""

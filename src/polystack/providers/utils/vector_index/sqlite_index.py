@@ -1,10 +1,12 @@
 """A VectorIndex kept durably in one SQLite file and searched in memory: the body of inline::sqlite-vec and faiss.
 
-A write is one SQLite transaction (chunks, FTS5, embeddings) followed by the update of the store's
-in-memory state (StoreRows and the provider's VectorSearcher). The SQL runs while the store's queries
-go on (WAL readers); only COMMIT and the memory update hold the store's lock, which a query holds
-throughout, so it sees a write entirely or not at all. A failed transaction leaves memory untouched.
-Writers take turns (SQLite has one writer) and update memory in commit order. Blocking work runs in
+A write is one SQLite transaction (chunks, FTS5, embeddings) followed by the catch-up of the in-memory
+state (StoreRows and the provider's VectorSearcher) with the file (changes.py): the same path applies this
+process's writes and those of other processes on the file, in commit order, by watermarks. The SQL runs
+while the store's queries go on (WAL readers); only COMMIT and the catch-up hold the store's lock, which a
+query holds throughout, so it sees a write entirely or not at all; a query first applies what other
+processes committed (one tiny read when nothing). A failed transaction leaves memory untouched.
+Locks are taken in one order: the sync lock, then a store's lock. Blocking work runs in
 this index's own threads. Vector queries have their own, by default one: an in-memory scan is
 memory-bound and BLAS already spreads it over every core, so parallel scans only slow each other,
 and always calling BLAS from the same warm thread cut the p95 at 100,000 x 384 from ~16 to ~11 ms.
@@ -13,9 +15,11 @@ and always calling BLAS from the same warm thread cut the p95 at 100,000 x 384 f
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -24,6 +28,7 @@ import numpy as np
 
 from polystack.apis.errors import ConflictError, InvalidRequestError, NotFoundError, ProviderError
 from polystack.apis.vector_io.index import AttributeValue, Chunk, Filter, ScoredChunk
+from polystack.providers.utils.vector_index.changes import Changes, Marks, StoreChanges, current_marks, read_changes
 from polystack.providers.utils.vector_index.chunk_store import ChunkStore, StoredStore
 from polystack.providers.utils.vector_index.database import Database
 from polystack.providers.utils.vector_index.keyword import fts_match
@@ -32,6 +37,7 @@ from polystack.providers.utils.vector_index.store_rows import StoreRows
 from polystack.providers.utils.vector_index.unit_vectors import unit_rows
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 SearcherFactory = Callable[[StoredStore, StoreRows], VectorSearcher]
 
 
@@ -59,6 +65,9 @@ class SQLiteVectorIndex:
                                                    thread_name_prefix=f"vector-search-{provider_id}")
         self._stores: dict[str, _Store] = {}
         self._closed = False
+        self._marks = Marks()  # how far memory follows the file (changes.py)
+        self._loaded = False
+        self._sync_lock = threading.Lock()  # taken before any store's lock
 
     async def open(self) -> SQLiteVectorIndex:
         """Create the file and schema if missing, and load every store into memory (in a thread)."""
@@ -72,22 +81,88 @@ class SQLiteVectorIndex:
     def _open(self) -> None:
         self._db.open()
         self._db.write(self._chunks.create_schema)
-        with self._db.reader() as conn:
-            for info in self._chunks.stores(conn):
-                self._stores[info.store_id] = self._load(conn, info)
+        with self._sync_lock:
+            self._catch_up_locked()
 
-    def _load(self, conn: Any, info: StoredStore) -> _Store:
-        rows = StoreRows(self._min_dead_to_compact)
-        row_ids, attributes = self._chunks.attributes(conn, info)
-        rows.append(row_ids, attributes)
-        searcher = self._new_searcher(info, rows)
-        if searcher.holds_vectors:
-            vector_rows, vectors = self._chunks.embeddings.load(conn, info)
-            if not np.array_equal(vector_rows, row_ids):
-                raise ProviderError(self.provider_id, f"store '{info.store_id}': chunks and embeddings differ "
-                                    f"in {self._db.path}")
-            searcher.add(vectors)
-        return _Store(info, rows, searcher)
+    def _sync(self) -> None:
+        """Apply what was committed since this process last looked (by it or another): one tiny read if nothing."""
+        with self._db.reader() as conn:
+            if current_marks(conn) == self._marks:
+                return
+        with self._sync_lock:
+            self._catch_up_locked()
+
+    def _catch_up_locked(self, held: _Store | None = None, known: tuple[list[int], np.ndarray] | None = None) -> None:
+        """Under the sync lock (and `held`'s lock, if given): read one snapshot, apply it to memory.
+
+        `known` is the rows and vectors this process just inserted: read back from vec0 they would cost a
+        point lookup each.
+        """
+        with self._db.reader() as conn:
+            conn.execute("BEGIN")
+            try:
+                # The first load reads every row; the change log before it is history.
+                changes = read_changes(conn, self._marks) if self._loaded else Changes(current_marks(conn), True)
+                if changes.marks == self._marks and self._loaded:
+                    return
+                if changes.catalogue_changed:
+                    self._apply_catalogue(self._chunks.stores(conn), held)
+                added = self._read_added(conn, changes.marks, known) if changes.marks.row > self._marks.row else {}
+            finally:
+                conn.execute("COMMIT")
+        for store in list(self._stores.values()):
+            num = store.info.num
+            if num in added or num in changes.stores:
+                with nullcontext() if store is held else store.lock:
+                    self._apply(store, added.get(num), changes.stores.get(num))
+        self._marks, self._loaded = changes.marks, True
+
+    def _apply_catalogue(self, stores: list[StoredStore], held: _Store | None) -> None:
+        current = {info.store_id: info for info in stores}
+        for store_id, store in list(self._stores.items()):
+            if current.get(store_id) != store.info:  # deleted, or deleted and created again
+                with nullcontext() if store is held else store.lock:
+                    store.deleted = True
+                    del self._stores[store_id]
+                    store.searcher.discard()
+        for store_id, info in current.items():
+            if store_id not in self._stores:
+                rows = StoreRows(self._min_dead_to_compact)
+                self._stores[store_id] = _Store(info, rows, self._new_searcher(info, rows))
+
+    def _read_added(self, conn: Any, marks: Marks,
+                    known: tuple[list[int], np.ndarray] | None) -> dict[int, tuple[list[int], list[Any], Any]]:
+        """Rows above the row mark, per store num: (rows, attributes, vectors or None if the searcher reads them)."""
+        added: dict[int, tuple[list[int], list[Any], Any]] = {}
+        for store in self._stores.values():
+            rows, attributes = self._chunks.attributes(conn, store.info, after=self._marks.row)
+            if not rows:
+                continue
+            vectors = None
+            if store.searcher.holds_vectors:
+                if known is not None and rows == known[0]:
+                    vectors = known[1]
+                else:
+                    vector_rows, vectors = self._chunks.embeddings.load(conn, store.info, after=self._marks.row)
+                    if not np.array_equal(vector_rows, rows):
+                        raise ProviderError(self.provider_id, f"store '{store.info.store_id}': chunks and "
+                                            f"embeddings differ in {self._db.path}")
+            added[store.info.num] = (rows, attributes, vectors)
+        return added
+
+    def _apply(self, store: _Store, added: tuple[list[int], list[Any], Any] | None,
+               changed: StoreChanges | None) -> None:
+        if changed is not None:
+            store.rows.remove(changed.removed)
+            for attributes, changed_rows in changed.attributes.values():
+                store.rows.set_attributes(changed_rows, attributes)
+        if added is not None:
+            rows, attributes_of_rows, vectors = added
+            store.rows.append(rows, attributes_of_rows)
+            if vectors is not None:
+                store.searcher.add(vectors)
+        if store.rows.should_compact:
+            store.searcher.compact(store.rows.compact())
 
     async def _run(self, fn: Callable[..., T], *args: Any, executor: ThreadPoolExecutor | None = None) -> T:
         if self._closed:
@@ -97,15 +172,19 @@ class SQLiteVectorIndex:
         except self._db.sqlite.DatabaseError as exc:  # locked, disk full, corrupt file
             raise ProviderError(self.provider_id, f"SQLite error on {self._db.path}: {exc}") from exc
 
-    def _store(self, store_id: str) -> _Store:
+    def _store(self, store_id: str, *, synced: bool = False) -> _Store:
         store = self._stores.get(store_id)
+        if (store is None or store.deleted) and not synced:
+            self._sync()  # perhaps created by another process
+            return self._store(store_id, synced=True)
         if store is None or store.deleted:
             raise NotFoundError(f"Vector store '{store_id}' has no index in provider '{self.provider_id}'.",
                                 param="vector_store_id")
         return store
 
     def _locked(self, store_id: str) -> _Store:
-        """The store with its lock held, for a query; the caller releases it."""
+        """The store, caught up and with its lock held, for a query; the caller releases it."""
+        self._sync()
         store = self._store(store_id)
         store.lock.acquire()
         if store.deleted:
@@ -113,56 +192,53 @@ class SQLiteVectorIndex:
             return self._locked(store_id)  # raises NotFoundError unless it was created again meanwhile
         return store
 
-    def _write(self, store_id: str, work: Callable[[Any, _Store], T], publish: Callable[[_Store, T], None]) -> T:
-        """`work` (SQL) runs while the store's queries go on; COMMIT and `publish` (memory) hold its lock."""
+    @contextmanager
+    def _publishing(self, store: _Store | None) -> Iterator[None]:
+        """Held across COMMIT and the catch-up after it: the sync lock, then the written store's lock."""
+        with self._sync_lock, nullcontext() if store is None else store.lock:
+            yield
+
+    def _write(self, store_id: str, work: Callable[[Any, _Store], T],
+               known: Callable[[T], tuple[list[int], np.ndarray]] | None = None) -> T:
+        """`work` (SQL) runs while the store's queries go on; COMMIT and the catch-up of memory hold its lock."""
         store = self._store(store_id)
 
         def checked_work(conn: Any) -> T:
-            # Under the write lock, so a delete_store that committed first shows here.
-            if self._store(store_id) is not store:
+            # Under the file's write lock: what another call or process committed first is applied here.
+            self._sync()
+            if self._stores.get(store_id) is not store:
                 raise NotFoundError(f"Vector store '{store_id}' was deleted meanwhile.", param="vector_store_id")
             return work(conn, store)
 
-        def publish_and_compact(result: T) -> None:
-            publish(store, result)
-            if store.rows.should_compact:
-                store.searcher.compact(store.rows.compact())
+        def publish(result: T) -> None:
+            self._catch_up_locked(store, None if known is None else known(result))
 
-        return self._db.write(checked_work, publish_and_compact, store.lock)
+        return self._db.write(checked_work, publish, self._publishing(store))
 
     async def create_store(self, store_id: str, dimension: int) -> None:
         if dimension < 1:
             raise InvalidRequestError(f"dimension must be positive, not {dimension}", param="dimension")
-        await self._run(self._db.write, partial(self._create_store, store_id, dimension), self._publish_store)
+        await self._run(self._db.write, partial(self._create_store, store_id, dimension),
+                        lambda _: self._catch_up_locked(), self._publishing(None))
 
-    def _create_store(self, store_id: str, dimension: int, conn: Any) -> StoredStore | None:
-        existing = self._stores.get(store_id)  # catalogue changes all hold the write lock
+    def _create_store(self, store_id: str, dimension: int, conn: Any) -> None:
+        # The file, not memory, says whether it exists: another process may have created it.
+        existing = next((info for info in self._chunks.stores(conn) if info.store_id == store_id), None)
         if existing is None:
-            return self._chunks.create_store(conn, store_id, dimension)
-        if existing.info.dimension != dimension:
-            raise ConflictError(f"Vector store '{store_id}' exists with dimension {existing.info.dimension}, "
+            self._chunks.create_store(conn, store_id, dimension)
+        elif existing.dimension != dimension:
+            raise ConflictError(f"Vector store '{store_id}' exists with dimension {existing.dimension}, "
                                 f"not {dimension}.")
-        return None
-
-    def _publish_store(self, info: StoredStore | None) -> None:
-        if info is not None:
-            rows = StoreRows(self._min_dead_to_compact)
-            self._stores[info.store_id] = _Store(info, rows, self._new_searcher(info, rows))
 
     async def delete_store(self, store_id: str) -> None:
         """Idempotent: deleting an unknown store does nothing."""
-        if store_id in self._stores:
-            await self._run(self._delete_store, store_id)
+        await self._run(self._delete_store, store_id)
 
     def _delete_store(self, store_id: str) -> None:
-        def publish(store: _Store, _: None) -> None:
-            store.deleted = True
-            del self._stores[store_id]
-
         try:
-            self._write(store_id, lambda conn, store: self._chunks.delete_store(conn, store.info), publish)
+            self._write(store_id, lambda conn, store: self._chunks.delete_store(conn, store.info))
         except NotFoundError:
-            pass  # deleted meanwhile by another call
+            pass  # unknown, or deleted meanwhile by another call
 
     async def add_chunks(self, store_id: str, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
         if len(chunks) != len(embeddings):
@@ -177,18 +253,12 @@ class SQLiteVectorIndex:
         vectors = unit_rows([embeddings[index] for index in last])
         _check_dimension(self._store(store_id).info, vectors.shape[1])
 
-        def work(conn: Any, store: _Store) -> tuple[list[int], list[int]]:
+        def work(conn: Any, store: _Store) -> list[int]:
             replaced = self._chunks.rows_of_chunks(conn, store.info, [chunk.chunk_id for chunk in chunks])
             self._chunks.delete_rows(conn, store.info, replaced)
-            return replaced, self._chunks.insert(conn, store.info, chunks, vectors)
+            return self._chunks.insert(conn, store.info, chunks, vectors)
 
-        def publish(store: _Store, result: tuple[list[int], list[int]]) -> None:
-            replaced, rows = result
-            store.rows.remove(replaced)
-            store.rows.append(rows, [chunk.attributes for chunk in chunks])
-            store.searcher.add(vectors)
-
-        self._write(store_id, work, publish)
+        self._write(store_id, work, lambda rows: (rows, vectors))
 
     async def delete_chunks(self, store_id: str, *, file_id: str | None = None,
                             chunk_ids: list[str] | None = None) -> int:
@@ -205,12 +275,11 @@ class SQLiteVectorIndex:
             self._chunks.delete_rows(conn, store.info, sorted(rows))
             return sorted(rows)
 
-        return len(self._write(store_id, work, lambda store, rows: store.rows.remove(rows)))
+        return len(self._write(store_id, work))
 
     async def update_attributes(self, store_id: str, file_id: str, attributes: dict[str, AttributeValue]) -> None:
         await self._run(self._write, store_id,
-                        lambda conn, store: self._chunks.set_attributes(conn, store.info, file_id, attributes),
-                        lambda store, rows: store.rows.set_attributes(rows, attributes))
+                        lambda conn, store: self._chunks.set_attributes(conn, store.info, file_id, attributes))
 
     async def query_vector(self, store_id: str, embedding: list[float], k: int,
                            filters: Filter | None = None) -> list[ScoredChunk]:
@@ -261,13 +330,21 @@ class SQLiteVectorIndex:
         return [ScoredChunk(chunk=chunks[row], score=float(score)) for row, score in zip(rows, scores, strict=True)]
 
     async def shutdown(self) -> None:
-        """Idempotent. Every write already committed, so there is nothing to flush."""
+        """Idempotent. Every write already committed; only derived state (ANN graphs) is saved, to start faster."""
         if self._closed:
             return
         self._closed = True
         for executor in (self._search_executor, self._executor):
             await asyncio.to_thread(executor.shutdown, wait=True)  # lets running calls finish
+        await asyncio.to_thread(self._save_searchers)
         await asyncio.to_thread(self._db.close)
+
+    def _save_searchers(self) -> None:
+        for store in list(self._stores.values()):
+            try:
+                store.searcher.save()
+            except OSError as exc:  # derived state: the next start rebuilds it
+                logger.warning("could not save the index of store '%s': %s", store.info.store_id, exc)
 
 
 def _check_dimension(info: StoredStore, dimension: int) -> None:

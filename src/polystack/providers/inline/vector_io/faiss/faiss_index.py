@@ -46,6 +46,12 @@ class FaissSearcher:
         self._index = self._new_index()
         self.add(vectors)
 
+    def save(self) -> None:
+        """Nothing to save: the index is rebuilt from the database at start."""
+
+    def discard(self) -> None:
+        """Nothing to remove."""
+
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         total = self._index.ntotal
         passing = total if mask is None else int(mask.sum())

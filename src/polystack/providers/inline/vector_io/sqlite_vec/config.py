@@ -16,8 +16,9 @@ class SqliteVecConfig(BaseModel):
 
     db_path: str = Field(
         default=DEFAULT_DB_PATH,
-        description="SQLite file of every store (created with its folder if missing). One server process "
-        "per file: the in-memory index does not see another process's writes.",
+        description="SQLite file of every store (created with its folder if missing). Several processes (workers, "
+        "replicas on one machine) may share it: each catches its in-memory index up with the file before every "
+        "query and write (one small read when nothing changed), so deletes elsewhere are honoured at once.",
     )
     in_memory_index: bool = Field(
         default=True,
@@ -26,6 +27,18 @@ class SqliteVecConfig(BaseModel):
         "vec0 scan answers instead (exact, no copy, ~100-150 ms at 100,000 x 384).",
     )
     threads: int = Field(default=4, ge=1, le=64, description="Worker threads for SQLite and search work.")
+    ann_threshold: int | None = Field(
+        default=10_000, ge=1,
+        description="Live chunks from which a store is also indexed by an HNSW graph (usearch, int8, candidates "
+        "rescored exactly) that unfiltered or broadly filtered vector queries walk (at 100,000 x 384: ~2 ms of "
+        "CPU instead of ~20 ms for a scan on a busy machine, recall@10 ~0.97 on MiniLM vectors); below it, and "
+        "for filters passing under 20% of a store, search stays exact. The graph is saved beside `db_path` "
+        "(`<db_path>.hnsw/`), caught up or rebuilt from the database when stale or missing. null: always "
+        "exact. Needs `in_memory_index`.",
+    )
+    ann_ef_search: int = Field(default=256, ge=10, le=4096,
+                               description="HNSW candidates kept per query (higher: better recall, slower; "
+                               "128: recall@10 ~0.95 for about half the CPU).")
 
     @classmethod
     def sample_config(cls) -> dict[str, Any]:

@@ -47,8 +47,9 @@ class Vec0Embeddings:
     def delete(self, conn: Connection, store: StoredStore, rows: Sequence[int]) -> None:
         conn.executemany(f"DELETE FROM {_table(store)} WHERE rowid = ?", ((row,) for row in rows))
 
-    def load(self, conn: Connection, store: StoredStore) -> tuple[np.ndarray, np.ndarray]:
-        return load_vectors(conn, f"SELECT rowid, embedding FROM {_table(store)} ORDER BY rowid", store.dimension)
+    def load(self, conn: Connection, store: StoredStore, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        sql = f"SELECT rowid, embedding FROM {_table(store)} WHERE rowid > ? ORDER BY rowid"
+        return load_vectors(conn, sql, store.dimension, (after,))
 
 
 class Vec0Scan:
@@ -66,6 +67,12 @@ class Vec0Scan:
 
     def compact(self, keep: np.ndarray) -> None:
         """Nothing to do: positions are translated to rows at each search."""
+
+    def save(self) -> None:
+        """Nothing to save: vec0 is the database."""
+
+    def discard(self) -> None:
+        """Nothing to remove."""
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         sql = f"SELECT rowid, distance FROM {self._table} WHERE embedding MATCH ? AND k = ?"
