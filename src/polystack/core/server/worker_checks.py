@@ -29,11 +29,9 @@ def shared_state_problems(config: RunConfig) -> list[str]:
             where = f"providers.{api} '{provider.provider_id}' ({provider.provider_type})"
             reason = _PER_PROCESS_INDEXES.get(provider.provider_type)
             if reason:
-                problems.append(f"{where} {reason}; use remote::pgvector or inline::sqlite-vec with "
-                                "in_memory_index: false")
-            elif provider.provider_type == "inline::sqlite-vec" and provider.config.get("in_memory_index", True):
-                problems.append(f"{where} serves queries from an in-memory copy that does not see another "
-                                "worker's writes; set in_memory_index: false (or use remote::pgvector)")
+                problems.append(f"{where} {reason}; use inline::sqlite-vec or remote::pgvector")
+    # inline::sqlite-vec is not refused: each process catches its in-memory copy (and HNSW graph) up from the
+    # file's chunk rows and change log before every query (providers/utils/vector_index/changes.py).
     return problems
 
 
