@@ -19,10 +19,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polystack.apis.errors import PolystackError, error_body_for_status
 from polystack.apis.http import DirectCall
+from polystack.core.server.asgi_body import read_body, replay
 from polystack.core.server.errors import invalid_inside_response, invalid_request_response, polystack_error_response
 
 
@@ -61,17 +62,11 @@ class DirectRoutesMiddleware:
         if direct is None or not _is_json(scope) or self._overrides():
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client went away
         if not body:  # FastAPI says what a missing body is
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         scope["route"], scope["endpoint"] = direct.route, direct.route.endpoint
         scope.setdefault("path_params", {})
@@ -105,16 +100,3 @@ def _is_json(scope: Scope) -> bool:
     content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
     kind = content_type.split(b";", 1)[0].strip().lower()
     return kind == b"application/json" or (kind.startswith(b"application/") and kind.endswith(b"+json"))
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polystack.apis.errors import InvalidRequestError
 from polystack.apis.json_values import json_problem
+from polystack.core.server.asgi_body import read_body, replay
 from polystack.core.server.replies import send_error
 
 # 19+ digits in a row may be an integer outside the 64-bit range, which orjson would silently turn into a
@@ -50,38 +51,19 @@ class JSONGuardMiddleware:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS or not _is_json(scope):
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client went away
         problem = body_problem(body, self.max_depth) if body else None
         if problem is not None:
             await _refuse(send, *problem)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
 
 def _is_json(scope: Scope) -> bool:
     content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"").split(b";")[0].strip().lower()
     return content_type in (b"", b"application/json") or content_type.endswith(b"+json")
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 async def _refuse(send: Send, path: str, problem: str) -> None:
