@@ -53,6 +53,11 @@ async def test_a_second_request_is_answered_in_the_free_slot_while_the_first_str
 async def test_with_every_slot_busy_and_no_queue_a_request_gets_a_503(adapter: LlamaCppInferenceAdapter) -> None:
     from polystack.apis.errors import ServiceUnavailableError
 
+    runner = adapter.models[MODEL].runner
+    deadline = asyncio.get_running_loop().time() + 120
+    while runner.busy_slots and asyncio.get_running_loop().time() < deadline:  # the last test's stream lets go
+        await asyncio.sleep(0.05)
+    assert runner.busy_slots == 0
     streams = [await adapter.chat_completion(chat(max_tokens=4000, logit_bias=NO_END, stream=True)) for _ in range(2)]
     for stream in streams:
         await anext(stream)  # type: ignore[call-overload]

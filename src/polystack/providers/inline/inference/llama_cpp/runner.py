@@ -41,6 +41,7 @@ class ModelRunner(Generic[T]):
         self.max_queued = max_queued
         self._slots = asyncio.Semaphore(slots)
         self._waiting = 0
+        self._held = 0  # slots held by jobs, freed when their worker thread finishes
         self._executor = concurrent.futures.ThreadPoolExecutor(slots, thread_name_prefix=f"llama-cpp-{name}")
         self._stop_flags: set[threading.Event] = set()
         self._closed = False
@@ -48,6 +49,15 @@ class ModelRunner(Generic[T]):
     @property
     def waiting(self) -> int:
         return self._waiting
+
+    @property
+    def busy_slots(self) -> int:
+        """Slots held now: a job its caller gave up on holds its slot until llama.cpp has noticed the stop."""
+        return self._held
+
+    def _release_slot(self) -> None:
+        self._held -= 1
+        self._slots.release()
 
     def check_open(self) -> None:
         """Refuse early (before a stream starts) when the model is shut down or its queue is full."""
@@ -65,8 +75,9 @@ class ModelRunner(Generic[T]):
             await self._slots.acquire()
         finally:
             self._waiting -= 1
+        self._held += 1
         if self._closed:
-            self._slots.release()
+            self._release_slot()
             raise ServiceUnavailableError(f"model '{self.name}' is shutting down")
 
     def _start(self, work: Callable[[threading.Event], R]) -> tuple[concurrent.futures.Future[R], threading.Event]:
@@ -78,7 +89,7 @@ class ModelRunner(Generic[T]):
         def release(_: concurrent.futures.Future[R]) -> None:
             self._stop_flags.discard(stop)
             try:
-                loop.call_soon_threadsafe(self._slots.release)
+                loop.call_soon_threadsafe(self._release_slot)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
                 pass
 
@@ -86,7 +97,7 @@ class ModelRunner(Generic[T]):
             future = self._executor.submit(work, stop)
         except RuntimeError:
             self._stop_flags.discard(stop)
-            self._slots.release()
+            self._release_slot()
             raise ServiceUnavailableError(f"model '{self.name}' is shutting down") from None
         future.add_done_callback(release)
         return future, stop
