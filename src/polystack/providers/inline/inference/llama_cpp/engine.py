@@ -7,6 +7,7 @@ grammars, tool calls, stop strings, OpenAI shapes) is shared.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,17 @@ from typing import Any, Literal, Protocol
 
 from polystack.providers.inline.inference.llama_cpp.config import EngineName
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams
+
+DEFAULT_N_CTX = 4096  # tokens of context per request when the config names none (and the model allows it)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: llama.cpp's thread count when the config names none."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
 
 # The pip command a missing engine package is reported with.
 ENGINE_PACKAGES: dict[str, str] = {

@@ -14,30 +14,22 @@ import numpy as np
 
 from polystack.providers.inline.inference.llama_cpp.config import EngineName, LlamaCppModelConfig
 from polystack.providers.inline.inference.llama_cpp.engine import (
+    DEFAULT_N_CTX,
     Ending,
     ModelFacts,
     OnPiece,
     Piece,
     TokenLogprob,
+    usable_cores,
 )
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams
 
 logger = logging.getLogger("polystack.providers")
 
-DEFAULT_N_CTX = 4096
 _PARAMS_LOCK = threading.Lock()
 # Prompt tokens evaluated between two looks at the stop flag: llama.cpp cannot be interrupted inside
 # an evaluation, and a 3,000-token prompt takes tens of seconds on two busy cores.
 PREFILL_CHUNK = 64
-
-
-def usable_cores() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def extra_buffers_safe() -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import threading
 import urllib.request
@@ -20,29 +19,23 @@ from typing import Any
 from polystack.apis.errors import InvalidRequestError, ProviderError
 from polystack.providers.inline.inference.llama_cpp.config import EngineName, LlamaCppModelConfig
 from polystack.providers.inline.inference.llama_cpp.engine import (
+    DEFAULT_N_CTX,
     Ending,
     ModelFacts,
     OnPiece,
     Piece,
     TokenLogprob,
+    usable_cores,
 )
 from polystack.providers.inline.inference.llama_cpp.sampling import SamplingParams
 
 logger = logging.getLogger("polystack.providers")
 
-DEFAULT_N_CTX = 4096
 _TIMEOUT_S = 60.0
 # llama.cpp calls the stream back only once the whole prompt is read, so a long prompt is read into the
 # slot's cache in chunks first (n_predict 0), with a look at the stop flag between them: a cancelled
 # request lets go of its slot within one chunk instead of after the whole prompt (tens of seconds).
 PREFILL_CHUNK = 256
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 class XLlamaCppEngine:
