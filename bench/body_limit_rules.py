@@ -13,48 +13,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import statistics
-import time
 import timeit
 from typing import Any
+
+from middleware_overhead import app, cpu_per_request, scope_for
 
 from polystack.core.config import LimitsConfig
 from polystack.core.server.body_limits import BodyLimitMiddleware
 
-BODY = b'{"model": "upstream/instant-model", "messages": [{"role": "user", "content": "hi"}]}'
 RULES = {"/v1/chat/completions": "4MiB", "/v1/embeddings": "1MiB", "/v1/files": "1GiB", "/v1/responses": "8MiB",
          "/v1/conversations": "2MiB", "/v1/vector_stores": "64MiB"}
 REQUESTS = 20000
 ROUNDS = 9
-
-
-async def app(scope: Any, receive: Any, send: Any) -> None:
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": b'{"ok": true}'})
-
-
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": BODY, "more_body": False}
-
-
-async def send(message: dict[str, Any]) -> None:
-    pass
-
-
-def scope(path: str) -> dict[str, Any]:
-    return {"type": "http", "method": "POST", "path": path, "query_string": b"", "root_path": "",
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]}
-
-
-async def cpu_per_request(stack: Any, path: str) -> float:
-    template = scope(path)
-    for _ in range(500):
-        await stack(dict(template), receive, send)
-    started = time.process_time()
-    for _ in range(REQUESTS):
-        await stack(dict(template), receive, send)
-    return (time.process_time() - started) / REQUESTS * 1e6
 
 
 async def main() -> None:
@@ -69,7 +39,7 @@ async def main() -> None:
     for round_ in range(ROUNDS):  # each round in another order, so no row always runs last on a busy machine
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             stack, path = rows[name]
-            samples[name].append(await cpu_per_request(stack, path))
+            samples[name].append(await cpu_per_request(stack, REQUESTS, scope_for(path)))
     median = {name: statistics.median(values) for name, values in samples.items()}
     base = median["bare app"]
     no_rules = median["no rules"] - base
@@ -80,7 +50,7 @@ async def main() -> None:
     print()
     for name in list(rows)[1:]:
         stack, path = rows[name]
-        call = functools.partial(stack.rules_for, scope(path))
+        call = functools.partial(stack.rules_for, scope_for(path))
         best = min(timeit.repeat(call, number=100_000, repeat=5)) / 100_000 * 1e9
         print(f"{name:20s} rules_for {best:6.0f} ns")
 
